@@ -1,0 +1,29 @@
+/* cache.h: decoded, resized images of a dataset, kept in one binary file so
+ * each PNG is decoded once per preprocessing setting.
+ *
+ * File layout (little-endian): magic "DFCACHE\0", u32 version, u32 width,
+ * u32 height, u32 channels, u32 count, 64-byte hex key, then count images of
+ * (C, H, W) floats in [0,1]. The key hashes the source list (paths, sizes,
+ * mtimes) and the preprocessing; a file with another key, version or size is
+ * stale and is rebuilt, never used. */
+#ifndef DARKFOLD_CACHE_H
+#define DARKFOLD_CACHE_H
+
+#include "dataset.h"
+
+struct cache {
+	int w, h, c, n;
+	float *data; /* (n, c, h, w), owned */
+	char key[65];
+};
+
+/* Load the cache for (dataset, w, h, c) from cache_dir, building it (and
+ * writing it atomically) when missing or stale. Prints one progress line when
+ * it builds. Returns 0 or -1 (e.g. an image that does not decode, naming it). */
+int cache_load(const struct dataset *d, int w, int h, int c, const char *cache_dir,
+	       struct cache *out);
+/* Pointer to image i: (c, h, w) floats. */
+const float *cache_image(const struct cache *cc, int i);
+void cache_release(struct cache *cc);
+
+#endif

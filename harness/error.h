@@ -1,0 +1,38 @@
+/* error.h: how darkfold reports failure.
+ *
+ * Library code never exits: it calls error() and returns its result (-1),
+ * so a caller writes `return error("cannot read '%s': %s", path, strerror(errno));`.
+ * Messages are lowercase, problem first, subject quoted. Only main() picks an
+ * exit status. Out-of-memory aborts with file and line: there is no sensible
+ * recovery in a benchmark harness.
+ */
+#ifndef DARKFOLD_ERROR_H
+#define DARKFOLD_ERROR_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#define DF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define DF_PRINTF(f, a)
+#endif
+
+/* Print "error: <message>\n" to stderr and return -1. */
+int error(const char *fmt, ...) DF_PRINTF(1, 2);
+/* Print "warning: <message>\n" to stderr. */
+void warning(const char *fmt, ...) DF_PRINTF(1, 2);
+
+/* Allocation that aborts with file and line on failure; never returns NULL.
+ * xmalloc(0) returns a unique non-NULL pointer. */
+#define xmalloc(n) xmalloc_at((n), __FILE__, __LINE__)
+#define xcalloc(n, s) xcalloc_at((n), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) xrealloc_at((p), (n), __FILE__, __LINE__)
+#define xstrdup(s) xstrdup_at((s), __FILE__, __LINE__)
+void *xmalloc_at(size_t n, const char *file, int line);
+void *xcalloc_at(size_t n, size_t size, const char *file, int line);
+void *xrealloc_at(void *p, size_t n, const char *file, int line);
+char *xstrdup_at(const char *s, const char *file, int line);
+/* printf into a new heap string (caller frees). */
+char *xasprintf(const char *fmt, ...) DF_PRINTF(1, 2);
+
+#endif

@@ -1,0 +1,100 @@
+/* experiment.h: an experiment file (JSON), read and validated.
+ *
+ * experiment_load() checks every key and type and reports the first problem
+ * with its JSON path, e.g.
+ *   error: experiments/cable.json: .cv.k: expected an integer >= 2, got "five"
+ * Every field below has a default (see docs/experiments.md), so a minimal
+ * file names only what differs. Relative paths in the file are resolved
+ * against the current directory (the project root when run through make). */
+#ifndef DARKFOLD_EXPERIMENT_H
+#define DARKFOLD_EXPERIMENT_H
+
+#include <stdint.h>
+
+enum exp_optimizer { EXP_OPT_CFG = 0, EXP_OPT_SGD, EXP_OPT_ADAM };
+enum exp_imbalance { EXP_IMB_NONE = 0, EXP_IMB_OVERSAMPLE, EXP_IMB_WEIGHTED };
+enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED };
+enum exp_positive { EXP_POS_ANOMALOUS = 0, EXP_POS_NORMAL };
+
+struct exp_model {
+	char *name;       /* key in "models"; [A-Za-z0-9_.-]+ */
+	char *cfg;        /* path to the .cfg */
+	char *weights;    /* optional pretrained .weights, or NULL */
+	int weights_upto; /* load layers [0, weights_upto); -1: all */
+};
+
+struct experiment {
+	char *path;      /* the file it was read from */
+	char sha256[65]; /* hash of the file's bytes */
+	char *name;      /* results go to <results_dir>/<name>/ */
+	char *results_dir; /* default "results" */
+
+	struct {
+		char *root;     /* MVTec AD root (holds <category>/) */
+		char *category; /* default "cable" */
+		char **normal;  /* folders relative to <root>/<category>, default {"train/good"} */
+		int n_normal;
+		char **anomalous; /* default {"test/*"}: every test/<defect> but good */
+		int n_anomalous;
+		int width, height, channels; /* network input, default 64x64x3 */
+		int synthetic;     /* 1: fall back to the synthetic set when root is absent */
+		char *synth_dir;   /* where the synthetic set is generated, default "data/synth" */
+		uint64_t synth_seed;
+		int synth_size;    /* PNG side length, default 256 */
+		double synth_difficulty; /* default 1.0 */
+		char *cache_dir;   /* default "<results_dir>/cache" */
+	} dataset;
+
+	struct exp_model *models;
+	int n_models;
+
+	struct {
+		int k;        /* folds, default 5 */
+		int repeats;  /* default 1 */
+		uint64_t seed;
+		int stratify; /* default 1 */
+		double inner_fraction; /* share of the training folds held out as inner validation, default 0.2 */
+	} cv;
+
+	struct {
+		int epochs;
+		int batch;             /* 0: keep the cfg's */
+		double learning_rate;  /* <= 0: keep the cfg's */
+		double momentum;       /* < 0: keep the cfg's */
+		double decay;          /* < 0: keep the cfg's */
+		enum exp_optimizer optimizer;
+		int augment_flip, augment_rot90; /* 0/1 */
+		double augment_jitter;           /* brightness/contrast amplitude, 0 = off */
+		enum exp_imbalance imbalance;
+		int early_stopping; /* 0/1 */
+		int patience;       /* epochs without improvement */
+		char *lr_policy;    /* NULL: keep the cfg's; else "constant", "steps" or "poly" */
+		double lr_power;    /* for poly */
+		int *lr_steps;      /* epochs at which the rate is multiplied by lr_scale */
+		int n_lr_steps;
+		double lr_scale;
+		int threads;        /* BLAS threads inside a unit, default 1 */
+	} training;
+
+	struct {
+		enum exp_positive positive;
+		double beta;      /* default 2 */
+		enum exp_threshold threshold_policy;
+		double threshold; /* fixed threshold, default 0.5 */
+		double alpha;     /* significance level, default 0.05 */
+		int bootstrap;    /* bootstrap resamples, default 2000 */
+	} metrics;
+};
+
+/* Read, validate and fill defaults. On error prints one line and returns -1
+ * with *out zeroed. Release with experiment_release(). */
+int experiment_load(const char *path, struct experiment *out);
+void experiment_release(struct experiment *e);
+
+/* Index of the model called name, or -1. */
+int experiment_model(const struct experiment *e, const char *name);
+
+/* <results_dir>/<name>, new string. */
+char *experiment_results_path(const struct experiment *e);
+
+#endif
