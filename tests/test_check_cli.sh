@@ -84,18 +84,29 @@ same "bad file reported" "1" "$(grep -c '^error: ' "$T/err")"
 "$D" check --frobnicate "$T/eight.cfg" >/dev/null 2>&1; check "unknown option is a usage error" 2 $?
 
 # The study's models are 2-class networks.
-for m in dense cnn vgg16 resnet50; do
-  "$D" check --classes 2 "$S/cfg/$m.cfg" >/dev/null; check "cfg/$m.cfg passes --classes 2" 0 $?
-done
+out=$("$D" check --classes 2 "$S/cfg/dense.cfg" "$S/cfg/cnn.cfg" "$S/cfg/vgg16.cfg" "$S/cfg/resnet50.cfg")
+check "the study's cfgs pass --classes 2" 0 $?
+same "the study's cfgs: layers and outputs" "ok: $S/cfg/dense.cfg: 4 layers, 2 outputs
+ok: $S/cfg/cnn.cfg: 10 layers, 2 outputs
+ok: $S/cfg/vgg16.cfg: 24 layers, 2 outputs
+ok: $S/cfg/resnet50.cfg: 76 layers, 2 outputs" "$out"
 
 # Debian's stock classifier cfgs pass with their 1000 ImageNet classes
-# (cifar: 10, extraction22k: 21842); the outputs are those libdarknet's
+# (cifar: 10, extraction22k: 21842); the layer counts are those libdarknet's
 # parse_network_cfg gives.
+stock=""
 for f in resnet18 resnet34 resnet50 resnet101 resnet152 resnext50 resnext101-32x4d \
          resnext152-32x4d darknet19 darknet19_448 darknet darknet53 vgg-16 alexnet \
          densenet201 extraction tiny strided; do
-  "$D" check --classes 1000 "$STOCK/$f.cfg" >/dev/null; check "stock $f.cfg passes --classes 1000" 0 $?
+  stock="$stock $STOCK/$f.cfg"
 done
+# shellcheck disable=SC2086
+out=$("$D" check --classes 1000 $stock); check "stock classifier cfgs pass --classes 1000" 0 $?
+same "all 18 stock classifier cfgs reported ok" 18 "$(grep -c '^ok: .*, 1000 outputs$' <<<"$out")"
+same "stock resnet50.cfg: Darknet's layer count" "ok: $STOCK/resnet50.cfg: 69 layers, 1000 outputs" \
+  "$(grep "/resnet50.cfg" <<<"$out")"
+same "stock densenet201.cfg: Darknet's layer count" "ok: $STOCK/densenet201.cfg: 305 layers, 1000 outputs" \
+  "$(grep "/densenet201.cfg" <<<"$out")"
 "$D" check --classes 10 "$STOCK/cifar.cfg" >/dev/null; check "stock cifar.cfg passes --classes 10" 0 $?
 "$D" check --classes 21842 "$STOCK/extraction22k.cfg" >/dev/null; check "stock extraction22k.cfg passes --classes 21842" 0 $?
 "$D" check --classes 2 "$STOCK/resnet50.cfg" >/dev/null 2>"$T/err"
