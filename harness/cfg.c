@@ -501,6 +501,18 @@ static long product(long a, long b, long c)
 	return p > INT_MAX || p < INT_MIN ? -1 : a * b * c;
 }
 
+/* "only layers 0..i-1 come before it", for a reference from layer i. */
+static const char *before_text(int i, char *buf, size_t n)
+{
+	if (i == 0)
+		return "no layer comes before it";
+	if (i == 1)
+		snprintf(buf, n, "only layer 0 comes before it");
+	else
+		snprintf(buf, n, "only layers 0..%d come before it", i - 1);
+	return buf;
+}
+
 /* Resolve a Darknet layer reference (negative: relative to layer index). */
 static long resolve_ref(long ref, int index)
 {
@@ -596,6 +608,7 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 	}
 
 	/* Layers: references and shapes. */
+	char buf_before[64];
 	int known = 1; /* shapes can be worked out so far */
 	int unknown_sec = 0;
 	for (int i = 0; i < nl; i++) {
@@ -613,8 +626,8 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 			}
 			long r = resolve_ref(sec_int(s, "from", 0), i);
 			if (r < 0 || r >= i) {
-				error("%s:%d: shortcut from=%s refers to layer %ld, but only layers 0..%d come before it",
-				      path, f->line, f->value, r, i - 1);
+				error("%s:%d: shortcut from=%s refers to layer %ld, but %s", path, f->line,
+				      f->value, r, before_text(i, buf_before, sizeof buf_before));
 				goto out;
 			}
 		}
@@ -632,8 +645,9 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 				parse_long(buf, &v);
 				long r = resolve_ref(v, i);
 				if (r < 0 || r >= i) {
-					error("%s:%d: route layers= element %d (%ld) refers to layer %ld, but only layers 0..%d come before it",
-					      path, f->line, j + 1, v, r, i - 1);
+					error("%s:%d: route layers= element %d (%ld) refers to layer %ld, but %s",
+					      path, f->line, j + 1, v, r,
+					      before_text(i, buf_before, sizeof buf_before));
 					free(buf);
 					goto out;
 				}

@@ -170,15 +170,19 @@ static void cfg_should_reject_bad_input_with_file_and_line(void **state)
 	BAD("[dropout]\nprobability=1.5\n", 0, "error: t.cfg:7: 'probability' must be in [0, 1), got 1.5\n");
 	BAD("[dropout]\nprobability=nan\n", 0, "error: t.cfg:7: 'probability' must be a number, got 'nan'\n");
 	BAD("[convolutional]\nfilters=2\nsize=1\n[shortcut]\nfrom=-2\n", 0,
-	    "error: t.cfg:10: shortcut from=-2 refers to layer -1, but only layers 0..0 come before it\n");
+	    "error: t.cfg:10: shortcut from=-2 refers to layer -1, but only layer 0 comes before it\n");
 	BAD("[convolutional]\nfilters=2\nsize=1\n[shortcut]\nfrom=1\n", 0,
-	    "error: t.cfg:10: shortcut from=1 refers to layer 1, but only layers 0..0 come before it\n");
+	    "error: t.cfg:10: shortcut from=1 refers to layer 1, but only layer 0 comes before it\n");
+	BAD("[shortcut]\nfrom=-1\n", 0,
+	    "error: t.cfg:7: shortcut from=-1 refers to layer -1, but no layer comes before it\n");
+	BAD("[convolutional]\nfilters=2\nsize=1\n[convolutional]\nfilters=2\nsize=1\n[shortcut]\nfrom=2\n", 0,
+	    "error: t.cfg:13: shortcut from=2 refers to layer 2, but only layers 0..1 come before it\n");
 	BAD("[convolutional]\nfilters=2\nsize=1\n[shortcut]\nactivation=linear\n", 0,
 	    "error: t.cfg:9: [shortcut] needs from=\n");
 	BAD("[convolutional]\nfilters=2\nsize=1\n[route]\nlayers=-1,x\n", 0,
 	    "error: t.cfg:10: 'layers' element 2 must be an integer, got 'x'\n");
 	BAD("[convolutional]\nfilters=2\nsize=1\n[route]\nlayers=-1,5\n", 0,
-	    "error: t.cfg:10: route layers= element 2 (5) refers to layer 5, but only layers 0..0 come before it\n");
+	    "error: t.cfg:10: route layers= element 2 (5) refers to layer 5, but only layer 0 comes before it\n");
 	/* [connected] outputs a 1x1xN image in Darknet, [softmax] a flat vector. */
 	BAD("[connected]\noutput=4\n[softmax]\n[convolutional]\nfilters=2\n", 0,
 	    "error: t.cfg:9: [convolutional] needs an image input, but the layer before it outputs 4 flat values\n");

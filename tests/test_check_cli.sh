@@ -37,7 +37,7 @@ printf '%s\n\n[convolutional]\nfilters=abc\nsize=3\n' "$net" >"$T/bad_number.cfg
 bad bad_number "error: $T/bad_number.cfg:9: 'filters' must be an integer, got 'abc'"
 
 printf '%s\n[convolutional]\nfilters=8\nsize=3\n[shortcut]\nfrom=-3\n' "$net" >"$T/bad_shortcut.cfg"
-bad bad_shortcut "error: $T/bad_shortcut.cfg:11: shortcut from=-3 refers to layer -2, but only layers 0..0 come before it"
+bad bad_shortcut "error: $T/bad_shortcut.cfg:11: shortcut from=-3 refers to layer -2, but only layer 0 comes before it"
 
 printf '%s\n[convolutional]\nfilters=8\nsize=3\nfilters=4\n' "$net" >"$T/duplicate_key.cfg"
 bad duplicate_key "error: $T/duplicate_key.cfg:10: duplicate key 'filters' in [convolutional] (first at line 8)"
