@@ -142,6 +142,8 @@ void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, in
 void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_delta,
 			 float *variance_delta, int batch, int filters, int spatial,
 			 float *delta);
+void shortcut_cpu(int batch, int w1, int h1, int c1, float *add, int w2, int h2, int c2,
+		  float s1, float s2, float *out);
 void activate_array(float *x, const int n, const int a);
 void gradient_array(const float *x, const int n, const int a, float *delta);
 void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY);
@@ -160,6 +162,8 @@ typedef void (*norm_fn)(float *, float *, float *, int, int, int);
 typedef void (*mdelta_fn)(float *, float *, int, int, int, float *);
 typedef void (*vdelta_fn)(float *, float *, float *, float *, int, int, int, float *);
 typedef void (*ndelta_fn)(float *, float *, float *, float *, float *, int, int, int, float *);
+typedef void (*shortcut_fn)(int, int, int, int, float *, int, int, int, float, float,
+			    float *);
 typedef void (*act_fn)(float *, const int, const int);
 typedef void (*grad_fn)(const float *, const int, const int, float *);
 typedef void (*axpy_fn)(int, float, float *, int, float *, int);
@@ -562,6 +566,46 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
 					       variance_delta[f] * 2., nsb,
 					       mean_delta[f] / nsb, spatial);
 		}
+}
+
+/* ---- residual connections ---- */
+
+/* out = s1 * out + s2 * add over n elements (add read with a stride). */
+ACCEL_CLONES
+static void shortcut_kernel(float *restrict out, int out_step, const float *restrict add,
+			    int add_step, float s1, float s2, int n)
+{
+	if (out_step == 1 && add_step == 1)
+		for (int i = 0; i < n; i++)
+			out[i] = s1 * out[i] + s2 * add[i];
+	else
+		for (int i = 0; i < n; i++)
+			out[(size_t)i * out_step] =
+				s1 * out[(size_t)i * out_step] + s2 * add[(size_t)i * add_step];
+}
+
+/* out (batch, c2, h2, w2) = s1 * out + s2 * add (batch, c1, h1, w1) on the
+ * common channels, add subsampled or out strided when the sizes differ. */
+void shortcut_cpu(int batch, int w1, int h1, int c1, float *add, int w2, int h2, int c2,
+		  float s1, float s2, float *out)
+{
+	if (accel_off)
+		CALL_ORIGINAL(shortcut_cpu, shortcut_fn, batch, w1, h1, c1, add, w2, h2, c2, s1, s2,
+			      out);
+	accel_counts[ACCEL_shortcut_cpu]++;
+	int stride = w1 / w2, sample = w2 / w1;
+	if (stride < 1)
+		stride = 1;
+	if (sample < 1)
+		sample = 1;
+	int minw = w1 < w2 ? w1 : w2, minh = h1 < h2 ? h1 : h2, minc = c1 < c2 ? c1 : c2;
+	for (int b = 0; b < batch; b++)
+		for (int k = 0; k < minc; k++)
+			for (int j = 0; j < minh; j++) {
+				size_t oi = (size_t)w2 * (j * sample + (size_t)h2 * (k + (size_t)c2 * b));
+				size_t ai = (size_t)w1 * (j * stride + (size_t)h1 * (k + (size_t)c1 * b));
+				shortcut_kernel(out + oi, sample, add + ai, stride, s1, s2, minw);
+			}
 }
 
 /* ---- activations ---- */

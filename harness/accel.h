@@ -1,7 +1,8 @@
 /* accel.h: faster replacements for libdarknet's hot functions.
  *
  * libdarknet calls its numeric kernels (gemm, im2col_cpu, col2im_cpu, the
- * bias/batch-norm helpers, the activations, axpy/copy/fill/scal) through the
+ * bias/batch-norm helpers, the residual sum shortcut_cpu, the activations,
+ * axpy/copy/fill/scal) through the
  * PLT. accel.c defines functions with the same names and signatures in the
  * darkfold executable, which exports them (-rdynamic), so the dynamic linker
  * binds libdarknet's calls to them (ELF symbol interposition). Darknet's code
@@ -11,7 +12,8 @@
  *   - gemm, gemm_cpu: OpenBLAS's sgemm (blas_sgemm()); differs from the original
  *     only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
- *     add_bias, scale_bias, normalize_cpu, activate_array, gradient_array:
+ *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
+ *     gradient_array:
  *     bit-identical results to Debian's build of the original;
  *   - normalize_delta_cpu: the original's formula evaluated as C defines it
  *     (in double); Debian's build rounds differently in the last bit;
@@ -46,6 +48,7 @@
 	X(mean_delta_cpu)     \
 	X(variance_delta_cpu) \
 	X(normalize_delta_cpu) \
+	X(shortcut_cpu)       \
 	X(activate_array)     \
 	X(gradient_array)     \
 	X(axpy_cpu)           \

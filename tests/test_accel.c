@@ -39,6 +39,8 @@ typedef void (*norm_fn)(float *, float *, float *, int, int, int);
 typedef void (*mdelta_fn)(float *, float *, int, int, int, float *);
 typedef void (*vdelta_fn)(float *, float *, float *, float *, int, int, int, float *);
 typedef void (*ndelta_fn)(float *, float *, float *, float *, float *, int, int, int, float *);
+typedef void (*shortcut_fn)(int, int, int, int, float *, int, int, int, float, float,
+			    float *);
 typedef void (*act_fn)(float *, const int, const int);
 typedef void (*grad_fn)(const float *, const int, const int, float *);
 typedef void (*axpy_fn)(int, float, float *, int, float *, int);
@@ -328,6 +330,32 @@ static void normalize_should_match_darknet(void **state)
 	}
 }
 
+/* Residual sums between equal shapes, a 2x smaller and a 2x larger output,
+ * and different channel counts. */
+static void shortcut_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int sh[][6] = { /* w1 h1 c1 w2 h2 c2 */
+		{ 5, 5, 3, 5, 5, 3 }, { 8, 8, 4, 4, 4, 6 }, { 3, 3, 5, 6, 6, 2 }, { 7, 7, 2, 7, 7, 5 },
+	};
+	static const float sc[][2] = { { 1, 1 }, { 0.5f, -1.25f } };
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+		for (int k = 0; k < 2; k++) {
+			const int *d = sh[s];
+			int batch = 2;
+			size_t nadd = (size_t)batch * d[0] * d[1] * d[2];
+			size_t nout = (size_t)batch * d[3] * d[4] * d[5];
+			float *add = rand_array(nadd, -1, 1), *a = rand_array(nout, -1, 1);
+			float *b = dup_array(a, nout);
+			MINE(shortcut_fn, shortcut_cpu)(batch, d[0], d[1], d[2], add, d[3], d[4], d[5],
+							sc[k][0], sc[k][1], a);
+			ORIG(shortcut_fn, shortcut_cpu)(batch, d[0], d[1], d[2], add, d[3], d[4], d[5],
+							sc[k][0], sc[k][1], b);
+			assert_same_bits(a, b, nout, "shortcut_cpu");
+			free(add), free(a), free(b);
+		}
+}
+
 /* Darknet's ACTIVATION values: LOGISTIC 0, RELU 1, LINEAR 3, LEAKY 7 are
  * replaced; TANH 5 and ELU 8 pass through to the original. */
 static const int activations[] = { 0, 1, 3, 7, 5, 8 };
@@ -411,6 +439,8 @@ static const char tiny_cfg[] =
 	"[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n\n"
 	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\n"
 	"activation=relu\n\n"
+	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+	"[shortcut]\nfrom=-2\nactivation=leaky\n\n"
 	"[maxpool]\nsize=2\nstride=2\n\n"
 	"[connected]\noutput=8\nactivation=logistic\n\n"
 	"[connected]\noutput=3\nactivation=linear\n\n"
@@ -527,6 +557,7 @@ int main(void)
 		cmocka_unit_test(bias_and_scale_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(reductions_should_match_darknet_within_rounding),
 		cmocka_unit_test(normalize_should_match_darknet),
+		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
