@@ -100,6 +100,12 @@ size_t accel_count(enum accel_fn f)
 	return (unsigned)f < ACCEL_NFUNCTIONS ? accel_counts[f] : 0;
 }
 
+void accel_note_call(enum accel_fn f)
+{
+	if ((unsigned)f < ACCEL_NFUNCTIONS)
+		accel_counts[f]++;
+}
+
 void accel_reset_counts(void)
 {
 	memset(accel_counts, 0, sizeof accel_counts);
@@ -234,11 +240,10 @@ static struct col_range col_range(int width, int out_w, int k, int stride, int p
 
 ACCEL_CLONES
 static void im2col_kernel(const float *restrict im, int channels, int height, int width,
-			  int ksize, int stride, int pad, float *restrict col)
+			  int ksize, int stride, int pad, float *restrict col, size_t plane)
 {
 	const int out_h = (height + 2 * pad - ksize) / stride + 1;
 	const int out_w = (width + 2 * pad - ksize) / stride + 1;
-	const size_t plane = (size_t)out_h * out_w;
 	for (int c = 0; c < channels; c++) {
 		const float *src = im + (size_t)c * height * width; /* (H, W) */
 		for (int ki = 0; ki < ksize; ki++) {
@@ -272,12 +277,11 @@ static void im2col_kernel(const float *restrict im, int channels, int height, in
 }
 
 ACCEL_CLONES
-static void col2im_kernel(const float *restrict col, int channels, int height, int width,
-			  int ksize, int stride, int pad, float *restrict im)
+static void col2im_kernel(const float *restrict col, size_t plane, int channels, int height,
+			  int width, int ksize, int stride, int pad, float *restrict im)
 {
 	const int out_h = (height + 2 * pad - ksize) / stride + 1;
 	const int out_w = (width + 2 * pad - ksize) / stride + 1;
-	const size_t plane = (size_t)out_h * out_w;
 	/* Same row order as Darknet's loop, so each pixel receives its sums
 	 * in the same order. */
 	for (int c = 0; c < channels; c++) {
@@ -313,7 +317,10 @@ void im2col_cpu(float *data_im, int channels, int height, int width, int ksize, 
 		CALL_ORIGINAL(im2col_cpu, im2col_fn, data_im, channels, height, width, ksize,
 			      stride, pad, data_col);
 	accel_counts[ACCEL_im2col_cpu]++;
-	im2col_kernel(data_im, channels, height, width, ksize, stride, pad, data_col);
+	int out_h = (height + 2 * pad - ksize) / stride + 1;
+	int out_w = (width + 2 * pad - ksize) / stride + 1;
+	im2col_kernel(data_im, channels, height, width, ksize, stride, pad, data_col,
+		      (size_t)out_h * out_w);
 }
 
 void col2im_cpu(float *data_col, int channels, int height, int width, int ksize, int stride,
@@ -323,7 +330,22 @@ void col2im_cpu(float *data_col, int channels, int height, int width, int ksize,
 		CALL_ORIGINAL(col2im_cpu, im2col_fn, data_col, channels, height, width, ksize,
 			      stride, pad, data_im);
 	accel_counts[ACCEL_col2im_cpu]++;
-	col2im_kernel(data_col, channels, height, width, ksize, stride, pad, data_im);
+	int out_h = (height + 2 * pad - ksize) / stride + 1;
+	int out_w = (width + 2 * pad - ksize) / stride + 1;
+	col2im_kernel(data_col, (size_t)out_h * out_w, channels, height, width, ksize, stride, pad,
+		      data_im);
+}
+
+void accel_im2col(const float *im, int channels, int height, int width, int ksize,
+		  int stride, int pad, float *col, size_t ldcol)
+{
+	im2col_kernel(im, channels, height, width, ksize, stride, pad, col, ldcol);
+}
+
+void accel_col2im(const float *col, size_t ldcol, int channels, int height, int width,
+		  int ksize, int stride, int pad, float *im)
+{
+	col2im_kernel(col, ldcol, channels, height, width, ksize, stride, pad, im);
 }
 
 /* ---- reductions: 16 partial sums, combined pairwise ---- */

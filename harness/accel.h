@@ -21,7 +21,16 @@
  *     mean_delta_cpu, variance_delta_cpu: sums split over several
  *     accumulators (vectorisable), so results differ from the original by
  *     rounding only.
- * Activations other than LINEAR, RELU and LEAKY are passed to the original.
+ * Activations other than LOGISTIC, LINEAR, RELU and LEAKY are passed to the
+ * original.
+ *
+ * accel_conv.c replaces forward_convolutional_layer and
+ * backward_convolutional_layer (reached by libdarknet through its GOT, from
+ * the layer's function pointers): Darknet runs one im2col + GEMM per image;
+ * the replacement lays out the columns of several images side by side and
+ * runs one GEMM for all of them (the same sums, larger matrices, which
+ * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
+ * and binary convolutions are passed to the original.
  *
  * A process-wide switch turns all replacements off: each replacement then
  * calls libdarknet's own definition, found with dlsym() on the library's
@@ -54,11 +63,26 @@
 	X(axpy_cpu)           \
 	X(copy_cpu)           \
 	X(fill_cpu)           \
-	X(scal_cpu)
+	X(scal_cpu)           \
+	X(forward_convolutional_layer) \
+	X(backward_convolutional_layer)
 
 #define ACCEL_ENUM(name) ACCEL_##name,
 enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };
 #undef ACCEL_ENUM
+
+/* Column matrix of one image (channels, height, width) for a ksize x ksize
+ * convolution: row (c*ksize + ki)*ksize + kj, column oh*out_w + ow holds the
+ * input pixel under that kernel tap, 0 in the padding. Rows are ldcol >=
+ * out_h*out_w floats apart. Same values as Darknet's im2col_cpu. */
+void accel_im2col(const float *im, int channels, int height, int width, int ksize,
+		  int stride, int pad, float *col, size_t ldcol);
+/* The adjoint: adds each column entry back onto its input pixel of im, in
+ * the same order as Darknet's col2im_cpu. */
+void accel_col2im(const float *col, size_t ldcol, int channels, int height, int width,
+		  int ksize, int stride, int pad, float *im);
+/* Count one call of replacement f (for the replacements outside accel.c). */
+void accel_note_call(enum accel_fn f);
 
 /* Turn the replacements on (1, the default) or off (0). Turning them off
  * resolves libdarknet's originals first; returns 0, or -1 with an error
