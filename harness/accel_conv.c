@@ -55,14 +55,22 @@ static float *scratch(int which, size_t n)
 
 /* At most this many floats per scratch matrix (16 MiB). */
 #define SCRATCH_FLOATS ((size_t)1 << 22)
-
+/* Images per GEMM: enough for about ACCEL_CONV_COLUMNS columns. OpenBLAS
+ * runs products with few columns far below its peak; beyond a few hundred
+ * columns, joining images gains nothing and costs copies (measured on
+ * ResNet50 and VGG16 at 64x64: 128 to 512 columns equally best, 1024 and
+ * more slower). */
+#define ACCEL_CONV_COLUMNS 256
 static int chunk_of(const layer *l, int K, int n)
 {
+	size_t want = (ACCEL_CONV_COLUMNS + (size_t)n - 1) / n;
 	size_t rows = (size_t)(K > l->n ? K : l->n);
 	size_t fit = SCRATCH_FLOATS / (rows * n);
-	if (fit < 1)
-		fit = 1;
-	return fit < (size_t)l->batch ? (int)fit : l->batch;
+	if (want > fit)
+		want = fit;
+	if (want < 1)
+		want = 1;
+	return want < (size_t)l->batch ? (int)want : l->batch;
 }
 
 static void call_original(enum accel_fn f, layer l, network net)
@@ -113,9 +121,14 @@ void forward_convolutional_layer(layer l, network net)
 	for (int b0 = 0; b0 < l.batch; b0 += chunk) {
 		int cb = l.batch - b0 < chunk ? l.batch - b0 : chunk;
 		size_t N = (size_t)cb * n;
-		float *col = scratch(SCRATCH_COL, (size_t)K * N);      /* (K, N) */
-		columns(&l, net.input, b0, cb, K, n, col);
 		float *out = l.output + (size_t)b0 * m * n;             /* (cb, m, n) */
+		float *col;                                             /* (K, N) */
+		if (cb == 1 && l.size == 1) {
+			col = net.input + (size_t)b0 * l.c * l.h * l.w;
+		} else {
+			col = scratch(SCRATCH_COL, (size_t)K * N);
+			columns(&l, net.input, b0, cb, K, n, col);
+		}
 		if (cb == 1) {
 			blas_sgemm(0, 0, m, n, K, 1, l.weights, K, col, n, 0, out, n);
 			continue;
@@ -154,13 +167,25 @@ void backward_convolutional_layer(layer l, network net)
 		int cb = l.batch - b0 < chunk ? l.batch - b0 : chunk;
 		size_t N = (size_t)cb * n;
 		float *col = scratch(SCRATCH_COL, (size_t)K * N);   /* (K, N) */
+		float *delta = l.delta + (size_t)b0 * m * n;        /* (cb, m, n) */
+		float *d = delta;                                   /* (m, N) */
+		if (cb == 1 && l.size == 1) {
+			/* weight gradient straight from the input image */
+			float *im = net.input + (size_t)b0 * in_size;
+			blas_sgemm(0, 1, m, K, n, 1, delta, n, im, n, 1, l.weight_updates, K);
+			if (net.delta) /* Darknet writes a 1x1 layer's input delta */
+				blas_sgemm(1, 0, K, n, m, 1, l.weights, K, delta, n, 0,
+					   net.delta + (size_t)b0 * in_size, n);
+			continue;
+		}
 		columns(&l, net.input, b0, cb, K, n, col);
-		const float *delta = l.delta + (size_t)b0 * m * n;  /* (cb, m, n) */
-		float *d = scratch(SCRATCH_PRODUCT, (size_t)m * N); /* (m, N) */
-		for (int j = 0; j < cb; j++)
-			for (int r = 0; r < m; r++)
-				memcpy(d + r * N + (size_t)j * n, delta + ((size_t)j * m + r) * n,
-				       sizeof *d * n);
+		if (cb > 1) {
+			d = scratch(SCRATCH_PRODUCT, (size_t)m * N);
+			for (int j = 0; j < cb; j++)
+				for (int r = 0; r < m; r++)
+					memcpy(d + r * N + (size_t)j * n,
+					       delta + ((size_t)j * m + r) * n, sizeof *d * n);
+		}
 		/* weight_updates (m, K) += d (m, N) col^T (N, K) */
 		blas_sgemm(0, 1, m, K, (int)N, 1, d, (int)N, col, (int)N, 1, l.weight_updates, K);
 		if (!net.delta)
