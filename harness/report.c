@@ -781,6 +781,16 @@ static void gp_array(struct sb *v, const char *name, const char *const *items, i
 	sb_puts(v, "]\n");
 }
 
+static void gp_ints(struct sb *v, const char *name, const int *items, int n)
+{
+	sb_printf(v, "array %s[%d] = [", name, n > 0 ? n : 1);
+	for (int i = 0; i < n; i++)
+		sb_printf(v, "%s%d", i ? ", " : "", items[i]);
+	if (n == 0)
+		sb_puts(v, "0");
+	sb_puts(v, "]\n");
+}
+
 static void gp_string(struct sb *v, const char *name, const char *value)
 {
 	char *q = plot_quote(value);
@@ -904,13 +914,23 @@ static int fig_learning(const struct report *r, struct figs *f)
 	sb_clear(&f->dat);
 	sb_puts(&f->dat, "# learning curves across folds: one block per model\n"
 			 "# epoch n_folds train_loss_mean train_loss_sd val_loss_mean val_loss_sd\n");
-	int nm = 0;
+	int nm = 0, *has = xcalloc((size_t)r->n_models + 1, sizeof *has);
+	double ymax = 0, emax = 1;
 	for (int i = 0; i < r->n_models; i++) {
 		const struct json *c = json_get(r->rows[i].node, "curve");
 		sb_printf(&f->dat, "%s# %s\n", nm++ ? "\n\n" : "", r->rows[i].name);
 		for (int e = 0; e < json_size(c); e++) {
 			const struct json *p = json_at(c, e);
 			double tsd = num(p, "train_loss_sd"), vsd = num(p, "val_loss_sd");
+			double hi[2] = { num(p, "train_loss_mean") + (isfinite(tsd) ? tsd : 0),
+					 num(p, "val_loss_mean") + (isfinite(vsd) ? vsd : 0) };
+			for (int q = 0; q < 2; q++)
+				if (isfinite(hi[q])) {
+					has[i] = 1;
+					ymax = hi[q] > ymax ? hi[q] : ymax;
+				}
+			if (num(p, "epoch") > emax)
+				emax = num(p, "epoch");
 			sb_printf(&f->dat, "%d %d", (int)num(p, "epoch"), (int)num(p, "n"));
 			dat_num(&f->dat, num(p, "train_loss_mean"));
 			dat_num(&f->dat, isfinite(tsd) ? tsd : 0);
@@ -930,6 +950,9 @@ static int fig_learning(const struct report *r, struct figs *f)
 	if (rows < 1)
 		rows = 1;
 	sb_printf(&f->vars, "cols = %d\nrows = %d\n", cols, rows);
+	sb_printf(&f->vars, "ymax = %.6g\nemax = %.6g\n", ymax > 0 ? ymax * 1.08 : 1.0, emax > 1 ? emax : 2.0);
+	gp_ints(&f->vars, "has_curve", has, r->n_models);
+	free(has);
 	if (rc == 0)
 		rc = draw(f, "learning_curves", cols * 600, 90 + rows * 360);
 	return rc;
@@ -942,31 +965,41 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 	sb_clear(&f->dat);
 	sb_printf(&f->dat, "# pooled out-of-fold %s curves: one block per model\n# %s\n",
 		  roc ? "ROC" : "precision-recall", roc ? "fpr tpr" : "recall precision");
+	/* only models with a curve get a block; curve_color maps block to model */
 	char **titles = xcalloc((size_t)r->n_models + 1, sizeof *titles);
+	int *color = xcalloc((size_t)r->n_models + 1, sizeof *color), nc = 0;
 	for (int i = 0; i < r->n_models; i++) {
 		const struct json *pooled = json_get(r->rows[i].node, "pooled");
 		const struct json *pts = json_get(pooled, which);
+		int valid = 0;
+		for (int p = 0; p < json_size(pts); p++)
+			valid += isfinite(json_number(json_at(json_at(pts, p), 0))) &&
+				 isfinite(json_number(json_at(json_at(pts, p), 1)));
+		if (!valid)
+			continue;
 		double area = num(json_get(pooled, roc ? "auroc" : "auprc"), "value");
-		titles[i] = isfinite(area) ? xasprintf("%s (%s %.3f)", r->rows[i].name, roc ? "AUROC" : "AP", area)
-					   : xstrdup(r->rows[i].name);
-		sb_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
+		titles[nc] = isfinite(area) ? xasprintf("%s (%s %.3f)", r->rows[i].name, roc ? "AUROC" : "AP", area)
+					    : xstrdup(r->rows[i].name);
+		color[nc] = i + 1;
+		sb_printf(&f->dat, "%s# %s\n", nc++ ? "\n\n" : "", r->rows[i].name);
 		for (int p = 0; p < json_size(pts); p++) {
 			const struct json *xy = json_at(pts, p);
 			dat_num(&f->dat, json_number(json_at(xy, 0)));
 			dat_num(&f->dat, json_number(json_at(xy, 1)));
 			sb_puts(&f->dat, "\n");
 		}
-		if (json_size(pts) == 0)
-			sb_puts(&f->dat, "NaN NaN\n");
 	}
 	char *file = xasprintf("%s.dat", which);
 	int rc = put_dat(f, file);
 	free(file);
 	common_vars(r, f);
-	gp_array(&f->vars, "curve_titles", (const char *const *)titles, r->n_models);
-	for (int i = 0; i < r->n_models; i++)
+	sb_printf(&f->vars, "ncurves = %d\n", nc);
+	gp_array(&f->vars, "curve_titles", (const char *const *)titles, nc);
+	gp_ints(&f->vars, "curve_color", color, nc);
+	for (int i = 0; i < nc; i++)
 		free(titles[i]);
 	free(titles);
+	free(color);
 	if (!roc) {
 		/* share of positives: the precision of a random ranking */
 		double prev = NAN;
@@ -1061,8 +1094,15 @@ static int fig_defects(const struct report *r, struct figs *f)
 	}
 	int rc = put_dat(f, "defect_recall.dat");
 	common_vars(r, f);
-	sb_printf(&f->vars, "ndefects = %d\n", nd);
-	gp_array(&f->vars, "defects", defs, nd);
+	if (nd == 0) {
+		/* one placeholder column keeps the axes valid */
+		static const char *none[] = { "none recorded" };
+		sb_puts(&f->vars, "ndefects = 1\nhas_defects = 0\n");
+		gp_array(&f->vars, "defects", none, 1);
+	} else {
+		sb_printf(&f->vars, "ndefects = %d\nhas_defects = 1\n", nd);
+		gp_array(&f->vars, "defects", defs, nd);
+	}
 	free(defs);
 	if (rc == 0)
 		rc = draw(f, "defect_recall", 1200, 260 + 60 * (r->n_models > 0 ? r->n_models : 1));
@@ -1071,7 +1111,7 @@ static int fig_defects(const struct report *r, struct figs *f)
 
 static int fig_cost(const struct report *r, struct figs *f)
 {
-	double tmax = 0;
+	double tmax = 0, ips_min = INFINITY, ips_max = 0;
 	sb_clear(&f->dat);
 	sb_puts(&f->dat, "# training cost per model\n"
 			 "# model_index images_per_second_mean train_seconds_mean train_seconds_total\n");
@@ -1084,6 +1124,11 @@ static int fig_cost(const struct report *r, struct figs *f)
 		sb_puts(&f->dat, "\n");
 		if (num(t, "train_seconds_mean") > tmax)
 			tmax = num(t, "train_seconds_mean");
+		double ips = num(t, "images_per_second_mean");
+		if (ips > 0) {
+			ips_min = ips < ips_min ? ips : ips_min;
+			ips_max = ips > ips_max ? ips : ips_max;
+		}
 	}
 	int rc = put_dat(f, "cost.dat");
 	sb_clear(&f->dat);
@@ -1093,6 +1138,8 @@ static int fig_cost(const struct report *r, struct figs *f)
 		for (int j = 0; j < r->rows[i].n_units; j++)
 			if (isfinite(r->rows[i].units[j].train)) {
 				sb_printf(&f->dat, "%d %.10g\n", i, r->rows[i].units[j].train);
+				if (r->rows[i].units[j].train > tmax)
+					tmax = r->rows[i].units[j].train;
 				any = 1;
 			}
 	if (!any)
@@ -1101,12 +1148,14 @@ static int fig_cost(const struct report *r, struct figs *f)
 		rc = put_dat(f, "cost_units.dat");
 	common_vars(r, f);
 	sb_printf(&f->vars, "have_units = %d\n", any);
-	if (tmax >= 7200)
-		sb_puts(&f->vars, "time_unit = 'h'\ntime_scale = 3600.0\n");
-	else if (tmax >= 120)
-		sb_puts(&f->vars, "time_unit = 'min'\ntime_scale = 60.0\n");
-	else
-		sb_puts(&f->vars, "time_unit = 's'\ntime_scale = 1.0\n");
+	double scale = tmax >= 7200 ? 3600 : tmax >= 120 ? 60 : 1;
+	sb_printf(&f->vars, "time_unit = '%s'\ntime_scale = %g\n", scale == 3600 ? "h" : scale == 60 ? "min" : "s",
+		  scale);
+	/* axis ranges: log throughput with room for the value labels */
+	if (!(ips_max > 0))
+		ips_min = 1, ips_max = 10;
+	sb_printf(&f->vars, "ips_low = %.6g\nips_high = %.6g\ntime_high = %.6g\n", ips_min / 3, ips_max * 4,
+		  tmax > 0 ? tmax / scale * 1.15 : 1.0);
 	if (rc == 0)
 		rc = draw(f, "cost", 1200, 550);
 	return rc;

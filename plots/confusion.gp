@@ -19,7 +19,7 @@ set xlabel 'predicted class'
 set ylabel 'actual class'
 set size ratio 1
 unset grid
-label(c, s) = sprintf("%d\n(%.0f %%)", c, 100 * s)
+label(c, s) = s == s ? sprintf("%d\n(%.0f %%)", c, 100 * s) : "no data"
 # equal panels; one colour scale at the right edge, drawn with the last panel
 set colorbox user origin screen 0.935, screen 0.2 size screen 0.012, screen 0.6
 set multiplot layout rows, cols title sprintf('%s: pooled confusion matrices (out-of-fold predictions, all folds)', experiment) font ',13' \

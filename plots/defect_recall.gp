@@ -1,7 +1,7 @@
 # defect_recall.gp: pooled recall per defect type (share of each defect's
 # images called anomalous) for every model, as a heatmap.
 # Data: defect_recall.dat (defect_index model_index recall n_images).
-# Inputs: experiment, nmodels, models[], ndefects, defects[].
+# Inputs: experiment, nmodels, models[], ndefects, defects[], has_defects.
 load common
 
 set title sprintf('%s: recall per defect type (pooled out-of-fold predictions)', experiment) font ',13'
@@ -21,5 +21,10 @@ set lmargin 14
 set bmargin 9
 unset grid
 set key off
-plot 'defect_recall.dat' using 1:2:3 with image pixels, \
-     '' using 1:2:(sprintf('%.0f %% (n=%d)', 100 * $3, $4)) with labels font ',10' tc rgb 'black'
+if (!has_defects) {
+    set label 1 'no recall per defect type recorded' at graph 0.5, 0.5 center
+    plot -1 notitle
+} else {
+    plot 'defect_recall.dat' using 1:2:3 with image pixels, \
+         '' using 1:2:($3 == $3 ? sprintf('%.0f %% (n=%d)', 100 * $3, $4) : 'no images') with labels font ',10' tc rgb 'black'
+}

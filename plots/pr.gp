@@ -1,6 +1,7 @@
 # pr.gp: pooled out-of-fold precision-recall curve of every model on one plot.
 # Data: pr.dat (block per model: recall precision).
-# Inputs: experiment, positive, nmodels, curve_titles[], prevalence.
+# Inputs: experiment, positive, ncurves, curve_titles[], curve_color[] (model
+# index of each curve, for its colour), prevalence.
 load common
 
 set title sprintf('%s: precision-recall curves, pooled out-of-fold (%s class positive)', experiment, positive) font ',13'
@@ -15,5 +16,5 @@ set grid xtics ytics lc rgb '#dddddd'
 set xlabel 'recall (fraction)'
 set ylabel 'precision (fraction)'
 set key outside below center vertical spacing 1.2 width 1
-plot for [i=1:nmodels] 'pr.dat' index (i - 1) using 1:2 with lines lw 2 lc rgb model_color(i) title curve_titles[i], \
+plot for [i=1:ncurves] 'pr.dat' index (i - 1) using 1:2 with lines lw 2 lc rgb model_color(curve_color[i]) title curve_titles[i], \
      prevalence with lines dt 2 lw 1 lc rgb '#888888' title sprintf('random ranking (prevalence %.3f)', prevalence)
