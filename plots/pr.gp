@@ -1,0 +1,19 @@
+# pr.gp: pooled out-of-fold precision-recall curve of every model on one plot.
+# Data: pr.dat (block per model: recall precision).
+# Inputs: experiment, positive, nmodels, curve_titles[], prevalence.
+load common
+
+set title sprintf('%s: precision-recall curves, pooled out-of-fold (%s class positive)', experiment, positive) font ',13'
+set size ratio -1
+set xrange [0:1]
+set yrange [0:1.0]
+set xtics 0.1
+set ytics 0.1
+set format x '%.1f'
+set format y '%.1f'
+set grid xtics ytics lc rgb '#dddddd'
+set xlabel 'recall (fraction)'
+set ylabel 'precision (fraction)'
+set key bottom left spacing 1.2 box opaque width 1
+plot for [i=1:nmodels] 'pr.dat' index (i - 1) using 1:2 with lines lw 2 lc rgb model_color(i) title curve_titles[i], \
+     prevalence with lines dt 2 lw 1 lc rgb '#888888' title sprintf('random ranking (prevalence %.3f)', prevalence)
