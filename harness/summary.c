@@ -643,17 +643,43 @@ static void copy_json(struct jw *w, const struct json *j)
 	}
 }
 
+/* Seconds since 1970 of "YYYY-MM-DDTHH:MM:SS[.fff]Z", NAN otherwise. */
+static double iso_seconds(const char *s)
+{
+	int y, mo, d, h, mi;
+	double sec;
+	char z = 0;
+	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%lf%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 || z != 'Z' ||
+	    mo < 1 || mo > 12)
+		return NAN;
+	/* days from 1970-01-01 to y-mo-d, proleptic Gregorian (March-based year) */
+	long yy = y - (mo <= 2);
+	long era = (yy >= 0 ? yy : yy - 399) / 400;
+	long yoe = yy - era * 400;
+	long doy = (153L * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+	long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	return (double)days * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+}
+
+/* Flat provenance: the first unit file's `provenance` and `host` fields,
+ * whether units disagree on the git commit, the span and sum of unit wall
+ * times, and the reporting program's own versions. */
 static void write_provenance(struct jw *w, const struct summary_config *c, const struct group *g,
 			     int units)
 {
+	static const char *const keys[] = { "darkfold_version", "git_commit", "git_dirty", "darknet",
+					     "openblas", "gsl", "libpng", "cjson" };
+	static const char *const host_keys[] = { "blas_core", "blas_threads", "cpu", "hostname" };
 	const struct json *first = NULL, *host = NULL;
 	const char *started = NULL, *finished = NULL, *commit = NULL;
-	int mixed = 0;
+	int mixed = 0, files = 0;
+	double wall = 0;
 	for (int m = 0; m < c->n_models; m++) {
 		for (int i = 0; i < units; i++) {
 			const struct unit *u = &g[m].u[i];
 			if (u->status == UNIT_MISSING)
 				continue;
+			files++;
 			const struct json *pv = json_get(u->doc, "provenance");
 			const char *gc = json_string(json_get(pv, "git_commit"));
 			if (!first) {
@@ -666,6 +692,9 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 			const struct json *t = json_get(u->doc, "timing");
 			const char *s = json_string(json_get(t, "started"));
 			const char *f = json_string(json_get(t, "finished"));
+			double span = iso_seconds(f) - iso_seconds(s);
+			if (isfinite(span) && span >= 0)
+				wall += span;
 			if (s && (!started || strcmp(s, started) < 0))
 				started = s;
 			if (f && (!finished || strcmp(f, finished) > 0))
@@ -674,15 +703,21 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 	}
 	jw_key(w, "provenance");
 	jw_obj_begin(w);
-	jw_kstr(w, "report_darkfold_version", DARKFOLD_VERSION);
-	jw_kstr(w, "report_gsl", stats_gsl_version());
-	jw_key(w, "units");
-	copy_json(w, first);
-	jw_kbool(w, "units_mixed_commits", mixed);
-	jw_key(w, "host");
-	copy_json(w, host);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		jw_key(w, keys[i]);
+		copy_json(w, json_get(first, keys[i]));
+	}
+	for (size_t i = 0; i < sizeof host_keys / sizeof host_keys[0]; i++) {
+		jw_key(w, host_keys[i]);
+		copy_json(w, json_get(host, host_keys[i]));
+	}
+	jw_knum(w, "wall_seconds_total", files > 0 ? wall : NAN);
+	jw_kint(w, "units_total", files);
 	jw_kstr(w, "first_started", started);
 	jw_kstr(w, "last_finished", finished);
+	jw_kbool(w, "mixed_commits", mixed);
+	jw_kstr(w, "report_darkfold_version", DARKFOLD_VERSION);
+	jw_kstr(w, "report_gsl", stats_gsl_version());
 	jw_obj_end(w);
 }
 

@@ -346,9 +346,14 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	near(num(best, "lead", NULL, NULL, NULL), 7.0 / 9 - 3.0 / 8, 1e-12);
 	near(num(best, "p_holm", NULL, NULL, NULL), 0.6854315749392341, 1e-9);
 	assert_int_equal(json_bool(json_get(best, "significant")), 0);
-	/* provenance: the earliest start and latest finish */
-	assert_string_equal(json_string(at(j, "provenance", "first_started", NULL, NULL)),
-			    "2026-01-01T00:00:00Z");
+	/* provenance: the earliest start and latest finish; wall time summed over
+	 * the 11 unit files: f1 units ran 2 days (3 of them), the rest 1 day (8) */
+	const struct json *pv = json_get(j, "provenance");
+	assert_string_equal(json_string(json_get(pv, "first_started")), "2026-01-01T00:00:00Z");
+	assert_string_equal(json_string(json_get(pv, "git_commit")), "abc");
+	assert_true(num(pv, "units_total", NULL, NULL, NULL) == 11);
+	near(num(pv, "wall_seconds_total", NULL, NULL, NULL), (3 * 2 + 8 * 1) * 86400.0, 1e-6);
+	assert_int_equal(json_bool(json_get(pv, "mixed_commits")), 0);
 	json_free(j);
 	test_rm_rf(root);
 	free(root);
