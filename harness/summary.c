@@ -84,6 +84,9 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 		return bad(file, ".model", "does not name the model of its folder");
 	if (json_number(json_get(d, "repeat")) != r || json_number(json_get(d, "fold")) != f)
 		return bad(file, ".repeat/.fold", "do not match the file name");
+	const struct json *timing = json_get(d, "timing");
+	u->train_seconds = number_or_nan(json_get(timing, "train_seconds"));
+	u->images_per_second = number_or_nan(json_get(timing, "images_per_second"));
 	const char *st = json_string(json_get(d, "status"));
 	if (!st)
 		return bad(file, ".status", "expected a string");
@@ -149,9 +152,6 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 		u->train_loss[e] = number_or_nan(json_get(json_at(curve, e), "train_loss"));
 		u->val_loss[e] = number_or_nan(json_get(json_at(curve, e), "val_loss"));
 	}
-	const struct json *timing = json_get(d, "timing");
-	u->train_seconds = number_or_nan(json_get(timing, "train_seconds"));
-	u->images_per_second = number_or_nan(json_get(timing, "images_per_second"));
 	return 0;
 }
 
@@ -432,6 +432,8 @@ static void write_curve(struct jw *w, const struct group *g, int units)
 	free(vl);
 }
 
+/* Training cost of every unit that left a file (diverged and failed units
+ * spent their time too). */
 static void write_timing(struct jw *w, const struct group *g, int units)
 {
 	double *ts = xmalloc(sizeof *ts * (size_t)(units + 1));
@@ -440,7 +442,7 @@ static void write_timing(struct jw *w, const struct group *g, int units)
 	double total = 0;
 	for (int i = 0; i < units; i++) {
 		const struct unit *u = &g->u[i];
-		if (u->status != UNIT_OK)
+		if (u->status == UNIT_MISSING)
 			continue;
 		ts[n] = u->train_seconds;
 		ips[n] = u->images_per_second;

@@ -209,6 +209,9 @@ static void summary_should_give_fold_means_and_t_intervals(void **state)
 	/* timing: 10 20 30 40 s */
 	near(num(a, "timing", "train_seconds_mean", NULL, NULL), 25, 1e-12);
 	near(num(a, "timing", "train_seconds_total", NULL, NULL), 100, 1e-12);
+	/* c: the failed (20 s) and diverged (30 s) units cost time too */
+	near(num(cm, "timing", "train_seconds_mean", NULL, NULL), 20, 1e-12);
+	near(num(cm, "timing", "train_seconds_total", NULL, NULL), 60, 1e-12);
 	json_free(j);
 	test_rm_rf(root);
 	free(root);
