@@ -137,20 +137,26 @@ char *plot_quote(const char *s)
 	return r;
 }
 
-/* The last non-empty line of the log (gnuplot prints the error last). */
+/* The last two meaningful lines of the log, joined by "; ": gnuplot prints
+ * the error last, often after a warning that names its cause (a missing
+ * data file). Lines of only carets and blanks (its pointers) are skipped. */
 static char *log_tail(const char *log)
 {
 	char *text = NULL;
 	if (fs_read_file(log, &text, NULL) != 0)
 		return xstrdup("(no output)");
-	char *line = NULL;
+	char *last[2] = { NULL, NULL };
 	for (char *s = strtok(text, "\n"); s; s = strtok(NULL, "\n")) {
 		while (*s == ' ' || *s == '\t')
 			s++;
-		if (*s && strspn(s, "^ ") != strlen(s))
-			line = s;
+		if (*s && strspn(s, "^ \t") != strlen(s)) {
+			last[0] = last[1];
+			last[1] = s;
+		}
 	}
-	char *r = xstrdup(line ? line : "(no output)");
+	char *r = !last[1] ? xstrdup("(no output)")
+		  : last[0] ? xasprintf("%s; %s", last[0], last[1])
+			    : xstrdup(last[1]);
 	free(text);
 	return r;
 }

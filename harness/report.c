@@ -835,7 +835,7 @@ static void common_vars(const struct report *r, struct figs *f)
 	const char *exp = json_string(json_get(r->summary, "experiment"));
 	sb_clear(&f->vars);
 	gp_string(&f->vars, "experiment", exp ? exp : "experiment");
-	sb_printf(&f->vars, "k = %d\nrepeats = %d\n", r->k, r->repeats);
+	sb_printf(&f->vars, "k = %d\nrepeats = %d\nci_level = %g\n", r->k, r->repeats, 100 * (1 - r->alpha));
 	gp_string(&f->vars, "positive", r->positive);
 	int n;
 	const char **names = row_names(r, 1, &n);
@@ -979,7 +979,7 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 		sb_printf(&f->vars, "prevalence = %.10g\n", isfinite(prev) ? prev : 0.0);
 	}
 	if (rc == 0)
-		rc = draw(f, which, 800, 700);
+		rc = draw(f, which, 800, roc ? 700 : 820);
 	return rc;
 }
 
@@ -1017,7 +1017,7 @@ static int fig_confusion(const struct report *r, struct figs *f)
 		rows = 1;
 	sb_printf(&f->vars, "cols = %d\nrows = %d\n", cols, rows);
 	if (rc == 0)
-		rc = draw(f, "confusion", 60 + cols * 360, 70 + rows * 340);
+		rc = draw(f, "confusion", 140 + cols * 340, 90 + rows * 330);
 	return rc;
 }
 

@@ -25,7 +25,7 @@ plot for [i=1:nmodels] 'cost.dat' every ::(i - 1)::(i - 1) using 1:2 with boxes 
      'cost.dat' using 1:2:(sprintf('%.0f', $2)) with labels offset 0, 0.8 font ',10'
 
 unset logscale y
-set title 'wall time'
+set title 'training time'
 set ylabel sprintf('training time per unit (%s)', time_unit)
 stats 'cost.dat' using ($3 / time_scale) nooutput
 tmax = STATS_max

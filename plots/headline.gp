@@ -3,7 +3,7 @@
 # study's VGG16 as dashed reference marks.
 # Data: headline.dat (block per series: metric_index mean ci_low ci_high),
 #       headline_ref.dat (metric_index value).
-# Inputs: experiment, k, repeats, nmodels, nseries, series[], metric_labels[5].
+# Inputs: experiment, k, repeats, ci_level, nmodels, nseries, series[], metric_labels[5].
 load common
 
 dx = 0.8 / nseries
@@ -14,7 +14,7 @@ spt(s) = is_model(s) ? 7 : (s - nmodels == 1 ? 6 : (s - nmodels == 2 ? 4 : 8))
 stitle(s) = is_model(s) ? series[s] : series[s] . ' (baseline)'
 pos(y) = y > 0 ? y : 1e-3
 
-set multiplot title sprintf('%s: headline metrics, mean and 95 %% CI over %d folds x %d repeat%s', experiment, k, repeats, repeats == 1 ? '' : 's') font ',13'
+set multiplot title sprintf('%s: headline metrics, mean and %g %% CI over %d folds × %d repeat%s', experiment, ci_level, k, repeats, repeats == 1 ? '' : 's') font ',13'
 
 # left: loss (log scale: baselines that always answer one class have large loss)
 set size 0.24, 0.93
@@ -28,9 +28,10 @@ set xrange [-0.5:0.5]
 set xtics ('Loss' 0)
 set ylabel 'loss (cross-entropy, nats, log scale)'
 set format y '%g'
-plot for [s=1:nseries] 'headline.dat' index (s - 1) using ($1 == 0 ? $1 + off(s) : NaN):2:(pos($3)):(pos($4)) \
-         with yerrorbars pt spt(s) ps 1.2 lw 1.5 lc rgb scol(s), \
-     'headline_ref.dat' using ($1 == 0 ? $1 - 0.45 : NaN):2:(0.9):(0) with vectors nohead dt 2 lw 2.5 lc rgb 'black'
+set xlabel 'metric'
+plot 'headline_ref.dat' using ($1 == 0 ? $1 - 0.45 : NaN):2:(0.9):(0) with vectors nohead dt 2 lw 2 lc rgb '#333333', \
+     for [s=1:nseries] 'headline.dat' index (s - 1) using ($1 == 0 ? $1 + off(s) : NaN):2:(pos($3)):(pos($4)) \
+         with yerrorbars pt spt(s) ps 1.2 lw 1.5 lc rgb scol(s)
 
 # right: proportions on [0, 1]
 unset logscale y
@@ -45,9 +46,9 @@ set format y '%.1f'
 set xtics ()
 do for [m=2:5] { set xtics add (metric_labels[m] m - 1) }
 set ylabel 'score (fraction, 0 to 1)'
-set key outside right top vertical Left reverse spacing 1.3 title 'mean and 95 % CI' samplen 2
-plot for [s=1:nseries] 'headline.dat' index (s - 1) using ($1 > 0 ? $1 + off(s) : NaN):2:3:4 \
-         with yerrorbars pt spt(s) ps 1.2 lw 1.5 lc rgb scol(s) title stitle(s), \
-     'headline_ref.dat' using ($1 > 0 ? $1 - 0.45 : NaN):2:(0.9):(0) with vectors nohead dt 2 lw 2.5 lc rgb 'black' \
-         title 'original study, VGG16'
+set key outside right top vertical Left reverse spacing 1.3 title sprintf('mean and %g %% CI', ci_level) samplen 2
+plot 'headline_ref.dat' using ($1 > 0 ? $1 - 0.45 : NaN):2:(0.9):(0) with vectors nohead dt 2 lw 2 lc rgb '#333333' \
+         title 'original study, VGG16', \
+     for [s=1:nseries] 'headline.dat' index (s - 1) using ($1 > 0 ? $1 + off(s) : NaN):2:3:4 \
+         with yerrorbars pt spt(s) ps 1.2 lw 1.5 lc rgb scol(s) title stitle(s)
 unset multiplot

@@ -14,6 +14,6 @@ set format y '%.1f'
 set grid xtics ytics lc rgb '#dddddd'
 set xlabel 'recall (fraction)'
 set ylabel 'precision (fraction)'
-set key bottom left spacing 1.2 box opaque width 1
+set key outside below center vertical spacing 1.2 width 1
 plot for [i=1:nmodels] 'pr.dat' index (i - 1) using 1:2 with lines lw 2 lc rgb model_color(i) title curve_titles[i], \
      prevalence with lines dt 2 lw 1 lc rgb '#888888' title sprintf('random ranking (prevalence %.3f)', prevalence)

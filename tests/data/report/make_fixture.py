@@ -9,7 +9,7 @@ file is internally consistent. Run from this directory:
     python3 make_fixture.py
 Output: fixture/summary.json and fixture/<model>/r0-f<F>.json.
 """
-import json, math, os, random
+import hashlib, json, math, os, random
 
 K, ALPHA, BETA, THR = 5, 0.05, 2.0, 0.5
 T975_4, T975_3 = 2.7764451051977987, 3.1824463052837091  # Student-t 0.975 quantiles, df 4 and 3
@@ -83,13 +83,14 @@ def metrics(lab, p, defects):
     pos = [q for l, q in zip(lab, p) if l == 1]
     neg = [q for l, q in zip(lab, p) if l == 0]
     auroc = sum((1.0 if a > b else 0.5 if a == b else 0.0) for a in pos for b in neg) / (len(pos) * len(neg))
-    order = sorted(range(n), key=lambda i: -p[i])
-    hits, ap = 0, 0.0
-    for r, i in enumerate(order, 1):
-        if lab[i] == 1:
-            hits += 1
-            ap += hits / r
-    ap /= len(pos)
+    # average precision over distinct thresholds (tied scores form one step)
+    ap, prev_rec = 0.0, 0.0
+    for t in sorted(set(p), reverse=True):
+        tp_t = sum(1 for l, q in zip(lab, p) if l == 1 and q >= t)
+        fp_t = sum(1 for l, q in zip(lab, p) if l == 0 and q >= t)
+        rec_t = tp_t / len(pos)
+        ap += (rec_t - prev_rec) * tp_t / (tp_t + fp_t)
+        prev_rec = rec_t
     dr = {}
     for d in sorted(set(defects)):
         if d == "good":
@@ -207,7 +208,7 @@ def unit_file(model, f, status, p_all, mets, curve, cfg_epochs, ips, spe):
         "diverged_epoch": None if status == "ok" else 7,
         "seeds": {"experiment": 42, "unit": 1000003 * (f + 1) + len(model), "darknet_srand": 7 + f},
         "cfg": {"path": "cfg/%s.cfg" % model, "effective": "results/cable5/%s/r0-f%d/effective.cfg" % (model, f),
-                "sha256": "%064x" % (hash((model, "cfg")) & ((1 << 256) - 1))},
+                "sha256": hashlib.sha256(("cfg/%s.cfg" % model).encode()).hexdigest()},
         "data": {"root": "data/synth", "category": "cable", "cache_key": "c0ffee", "width": 64, "height": 64,
                  "channels": 3, "n_train": n_train, "n_test": len(test), "n_inner_train": n_train - n_iv,
                  "n_inner_val": n_iv},
