@@ -127,6 +127,14 @@ static void figure_should_redraw_by_hand_from_its_header(void **state)
 	struct report_opts o = { 1, NULL, PLOTS, 0, 0 };
 	assert_int_equal(report_render(NULL, dir, &o), 0);
 	char *fig = fs_join(dir, "figures");
+	/* no PDF asked for: none drawn, none linked */
+	assert_int_equal(file_size(fig, "roc.pdf"), -1);
+	char *rep = fs_join(dir, "report.md"), *text = NULL;
+	assert_int_equal(fs_read_file(rep, &text, NULL), 0);
+	assert_non_null(strstr(text, "](figures/roc.png)"));
+	assert_null(strstr(text, ".pdf"));
+	free(text);
+	free(rep);
 	char *cmd = xasprintf("cd '%s' && rm roc.png && gnuplot roc.gp && gnuplot -e \"fmt='pdf'\" roc.gp", fig);
 	char *out = NULL;
 	assert_int_equal(test_run(cmd, &out), 0);
