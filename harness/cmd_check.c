@@ -1,13 +1,103 @@
-/* cmd_check.c: `darkfold check`. */
+/* cmd_check.c: `darkfold check`: validate Darknet .cfg files before Darknet
+ * reads them. */
 #include "commands.h"
 
-const char cmd_check_usage[] = "usage: darkfold check [options]\n"
-			      "\n"
-			      "Not built yet.";
+#include "cfg.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_check_usage[] =
+	"usage: darkfold check FILE... [--classes N]\n"
+	"\n"
+	"Checks each Darknet .cfg file the way darkfold reads it before training:\n"
+	"the first section is [net], every section and key is one Darknet reads,\n"
+	"numbers parse completely, no key repeats, [shortcut]/[route] references\n"
+	"point at earlier layers, sizes and strides are positive, batch is\n"
+	"divisible by subdivisions, and the layer shapes work out.\n"
+	"\n"
+	"  --classes N   also require the network's final output to be exactly N\n"
+	"\n"
+	"Prints one line per valid file; each problem is reported as\n"
+	"'error: FILE:LINE: problem'. Exit status: 0 all valid, 1 any invalid,\n"
+	"2 usage error.";
+
+static int parse_classes(const char *s, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v <= 0 || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
 
 int cmd_check(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_built("check");
+	if (cmd_wants_help(argc, argv)) {
+		puts(cmd_check_usage);
+		return 0;
+	}
+	int classes = 0, nfiles = 0;
+	const char **files = calloc((size_t)argc, sizeof *files);
+	if (!files)
+		return 1;
+	int only_files = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if (!only_files && !strcmp(a, "--")) {
+			only_files = 1;
+			continue;
+		}
+		if (!only_files && !strcmp(a, "--classes")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "error: --classes needs a value\n%s\n", cmd_check_usage);
+				free(files);
+				return 2;
+			}
+			val = argv[++i];
+		} else if (!only_files && !strncmp(a, "--classes=", 10)) {
+			val = a + 10;
+		} else if (!only_files && a[0] == '-' && a[1]) {
+			fprintf(stderr, "error: unknown option '%s'\n%s\n", a, cmd_check_usage);
+			free(files);
+			return 2;
+		} else {
+			files[nfiles++] = a;
+			continue;
+		}
+		if (parse_classes(val, &classes)) {
+			fprintf(stderr, "error: --classes must be a positive integer, got '%s'\n", val);
+			free(files);
+			return 2;
+		}
+	}
+	if (nfiles == 0) {
+		fprintf(stderr, "error: no cfg file given\n%s\n", cmd_check_usage);
+		free(files);
+		return 2;
+	}
+	int failed = 0;
+	for (int i = 0; i < nfiles; i++) {
+		struct cfg c;
+		if (cfg_load(files[i], classes, &c)) {
+			failed = 1;
+			continue;
+		}
+		long outputs = cfg_outputs(&c);
+		if (outputs < 0)
+			failed = 1;
+		else if (outputs > 0)
+			printf("ok: %s: %d layers, %ld outputs\n", files[i], cfg_n_layers(&c), outputs);
+		else
+			printf("ok: %s: %d layers\n", files[i], cfg_n_layers(&c));
+		cfg_release(&c);
+	}
+	free(files);
+	return failed;
 }
