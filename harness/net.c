@@ -398,9 +398,11 @@ int net_load_weights(struct net *n, const char *path, int upto)
 			     "least %lld bytes, got %lld", path, upto - 1, n->cfg_path, expected,
 			     actual);
 	char *p = xstrdup(path);
+	size_t seen = *dn->seen; /* Darknet would take the file's image count */
 	quiet_begin(n);
 	load_weights_upto(dn, p, 0, all ? dn->n : upto);
 	quiet_end(n);
+	*dn->seen = seen;
 	free(p);
 	return 0;
 }

@@ -88,7 +88,8 @@ int net_save_weights(struct net *n, const char *path);
 /* Load Darknet .weights for layers [0, upto) (upto < 0: all). The file size is
  * checked first: for all layers it must equal net_weights_bytes(), for a
  * prefix it must be at least that; otherwise the error gives the expected and
- * actual sizes and nothing is loaded. */
+ * actual sizes and nothing is loaded. The network's count of images seen
+ * (which drives the cfg's rate policy) is kept, not taken from the file. */
 int net_load_weights(struct net *n, const char *path, int upto);
 
 /* The full training state: weights, batch-norm statistics, the optimiser's
