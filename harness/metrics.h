@@ -87,8 +87,9 @@ const char *metrics_name(int id);
 int metrics_id(const char *name);
 /* Its value in m. */
 double metrics_value(const struct metrics *m, int id);
-/* 1 if the metric is a proportion k/n (Wilson interval applies); then *k and
- * *n get the counts from m (recall_other and f2_other excluded: 0). */
+/* 1 if the metric is a proportion k/n (Wilson interval applies: accuracy,
+ * precision, recall, specificity, recall_other_positive); then *k and *n get
+ * the counts from m. Otherwise 0 with *k = *n = 0. */
 int metrics_proportion(const struct metrics *m, int id, long *k, long *n);
 /* 1 if larger is better (all but loss). */
 int metrics_higher_is_better(int id);

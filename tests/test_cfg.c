@@ -188,9 +188,16 @@ static void cfg_should_reject_bad_input_with_file_and_line(void **state)
 	    "error: t.cfg:8: the network outputs 3 values per image (final layer [softmax]), not 2 classes\n");
 	BAD("[connected]\noutput=3\n[net]\n", 0, "error: t.cfg:8: [net] may only be the first section\n");
 	BAD("[connected\n", 0, "error: t.cfg:6: malformed section header '[connected'\n");
+	BAD("[convolutional]\nfilters=2000000000\nsize=3\n", 0,
+	    "error: t.cfg:6: [convolutional] would have too many weights\n");
+	BAD("[connected]\noutput=2000000000\n", 0,
+	    "error: t.cfg:6: [connected] would have too many weights (64 inputs x 2000000000 outputs)\n");
+	BAD("[upsample]\nstride=2000000000\n", 0, "error: t.cfg:6: [upsample] would output too many values\n");
 #undef BAD
 	expect_error("[net]\nbatch=6\nsubdivisions=4\nwidth=8\nheight=8\nchannels=1\n[connected]\noutput=2\n", 0,
 		     "error: t.cfg:2: batch 6 is not divisible by subdivisions 4\n");
+	expect_error("[net]\nwidth=2000000000\nheight=2000000000\nchannels=3\n[connected]\noutput=2\n", 0,
+		     "error: t.cfg:1: input size 2000000000x2000000000x3 is too large\n");
 	expect_error("[net]\nbatch=4\n[connected]\noutput=2\n", 0,
 		     "error: t.cfg:1: no input size: set width, height and channels in [net]\n");
 	expect_error("[net]\nwidth=8\nheight=8\nchannels=1\npolicy=steps\nsteps=10,20\nscales=.1\n[connected]\noutput=2\n",
