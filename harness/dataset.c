@@ -214,10 +214,8 @@ static char *class_paths(const char *dir, char *const *specs, int n)
 	return s;
 }
 
-int dataset_scan(const char *root, const char *category,
-		 char *const *normal, int n_normal,
-		 char *const *anomalous, int n_anomalous,
-		 struct dataset *out)
+static int scan(const char *root, const char *category, char *const *normal, int n_normal,
+		char *const *anomalous, int n_anomalous, int allow_empty, struct dataset *out)
 {
 	memset(out, 0, sizeof *out);
 	struct stat st;
@@ -239,7 +237,7 @@ int dataset_scan(const char *root, const char *category,
 		      "test/ in it)", category, out->dir);
 		goto fail;
 	}
-	if (n_normal <= 0 || n_anomalous <= 0) {
+	if (!allow_empty && (n_normal <= 0 || n_anomalous <= 0)) {
 		error("dataset '%s': no %s folders given", out->dir,
 		      n_normal <= 0 ? "normal" : "anomalous");
 		goto fail;
@@ -264,7 +262,7 @@ int dataset_scan(const char *root, const char *category,
 	strlist_release(&af);
 	if (rc != 0)
 		goto fail;
-	if (out->n_normal == 0 || out->n_anomalous == 0) {
+	if (!allow_empty && (out->n_normal == 0 || out->n_anomalous == 0)) {
 		int nrm = out->n_normal == 0;
 		char *paths = nrm ? class_paths(out->dir, normal, n_normal)
 				  : class_paths(out->dir, anomalous, n_anomalous);
@@ -272,11 +270,38 @@ int dataset_scan(const char *root, const char *category,
 		free(paths);
 		goto fail;
 	}
-	qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_item);
+	if (out->n > 1)
+		qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_item);
 	return 0;
 fail:
 	dataset_release(out);
 	return -1;
+}
+
+int dataset_scan(const char *root, const char *category,
+		 char *const *normal, int n_normal,
+		 char *const *anomalous, int n_anomalous,
+		 struct dataset *out)
+{
+	return scan(root, category, normal, n_normal, anomalous, n_anomalous, 0, out);
+}
+
+int dataset_scan_all(const char *root, const char *category, struct dataset *out)
+{
+	char *dir = fs_join(root, category);
+	char *tr = fs_join(dir, "train/good"), *tg = fs_join(dir, "test/good");
+	char *te = fs_join(dir, "test");
+	char *normal[2], *anomalous[1] = { "test/*" };
+	int nn = 0, na = fs_is_dir(te);
+	if (fs_is_dir(tr))
+		normal[nn++] = "train/good";
+	if (fs_is_dir(tg))
+		normal[nn++] = "test/good";
+	free(dir);
+	free(tr);
+	free(tg);
+	free(te);
+	return scan(root, category, normal, nn, anomalous, na, 1, out);
 }
 
 void dataset_release(struct dataset *d)

@@ -7,7 +7,6 @@
 #include "image.h"
 
 #include "error.h"
-#include "fsutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* zlib level for written PNGs: fixed so that output bytes are stable. */
 #define IMAGE_PNG_LEVEL 3
@@ -333,6 +333,34 @@ static int writer_encode(struct png_writer *wr, const uint8_t *pixels, int w, in
 	return 0;
 }
 
+/* Write to a temporary file next to path, then rename it over path: readers
+ * never see a partial file. No fsync: callers that need durability sync once
+ * after a batch (see synth_generate). */
+static int write_replace(const char *path, const void *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f) {
+		int e = errno;
+		free(tmp);
+		return error("cannot write '%s': %s", path, strerror(e));
+	}
+	int ok = fwrite(data, 1, len, f) == len;
+	int e = errno;
+	if (fclose(f) != 0 && ok) {
+		ok = 0;
+		e = errno;
+	}
+	if (ok && rename(tmp, path) != 0) {
+		ok = 0;
+		e = errno;
+	}
+	if (!ok)
+		remove(tmp);
+	free(tmp);
+	return ok ? 0 : error("cannot write '%s': %s", path, strerror(e ? e : EIO));
+}
+
 int image_png_write(const char *path, const uint8_t *pixels, int w, int h, int c)
 {
 	if (w <= 0 || h <= 0 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE || (c != 1 && c != 3))
@@ -349,7 +377,7 @@ int image_png_write(const char *path, const uint8_t *pixels, int w, int h, int c
 	}
 	int rc = writer_encode(&wr, pixels, w, h, c);
 	if (rc == 0)
-		rc = fs_write_atomic(path, wr.buf, wr.len);
+		rc = write_replace(path, wr.buf, wr.len);
 	writer_close(&wr);
 	return rc;
 }

@@ -70,8 +70,8 @@ int image_png_count_nonzero(const char *path, struct image_png_format *fmt, long
 
 /* Encode 8-bit interleaved pixels (h, w, c) with c = 1 (gray) or 3 (RGB) as a
  * non-interlaced PNG at a fixed compression level and write it to path
- * through a temporary file and rename. The bytes depend only on the pixels
- * (no time stamp). Returns 0 or -1 with a message naming path. */
+ * through a temporary file and rename (no fsync), so path never holds a
+ * partial PNG. The bytes depend only on the pixels (no time stamp). Returns 0 or -1 with a message naming path. */
 int image_png_write(const char *path, const uint8_t *pixels, int w, int h, int c);
 
 /* Resample in to out_w x out_h (same channels) with an area filter: each
