@@ -63,19 +63,23 @@ struct png_reader {
 	unsigned char *pixels; /* (h, rowbytes) after transformations */
 	png_bytep *rows;
 	char msg[200];
+	char warn[120]; /* the last warning: libpng often explains an error in one */
 };
 
 static void reader_on_error(png_structp png, png_const_charp msg)
 {
 	struct png_reader *r = png_get_error_ptr(png);
-	snprintf(r->msg, sizeof r->msg, "%s", msg);
+	if (r->warn[0])
+		snprintf(r->msg, sizeof r->msg, "%s (%s)", msg, r->warn);
+	else
+		snprintf(r->msg, sizeof r->msg, "%s", msg);
 	png_longjmp(png, 1);
 }
 
 static void reader_on_warning(png_structp png, png_const_charp msg)
 {
-	(void)png;
-	(void)msg;
+	struct png_reader *r = png_get_error_ptr(png);
+	snprintf(r->warn, sizeof r->warn, "%s", msg);
 }
 
 static void reader_close(struct png_reader *r)

@@ -224,8 +224,8 @@ int plot_draw(const struct plot *p, const struct plot_figure *f)
 			 "# Redraw: gnuplot %s.gp (PNG) or gnuplot -e \"fmt='pdf'\" %s.gp (PDF).\n"
 			 "if (!exists(\"fmt\")) fmt = 'png'\n"
 			 "name = %s\n"
-			 "width = %d\n"
-			 "height = %d\n"
+			 "if (!exists(\"width\")) width = %d\n"
+			 "if (!exists(\"height\")) height = %d\n"
 			 "common = %s\n"
 			 "%s%s"
 			 "load %s\n",

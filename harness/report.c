@@ -466,11 +466,17 @@ static void provenance_md(const struct report *r, struct sb *b)
 	sb_printf(b, "| Experiment | %s (file sha256 `%s`) |\n", exp ? exp : "unnamed",
 		  sha ? sha : "not recorded");
 	prov(r, "darkfold_version", v, sizeof v);
-	sb_printf(b, "| darkfold | %s |\n", v);
+	prov(r, "report_darkfold_version", w, sizeof w);
+	if (strcmp(w, "not recorded") && strcmp(w, v))
+		sb_printf(b, "| darkfold | %s (units), %s (report) |\n", v, w);
+	else
+		sb_printf(b, "| darkfold | %s |\n", v);
 	prov(r, "git_commit", v, sizeof v);
 	prov(r, "git_dirty", w, sizeof w);
-	sb_printf(b, "| Git commit | `%s`%s |\n", v,
-		  !strcmp(w, "yes") ? " with uncommitted changes" : !strcmp(w, "no") ? ", clean tree" : "");
+	prov(r, "mixed_commits", x, sizeof x);
+	sb_printf(b, "| Git commit | `%s`%s%s |\n", v,
+		  !strcmp(w, "yes") ? " with uncommitted changes" : !strcmp(w, "no") ? ", clean tree" : "",
+		  !strcmp(x, "yes") ? "; **the units were run from different commits**" : "");
 	prov(r, "darknet", v, sizeof v);
 	sb_printf(b, "| Darknet | %s |\n", v);
 	prov(r, "openblas", v, sizeof v);
@@ -488,7 +494,19 @@ static void provenance_md(const struct report *r, struct sb *b)
 	int from_units;
 	double tw = total_wall(r, &from_units);
 	format_seconds(v, sizeof v, tw);
-	sb_printf(b, "| Total wall time | %s%s |\n", v, from_units ? " (sum of the unit wall times found)" : "");
+	prov(r, "units_total", w, sizeof w);
+	if (from_units)
+		sb_printf(b, "| Total wall time | %s (sum of the unit wall times found) |\n", v);
+	else if (strcmp(w, "not recorded"))
+		sb_printf(b, "| Total wall time | %s, summed over %s unit files (finished − started) |\n", v, w);
+	else
+		sb_printf(b, "| Total wall time | %s |\n", v);
+	const char *t0 = json_string(json_get(json_get(r->summary, "provenance"), "first_started"));
+	const char *t1 = json_string(json_get(json_get(r->summary, "provenance"), "last_finished"));
+	if (t0 && t1) {
+		format_seconds(x, sizeof x, iso_seconds(t1) - iso_seconds(t0));
+		sb_printf(b, "| Study span | %s to %s (%s) |\n", t0, t1, x);
+	}
 	sb_puts(b, "\n| Model | Units | Wall time per unit (mean) | Training time per unit (mean) | Training time (all units) | Per unit (finished − started) |\n"
 		   "|---|---:|---:|---:|---:|---|\n");
 	for (int i = 0; i < r->n_rows; i++) {
@@ -1237,7 +1255,7 @@ static void best_paragraph(const struct report *r, struct sb *b)
 	sb_printf(b, "**Best model by %s%s%s%s: %s**, %s = ", label, conv ? " (" : "", conv ? conv : "",
 		  conv ? " class positive)" : "", r->rows[bi].name, label);
 	mean_ci(b, row_metric(&r->rows[bi], metric));
-	sb_printf(b, " (mean [%g %% CI] over %d ok folds).", 100 * (1 - r->alpha),
+	sb_printf(b, " (mean [%g %% CI] over %d folds).", 100 * (1 - r->alpha),
 		  (int)num(row_metric(&r->rows[bi], metric), "n"));
 	int ri = row_index(r, json_string(json_get(best, "runner_up")));
 	if (ri < 0) {

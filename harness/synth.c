@@ -5,7 +5,6 @@
  * signed distance. Only IEEE-exact operations (+ - * / sqrt floor) touch the
  * pixels; sine and cosine are local polynomials, so the bytes do not depend
  * on the C library's libm. */
-#define _XOPEN_SOURCE 700 /* sync() */
 #include "synth.h"
 
 #include "error.h"
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- folders ------------------------------------------------------------ */
 
@@ -532,7 +530,7 @@ static uint64_t image_seed(uint64_t seed, int folder, int index)
 }
 
 int synth_render(const struct synth_options *o, int folder, int index, uint8_t *rgb,
-		 uint8_t *mask)
+		 uint8_t *mask, uint8_t *clean)
 {
 	if (synth_options_check(o) != 0)
 		return -1;
@@ -548,6 +546,8 @@ int synth_render(const struct synth_options *o, int folder, int index, uint8_t *
 	double *lin = xmalloc(sizeof(double) * 3 * plane);
 	scene_render(&base, lin);
 	scene_finish(&base, lin, rgb);
+	if (clean)
+		memcpy(clean, rgb, plane * 3);
 	if (folder < 2) {
 		if (mask)
 			memset(mask, 0, plane);
@@ -615,7 +615,7 @@ int synth_generate(const struct synth_options *o, const char *out_dir)
 		if (rc == 0 && f >= 2)
 			rc = fs_mkdir_p(gdir);
 		for (int i = 0; rc == 0 && i < folders[f].count; i++) {
-			rc = synth_render(o, f, i, rgb, f >= 2 ? mask : NULL);
+			rc = synth_render(o, f, i, rgb, f >= 2 ? mask : NULL, NULL);
 			char *p = xasprintf("%s/%03d.png", dir, i);
 			if (rc == 0)
 				rc = image_png_write(p, rgb, o->size, o->size, 3);
@@ -634,7 +634,6 @@ int synth_generate(const struct synth_options *o, const char *out_dir)
 	free(rgb);
 	free(mask);
 	if (rc == 0) {
-		sync(); /* the images reach the disk before the manifest vouches for them */
 		char *text = manifest_text(o);
 		rc = fs_write_atomic(manifest, text, strlen(text));
 		free(text);
@@ -767,7 +766,7 @@ int synth_contact_sheet(const struct synth_options *o, const char *path)
 	int rc = 0;
 	for (int col = 0; rc == 0 && col < cols; col++) {
 		int f = col + 1; /* test/good, then the defect folders */
-		rc = synth_render(o, f, 0, rgb, mask);
+		rc = synth_render(o, f, 0, rgb, mask, NULL);
 		if (rc != 0)
 			break;
 		int x0 = GAP + col * (TILE + GAP);

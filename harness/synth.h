@@ -46,11 +46,14 @@ const char *synth_folder_defect(int folder);
 /* Check ranges; returns 0 or -1 with a message. */
 int synth_options_check(const struct synth_options *o);
 
-/* Render image index of folder into rgb ((size, size, 3) bytes) and, for a
- * defect folder, its mask into mask ((size, size) bytes, 255 = changed,
- * 0 = unchanged; may be NULL). Returns 0, or -1 if the options are invalid. */
+/* Render image index of folder into rgb ((size, size, 3) bytes). mask (may
+ * be NULL) receives (size, size) bytes, 255 where the defect changed the
+ * pixel and 0 elsewhere (all 0 for a good folder). clean (may be NULL)
+ * receives the same cable drawn without its defect, so that mask[i] == 255
+ * exactly where rgb and clean differ. Returns 0, or -1 if the options are
+ * invalid. */
 int synth_render(const struct synth_options *o, int folder, int index, uint8_t *rgb,
-		 uint8_t *mask);
+		 uint8_t *mask, uint8_t *clean);
 
 /* Write the whole category under <out_dir>/cable/ (train/, test/,
  * ground_truth/, then the manifest), creating directories, replacing files of

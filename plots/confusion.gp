@@ -22,14 +22,14 @@ unset grid
 label(c, s) = s == s ? sprintf("%d\n(%.0f %%)", c, 100 * s) : "no data"
 # equal panels; one colour scale at the right edge, drawn with the last panel
 set colorbox user origin screen 0.935, screen 0.2 size screen 0.012, screen 0.6
-set multiplot layout rows, cols title sprintf('%s: pooled confusion matrices (out-of-fold predictions, all folds)', experiment) font ',13' \
+set multiplot layout rows, cols title sprintf('%s: pooled confusion matrices (out-of-fold predictions, all folds)', experiment) font font_title \
     margins 0.05, 0.89, 0.12, 0.86 spacing 0.045, 0.16
 do for [i=1:nmodels] {
     set title models[i]
     if (i == nmodels) { set colorbox } else { unset colorbox }
     if ((i - 1) % cols == 0) { set ylabel 'actual class' } else { unset ylabel }
     plot 'confusion.dat' index (i - 1) using 1:2:4 with image pixels, \
-         '' index (i - 1) using 1:2:($4 > 0.6 ? label($3, $4) : '') with labels font ',12' tc rgb 'white', \
-         '' index (i - 1) using 1:2:($4 > 0.6 ? '' : label($3, $4)) with labels font ',12' tc rgb 'black'
+         '' index (i - 1) using 1:2:($4 > 0.6 ? label($3, $4) : '') with labels font font_cell tc rgb 'white', \
+         '' index (i - 1) using 1:2:($4 > 0.6 ? '' : label($3, $4)) with labels font font_cell tc rgb 'black'
 }
 unset multiplot

@@ -13,7 +13,7 @@ do for [i=1:nmodels] { set xtics add (models[i] i - 1) }
 set xlabel 'model'
 set style fill solid 0.75 border lc rgb '#333333'
 set boxwidth 0.6
-set multiplot layout 1, 2 title sprintf('%s: training cost per model', experiment) font ',13'
+set multiplot layout 1, 2 title sprintf('%s: training cost per model', experiment) font font_title
 
 set title 'throughput'
 set logscale y
@@ -21,7 +21,7 @@ set ylabel 'training throughput (images/s, log scale)'
 set yrange [ips_low:ips_high]
 set key top left
 plot for [i=1:nmodels] 'cost.dat' every ::(i - 1)::(i - 1) using 1:2 with boxes lc rgb model_color(i) title (i == 1 ? 'mean over units' : ''), \
-     'cost.dat' using 1:2:(sprintf('%.0f', $2)) with labels offset 0, 0.8 font ',10'
+     'cost.dat' using 1:2:(sprintf('%.0f', $2)) with labels offset 0, 0.8 font font_small
 
 unset logscale y
 set title 'training time'
@@ -30,7 +30,7 @@ set yrange [0:time_high]
 set key top right
 if (have_units) {
     plot 'cost.dat' using 1:($3 / time_scale) with boxes fs solid 0.35 lc rgb '#0072B2' title 'mean over units', \
-         'cost_units.dat' using 1:($2 / time_scale) with points pt 7 ps 0.9 lc rgb '#D55E00' title 'one unit'
+         'cost_units.dat' using 1:($2 / time_scale) with points pt 7 ps 0.9 * pscale lc rgb '#D55E00' title 'one unit'
 } else {
     plot 'cost.dat' using 1:($3 / time_scale) with boxes fs solid 0.35 lc rgb '#0072B2' title 'mean over units'
 }

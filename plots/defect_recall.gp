@@ -4,7 +4,7 @@
 # Inputs: experiment, nmodels, models[], ndefects, defects[], has_defects.
 load common
 
-set title sprintf('%s: recall per defect type (pooled out-of-fold predictions)', experiment) font ',13'
+set title sprintf('%s: recall per defect type (pooled out-of-fold predictions)', experiment) font font_title
 set palette defined (0 '#b2182b', 0.5 '#f7f7f7', 1 '#2166ac')
 set cbrange [0:1]
 set cbtics ('0 %%' 0, '25 %%' 0.25, '50 %%' 0.5, '75 %%' 0.75, '100 %%' 1)
@@ -26,5 +26,5 @@ if (!has_defects) {
     plot -1 notitle
 } else {
     plot 'defect_recall.dat' using 1:2:3 with image pixels, \
-         '' using 1:2:($3 == $3 ? sprintf('%.0f %% (n=%d)', 100 * $3, $4) : 'no images') with labels font ',10' tc rgb 'black'
+         '' using 1:2:($3 == $3 ? sprintf('%.0f %% (n=%d)', 100 * $3, $4) : 'no images') with labels font font_small tc rgb 'black'
 }

@@ -14,7 +14,7 @@ spt(s) = is_model(s) ? 7 : (s - nmodels == 1 ? 6 : (s - nmodels == 2 ? 4 : 8))
 stitle(s) = is_model(s) ? series[s] : series[s] . ' (baseline)'
 pos(y) = y > 0 ? y : 1e-3
 
-set multiplot title sprintf('%s: headline metrics, mean and %g %% CI over %d folds × %d repeat%s', experiment, ci_level, k, repeats, repeats == 1 ? '' : 's') font ',13'
+set multiplot title sprintf('%s: headline metrics, mean and %g %% CI over %d folds × %d repeat%s', experiment, ci_level, k, repeats, repeats == 1 ? '' : 's') font font_title
 
 # left: loss (log scale: baselines that always answer one class have large loss)
 set size 0.24, 0.93
@@ -31,7 +31,7 @@ set format y '%g'
 set xlabel 'metric'
 plot 'headline_ref.dat' using ($1 == 0 ? $1 - 0.45 : NaN):2:(0.9):(0) with vectors nohead dt 2 lw 2 lc rgb '#333333', \
      for [s=1:nseries] 'headline.dat' index (s - 1) using ($1 == 0 ? $1 + off(s) : NaN):2:(pos($3)):(pos($4)) \
-         with yerrorbars pt spt(s) ps 1.2 lw 1.5 lc rgb scol(s)
+         with yerrorbars pt spt(s) ps 1.2 * pscale lw 1.5 lc rgb scol(s)
 
 # right: proportions on [0, 1]
 unset logscale y
@@ -50,5 +50,5 @@ set key outside right top vertical Left reverse spacing 1.3 title sprintf('mean 
 plot 'headline_ref.dat' using ($1 > 0 ? $1 - 0.45 : NaN):2:(0.9):(0) with vectors nohead dt 2 lw 2 lc rgb '#333333' \
          title 'original study, VGG16', \
      for [s=1:nseries] 'headline.dat' index (s - 1) using ($1 > 0 ? $1 + off(s) : NaN):2:3:4 \
-         with yerrorbars pt spt(s) ps 1.2 lw 1.5 lc rgb scol(s) title stitle(s)
+         with yerrorbars pt spt(s) ps 1.2 * pscale lw 1.5 lc rgb scol(s) title stitle(s)
 unset multiplot

@@ -11,7 +11,7 @@ set yrange [0:ymax]
 set xlabel 'epoch'
 set ylabel 'loss (cross-entropy, nats)'
 set key top right spacing 1.1 samplen 2.5
-set multiplot layout rows, cols title sprintf('%s: learning curves, mean across %d folds × %d repeat%s (band: ± 1 SD)', experiment, k, repeats, repeats == 1 ? '' : 's') font ',13' margins 0.07, 0.98, 0.09, 0.90 spacing 0.07, 0.12
+set multiplot layout rows, cols title sprintf('%s: learning curves, mean across %d folds × %d repeat%s (band: ± 1 SD)', experiment, k, repeats, repeats == 1 ? '' : 's') font font_title margins 0.07, 0.98, 0.09, 0.90 spacing 0.07, 0.12
 do for [i=1:nmodels] {
     set title models[i]
     if (!has_curve[i]) {

@@ -4,7 +4,7 @@
 # index of each curve, for its colour), prevalence.
 load common
 
-set title sprintf('%s: precision-recall curves, pooled out-of-fold (%s class positive)', experiment, positive) font ',13'
+set title sprintf('%s: precision-recall curves, pooled out-of-fold (%s class positive)', experiment, positive) font font_title
 set size ratio -1
 set xrange [0:1]
 set yrange [0:1.0]

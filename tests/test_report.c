@@ -235,8 +235,10 @@ static void tables_should_state_fold_count_and_provenance(void **state)
 	assert_contains(md, "| OpenBLAS | 0.3.21 (core Haswell, 1 thread per unit) |\n");
 	assert_contains(md, "| GSL | 2.7.1 |\n");
 	assert_contains(md, "| Host CPU | Intel(R) Xeon(R) CPU E5-2680 v3 @ 2.50GHz (host bench01) |\n");
-	/* wall_seconds_total 7488.07 s = 2 h 04 min 48 s */
-	assert_contains(md, "| Total wall time | 2 h 04 min |\n");
+	/* wall_seconds_total 7475 s = 2 h 04 min 35 s over 20 unit files;
+	 * 08:00:00 to 09:35:16 is 1 h 35 min 16 s */
+	assert_contains(md, "| Total wall time | 2 h 04 min, summed over 20 unit files (finished − started) |\n");
+	assert_contains(md, "| Study span | 2026-11-28T08:00:00Z to 2026-11-28T09:35:16Z (1 h 35 min) |\n");
 	/* per unit: finished - started of each dense2 unit file (18, 19, 19, 6, 16 s);
 	 * training mean 13.22 s and total 66.1 s from summary.json */
 	assert_contains(md, "| dense2 | 4/5 | 15.6 s | 13.2 s | 1 min 06 s | r0-f0 18.0 s, r0-f1 19.0 s, "
@@ -263,7 +265,26 @@ static void provenance_should_fall_back_to_unit_files(void **state)
 	char *md = slurp(dir, "summary.md");
 	assert_contains(md, "| Git commit | `3e1f0c9a2b4d6e8f0a1c3e5b7d9f1a2c4e6b8d0f` with uncommitted changes |\n");
 	assert_contains(md, "| OpenBLAS | 0.3.21 (core Haswell, 1 thread per unit) |\n");
-	assert_contains(md, "(sum of the unit wall times found)");
+	/* finished - started summed over the 15 unit files present (vgg16,
+	 * small_cnn, dense2), by Python: 3304 s = 55 min 04 s */
+	assert_contains(md, "| Total wall time | 55 min 04 s (sum of the unit wall times found) |\n");
+	assert_lacks(md, "| Study span |");
+	free(md);
+	test_rm_rf(dir);
+	free(dir);
+}
+
+static void units_from_different_commits_should_be_flagged(void **state)
+{
+	(void)state;
+	char *dir = fixture_copy();
+	edit(dir, "summary.json", "\"provenance\": {", "\"mixed_commits\": false", "\"mixed_commits\": true");
+	edit(dir, "summary.json", "\"provenance\": {", "\"report_darkfold_version\": \"0.1.0\"",
+	     "\"report_darkfold_version\": \"0.2.0\"");
+	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
+	char *md = slurp(dir, "summary.md");
+	assert_contains(md, "with uncommitted changes; **the units were run from different commits** |\n");
+	assert_contains(md, "| darkfold | 0.1.0 (units), 0.2.0 (report) |\n");
 	free(md);
 	test_rm_rf(dir);
 	free(dir);
@@ -441,6 +462,7 @@ int main(void)
 		cmocka_unit_test(tex_should_be_booktabs_with_bold_best_and_dagger),
 		cmocka_unit_test(tables_should_state_fold_count_and_provenance),
 		cmocka_unit_test(provenance_should_fall_back_to_unit_files),
+		cmocka_unit_test(units_from_different_commits_should_be_flagged),
 		cmocka_unit_test(interval_cells_should_show_ci_bounds),
 		cmocka_unit_test(report_md_should_name_best_lead_significance_and_study),
 		cmocka_unit_test(significant_lead_should_be_reported),

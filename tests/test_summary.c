@@ -44,8 +44,8 @@ static const double p_b[4][4] = { { .6, .2, .9, .3 }, { .3, .2, .7, .8 }, { .6, 
 static const double a_train[4][2] = { { 1.0, 0.5 }, { 0.8, 0.4 }, { 0.9, 0.3 }, { 1.1, NAN } };
 static const double a_val[4][2] = { { 1.2, 0.7 }, { 1.0, NAN }, { 0.8, 0.6 }, { 0.9, NAN } };
 
-static void write_unit(const char *root, const char *model, int f, const char *status,
-		       const double p[4][4])
+static void write_unit_r(const char *root, const char *model, int r, int f, const char *status,
+			 const double p[4][4])
 {
 	struct jw w;
 	jw_init(&w);
@@ -53,7 +53,7 @@ static void write_unit(const char *root, const char *model, int f, const char *s
 	jw_kstr(&w, "format", "darkfold-unit/1");
 	jw_kstr(&w, "experiment", "fixture");
 	jw_kstr(&w, "model", model);
-	jw_kint(&w, "repeat", 0);
+	jw_kint(&w, "repeat", r);
 	jw_kint(&w, "fold", f);
 	jw_kstr(&w, "status", status);
 	jw_key(&w, "data");
@@ -101,11 +101,17 @@ static void write_unit(const char *root, const char *model, int f, const char *s
 	jw_obj_end(&w);
 	char *dir = fs_join(root, model);
 	assert_int_equal(fs_mkdir_p(dir), 0);
-	char *path = xasprintf("%s/r0-f%d.json", dir, f);
+	char *path = xasprintf("%s/r%d-f%d.json", dir, r, f);
 	assert_int_equal(jw_write_file(&w, path), 0);
 	free(path);
 	free(dir);
 	jw_release(&w);
+}
+
+static void write_unit(const char *root, const char *model, int f, const char *status,
+		       const double p[4][4])
+{
+	write_unit_r(root, model, 0, f, status, p);
 }
 
 static const char *const model_names[3] = { "a", "b", "c" };
@@ -408,6 +414,57 @@ static void summary_should_name_the_file_of_a_bad_unit(void **state)
 	free(root);
 }
 
+static void summary_should_follow_the_positive_class(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	c.positive = 0;
+	struct json *j = build(&c, NULL);
+	assert_string_equal(json_string(json_get(j, "positive")), "normal");
+	const struct json *pa = at(j, "models", "a", "pooled", NULL);
+	/* normal positive: recall = 6 of 8 normal images called normal,
+	 * recall_other_positive = 4 of 5 anomalous called anomalous */
+	near(num(pa, "recall", "value", NULL, NULL), 6.0 / 8, 1e-12);
+	near(num(pa, "recall_other_positive", "value", NULL, NULL), 4.0 / 5, 1e-12);
+	assert_true(num(pa, "confusion", "tp", NULL, NULL) == 6);
+	/* always_normal now has recall 1 */
+	near(num(at(j, "baselines", "always_normal", "pooled", "recall"), "value", NULL, NULL, NULL), 1.0, 0);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void summary_should_pool_repeats(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	for (int f = 0; f < 4; f++) {
+		write_unit_r(root, "a", 1, f, "ok", p_a);
+		write_unit_r(root, "b", 1, f, "ok", p_b);
+	}
+	c.repeats = 2;
+	struct json *j = build(&c, NULL);
+	const struct json *a = at(j, "models", "a", NULL, NULL);
+	assert_true(num(a, "units", "total", NULL, NULL) == 8);
+	assert_true(num(a, "units", "ok", NULL, NULL) == 8);
+	assert_true(num(a, "pooled", "n", NULL, NULL) == 26);
+	assert_string_equal(json_string(json_at(json_get(a, "fold_units"), 4)), "r1-f0");
+	/* the same four folds twice: the same mean, n 6 */
+	near(num(a, "metrics", "f2", "mean", NULL), 7.0 / 9, 1e-12);
+	assert_true(num(a, "metrics", "f2", "n", NULL) == 6);
+	/* c's repeat 1 is missing altogether */
+	assert_true(num(j, "models", "c", "units", "missing") == 5);
+	/* McNemar doubles: b 10, c 4 */
+	const struct json *x = json_at(json_get(j, "comparisons"), 0);
+	assert_true(num(x, "mcnemar", "b", NULL, NULL) == 10);
+	assert_true(num(x, "mcnemar", "c", NULL, NULL) == 4);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
 int main(void)
 {
 	stats_init();
@@ -417,6 +474,8 @@ int main(void)
 		cmocka_unit_test(summary_should_run_baselines_on_the_same_labels),
 		cmocka_unit_test(summary_should_compare_models_with_corrected_tests),
 		cmocka_unit_test(summary_should_name_the_file_of_a_bad_unit),
+		cmocka_unit_test(summary_should_follow_the_positive_class),
+		cmocka_unit_test(summary_should_pool_repeats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
