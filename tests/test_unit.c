@@ -16,13 +16,16 @@
 
 #include <cmocka.h>
 
-static char *dir;
-static struct experiment e;
+struct fixture {
+	char *dir;
+	struct experiment e;
+};
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = test_tmpdir();
+	struct fixture *f = xcalloc(1, sizeof *f);
+	*state = f;
+	char *dir = f->dir = test_tmpdir();
 	const char *d = getenv("DARKFOLD");
 	assert_non_null(d);
 	char *out, *cmd = xasprintf("'%s' synth --seed 4 --size 32 --out '%s/synth'", d, dir);
@@ -43,7 +46,7 @@ static int setup(void **state)
 		dir, dir, DARKFOLD_SOURCE_DIR, DARKFOLD_SOURCE_DIR);
 	char *path = fs_join(dir, "cur.json");
 	test_write_file(path, json, strlen(json));
-	assert_int_equal(experiment_load(path, &e), 0);
+	assert_int_equal(experiment_load(path, &f->e), 0);
 	free(path);
 	free(json);
 	return 0;
@@ -51,23 +54,25 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	(void)state;
-	experiment_release(&e);
-	test_rm_rf(dir);
-	free(dir);
+	struct fixture *f = *state;
+	experiment_release(&f->e);
+	test_rm_rf(f->dir);
+	free(f->dir);
+	free(f);
 	return 0;
 }
 
 static void unit_paths_should_follow_the_results_layout(void **state)
 {
-	(void)state;
-	char *p = unit_result_path(&e, "cnn", 1, 3);
-	char *want = xasprintf("%s/results/cur/cnn/r1-f3.json", dir);
+	struct fixture *f = *state;
+	struct experiment *e = &f->e;
+	char *p = unit_result_path(e, "cnn", 1, 3);
+	char *want = xasprintf("%s/results/cur/cnn/r1-f3.json", f->dir);
 	assert_string_equal(p, want);
 	free(p);
 	free(want);
-	p = unit_work_dir(&e, "cnn", 1, 3);
-	want = xasprintf("%s/results/cur/cnn/r1-f3", dir);
+	p = unit_work_dir(e, "cnn", 1, 3);
+	want = xasprintf("%s/results/cur/cnn/r1-f3", f->dir);
 	assert_string_equal(p, want);
 	free(p);
 	free(want);
@@ -75,20 +80,21 @@ static void unit_paths_should_follow_the_results_layout(void **state)
 
 static void unit_run_should_refuse_unknown_units(void **state)
 {
-	(void)state;
+	struct fixture *f = *state;
+	struct experiment *e = &f->e;
 	test_stderr_begin();
-	int rc = unit_run(&e, "nosuch", 0, 0);
+	int rc = unit_run(e, "nosuch", 0, 0);
 	char *err = test_stderr_end();
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(err, "nosuch"));
 	free(err);
 	test_stderr_begin();
-	rc = unit_run(&e, "dense", 0, 2);
+	rc = unit_run(e, "dense", 0, 2);
 	err = test_stderr_end();
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(err, "r0-f2"));
 	free(err);
-	assert_int_equal(unit_is_current(&e, "dense", 0, 1), 0);
+	assert_int_equal(unit_is_current(e, "dense", 0, 1), 0);
 }
 
 static void swap_str(char **slot, const char *v, char **old)
@@ -99,42 +105,43 @@ static void swap_str(char **slot, const char *v, char **old)
 
 static void unit_should_be_current_only_for_the_same_inputs(void **state)
 {
-	(void)state;
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 0); /* no file yet */
-	assert_int_equal(unit_run(&e, "dense", 0, 0), 0);
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 1);
+	struct fixture *f = *state;
+	struct experiment *e = &f->e;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0); /* no file yet */
+	assert_int_equal(unit_run(e, "dense", 0, 0), 0);
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
 
 	/* Another model's entry and report-only settings do not matter. */
 	char *old;
-	swap_str(&e.models[1].cfg, DARKFOLD_SOURCE_DIR "/cfg/vgg16.cfg", &old);
-	e.metrics.alpha = 0.01;
-	e.metrics.bootstrap = 10;
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 1);
-	free(e.models[1].cfg);
-	e.models[1].cfg = old;
+	swap_str(&e->models[1].cfg, DARKFOLD_SOURCE_DIR "/cfg/vgg16.cfg", &old);
+	e->metrics.alpha = 0.01;
+	e->metrics.bootstrap = 10;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	free(e->models[1].cfg);
+	e->models[1].cfg = old;
 
 	/* Training settings, the effective cfg and the input size do. */
-	e.training.epochs = 2;
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 0);
-	e.training.epochs = 1;
-	e.training.learning_rate = 0.05; /* changes the effective cfg */
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 0);
-	e.training.learning_rate = 0;
-	e.metrics.threshold = 0.4;
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 0);
-	e.metrics.threshold = 0.5;
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 1);
-	assert_int_equal(unit_is_current(&e, "dense", 0, 1), 0); /* another fold */
+	e->training.epochs = 2;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	e->training.epochs = 1;
+	e->training.learning_rate = 0.05; /* changes the effective cfg */
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	e->training.learning_rate = 0;
+	e->metrics.threshold = 0.4;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	e->metrics.threshold = 0.5;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	assert_int_equal(unit_is_current(e, "dense", 0, 1), 0); /* another fold */
 
 	/* A failed result is never current. */
-	char *path = unit_result_path(&e, "dense", 0, 0), *text;
+	char *path = unit_result_path(e, "dense", 0, 0), *text;
 	assert_int_equal(fs_read_file(path, &text, NULL), 0);
 	char *s = strstr(text, "\"status\": \"ok\"");
 	assert_non_null(s);
 	char *edited = xasprintf("%.*s\"status\": \"failed\"%s", (int)(s - text), text,
 				 s + strlen("\"status\": \"ok\""));
 	assert_int_equal(fs_write_atomic(path, edited, strlen(edited)), 0);
-	assert_int_equal(unit_is_current(&e, "dense", 0, 0), 0);
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
 	free(edited);
 	free(text);
 	free(path);
