@@ -240,6 +240,38 @@ static void oversampling_should_balance_each_epoch(void **state)
 	net_free(n);
 }
 
+/* Rate 0 keeps the network fixed, so the weighted epoch loss can be worked
+ * out from its scores beforehand: weights 22/(2*15) normal, 22/(2*7)
+ * anomalous, mean over the 22 images (the padding of the last batch has
+ * weight 0). */
+static void weighted_loss_should_use_inverse_class_frequency(void **state)
+{
+	struct fixture *f = *state;
+	struct net *n = dense(f, "0.1");
+	float X[22 * 16];
+	int y[22];
+	double p[22];
+	for (int i = 0; i < 22; i++) {
+		memcpy(X + i * 16, cache_image(&f->cc, f->train[i]), 16 * sizeof(float));
+		y[i] = f->labels[f->train[i]];
+	}
+	net_predict(n, X, 22, p);
+	double w[2] = { 22.0 / 30.0, 22.0 / 14.0 }, want = 0;
+	for (int i = 0; i < 22; i++)
+		want += w[y[i]] * -log(y[i] ? p[i] : 1 - p[i]);
+	want /= 22;
+	struct train_options o = options(1);
+	o.imbalance = TRAIN_IMB_WEIGHTED;
+	o.lr_policy = "constant";
+	o.lr_base = 0;
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_float_equal(r.curve[0].train_loss, want, 1e-6 * want);
+	assert_int_equal(r.images, 22);
+	train_result_release(&r);
+	net_free(n);
+}
+
 static void early_stopping_should_keep_the_best_epoch(void **state)
 {
 	struct fixture *f = *state;
@@ -389,6 +421,7 @@ int main(void)
 		cmocka_unit_test(val_figures_should_match_hand_values),
 		cmocka_unit_test_setup_teardown(train_should_learn_a_separable_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(oversampling_should_balance_each_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(weighted_loss_should_use_inverse_class_frequency, setup, teardown),
 		cmocka_unit_test_setup_teardown(early_stopping_should_keep_the_best_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(train_should_report_divergence_with_its_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(resume_should_equal_an_uninterrupted_run, setup, teardown),
