@@ -570,7 +570,7 @@ ACCEL_CLONES
 static void relu_kernel(float *restrict x, int n)
 {
 	for (int i = 0; i < n; i++)
-		x[i] = x[i] * (x[i] > 0);
+		x[i] = x[i] > 0 ? x[i] : 0.0f; /* as Debian's build: +0 for -0 */
 }
 
 ACCEL_CLONES

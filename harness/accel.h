@@ -11,9 +11,10 @@
  *   - gemm, gemm_cpu: OpenBLAS's sgemm (blas_sgemm()); differs from the original
  *     only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
- *     add_bias, scale_bias, normalize_cpu, normalize_delta_cpu,
- *     activate_array, gradient_array: the same float operations in the same
- *     order, hence bit-identical results;
+ *     add_bias, scale_bias, normalize_cpu, activate_array, gradient_array:
+ *     bit-identical results to Debian's build of the original;
+ *   - normalize_delta_cpu: the original's formula evaluated as C defines it
+ *     (in double); Debian's build rounds differently in the last bit;
  *   - backward_bias, backward_scale_cpu, mean_cpu, variance_cpu,
  *     mean_delta_cpu, variance_delta_cpu: sums split over several
  *     accumulators (vectorisable), so results differ from the original by

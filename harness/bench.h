@@ -25,23 +25,30 @@ struct bench_options {
 
 #define BENCH_MAX_TYPES 16
 
-/* Time and work of all layers of one type, summed over the timed batches. */
+/* CPU time and work of all layers of one type, summed over the timed
+ * batches. */
 struct bench_type {
 	char name[16];       /* "convolutional", "maxpool", ... */
 	int layers;          /* layers of this type in the network */
-	double forward_s;
+	double forward_s;    /* process CPU seconds */
 	double backward_s;
 	double gflop;        /* GEMM work, forward + backward, per batch */
 };
 
+/* Wall-clock figures count the time other programs held the CPU too; the
+ * CPU-time figures (process CPU time, all threads) do not, and are the ones
+ * to compare on a shared machine when running one thread. */
 struct bench_result {
 	int iters, batch, size;
-	double seconds;          /* all timed batches: forward + backward + update */
-	double update_s;         /* of which the weight updates */
+	double seconds;          /* wall clock, all timed batches (fwd + bwd + update) */
+	double cpu_seconds;      /* process CPU time of the same */
+	double update_s;         /* CPU time of the weight updates */
 	double gflop_per_batch;  /* GEMM work of one training batch */
-	double images_per_s;
-	double ms_per_batch;
+	double images_per_s;     /* per wall-clock second */
+	double images_per_cpu_s; /* per CPU second */
+	double ms_per_batch;     /* wall clock */
 	double gflops;           /* gflop_per_batch * iters / seconds */
+	double cpu_gflops;       /* gflop_per_batch * iters / cpu_seconds */
 	float first_loss, last_loss;
 	struct bench_type types[BENCH_MAX_TYPES];
 	int n_types;

@@ -1,4 +1,5 @@
 /* blas.c: OpenBLAS core selection and queries. */
+#define _GNU_SOURCE /* dladdr */
 #include "blas.h"
 
 #include "error.h"
@@ -131,7 +132,13 @@ void blas_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A
 
 const char *blas_sgemm_library(void)
 {
-	return openblas_soname;
+	sgemm_fn fn = openblas_sgemm();
+	void *p;
+	memcpy(&p, &fn, sizeof p);
+	Dl_info info;
+	if (!dladdr(p, &info) || !info.dli_fname)
+		return "unknown";
+	return info.dli_fname;
 }
 
 const char *blas_config(void)

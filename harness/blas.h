@@ -45,8 +45,9 @@ void blas_prepare_process(char **argv);
  * M, N, K >= 1 and valid leading dimensions. */
 void blas_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
 		const float *B, int ldb, float beta, float *C, int ldc);
-/* The file the sgemm of blas_sgemm() comes from (for tests and
- * provenance): the path OpenBLAS was loaded from, e.g. "libopenblas.so.0". */
+/* The path of the shared object whose cblas_sgemm blas_sgemm() calls, e.g.
+ * "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0" (static
+ * string owned by the loader), or "unknown". */
 const char *blas_sgemm_library(void);
 
 /* OpenBLAS's build configuration string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...". */

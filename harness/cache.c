@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,65 @@ void cache_release(struct cache *cc)
 	memset(cc, 0, sizeof *cc);
 }
 
+/* Decoding is spread over threads that take images in index order; the
+ * failure reported is the one of the lowest index, whatever the timing. */
+struct build_job {
+	const struct dataset *d;
+	int w, h, c;
+	float *data;
+	pthread_mutex_t mu;
+	int next;      /* the next image to take */
+	int failed;    /* lowest failing index, or -1 */
+	char err[400]; /* its message */
+};
+
+static int decode_one(struct build_job *j, int i, char *err, size_t errn)
+{
+	struct image im, rs;
+	size_t per = (size_t)j->w * j->h * j->c;
+	if (image_png_read_quiet(j->d->items[i].path, j->c, &im, NULL, err, errn) != 0)
+		return -1;
+	if (im.w == j->w && im.h == j->h) {
+		memcpy(j->data + per * i, im.data, sizeof(float) * per);
+	} else {
+		image_resize(&im, j->w, j->h, &rs);
+		memcpy(j->data + per * i, rs.data, sizeof(float) * per);
+		image_release(&rs);
+	}
+	image_release(&im);
+	return 0;
+}
+
+static void *build_worker(void *arg)
+{
+	struct build_job *j = arg;
+	char err[400];
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		int i = j->next++;
+		int stop = i >= j->d->n || (j->failed >= 0 && i > j->failed);
+		pthread_mutex_unlock(&j->mu);
+		if (stop)
+			return NULL;
+		if (decode_one(j, i, err, sizeof err) != 0) {
+			pthread_mutex_lock(&j->mu);
+			if (j->failed < 0 || i < j->failed) {
+				j->failed = i;
+				memcpy(j->err, err, sizeof err);
+			}
+			pthread_mutex_unlock(&j->mu);
+		}
+	}
+}
+
+/* Threads for decoding: the online processors, at most 8. */
+static int build_threads(int n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int t = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+	return t < n ? t : (n > 0 ? n : 1);
+}
+
 int cache_build(const struct dataset *d, int w, int h, int c, struct cache *out)
 {
 	memset(out, 0, sizeof *out);
@@ -110,20 +170,20 @@ int cache_build(const struct dataset *d, int w, int h, int c, struct cache *out)
 	out->n = d->n;
 	out->data = xmalloc(sizeof(float) * per * (size_t)(d->n > 0 ? d->n : 1));
 	cache_key(d, w, h, c, out->key);
-	for (int i = 0; i < d->n; i++) {
-		struct image im, rs;
-		if (image_png_read(d->items[i].path, c, &im, NULL) != 0) {
-			cache_release(out);
-			return -1;
-		}
-		if (im.w == w && im.h == h) {
-			memcpy(out->data + per * i, im.data, sizeof(float) * per);
-		} else {
-			image_resize(&im, w, h, &rs);
-			memcpy(out->data + per * i, rs.data, sizeof(float) * per);
-			image_release(&rs);
-		}
-		image_release(&im);
+	struct build_job j = { .d = d, .w = w, .h = h, .c = c, .data = out->data, .failed = -1 };
+	pthread_mutex_init(&j.mu, NULL);
+	int nt = build_threads(d->n), started = 0;
+	pthread_t tid[8];
+	for (int t = 1; t < nt; t++)
+		if (pthread_create(&tid[started], NULL, build_worker, &j) == 0)
+			started++;
+	build_worker(&j); /* this thread works too */
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&j.mu);
+	if (j.failed >= 0) {
+		cache_release(out);
+		return error("%s", j.err);
 	}
 	return 0;
 }

@@ -37,7 +37,10 @@ void cache_release(struct cache *cc);
 char *cache_path(const struct dataset *d, int w, int h, int c, const char *cache_dir);
 
 /* Decode the PNG of every item of d, resized to w x h with c channels, into
- * out without touching any file. Returns 0 or -1 naming the failing image. */
+ * out without touching any file. Images are decoded in parallel (one thread
+ * per online processor, at most 8); the result does not depend on the
+ * number of threads. Returns 0, or -1 naming the failing image of lowest
+ * index. */
 int cache_build(const struct dataset *d, int w, int h, int c, struct cache *out);
 
 #endif

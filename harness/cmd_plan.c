@@ -25,8 +25,9 @@ const char cmd_plan_usage[] =
 	"  --format make   make variables and one rule per unit whose target is the\n"
 	"                  unit's result file (Makefile.bench includes this)\n"
 	"\n"
-	"The table and make formats scan the dataset (generating the synthetic set\n"
-	"first when the experiment falls back to it).";
+	"The table and make formats scan the dataset, generating the synthetic set\n"
+	"first when the experiment falls back to it; the make format also builds the\n"
+	"image cache, so that units started together find it ready.";
 
 enum plan_format { PLAN_TABLE, PLAN_LIST, PLAN_MAKE };
 
@@ -134,7 +135,7 @@ static int print_make(const struct experiment *e, const struct study_unit *units
 		    (e->models[i].weights && make_safe(e, "weights", e->models[i].weights)))
 			return -1;
 	struct dataset d;
-	if (study_prepare_data(e) != 0 || study_scan(e, &d) != 0)
+	if (study_prepare_data(e) != 0 || study_prepare_cache(e) != 0 || study_scan(e, &d) != 0)
 		return -1;
 	char sig[65];
 	study_data_signature(&d, sig);
@@ -191,7 +192,7 @@ static int print_make(const struct experiment *e, const struct study_unit *units
 		/* On success the file is current: touch it so make agrees. On
 		 * failure keep the file (it says why) but date it 1970 so the
 		 * next make retries the unit. */
-		printf("\t$(DARKFOLD) run %s --model %s --repeat %d --fold %d && touch -c $@ || "
+		printf("\t@$(DARKFOLD) run %s --model %s --repeat %d --fold %d && touch -c $@ || "
 		       "{ touch -c -d @0 $@; exit 1; }\n",
 		       e->path, m->name, units[i].repeat, units[i].fold);
 		free(p);

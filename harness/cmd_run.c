@@ -96,8 +96,8 @@ static void progress_text(const struct progress *p, char *buf, size_t size)
 	else if (isnan(eta))
 		snprintf(buf, size, "%d/%d done, study ETA after the first unit", p->done, p->n_all);
 	else
-		snprintf(buf, size, "%d/%d done, study ETA %s%s", p->done, p->n_all, d,
-			 complete ? "" : " or more: not every model timed yet");
+		snprintf(buf, size, "%d/%d done, study ETA %s%s", p->done, p->n_all,
+			 complete ? "" : ">= ", d);
 }
 
 /* status and reason of a unit result file, for the finish line. */
@@ -220,7 +220,8 @@ int cmd_run(int argc, char **argv)
 	struct progress p = { .e = &e };
 	int n_sel = 0, rc = 1;
 	if (study_units(&e, o.model, o.repeat, o.fold, &sel, &n_sel) != 0 ||
-	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || study_prepare_data(&e) != 0)
+	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || study_prepare_data(&e) != 0 ||
+	    study_prepare_cache(&e) != 0)
 		goto out;
 	p.seconds = xcalloc((size_t)p.n_all, sizeof *p.seconds);
 	p.remaining = xcalloc((size_t)p.n_all, sizeof *p.remaining);

@@ -702,6 +702,13 @@ static int resolve_dataset(const struct ctx *c, struct experiment *e)
 		return error("%s: dataset '%s/%s' not found, and the synthetic set only has the "
 			     "category '" SYNTH_CATEGORY "'",
 			     c->file, e->dataset.root, e->dataset.category);
+	/* make sets this for the units of a study, once the plan step has said it */
+	const char *said = getenv("DARKFOLD_FALLBACK_ANNOUNCED");
+	if (said && !strcmp(said, "1")) {
+		free(e->dataset.root);
+		e->dataset.root = xstrdup(e->dataset.synth_dir);
+		return 0;
+	}
 	fprintf(stderr,
 		"note: %s: dataset '%s/%s' not found; using the synthetic cable set in '%s' "
 		"(set MVTEC_ROOT or .dataset.root for the real images)\n",

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <png.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,20 @@ struct png_reader {
 	png_bytep *rows;
 	char msg[200];
 	char warn[120]; /* the last warning: libpng often explains an error in one */
+	char *err;      /* where the failure is described, errn bytes */
+	size_t errn;
 };
+
+/* Describe the failure in r->err and return -1 (nothing is printed here). */
+static int reader_fail(struct png_reader *r, const char *fmt, ...) DF_PRINTF(2, 3);
+static int reader_fail(struct png_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errn, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 static void reader_on_error(png_structp png, png_const_charp msg)
 {
@@ -109,33 +123,38 @@ static int color_type_ours(int png_type)
 }
 
 /* Open path, check the signature, set limits, read the header. */
-static int reader_open(struct png_reader *r, const char *path, struct image_png_format *fmt)
+static int reader_open(struct png_reader *r, const char *path, struct image_png_format *fmt,
+		       char *err, size_t errn)
 {
 	memset(r, 0, sizeof *r);
 	r->path = path;
+	r->err = err;
+	r->errn = errn;
 	r->f = fopen(path, "rb");
 	if (!r->f)
-		return error("cannot open '%s': %s", path, strerror(errno));
+		return reader_fail(r, "cannot open '%s': %s", path, strerror(errno));
 	unsigned char sig[8];
 	size_t got = fread(sig, 1, sizeof sig, r->f);
 	if (got < sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0) {
 		reader_close(r);
-		return error("cannot decode '%s': not a PNG file", path);
+		return reader_fail(r, "cannot decode '%s': not a PNG file", path);
 	}
 	r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, reader_on_error,
 					reader_on_warning);
 	if (!r->png) {
 		reader_close(r);
-		return error("cannot decode '%s': out of memory in libpng", path);
+		return reader_fail(r, "cannot decode '%s': out of memory in libpng", path);
 	}
 	r->info = png_create_info_struct(r->png);
 	if (!r->info) {
 		reader_close(r);
-		return error("cannot decode '%s': out of memory in libpng", path);
+		return reader_fail(r, "cannot decode '%s': out of memory in libpng", path);
 	}
 	if (setjmp(png_jmpbuf(r->png))) {
+		int truncated = r->f && feof(r->f);
 		reader_close(r);
-		return error("cannot decode '%s': %s", path, r->msg);
+		return reader_fail(r, "cannot decode '%s': %s%s", path,
+				   truncated ? "truncated file: " : "", r->msg);
 	}
 	png_set_user_limits(r->png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
 	png_set_chunk_malloc_max(r->png, 64u << 20);
@@ -155,8 +174,9 @@ static int reader_open(struct png_reader *r, const char *path, struct image_png_
 int image_png_info(const char *path, struct image_png_format *fmt)
 {
 	struct png_reader r;
-	if (reader_open(&r, path, fmt) != 0)
-		return -1;
+	char err[400];
+	if (reader_open(&r, path, fmt, err, sizeof err) != 0)
+		return error("%s", err);
 	reader_close(&r);
 	return 0;
 }
@@ -166,8 +186,10 @@ int image_png_info(const char *path, struct image_png_format *fmt)
 static int reader_decode(struct png_reader *r, int *nch, int *depth, size_t *rowbytes)
 {
 	if (setjmp(png_jmpbuf(r->png))) {
+		int truncated = r->f && feof(r->f);
 		reader_close(r);
-		return error("cannot decode '%s': %s", r->path, r->msg);
+		return reader_fail(r, "cannot decode '%s': %s%s", r->path,
+				   truncated ? "truncated file: " : "", r->msg);
 	}
 	png_set_expand(r->png);       /* palette -> RGB, gray < 8 bits -> 8, tRNS -> alpha */
 	png_set_strip_alpha(r->png);  /* alpha is discarded, see image.h */
@@ -189,13 +211,24 @@ static int reader_decode(struct png_reader *r, int *nch, int *depth, size_t *row
 int image_png_read(const char *path, int channels, struct image *out,
 		   struct image_png_format *fmt)
 {
+	char err[400];
+	if (image_png_read_quiet(path, channels, out, fmt, err, sizeof err) != 0)
+		return error("%s", err);
+	return 0;
+}
+
+int image_png_read_quiet(const char *path, int channels, struct image *out,
+			 struct image_png_format *fmt, char *err, size_t errn)
+{
 	memset(out, 0, sizeof *out);
-	if (channels != 1 && channels != 3)
-		return error("cannot decode '%s': %d channels requested (1 or 3 supported)", path,
-			     channels);
+	if (channels != 1 && channels != 3) {
+		snprintf(err, errn, "cannot decode '%s': %d channels requested (1 or 3 supported)",
+			 path, channels);
+		return -1;
+	}
 	struct image_png_format f;
 	struct png_reader r;
-	if (reader_open(&r, path, &f) != 0)
+	if (reader_open(&r, path, &f, err, errn) != 0)
 		return -1;
 	int nch, depth;
 	size_t rowbytes;
@@ -204,7 +237,8 @@ int image_png_read(const char *path, int channels, struct image *out,
 	int w = f.width, h = f.height;
 	if (nch != 1 && nch != 3) {
 		reader_close(&r);
-		return error("cannot decode '%s': unexpected %d channels after expansion", path, nch);
+		return reader_fail(&r, "cannot decode '%s': unexpected %d channels after expansion",
+				   path, nch);
 	}
 	image_init(out, w, h, channels);
 	size_t plane = (size_t)w * (size_t)h;

@@ -63,6 +63,12 @@ int image_png_info(const char *path, struct image_png_format *fmt);
 int image_png_read(const char *path, int channels, struct image *out,
 		   struct image_png_format *fmt);
 
+/* Like image_png_read(), but the message (without "error: ") goes into
+ * err (errn bytes) instead of stderr: for decoding in several threads,
+ * where the caller picks which failure to report. */
+int image_png_read_quiet(const char *path, int channels, struct image *out,
+			 struct image_png_format *fmt, char *err, size_t errn);
+
 /* Decode the PNG at path and count its non-zero pixels (a pixel is non-zero
  * when any stored colour sample is). For ground-truth masks. Returns 0 or -1
  * with a message naming path. */

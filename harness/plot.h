@@ -24,7 +24,7 @@ struct plot {
 /* One figure to draw. */
 struct plot_figure {
 	const char *name; /* script plots/<name>.gp; outputs <name>.png and <name>.pdf */
-	int width, height; /* PNG size in pixels; the PDF is width/100 x height/100 inches */
+	int width, height; /* PNG size in pixels; the PDF is width/150 x height/150 inches */
 	const char *vars;  /* gnuplot statements setting the script's inputs (may be NULL) */
 };
 

@@ -1183,7 +1183,7 @@ static int fig_cost(const struct report *r, struct figs *f)
 static const struct {
 	const char *name, *caption;
 } figure_list[] = {
-	{ "headline", "Headline metrics per model with 95 % confidence intervals, baselines, and the original study's VGG16" },
+	{ "headline", "Headline metrics per model with confidence intervals, baselines, and the original study's VGG16" },
 	{ "learning_curves", "Training and inner-validation loss per epoch (mean across folds, band ± 1 SD)" },
 	{ "roc", "Pooled out-of-fold ROC curves" },
 	{ "pr", "Pooled out-of-fold precision-recall curves" },
@@ -1373,7 +1373,8 @@ static void study_paragraph(const struct report *r, struct sb *b)
 	sb_puts(b, "\n");
 }
 
-static int write_report_md(const struct report *r, const char *path, int figures_drawn, const char *fig_note)
+static int write_report_md(const struct report *r, const char *path, int figures_drawn, int pdf,
+			   const char *fig_note)
 {
 	struct sb b = { 0 };
 	const char *exp = json_string(json_get(r->summary, "experiment"));
@@ -1390,10 +1391,14 @@ static int write_report_md(const struct report *r, const char *path, int figures
 	sb_puts(&b, "\nAll metrics and the provenance: [summary.md](summary.md); the same numbers as "
 		    "[summary.csv](summary.csv) and [summary.tex](summary.tex).\n\n## Figures\n\n");
 	if (figures_drawn) {
-		for (int i = 0; i < N_FIGURES; i++)
-			sb_printf(&b, "![%s](figures/%s.png)\n\n*%s.* PDF: [figures/%s.pdf](figures/%s.pdf)\n\n",
-				  figure_list[i].caption, figure_list[i].name, figure_list[i].caption,
-				  figure_list[i].name, figure_list[i].name);
+		for (int i = 0; i < N_FIGURES; i++) {
+			sb_printf(&b, "![%s](figures/%s.png)\n\n*%s.*", figure_list[i].caption, figure_list[i].name,
+				  figure_list[i].caption);
+			if (pdf)
+				sb_printf(&b, " PDF: [figures/%s.pdf](figures/%s.pdf)", figure_list[i].name,
+					  figure_list[i].name);
+			sb_puts(&b, "\n\n");
+		}
 	} else {
 		sb_printf(&b, "Figures were not drawn: %s. Their data files are in figures/ when the figure step ran; "
 			      "rerun `darkfold report` to draw them.\n\n",
@@ -1529,7 +1534,7 @@ int report_render(const struct experiment *e, const char *results_path, const st
 			note = xstrdup("the figures folder could not be created");
 		}
 	}
-	if (write_report_md(&r, rep, drawn, note) != 0)
+	if (write_report_md(&r, rep, drawn, o->pdf, note) != 0)
 		goto out;
 	if (o->figures && !drawn) {
 		warning("tables and report.md were written to '%s'; figures are missing", results_path);

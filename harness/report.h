@@ -23,7 +23,8 @@ struct report_opts {
  * (different sha256) draws a warning. o may be NULL (all defaults: figures,
  * PDF, ± cells). When gnuplot is missing or fails, the tables and report.md
  * are still written, the error says what is missing, and -1 is returned.
- * Output is byte-identical for identical input files. Returns 0 or -1. */
+ * Output is byte-identical for identical input files (but for the PDFs'
+ * creation dates). Returns 0 or -1. */
 int report_render(const struct experiment *e, const char *results_path,
 		  const struct report_opts *o);
 

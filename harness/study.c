@@ -2,6 +2,7 @@
  * and the time left. */
 #include "study.h"
 
+#include "cache.h"
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
@@ -161,6 +162,20 @@ int study_prepare_data(const struct experiment *e)
 	return synth_generate(&o, e->dataset.synth_dir);
 }
 
+int study_prepare_cache(const struct experiment *e)
+{
+	struct dataset d;
+	struct cache cc;
+	if (study_scan(e, &d) != 0)
+		return -1;
+	int rc = cache_load(&d, e->dataset.width, e->dataset.height, e->dataset.channels,
+			    e->dataset.cache_dir, &cc);
+	if (rc == 0)
+		cache_release(&cc);
+	dataset_release(&d);
+	return rc;
+}
+
 int study_scan(const struct experiment *e, struct dataset *out)
 {
 	return dataset_scan(e->dataset.root, e->dataset.category, e->dataset.normal,
@@ -237,7 +252,9 @@ void study_format_duration(double seconds, char *buf, unsigned size)
 		return;
 	}
 	long s = lround(seconds);
-	if (s < 60)
+	if (seconds < 9.95)
+		snprintf(buf, size, "%.1fs", seconds);
+	else if (s < 60)
 		snprintf(buf, size, "%lds", s);
 	else if (s < 3600)
 		snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);

@@ -48,6 +48,10 @@ int study_forget_unit(const struct experiment *e, const struct study_unit *u);
  * line on stdout). Returns 0 or -1. */
 int study_prepare_data(const struct experiment *e);
 
+/* Build the experiment's image cache if it is missing or stale, so that
+ * units started together do not each decode every image. Returns 0 or -1. */
+int study_prepare_cache(const struct experiment *e);
+
 /* Scan the experiment's dataset (see dataset_scan). Returns 0 or -1. */
 int study_scan(const struct experiment *e, struct dataset *out);
 
@@ -66,7 +70,8 @@ void study_data_signature(const struct dataset *d, char hex[65]);
 double study_eta(const struct study_unit *units, int n, const double *seconds,
 		 const int *remaining, int jobs, int *complete);
 
-/* Format a duration as "42s", "5m07s" or "1h02m" into buf. */
+/* Format a duration as "4.2s", "42s", "5m07s" or "1h02m" into buf ("?" if
+ * not finite). */
 void study_format_duration(double seconds, char *buf, unsigned size);
 
 #endif

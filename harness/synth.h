@@ -2,7 +2,7 @@
  *
  * Each image is a procedurally drawn cable cross-section: an outer sheath
  * around a light filler, three insulated conductors (green-yellow, blue,
- * brown, in that order clockwise) each filled with 19 copper strands; the
+ * brown, in that order counter-clockwise on screen) each filled with 19 copper strands; the
  * cable is rotated by a random angle, shifted, scaled a little, lit with a
  * random gain, tint, gradient and vignette, and overlaid with sensor noise.
  *

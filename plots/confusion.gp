@@ -21,9 +21,13 @@ set size ratio 1
 unset grid
 label(c, s) = s == s ? sprintf("%d\n(%.0f %%)", c, 100 * s) : "no data"
 # equal panels; one colour scale at the right edge, drawn with the last panel
-set colorbox user origin screen 0.935, screen 0.2 size screen 0.012, screen 0.6
+# margins in pixels of the PNG (the PDF scales alike): 95 left for the
+# axis label and tics, 120 right for the colour scale
+lm = 95.0 / width
+rm = 1 - 120.0 / width
+set colorbox user origin screen (rm + 25.0 / width), screen 0.2 size screen (14.0 / width), screen 0.6
 set multiplot layout rows, cols title sprintf('%s: pooled confusion matrices (out-of-fold predictions, all folds)', experiment) font font_title \
-    margins 0.05, 0.89, 0.12, 0.86 spacing 0.045, 0.16
+    margins lm, rm, 0.12, 0.86 spacing (50.0 / width), 0.16
 do for [i=1:nmodels] {
     set title models[i]
     if (i == nmodels) { set colorbox } else { unset colorbox }

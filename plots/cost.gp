@@ -10,6 +10,7 @@ load common
 set xrange [-0.6:nmodels - 0.4]
 set xtics () scale 0
 do for [i=1:nmodels] { set xtics add (models[i] i - 1) }
+if (nmodels > 4) { set xtics rotate by 25 right }
 set xlabel 'model'
 set style fill solid 0.75 border lc rgb '#333333'
 set boxwidth 0.6
@@ -20,7 +21,7 @@ set logscale y
 set ylabel 'training throughput (images/s, log scale)'
 set yrange [ips_low:ips_high]
 set key top left
-plot for [i=1:nmodels] 'cost.dat' every ::(i - 1)::(i - 1) using 1:2 with boxes lc rgb model_color(i) title (i == 1 ? 'mean over units' : ''), \
+plot 'cost.dat' using 1:2 with boxes fs solid 0.35 lc rgb '#0072B2' title 'mean over units', \
      'cost.dat' using 1:2:(sprintf('%.0f', $2)) with labels offset 0, 0.8 font font_small
 
 unset logscale y

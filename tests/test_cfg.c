@@ -443,7 +443,7 @@ struct expect_net {
 	long outputs;
 };
 
-static void stock_cfgs_should_pass_with_darknets_layer_counts_and_outputs(void **state)
+static void stock_cfgs_should_pass_with_darknets_sizes_and_become_two_class(void **state)
 {
 	(void)state;
 	/* net->n and the output layer's outputs, from libdarknet. */
@@ -466,6 +466,10 @@ static void stock_cfgs_should_pass_with_darknets_layer_counts_and_outputs(void *
 			fail_msg("%s did not pass", p);
 		assert_int_equal(cfg_n_layers(&c), stock[i].layers);
 		assert_int_equal(cfg_outputs(&c), stock[i].outputs);
+		/* Each becomes a valid 2-class network. */
+		if (cfg_set_classes(&c, 2) || cfg_check(&c, 2))
+			fail_msg("%s: cannot be made 2-class", p);
+		assert_int_equal(cfg_outputs(&c), 2);
 		cfg_release(&c);
 		free(p);
 	}
@@ -524,7 +528,7 @@ int main(void)
 		cmocka_unit_test(cfg_set_classes_should_make_a_stock_imagenet_cfg_two_class),
 		cmocka_unit_test(cfg_set_classes_should_refuse_a_head_it_cannot_rewrite),
 		cmocka_unit_test(cfg_write_should_leave_nothing_on_failure),
-		cmocka_unit_test(stock_cfgs_should_pass_with_darknets_layer_counts_and_outputs),
+		cmocka_unit_test(stock_cfgs_should_pass_with_darknets_sizes_and_become_two_class),
 		cmocka_unit_test(study_models_should_be_two_class_with_their_topology),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

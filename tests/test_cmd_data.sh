@@ -60,7 +60,7 @@ bad "empty normal class" "no normal images: no .png files in '$T/ec/c/train/good
 fresh ea; rm -rf "$T/ea/c/test/cut"
 bad "empty anomalous class" "no anomalous images: no .png files in '$T/ea/c/test/*'" "$T/ea/c"
 fresh tr; head -c 300 "$S/train/good/000.png" >"$T/tr/c/train/good/001.png"
-bad "truncated PNG" "cannot decode '$T/tr/c/train/good/001.png'" "$T/tr/c"
+bad "truncated PNG" "cannot decode '$T/tr/c/train/good/001.png': truncated file" "$T/tr/c"
 fresh np; echo "not an image" >"$T/np/c/test/cut/001.png"
 bad "non-PNG file" "cannot decode '$T/np/c/test/cut/001.png': not a PNG file" "$T/np/c"
 fresh mk; echo "junk" >"$T/mk/c/ground_truth/cut/000_mask.png"

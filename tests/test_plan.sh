@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # test_plan.sh: `darkfold plan` (table, list, make) and the unit selection
-# of `darkfold run`, on a small dataset of empty .png files (the plan scans
-# file names only; nothing is trained here).
+# of `darkfold run`, on a small synthetic dataset; nothing is trained here.
 set -u
 D=${DARKFOLD:?DARKFOLD must name the darkfold binary}
 fail=0
@@ -18,13 +17,10 @@ equals() { # equals DESCRIPTION ACTUAL EXPECTED
 T=$(mktemp -d "${TMPDIR:-/tmp}/darkfold-plan-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-mkdir -p cfg data/mvtec/cable/train/good data/mvtec/cable/test/cut data/mvtec/cable/test/bent \
-         data/mvtec/cable/test/good experiments
+mkdir -p cfg experiments
 : > cfg/small.cfg; : > cfg/big.cfg
-# 10 normal, 6 anomalous (4 cut + 2 bent); test/good is not used by default.
-for i in 0 1 2 3 4 5 6 7 8 9; do : > data/mvtec/cable/train/good/00$i.png; done
-for i in 0 1 2 3; do : > data/mvtec/cable/test/cut/00$i.png; done
-for i in 0 1; do : > data/mvtec/cable/test/bent/00$i.png; : > data/mvtec/cable/test/good/00$i.png; done
+# 224 normal (train/good), 92 anomalous (8 defect folders); test/good unused.
+"$D" synth --seed 3 --size 32 --out data/mvtec >/dev/null || { echo "FAIL: synth"; exit 1; }
 cat > experiments/t.json <<'EOF'
 { "name": "t",
   "dataset": { "synthetic": false, "width": 16, "height": 16 },
@@ -45,23 +41,23 @@ out=$("$D" plan --format=list experiments/t.json); check "plan --format=list, op
 
 # ---- table: fold sizes and class counts
 out=$("$D" plan experiments/t.json); check "plan (table)" 0 $?
-contains "table names the dataset and class totals" "$out" "16 images, 10 normal, 6 anomalous"
+contains "table names the dataset and class totals" "$out" "316 images, 224 normal, 92 anomalous"
 contains "table names the units" "$out" "2 models x 1 repeat x 3 folds = 6"
 contains "table says nothing is done" "$out" "0 of 6 units up to date"
 # Per row: train + test is the whole set, class by class; the test folds of one
-# model partition the set; stratified: 10 normal over 3 folds -> 4,3,3 in some
-# order, 6 anomalous -> 2,2,2; inner + val = train.
+# model partition the set; stratified: 224 normal over 3 folds -> 75,75,74 in
+# some order, 92 anomalous -> 31,31,30; inner + val = train.
 rows=$(echo "$out" | grep -E '^(small|big) ')
 [ "$(echo "$rows" | wc -l)" = 6 ] && echo "ok: 6 table rows" || { echo "FAIL: 6 table rows"; echo "$out"; fail=1; }
 bad=$(echo "$rows" | tr '()/' '   ' | awk '
   { trn=$3; trn_n=$4; trn_a=$5; in_n=$7; in_a=$8; va_n=$10; va_a=$11; te=$12; te_n=$13; te_a=$14;
-    if (trn_n + te_n != 10 || trn_a + te_a != 6) print "split", $0;
+    if (trn_n + te_n != 224 || trn_a + te_a != 92) print "split", $0;
     if (trn != trn_n + trn_a || te != te_n + te_a) print "sum", $0;
     if (in_n + va_n != trn_n || in_a + va_a != trn_a) print "inner", $0;
-    if (te_a != 2 || (te_n != 3 && te_n != 4)) print "strata", $0;
+    if ((te_n != 75 && te_n != 74) || (te_a != 31 && te_a != 30)) print "strata", $0;
     if (va_n < 1 || va_a < 1) print "val", $0;
-    tot[$1] += te; four[$1] += (te_n == 4) }
-  END { for (m in tot) { if (tot[m] != 16) print "cover", m; if (four[m] != 1) print "four", m } }')
+    tot[$1] += te; n74[$1] += (te_n == 74); a30[$1] += (te_a == 30) }
+  END { for (m in tot) { if (tot[m] != 316) print "cover", m; if (n74[m] != 1 || a30[m] != 1) print "strata count", m } }')
 [ -z "$bad" ] && echo "ok: fold sizes and class counts add up" || { echo "FAIL: fold sizes: $bad"; echo "$out"; fail=1; }
 contains "table shows the state of each unit" "$rows" "to do"
 
@@ -69,7 +65,7 @@ contains "table shows the state of each unit" "$rows" "to do"
 "$D" plan experiments/t.json --format make > units.mk; check "plan --format make" 0 $?
 mk=$(cat units.mk)
 contains "make rule for a unit" "$mk" "results/t/big/r0-f2.json: experiments/t.json cfg/big.cfg \$(DF_DATA_STAMP) \$(DF_BINARY)"
-contains "make recipe runs that unit" "$mk" "\$(DARKFOLD) run experiments/t.json --model big --repeat 0 --fold 2"
+contains "make recipe runs that unit" "$mk" "@\$(DARKFOLD) run experiments/t.json --model big --repeat 0 --fold 2"
 contains "make lists one model's units" "$mk" "DF_UNITS_small :="
 contains "make has the data folder" "$mk" "DF_DATA_DIR := data/mvtec/cable"
 
@@ -103,7 +99,7 @@ make -s -f units.mk results/t/big/r0-f1.json DARKFOLD=false >/dev/null 2>&1; st=
   || { echo "FAIL: failed unit's file: $(ls -l --time-style=+%s results/t/big/ 2>&1)"; fail=1; }
 # A change in the data (a new image) changes the data stamp.
 sig1=$(cat results/t/data.sig)
-: > data/mvtec/cable/test/cut/009.png
+cp data/mvtec/cable/test/combined/000.png data/mvtec/cable/test/combined/900.png || fail=1
 "$D" plan experiments/t.json --format make > units.mk
 make -s -f units.mk results/t/data.sig >/dev/null 2>&1
 sig2=$(cat results/t/data.sig)

@@ -97,6 +97,12 @@ static void figures_should_be_drawn_at_expected_size_without_gnuplot_messages(vo
 	}
 	for (size_t i = 0; i < sizeof data_files / sizeof data_files[0]; i++)
 		assert_true(file_size(fig, data_files[i]) > 0);
+	/* the header carries the legend text: pooled AUROC 0.99761 */
+	char *roc = fs_join(fig, "roc.gp"), *hdr = NULL;
+	assert_int_equal(fs_read_file(roc, &hdr, NULL), 0);
+	assert_non_null(strstr(hdr, "'vgg16 (AUROC 0.998)'"));
+	free(hdr);
+	free(roc);
 	/* report.md embeds every figure */
 	char *rep = fs_join(dir, "report.md"), *text = NULL;
 	assert_int_equal(fs_read_file(rep, &text, NULL), 0);
@@ -121,6 +127,14 @@ static void figure_should_redraw_by_hand_from_its_header(void **state)
 	struct report_opts o = { 1, NULL, PLOTS, 0, 0 };
 	assert_int_equal(report_render(NULL, dir, &o), 0);
 	char *fig = fs_join(dir, "figures");
+	/* no PDF asked for: none drawn, none linked */
+	assert_int_equal(file_size(fig, "roc.pdf"), -1);
+	char *rep = fs_join(dir, "report.md"), *text = NULL;
+	assert_int_equal(fs_read_file(rep, &text, NULL), 0);
+	assert_non_null(strstr(text, "](figures/roc.png)"));
+	assert_null(strstr(text, ".pdf"));
+	free(text);
+	free(rep);
 	char *cmd = xasprintf("cd '%s' && rm roc.png && gnuplot roc.gp && gnuplot -e \"fmt='pdf'\" roc.gp", fig);
 	char *out = NULL;
 	assert_int_equal(test_run(cmd, &out), 0);
@@ -169,6 +183,61 @@ static void without_gnuplot_tables_should_be_written_and_error_name_it(void **st
 	free(text);
 	free(rep);
 	free(err);
+	free(old);
+	test_rm_rf(empty);
+	free(empty);
+	test_rm_rf(dir);
+	free(dir);
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+	char *path = fs_join(dir, file), *text = NULL;
+	assert_int_equal(fs_read_file(path, &text, NULL), 0);
+	free(path);
+	return text;
+}
+
+/* The data files hold summary.json's numbers (vgg16 values read from the
+ * fixture with Python). Drawn without gnuplot, so this runs everywhere. */
+static void figure_data_should_hold_the_summary_numbers(void **state)
+{
+	(void)state;
+	char *dir = fixture_copy();
+	char *empty = test_tmpdir();
+	char *old = getenv("PATH") ? xstrdup(getenv("PATH")) : NULL;
+	setenv("PATH", empty, 1);
+	struct report_opts o = { 1, NULL, PLOTS, 0, 1 };
+	test_stderr_begin();
+	int rc = report_render(NULL, dir, &o);
+	free(test_stderr_end());
+	if (old)
+		setenv("PATH", old, 1);
+	assert_int_equal(rc, -1);
+	char *fig = fs_join(dir, "figures");
+	char *t = read_text(fig, "headline.dat");
+	/* loss: mean 0.14687, ci [0.13085, 0.16289]; the first block is vgg16 */
+	assert_non_null(strstr(t, "# vgg16\n0 0.1468702434 0.130849225 0.1628912617\n"));
+	assert_non_null(strstr(t, "\n\n\n# always_anomalous\n"));
+	free(t);
+	t = read_text(fig, "headline_ref.dat");
+	assert_non_null(strstr(t, "\n0 0.506\n1 0.816\n2 1.000\n3 0.953\n"));
+	free(t);
+	/* anomalous positive: tp 86, fp 5, tn 277, fn 6 as predicted x actual */
+	t = read_text(fig, "confusion.dat");
+	assert_non_null(strstr(t, "# vgg16\n0 0 277 0.9822695035\n1 0 5 0.01773049645\n0 1 6 0.0652173913\n"
+				  "1 1 86 0.9347826087\n"));
+	free(t);
+	t = read_text(fig, "learning_curves.dat");
+	assert_non_null(strstr(t, "# vgg16\n1 5 0.4389182137 0.01043793553 0.5051676576 0.03313388864\n"));
+	free(t);
+	t = read_text(fig, "defect_recall.dat");
+	assert_non_null(strstr(t, "\n0 0 0.9230769231 13\n"));
+	free(t);
+	t = read_text(fig, "cost.dat");
+	assert_non_null(strstr(t, "\n0 41.7410153 577.9426418 2889.713209\n"));
+	free(t);
+	free(fig);
 	free(old);
 	test_rm_rf(empty);
 	free(empty);
@@ -304,6 +373,7 @@ int main(void)
 		cmocka_unit_test(figures_should_be_drawn_at_expected_size_without_gnuplot_messages),
 		cmocka_unit_test(figure_should_redraw_by_hand_from_its_header),
 		cmocka_unit_test(without_gnuplot_tables_should_be_written_and_error_name_it),
+		cmocka_unit_test(figure_data_should_hold_the_summary_numbers),
 		cmocka_unit_test(named_gnuplot_that_is_not_executable_should_fail),
 		cmocka_unit_test(missing_scripts_folder_should_fail_naming_it),
 		cmocka_unit_test(gnuplot_error_should_fail_with_script_status_and_message),

@@ -290,6 +290,23 @@ static void units_from_different_commits_should_be_flagged(void **state)
 	free(dir);
 }
 
+static void normal_positive_should_relabel_the_other_class(void **state)
+{
+	(void)state;
+	char *dir = fixture_copy();
+	edit(dir, "summary.json", "{", "\"positive\": \"anomalous\"", "\"positive\": \"normal\"");
+	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
+	char *md = slurp(dir, "summary.md"), *rep = slurp(dir, "report.md");
+	assert_contains(md, "Positive class: normal.");
+	assert_contains(md, "| Model | Units | Bal. accuracy | Specificity | F1 | Recall (anomalous +) | F2 (anomalous +) |\n");
+	assert_contains(rep, "darkfold's `recall` and `f2` take the normal class as positive");
+	assert_contains(rep, "| Recall, anomalous positive (`recall_other_positive`) |");
+	free(md);
+	free(rep);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 static void interval_cells_should_show_ci_bounds(void **state)
 {
 	(void)state;
@@ -463,6 +480,7 @@ int main(void)
 		cmocka_unit_test(tables_should_state_fold_count_and_provenance),
 		cmocka_unit_test(provenance_should_fall_back_to_unit_files),
 		cmocka_unit_test(units_from_different_commits_should_be_flagged),
+		cmocka_unit_test(normal_positive_should_relabel_the_other_class),
 		cmocka_unit_test(interval_cells_should_show_ci_bounds),
 		cmocka_unit_test(report_md_should_name_best_lead_significance_and_study),
 		cmocka_unit_test(significant_lead_should_be_reported),

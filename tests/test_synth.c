@@ -252,7 +252,7 @@ static void contact_sheet_should_tile_nine_columns(void **state)
 	struct image_png_format f;
 	assert_int_equal(image_png_info(p, &f), 0);
 	assert_int_equal(f.width, 9 * (256 + 4) + 4);
-	assert_int_equal(f.height, 16 + 3 * (256 + 4) + 4);
+	assert_int_equal(f.height, 18 + 3 * (256 + 4) + 4);
 	assert_int_equal(f.color_type, IMAGE_RGB);
 	free(p);
 	test_rm_rf(dir);
