@@ -494,6 +494,13 @@ static int is_image(const struct shape *s)
 	return s->h > 0 && s->w > 0 && s->c > 0;
 }
 
+/* a * b * c if it fits Darknet's int sizes, else -1. */
+static long product(long a, long b, long c)
+{
+	double p = (double)a * (double)b * (double)c;
+	return p > INT_MAX || p < INT_MIN ? -1 : a * b * c;
+}
+
 /* Resolve a Darknet layer reference (negative: relative to layer index). */
 static long resolve_ref(long ref, int index)
 {
@@ -573,7 +580,11 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 	}
 	struct shape in = { sec_int(net, "height", 0), sec_int(net, "width", 0), sec_int(net, "channels", 0),
 			    0 };
-	in.outputs = sec_int(net, "inputs", in.h * in.w * in.c);
+	in.outputs = sec_int(net, "inputs", product(in.h, in.w, in.c));
+	if (product(in.h, in.w, in.c) < 0) {
+		error("%s:%d: input size %ldx%ldx%ld is too large", path, net->line, in.w, in.h, in.c);
+		goto out;
+	}
 	if (in.outputs <= 0) {
 		error("%s:%d: no input size: set width, height and channels in [%s]", path, net->line,
 		      net->name);
@@ -648,6 +659,10 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 			o.h = (in.h + 2 * padding - size) / stride + 1;
 			o.w = (in.w + 2 * padding - size) / stride + 1;
 			o.c = filters;
+			if (product(in.c / groups * filters, size, size) < 0) {
+				error("%s:%d: [%s] would have too many weights", path, s->line, s->name);
+				goto out;
+			}
 			break;
 		}
 		case K_MAXPOOL: {
@@ -681,6 +696,11 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 		case K_CONNECTED:
 			o.h = o.w = 1;
 			o.c = sec_int(s, "output", 1);
+			if (product(in.outputs, o.c, 1) < 0) {
+				error("%s:%d: [%s] would have too many weights (%ld inputs x %ld outputs)",
+				      path, s->line, s->name, in.outputs, o.c);
+				goto out;
+			}
 			break;
 		case K_SOFTMAX: {
 			long groups = sec_int(s, "groups", 1);
@@ -751,13 +771,17 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 			what = "upsample";
 			long st = sec_int(s, "stride", 2);
 			if (st > 0) {
-				o.h = in.h * st;
-				o.w = in.w * st;
+				o.h = product(in.h, st, 1);
+				o.w = product(in.w, st, 1);
 			} else {
 				o.h = in.h / -st;
 				o.w = in.w / -st;
 			}
 			o.c = in.c;
+			if (o.h < 0 || o.w < 0) {
+				error("%s:%d: [%s] would output too many values", path, s->line, s->name);
+				goto out;
+			}
 			break;
 		}
 		case K_REORG: {
@@ -768,14 +792,22 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 				unknown_sec = i + 1;
 				continue;
 			}
+			if (product(st, st, 1) < 0) {
+				error("%s:%d: [reorg] stride %ld is too large", path, s->line, st);
+				goto out;
+			}
 			if (sec_int(s, "reverse", 0)) {
-				o.h = in.h * st;
-				o.w = in.w * st;
+				o.h = product(in.h, st, 1);
+				o.w = product(in.w, st, 1);
 				o.c = in.c / (st * st);
 			} else {
 				o.h = in.h / st;
 				o.w = in.w / st;
-				o.c = in.c * st * st;
+				o.c = product(in.c, st, st);
+			}
+			if (o.h < 0 || o.w < 0 || o.c < 0) {
+				error("%s:%d: [%s] would output too many values", path, s->line, s->name);
+				goto out;
 			}
 			break;
 		}
@@ -798,10 +830,10 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 				      s->line, s->name, o.w, o.h, o.c, in.w, in.h, in.c);
 				goto out;
 			}
-			o.outputs = o.h * o.w * o.c;
+			o.outputs = product(o.h, o.w, o.c);
 		}
-		if (o.outputs <= 0 || o.outputs > INT_MAX) {
-			error("%s:%d: [%s] would output %ld values", path, s->line, s->name, o.outputs);
+		if (o.outputs < 0 || o.outputs > INT_MAX) {
+			error("%s:%d: [%s] would output too many values", path, s->line, s->name);
 			goto out;
 		}
 		out[i] = o;

@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "sha256.h"
+#include "synth.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -344,6 +345,13 @@ static void set_defaults(struct experiment *e)
 
 /* ---- sections ---- */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static const char synth_size_rule[] =
+	"an integer between " STR(SYNTH_MIN_SIZE) " and " STR(SYNTH_MAX_SIZE);
+static const char synth_difficulty_rule[] =
+	"a number between " STR(SYNTH_MIN_DIFFICULTY) " and " STR(SYNTH_MAX_DIFFICULTY);
+
 static int parse_dataset(struct ctx *c, const struct json *d, struct experiment *e)
 {
 	static const char *const keys[] = { "root", "category", "normal", "anomalous", "width",
@@ -361,10 +369,10 @@ static int parse_dataset(struct ctx *c, const struct json *d, struct experiment 
 	    get_bool(c, d, "synthetic", &e->dataset.synthetic) ||
 	    get_str(c, d, "synth_dir", &e->dataset.synth_dir) ||
 	    get_seed(c, d, "synth_seed", &e->dataset.synth_seed) ||
-	    get_i(c, d, "synth_size", 16, 4096, "an integer between 16 and 4096",
+	    get_i(c, d, "synth_size", SYNTH_MIN_SIZE, SYNTH_MAX_SIZE, synth_size_rule,
 		  &e->dataset.synth_size) ||
-	    get_num(c, d, "synth_difficulty", 0, 0, 10, 0, "a number between 0 and 10",
-		    &e->dataset.synth_difficulty) ||
+	    get_num(c, d, "synth_difficulty", SYNTH_MIN_DIFFICULTY, 0, SYNTH_MAX_DIFFICULTY, 0,
+		    synth_difficulty_rule, &e->dataset.synth_difficulty) ||
 	    get_str(c, d, "cache_dir", &e->dataset.cache_dir))
 		return -1;
 	if (e->dataset.channels == 2) {
@@ -690,6 +698,17 @@ static int resolve_dataset(const struct ctx *c, struct experiment *e)
 	free(dir);
 	if (present || !e->dataset.synthetic)
 		return 0;
+	if (strcmp(e->dataset.category, SYNTH_CATEGORY) != 0)
+		return error("%s: dataset '%s/%s' not found, and the synthetic set only has the "
+			     "category '" SYNTH_CATEGORY "'",
+			     c->file, e->dataset.root, e->dataset.category);
+	/* make sets this for the units of a study, once the plan step has said it */
+	const char *said = getenv("DARKFOLD_FALLBACK_ANNOUNCED");
+	if (said && !strcmp(said, "1")) {
+		free(e->dataset.root);
+		e->dataset.root = xstrdup(e->dataset.synth_dir);
+		return 0;
+	}
 	fprintf(stderr,
 		"note: %s: dataset '%s/%s' not found; using the synthetic cable set in '%s' "
 		"(set MVTEC_ROOT or .dataset.root for the real images)\n",

@@ -317,8 +317,10 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		{ "{\"dataset\": {\"anomalous\": [\"test/cut\", 7]}}",
 		  ".dataset.anomalous[1]: expected a non-empty string, got 7" },
 		{ "{\"dataset\": {\"synthetic\": 1}}", ".dataset.synthetic: expected true or false, got 1" },
-		{ "{\"dataset\": {\"synth_difficulty\": -0.5}}",
-		  ".dataset.synth_difficulty: expected a number between 0 and 10, got -0.5" },
+		{ "{\"dataset\": {\"synth_difficulty\": 0.2}}",
+		  ".dataset.synth_difficulty: expected a number between 0.25 and 4.0, got 0.2" },
+		{ "{\"dataset\": {\"synth_size\": 31}}",
+		  ".dataset.synth_size: expected an integer between 32 and 4096, got 31" },
 		{ "{\"models\": {}}", ".models: expected at least one model, got an object" },
 		{ "{\"models\": [\"cfg/a.cfg\"]}", ".models: expected an object, got an array" },
 		{ "{\"models\": {\"a\": 1}}", ".models.a: expected a cfg path or an object, got 1" },
@@ -420,6 +422,19 @@ static void experiment_should_report_a_missing_file(void **state)
 	free(err);
 }
 
+static void experiment_should_fall_back_only_for_the_cable_category(void **state)
+{
+	(void)state;
+	write_text("screw.json", "{\"dataset\": {\"category\": \"screw\"}}");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("screw.json", &e, &rc);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "error: screw.json: dataset 'data/mvtec/screw' not found, and the "
+				 "synthetic set only has the category 'cable'\n");
+	free(err);
+}
+
 static void experiment_should_not_discover_without_cfg_folder(void **state)
 {
 	(void)state;
@@ -449,6 +464,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(experiment_should_report_bad_json_with_its_position, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_report_a_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_fall_back_only_for_the_cable_category,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_not_discover_without_cfg_folder, setup,
 						teardown),
 	};
