@@ -42,6 +42,9 @@ static void version(void)
 
 int main(int argc, char **argv)
 {
+	/* Must come first: may re-execute the program so that OpenBLAS loads
+	 * with the right kernels. */
+	blas_prepare_process(argv);
 	stats_init();
 	if (argc < 2) {
 		usage(stderr);

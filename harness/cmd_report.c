@@ -1,13 +1,112 @@
-/* cmd_report.c: `darkfold report`. */
+/* cmd_report.c: `darkfold report`: summary.json from an experiment's unit
+ * result files, then tables, figures and the one-page report. */
 #include "commands.h"
 
-const char cmd_report_usage[] = "usage: darkfold report [options]\n"
-			      "\n"
-			      "Not built yet.";
+#include "error.h"
+#include "experiment.h"
+#include "fsutil.h"
+#include "report.h"
+#include "summary.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_report_usage[] =
+	"usage: darkfold report EXPERIMENT [--no-figures] [--gnuplot PROGRAM]\n"
+	"\n"
+	"Reads the unit result files results/<name>/<model>/r<R>-f<F>.json of the\n"
+	"experiment file EXPERIMENT and writes results/<name>/summary.json:\n"
+	"per metric the mean, sd and Student-t interval across folds, pooled values\n"
+	"with Wilson and bootstrap intervals, ROC and PR points, the baselines\n"
+	"(always_anomalous, always_normal, stratified_random), Nadeau-Bengio tests\n"
+	"between every pair of models with Holm-corrected p-values, McNemar's test,\n"
+	"and the best model by F-beta (docs/results.md). Then it writes the tables\n"
+	"(summary.csv, .md, .tex), the figures and report.md beside it.\n"
+	"Missing units are counted, not fatal; nothing is trained.\n"
+	"\n"
+	"  --no-figures       tables and report.md only (no gnuplot)\n"
+	"  --gnuplot PROGRAM  the gnuplot to run (default: gnuplot on PATH)\n"
+	"\n"
+	"Exit status: 0 done, 1 failure (a bad unit file, gnuplot failing),\n"
+	"2 usage error.";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s\n", cmd_report_usage);
+	return 2;
+}
 
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_built("report");
+	if (cmd_wants_help(argc, argv)) {
+		puts(cmd_report_usage);
+		return 0;
+	}
+	const char *path = NULL, *gnuplot = NULL;
+	int figures = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--no-figures")) {
+			figures = 0;
+		} else if (!strcmp(a, "--gnuplot")) {
+			if (i + 1 >= argc)
+				return usage_error("%s needs a value", a);
+			gnuplot = argv[++i];
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error("unknown option '%s'", a);
+		} else if (path) {
+			return usage_error("more than one experiment file ('%s')", a);
+		} else {
+			path = a;
+		}
+	}
+	if (!path)
+		return usage_error("%s", "no experiment file given");
+
+	struct experiment e;
+	if (experiment_load(path, &e) != 0)
+		return 1;
+	int rc = 1;
+	char *results = experiment_results_path(&e);
+	char *out = fs_join(results, "summary.json");
+	const char **models = xcalloc((size_t)e.n_models + 1, sizeof *models);
+	for (int i = 0; i < e.n_models; i++)
+		models[i] = e.models[i].name;
+	if (!fs_is_dir(results)) {
+		error("no results folder '%s' for '%s': run 'darkfold run %s' first", results, path,
+		      path);
+		goto out;
+	}
+	struct summary_config c = {
+		.experiment = e.name,
+		.experiment_sha256 = e.sha256,
+		.results_path = results,
+		.models = models,
+		.n_models = e.n_models,
+		.k = e.cv.k,
+		.repeats = e.cv.repeats,
+		.positive = e.metrics.positive == EXP_POS_ANOMALOUS,
+		.beta = e.metrics.beta,
+		.alpha = e.metrics.alpha,
+		.threshold_policy = e.metrics.threshold_policy == EXP_THR_TUNED ? "tuned" : "fixed",
+		.bootstrap = e.metrics.bootstrap,
+		.seed = e.cv.seed,
+	};
+	if (summary_write(&c, out) != 0)
+		goto out;
+	printf("wrote %s\n", out);
+	struct report_opts o = { .figures = figures, .gnuplot = gnuplot, .pdf = 1 };
+	if (report_render(&e, results, &o) != 0)
+		goto out;
+	printf("wrote the tables%s and report.md in %s\n", figures ? ", figures" : "", results);
+	rc = 0;
+out:
+	free(models);
+	free(out);
+	free(results);
+	experiment_release(&e);
+	return rc;
 }

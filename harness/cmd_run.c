@@ -1,13 +1,287 @@
-/* cmd_run.c: `darkfold run`. */
+/* cmd_run.c: `darkfold run`: train the units of an experiment that are not
+ * up to date, each in a process of its own, and report progress. */
 #include "commands.h"
 
-const char cmd_run_usage[] = "usage: darkfold run [options]\n"
-			      "\n"
-			      "Not built yet.";
+#include "error.h"
+#include "experiment.h"
+#include "fsutil.h"
+#include "json.h"
+#include "study.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char cmd_run_usage[] =
+	"usage: darkfold run EXPERIMENT [--model M] [--repeat R] [--fold F] [--force]\n"
+	"\n"
+	"Train and evaluate the units (model, repeat, fold) of an experiment, one\n"
+	"process per unit, one after the other. A unit whose result file is up to\n"
+	"date (same cfg, experiment, data and darkfold version) is skipped; an\n"
+	"interrupted unit resumes from its checkpoint.\n"
+	"\n"
+	"  --model M    only the units of model M\n"
+	"  --repeat R   only repeat R (0-based)\n"
+	"  --fold F     only fold F (0-based)\n"
+	"  --force      retrain the selected units from scratch even if up to date\n"
+	"\n"
+	"Prints one line per unit as it starts and as it finishes, with the study's\n"
+	"units done/total and an estimate of the time left (from the finished\n"
+	"units' timing.train_seconds; under make -jN divided among N jobs).\n"
+	"Exit status 1 if any unit failed.";
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Parallel jobs when run by make -jN (read from MAKEFLAGS), else 1. */
+static int make_jobs(int n_units)
+{
+	const char *mf = getenv("MAKEFLAGS");
+	if (!mf)
+		return 1;
+	for (const char *p = mf; (p = strstr(p, "-j")) != NULL; p += 2) {
+		if (p != mf && p[-1] != ' ')
+			continue;
+		if (p[2] >= '0' && p[2] <= '9')
+			return atoi(p + 2) > 0 ? atoi(p + 2) : 1;
+		if (p[2] == '\0' || p[2] == ' ')
+			return n_units > 0 ? n_units : 1; /* -j without a limit */
+	}
+	return 1;
+}
+
+struct progress {
+	const struct experiment *e;
+	struct study_unit *all; /* every unit of the study */
+	int n_all;
+	double *seconds;
+	int *remaining;
+	int jobs;
+	int done;
+};
+
+/* Re-read every unit's state: other processes (make -j) finish units too. */
+static void progress_scan(struct progress *p)
+{
+	p->done = 0;
+	for (int i = 0; i < p->n_all; i++) {
+		p->seconds[i] = -1;
+		enum study_state st = study_unit_state(p->e, &p->all[i], &p->seconds[i]);
+		p->remaining[i] = st != STUDY_DONE;
+		p->done += st == STUDY_DONE;
+	}
+}
+
+/* "12/20 done, study ETA 14m07s" */
+static void progress_text(const struct progress *p, char *buf, size_t size)
+{
+	int complete;
+	double eta = study_eta(p->all, p->n_all, p->seconds, p->remaining, p->jobs, &complete);
+	char d[32];
+	study_format_duration(eta, d, sizeof d);
+	if (p->done == p->n_all)
+		snprintf(buf, size, "%d/%d done", p->done, p->n_all);
+	else if (isnan(eta))
+		snprintf(buf, size, "%d/%d done, study ETA after the first unit", p->done, p->n_all);
+	else
+		snprintf(buf, size, "%d/%d done, study ETA %s%s", p->done, p->n_all,
+			 complete ? "" : ">= ", d);
+}
+
+/* status and reason of a unit result file, for the finish line. */
+static void read_outcome(const struct experiment *e, const struct study_unit *u, char *status,
+			 size_t n_status, char *reason, size_t n_reason)
+{
+	snprintf(status, n_status, "no result file");
+	reason[0] = '\0';
+	char *path = unit_result_path(e, e->models[u->model].name, u->repeat, u->fold);
+	if (fs_is_file(path)) {
+		struct json *j = json_parse_file(path);
+		const char *s = json_string(json_get(j, "status"));
+		const char *r = json_string(json_get(j, "reason"));
+		if (s)
+			snprintf(status, n_status, "%s", s);
+		if (r)
+			snprintf(reason, n_reason, "%s", r);
+		json_free(j);
+	}
+	free(path);
+}
+
+/* Train one unit in a child process. Returns 0 when the child reported
+ * success, -1 otherwise (with a message saying how it ended). */
+static int run_child(const struct experiment *e, const struct study_unit *u, const char *label)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0)
+		return error("%s: cannot start a process: %s", label, strerror(errno));
+	if (pid == 0) {
+		int rc = unit_run(e, e->models[u->model].name, u->repeat, u->fold);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return error("%s: cannot wait for process %ld: %s", label, (long)pid,
+				     strerror(errno));
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st) == 0 ? 0 : -1;
+	if (WIFSIGNALED(st))
+		return error("%s: the unit's process was killed by signal %d (%s)", label,
+			     WTERMSIG(st), strsignal(WTERMSIG(st)));
+	return -1;
+}
+
+struct run_opts {
+	const char *path, *model;
+	int repeat, fold, force;
+};
+
+/* Parse a non-negative integer option value. */
+static int parse_index(const char *opt, const char *v, int *out)
+{
+	char *end;
+	long x = v ? strtol(v, &end, 10) : -1;
+	if (!v || !*v || *end || x < 0 || x > 1000000) {
+		fprintf(stderr, "error: run: %s: expected a non-negative integer, got '%s'\n", opt,
+			v ? v : "");
+		return -1;
+	}
+	*out = (int)x;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	*o = (struct run_opts){ NULL, NULL, -1, -1, 0 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--model")) {
+			if (!next || !*next) {
+				fprintf(stderr, "error: run: --model needs a model name\n");
+				return -1;
+			}
+			o->model = next;
+			i++;
+		} else if (!strcmp(a, "--repeat")) {
+			if (parse_index(a, next, &o->repeat) != 0)
+				return -1;
+			i++;
+		} else if (!strcmp(a, "--fold")) {
+			if (parse_index(a, next, &o->fold) != 0)
+				return -1;
+			i++;
+		} else if (!strcmp(a, "--force")) {
+			o->force = 1;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "error: run: unknown option '%s'\n%s\n", a, cmd_run_usage);
+			return -1;
+		} else if (!o->path) {
+			o->path = a;
+		} else {
+			fprintf(stderr, "error: run: one experiment at a time ('%s' and '%s')\n", o->path, a);
+			return -1;
+		}
+	}
+	if (!o->path) {
+		fprintf(stderr, "error: run: no experiment given\n%s\n", cmd_run_usage);
+		return -1;
+	}
+	return 0;
+}
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_not_built("run");
+	struct run_opts o;
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
+	struct experiment e;
+	if (experiment_load(o.path, &e) != 0)
+		return 1;
+	struct study_unit *sel = NULL;
+	struct progress p = { .e = &e };
+	int n_sel = 0, rc = 1;
+	if (study_units(&e, o.model, o.repeat, o.fold, &sel, &n_sel) != 0 ||
+	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || study_prepare_data(&e) != 0 ||
+	    study_prepare_cache(&e) != 0)
+		goto out;
+	p.seconds = xcalloc((size_t)p.n_all, sizeof *p.seconds);
+	p.remaining = xcalloc((size_t)p.n_all, sizeof *p.remaining);
+	p.jobs = make_jobs(p.n_all);
+
+	int trained = 0, skipped = 0, failed = 0;
+	double t0 = now_seconds();
+	for (int i = 0; i < n_sel; i++) {
+		const struct study_unit *u = &sel[i];
+		char unit[32], label[128], prog[160];
+		study_unit_name(u, unit, sizeof unit);
+		snprintf(label, sizeof label, "%s %s %s", e.name, e.models[u->model].name, unit);
+		progress_scan(&p);
+		enum study_state st = study_unit_state(&e, u, NULL);
+		if (st == STUDY_DONE && !o.force) {
+			progress_text(&p, prog, sizeof prog);
+			printf("run: %s: up to date (%s)\n", label, prog);
+			skipped++;
+			continue;
+		}
+		if (o.force && study_forget_unit(&e, u) != 0) {
+			failed++;
+			continue;
+		}
+		progress_text(&p, prog, sizeof prog);
+		printf("run: %s: started%s (%s)\n", label,
+		       st == STUDY_OUTDATED ? ", its result was outdated" :
+		       st == STUDY_FAILED   ? ", retrying after a failure" :
+					      "",
+		       prog);
+		double t = now_seconds();
+		int urc = run_child(&e, u, label);
+		double wall = now_seconds() - t;
+		char status[32], reason[256], took[32];
+		read_outcome(&e, u, status, sizeof status, reason, sizeof reason);
+		study_format_duration(wall, took, sizeof took);
+		progress_scan(&p);
+		progress_text(&p, prog, sizeof prog);
+		if (urc == 0) {
+			trained++;
+			printf("run: %s: %s in %s%s%s (%s)\n", label, status, took, reason[0] ? ": " : "",
+			       reason, prog);
+		} else {
+			failed++;
+			printf("run: %s: FAILED after %s: %s (%s)\n", label, took,
+			       reason[0] ? reason : status, prog);
+		}
+		fflush(stdout);
+	}
+	char took[32];
+	study_format_duration(now_seconds() - t0, took, sizeof took);
+	if (n_sel > 1 || failed)
+		printf("run: %s: %d unit%s: %d trained, %d up to date, %d failed, in %s\n", e.name,
+		       n_sel, n_sel == 1 ? "" : "s", trained, skipped, failed, took);
+	rc = failed ? 1 : 0;
+out:
+	free(sel);
+	free(p.all);
+	free(p.seconds);
+	free(p.remaining);
+	experiment_release(&e);
+	return rc;
 }

@@ -41,4 +41,10 @@ int dataset_scan(const char *root, const char *category,
 		 struct dataset *out);
 void dataset_release(struct dataset *d);
 
+/* Scan every standard folder that exists: train/good and test/good as
+ * normal, each test/<defect> as anomalous. Unlike dataset_scan() a missing
+ * folder or an empty class is not an error (the inventory shows it); a
+ * missing root or category still is. Returns 0 or -1. */
+int dataset_scan_all(const char *root, const char *category, struct dataset *out);
+
 #endif

@@ -13,14 +13,19 @@
 
 #if defined(__GNUC__)
 #define DF_PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* libdarknet exports its own error(), which never returns. The program is
+ * linked with exported symbols (so accel.c can replace Darknet's hot
+ * functions), so ours must stay hidden or Darknet would call it. */
+#define DF_HIDDEN __attribute__((visibility("hidden")))
 #else
 #define DF_PRINTF(f, a)
+#define DF_HIDDEN
 #endif
 
 /* Print "error: <message>\n" to stderr and return -1. */
-int error(const char *fmt, ...) DF_PRINTF(1, 2);
+DF_HIDDEN int error(const char *fmt, ...) DF_PRINTF(1, 2);
 /* Print "warning: <message>\n" to stderr. */
-void warning(const char *fmt, ...) DF_PRINTF(1, 2);
+DF_HIDDEN void warning(const char *fmt, ...) DF_PRINTF(1, 2);
 
 /* Allocation that aborts with file and line on failure; never returns NULL.
  * xmalloc(0) returns a unique non-NULL pointer. */

@@ -34,7 +34,7 @@ struct experiment {
 		char *category; /* default "cable" */
 		char **normal;  /* folders relative to <root>/<category>, default {"train/good"} */
 		int n_normal;
-		char **anomalous; /* default {"test/*"}: every test/<defect> but good */
+		char **anomalous; /* default {"test/ *"} (without the space): every test/<defect> but good */
 		int n_anomalous;
 		int width, height, channels; /* network input, default 64x64x3 */
 		int synthetic;     /* 1: fall back to the synthetic set when root is absent */

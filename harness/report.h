@@ -8,12 +8,23 @@
 struct report_opts {
 	int figures;         /* 0: tables and report.md only */
 	const char *gnuplot; /* gnuplot program, NULL for "gnuplot" on PATH */
+	const char *plots_dir; /* folder of the .gp scripts, NULL: ./plots, else the source tree's */
+	int interval;        /* 1: cells show [ci_low, ci_high]; 0: mean ± half-width */
+	int pdf;             /* 1: a PDF beside each PNG figure */
 };
 
-/* Read <results_path>/summary.json (and the unit files it names) and write
- * summary.csv, summary.md, summary.tex, figures/ and report.md there.
- * When gnuplot is missing the tables and report.md are still written, and
- * the error says what is missing. Returns 0 or -1. */
+/* Read <results_path>/summary.json (and the unit files
+ * <results_path>/<model>/r<R>-f<F>.json of the models it names, for wall
+ * times and provenance it lacks) and write summary.csv, summary.md,
+ * summary.tex, figures/ (PNG and PDF figures, their .dat data files and
+ * gnuplot headers) and report.md there. Nothing is recomputed from
+ * predictions: every number comes from those files. e may be NULL; when
+ * given, a summary built from another version of the experiment file
+ * (different sha256) draws a warning. o may be NULL (all defaults: figures,
+ * PDF, ± cells). When gnuplot is missing or fails, the tables and report.md
+ * are still written, the error says what is missing, and -1 is returned.
+ * Output is byte-identical for identical input files (but for the PDFs'
+ * creation dates). Returns 0 or -1. */
 int report_render(const struct experiment *e, const char *results_path,
 		  const struct report_opts *o);
 

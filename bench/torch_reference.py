@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""PyTorch CPU training throughput of the reference architectures.
+
+Trains each model on random 3 x SIZE x SIZE images and random two-class
+labels with SGD (momentum 0.9), batch BATCH, on THREADS threads, after a
+warm-up batch, and prints images/s measured by the wall clock and by the
+process CPU time (on a shared machine the CPU-time figure is the one to
+compare with `darkfold bench`, which prints both).
+
+The models mirror darkfold's cfg/*.cfg layer for layer:
+  vgg16     13 3x3 convolutions (ReLU), 5 max-pools, dense 1024-1024-classes
+            with dropout 0.5 (cfg/vgg16.cfg);
+  resnet50  torchvision's ResNet-50 without the max-pool after the stem, as
+            cfg/resnet50.cfg (torchvision's own is "resnet50-tv");
+  cnn       3 convolutions 16/32/64 with batch norm, ReLU, max-pools, dense
+            128 with dropout 0.5, classes (cfg/cnn.cfg);
+  dense     dense 256-64-classes, ReLU (cfg/dense.cfg).
+It also prints the convolution and dense layers' multiply-add work as
+GFLOP per training batch (forward, and twice that backward), counted the
+same way as `darkfold bench`, and the GFLOP/s achieved.
+
+Usage: python3 bench/torch_reference.py [--models vgg16,resnet50,cnn,dense]
+       [--size 64] [--batch 16] [--iters 5] [--threads 1]
+"""
+import argparse
+import time
+
+import torch
+import torch.nn as nn
+
+
+def vgg16(classes, size):
+    layers, c = [], 3
+    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+              512, 512, 512, "M"]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            c = v
+    s = size // 32
+    return nn.Sequential(*layers, nn.Flatten(),
+                         nn.Linear(512 * s * s, 1024), nn.ReLU(inplace=True), nn.Dropout(),
+                         nn.Linear(1024, 1024), nn.ReLU(inplace=True), nn.Dropout(),
+                         nn.Linear(1024, classes))
+
+
+def resnet50_tv(classes, size):
+    import torchvision
+    return torchvision.models.resnet50(num_classes=classes)
+
+
+def resnet50(classes, size):
+    model = resnet50_tv(classes, size)
+    model.maxpool = nn.Identity()
+    return model
+
+
+def cnn(classes, size):
+    s = size // 8
+
+    def block(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                nn.ReLU(), nn.MaxPool2d(2)]
+    return nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), nn.Flatten(),
+                         nn.Linear(64 * s * s, 128), nn.ReLU(), nn.Dropout(),
+                         nn.Linear(128, classes))
+
+
+def dense(classes, size):
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * size * size, 256), nn.ReLU(),
+                         nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, classes))
+
+
+MODELS = {"vgg16": vgg16, "resnet50": resnet50, "resnet50-tv": resnet50_tv, "cnn": cnn,
+          "dense": dense}
+
+
+def training_gflop(model, x):
+    """Multiply-add work of one training batch: 2 FLOP per multiply-add
+    forward, twice that backward (weights and input gradients; the first
+    layer has no input gradient), as darkfold counts it."""
+    layers = []
+
+    def hook(mod, inp, out):
+        if isinstance(mod, nn.Conv2d):
+            k = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
+            layers.append(2.0 * k * out.numel())
+        elif isinstance(mod, nn.Linear):
+            layers.append(2.0 * mod.in_features * out.numel())
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return (2 * layers[0] + 3 * sum(layers[1:])) * 1e-9
+
+
+def measure(name, size, batch, iters, classes=2):
+    torch.manual_seed(1)
+    model = MODELS[name](classes, size)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=0.0005)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch, 3, size, size)
+    y = torch.randint(0, classes, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    gflop = training_gflop(model, x)
+    step()  # warm-up
+    w0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(iters):
+        step()
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return iters * batch / wall, iters * batch / cpu, gflop, gflop * iters / cpu
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="dense,cnn,vgg16,resnet50")
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    print(f"torch {torch.__version__}, {a.threads} thread(s), {a.size}x{a.size}, "
+          f"batch {a.batch}, {a.iters} timed batches")
+    for name in a.models.split(","):
+        wall, cpu, gflop, gflops = measure(name, a.size, a.batch, a.iters)
+        print(f"{name}: {wall:.2f} images/s (wall clock), {cpu:.2f} images/s (CPU time), "
+              f"{gflop:.2f} GFLOP/batch, {gflops:.1f} GFLOP/s (CPU time)")
+
+
+if __name__ == "__main__":
+    main()

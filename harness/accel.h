@@ -1,0 +1,106 @@
+/* accel.h: faster replacements for libdarknet's hot functions.
+ *
+ * libdarknet calls its numeric kernels (gemm, im2col_cpu, col2im_cpu, the
+ * bias/batch-norm helpers, the residual sum shortcut_cpu, the activations,
+ * axpy/copy/fill/scal) through the
+ * PLT. accel.c defines functions with the same names and signatures in the
+ * darkfold executable, which exports them (-rdynamic), so the dynamic linker
+ * binds libdarknet's calls to them (ELF symbol interposition). Darknet's code
+ * is not changed.
+ *
+ * Every replacement computes what Darknet's original computes:
+ *   - gemm, gemm_cpu: OpenBLAS's sgemm (blas_sgemm()); differs from the original
+ *     only by the order of the floating-point sums;
+ *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
+ *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
+ *     gradient_array:
+ *     bit-identical results to Debian's build of the original;
+ *   - normalize_delta_cpu: the original's formula evaluated as C defines it
+ *     (in double); Debian's build rounds differently in the last bit;
+ *   - backward_bias, backward_scale_cpu, mean_cpu, variance_cpu,
+ *     mean_delta_cpu, variance_delta_cpu: sums split over several
+ *     accumulators (vectorisable), so results differ from the original by
+ *     rounding only.
+ * Activations other than LOGISTIC, LINEAR, RELU and LEAKY are passed to the
+ * original.
+ *
+ * accel_conv.c replaces forward_convolutional_layer and
+ * backward_convolutional_layer (reached by libdarknet through its GOT, from
+ * the layer's function pointers): Darknet runs one im2col + GEMM per image;
+ * the replacement lays out the columns of several images side by side and
+ * runs one GEMM for all of them (the same sums, larger matrices, which
+ * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
+ * and binary convolutions are passed to the original.
+ *
+ * A process-wide switch turns all replacements off: each replacement then
+ * calls libdarknet's own definition, found with dlsym() on the library's
+ * handle. The switch and the call counters are process-global because the
+ * callers (libdarknet) cannot pass any context. Not thread-safe: Darknet
+ * calls these from one thread. */
+#ifndef DARKFOLD_ACCEL_H
+#define DARKFOLD_ACCEL_H
+
+#include <stddef.h>
+
+#define ACCEL_FUNCTIONS(X)    \
+	X(gemm)               \
+	X(gemm_cpu)           \
+	X(im2col_cpu)         \
+	X(col2im_cpu)         \
+	X(add_bias)           \
+	X(scale_bias)         \
+	X(backward_bias)      \
+	X(backward_scale_cpu) \
+	X(mean_cpu)           \
+	X(variance_cpu)       \
+	X(normalize_cpu)      \
+	X(mean_delta_cpu)     \
+	X(variance_delta_cpu) \
+	X(normalize_delta_cpu) \
+	X(shortcut_cpu)       \
+	X(activate_array)     \
+	X(gradient_array)     \
+	X(axpy_cpu)           \
+	X(copy_cpu)           \
+	X(fill_cpu)           \
+	X(scal_cpu)           \
+	X(forward_convolutional_layer) \
+	X(backward_convolutional_layer)
+
+#define ACCEL_ENUM(name) ACCEL_##name,
+enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };
+#undef ACCEL_ENUM
+
+/* Column matrix of one image (channels, height, width) for a ksize x ksize
+ * convolution: row (c*ksize + ki)*ksize + kj, column oh*out_w + ow holds the
+ * input pixel under that kernel tap, 0 in the padding. Rows are ldcol >=
+ * out_h*out_w floats apart. Same values as Darknet's im2col_cpu. */
+void accel_im2col(const float *im, int channels, int height, int width, int ksize,
+		  int stride, int pad, float *col, size_t ldcol);
+/* The adjoint: adds each column entry back onto its input pixel of im, in
+ * the same order as Darknet's col2im_cpu. */
+void accel_col2im(const float *col, size_t ldcol, int channels, int height, int width,
+		  int ksize, int stride, int pad, float *im);
+/* Count one call of replacement f (for the replacements outside accel.c). */
+void accel_note_call(enum accel_fn f);
+
+/* Turn the replacements on (1, the default) or off (0). Turning them off
+ * resolves libdarknet's originals first; returns 0, or -1 with an error
+ * message if libdarknet or one of its symbols cannot be found (the switch
+ * then stays on). */
+int accel_set_enabled(int on);
+/* 1 if the replacements are in use. */
+int accel_enabled(void);
+
+/* Name of a replaced function, e.g. "im2col_cpu". */
+const char *accel_name(enum accel_fn f);
+/* libdarknet's own definition of f (not the replacement), or NULL with an
+ * error message if it cannot be found. The pointer stays valid for the life
+ * of the process. */
+void *accel_original(enum accel_fn f);
+/* How often the replacement of f did its own work (not counting calls it
+ * passed on to the original) since the last accel_reset_counts(). */
+size_t accel_count(enum accel_fn f);
+void accel_reset_counts(void);
+
+#endif

@@ -1,0 +1,206 @@
+/* accel_conv.c: replacements for Darknet's convolutional layer passes
+ * (see accel.h). Darknet's forward pass is, per image i,
+ *     output_i (n_filters, out_h*out_w) = weights (n_filters, K) * im2col(input_i) (K, out_h*out_w)
+ * with K = size*size*channels; backward, per image,
+ *     weight_updates += delta_i * im2col(input_i)^T,
+ *     input_delta_i  += col2im(weights^T * delta_i).
+ * Here the column matrices of up to `chunk` images sit side by side,
+ * (K, chunk*out_h*out_w), so each of these is one GEMM per chunk instead of
+ * one per image. Bias, batch normalisation and activation are Darknet's own
+ * steps, called in Darknet's order. */
+#include "accel.h"
+
+#include "blas.h"
+
+/* darknet.h declares its own error(const char *); see bench.c. */
+#define error darknet_error
+#include <darknet.h>
+#undef error
+
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Darknet's (convolutional_layer.h, batchnorm_layer.h, blas.h,
+ * activations.h); not in darknet.h. */
+void forward_convolutional_layer(layer l, network net);
+void backward_convolutional_layer(layer l, network net);
+void forward_batchnorm_layer(layer l, network net);
+void backward_batchnorm_layer(layer l, network net);
+void add_bias(float *output, float *biases, int batch, int n, int size);
+void backward_bias(float *bias_updates, float *delta, int batch, int n, int size);
+void activate_array(float *x, const int n, const ACTIVATION a);
+void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta);
+
+typedef void (*layer_fn)(layer, network);
+
+/* Column and product matrices for one chunk of images, grown on demand and
+ * kept for the life of the process (libdarknet calls the replacements
+ * without any context to hold them). */
+enum { SCRATCH_COL, SCRATCH_PRODUCT, NSCRATCH };
+static float *scratch_buf[NSCRATCH];
+static size_t scratch_len[NSCRATCH];
+
+static float *scratch(int which, size_t n)
+{
+	if (scratch_len[which] < n) {
+		free(scratch_buf[which]);
+		scratch_buf[which] = xmalloc(sizeof(float) * n);
+		scratch_len[which] = n;
+	}
+	return scratch_buf[which];
+}
+
+/* At most this many floats per scratch matrix (16 MiB). */
+#define SCRATCH_FLOATS ((size_t)1 << 22)
+/* Images per GEMM: enough for about ACCEL_CONV_COLUMNS columns. OpenBLAS
+ * runs products with few columns far below its peak; beyond a few hundred
+ * columns, joining images gains nothing and costs copies (measured on
+ * ResNet50 and VGG16 at 64x64: 128 to 512 columns equally best, 1024 and
+ * more slower). */
+#define ACCEL_CONV_COLUMNS 256
+static int chunk_of(const layer *l, int K, int n)
+{
+	size_t want = (ACCEL_CONV_COLUMNS + (size_t)n - 1) / n;
+	size_t rows = (size_t)(K > l->n ? K : l->n);
+	size_t fit = SCRATCH_FLOATS / (rows * n);
+	if (want > fit)
+		want = fit;
+	if (want < 1)
+		want = 1;
+	return want < (size_t)l->batch ? (int)want : l->batch;
+}
+
+static void call_original(enum accel_fn f, layer l, network net)
+{
+	void *p = accel_original(f);
+	if (!p) {
+		fprintf(stderr, "error: cannot run Darknet's %s\n", accel_name(f));
+		abort();
+	}
+	layer_fn fn;
+	memcpy(&fn, &p, sizeof fn);
+	fn(l, net);
+}
+
+static int handled(const layer *l)
+{
+	return accel_enabled() && l->groups <= 1 && !l->xnor && !l->binary;
+}
+
+/* Columns of images b0 .. b0+cb-1 of input into col (K, cb*n): image j's
+ * columns start at column j*n. A 1x1 layer's columns are, as in Darknet,
+ * the image itself read as a (K, n) matrix. */
+static void columns(const layer *l, const float *input, int b0, int cb, int K, int n,
+		    float *col)
+{
+	size_t ld = (size_t)cb * n;
+	for (int j = 0; j < cb; j++) {
+		const float *im = input + (size_t)(b0 + j) * l->c * l->h * l->w; /* (c, h, w) */
+		if (l->size == 1)
+			for (int r = 0; r < K; r++)
+				memcpy(col + r * ld + (size_t)j * n, im + (size_t)r * n,
+				       sizeof *col * n);
+		else
+			accel_im2col(im, l->c, l->h, l->w, l->size, l->stride, l->pad,
+				     col + (size_t)j * n, ld);
+	}
+}
+
+void forward_convolutional_layer(layer l, network net)
+{
+	if (!handled(&l)) {
+		call_original(ACCEL_forward_convolutional_layer, l, net);
+		return;
+	}
+	accel_note_call(ACCEL_forward_convolutional_layer);
+	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
+	const int chunk = chunk_of(&l, K, n);
+	for (int b0 = 0; b0 < l.batch; b0 += chunk) {
+		int cb = l.batch - b0 < chunk ? l.batch - b0 : chunk;
+		size_t N = (size_t)cb * n;
+		float *out = l.output + (size_t)b0 * m * n;             /* (cb, m, n) */
+		float *col;                                             /* (K, N) */
+		if (cb == 1 && l.size == 1) {
+			col = net.input + (size_t)b0 * l.c * l.h * l.w;
+		} else {
+			col = scratch(SCRATCH_COL, (size_t)K * N);
+			columns(&l, net.input, b0, cb, K, n, col);
+		}
+		if (cb == 1) {
+			blas_sgemm(0, 0, m, n, K, 1, l.weights, K, col, n, 0, out, n);
+			continue;
+		}
+		float *prod = scratch(SCRATCH_PRODUCT, (size_t)m * N);  /* (m, N) */
+		blas_sgemm(0, 0, m, (int)N, K, 1, l.weights, K, col, (int)N, 0, prod, (int)N);
+		for (int j = 0; j < cb; j++)
+			for (int r = 0; r < m; r++)
+				memcpy(out + ((size_t)j * m + r) * n, prod + r * N + (size_t)j * n,
+				       sizeof *out * n);
+	}
+	if (l.batch_normalize)
+		forward_batchnorm_layer(l, net);
+	else
+		add_bias(l.output, l.biases, l.batch, l.n, n);
+	activate_array(l.output, l.outputs * l.batch, l.activation);
+}
+
+void backward_convolutional_layer(layer l, network net)
+{
+	if (!handled(&l)) {
+		call_original(ACCEL_backward_convolutional_layer, l, net);
+		return;
+	}
+	accel_note_call(ACCEL_backward_convolutional_layer);
+	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
+	gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
+	if (l.batch_normalize)
+		backward_batchnorm_layer(l, net);
+	else
+		backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
+
+	const int chunk = chunk_of(&l, K, n);
+	const size_t in_size = (size_t)l.c * l.h * l.w;
+	for (int b0 = 0; b0 < l.batch; b0 += chunk) {
+		int cb = l.batch - b0 < chunk ? l.batch - b0 : chunk;
+		size_t N = (size_t)cb * n;
+		float *col = scratch(SCRATCH_COL, (size_t)K * N);   /* (K, N) */
+		float *delta = l.delta + (size_t)b0 * m * n;        /* (cb, m, n) */
+		float *d = delta;                                   /* (m, N) */
+		if (cb == 1 && l.size == 1) {
+			/* weight gradient straight from the input image */
+			float *im = net.input + (size_t)b0 * in_size;
+			blas_sgemm(0, 1, m, K, n, 1, delta, n, im, n, 1, l.weight_updates, K);
+			if (net.delta) /* Darknet writes a 1x1 layer's input delta */
+				blas_sgemm(1, 0, K, n, m, 1, l.weights, K, delta, n, 0,
+					   net.delta + (size_t)b0 * in_size, n);
+			continue;
+		}
+		columns(&l, net.input, b0, cb, K, n, col);
+		if (cb > 1) {
+			d = scratch(SCRATCH_PRODUCT, (size_t)m * N);
+			for (int j = 0; j < cb; j++)
+				for (int r = 0; r < m; r++)
+					memcpy(d + r * N + (size_t)j * n,
+					       delta + ((size_t)j * m + r) * n, sizeof *d * n);
+		}
+		/* weight_updates (m, K) += d (m, N) col^T (N, K) */
+		blas_sgemm(0, 1, m, K, (int)N, 1, d, (int)N, col, (int)N, 1, l.weight_updates, K);
+		if (!net.delta)
+			continue;
+		/* col (K, N) = weights^T (K, m) d (m, N) */
+		blas_sgemm(1, 0, K, (int)N, m, 1, l.weights, K, d, (int)N, 0, col, (int)N);
+		for (int j = 0; j < cb; j++) {
+			float *imd = net.delta + (size_t)(b0 + j) * in_size; /* (c, h, w) */
+			if (l.size == 1) /* Darknet writes a 1x1 layer's input delta */
+				for (int r = 0; r < K; r++)
+					memcpy(imd + (size_t)r * n, col + r * N + (size_t)j * n,
+					       sizeof *imd * n);
+			else
+				accel_col2im(col + (size_t)j * n, N, l.c, l.h, l.w, l.size, l.stride,
+					     l.pad, imd);
+		}
+	}
+}

@@ -1,0 +1,369 @@
+/* bench.c: `darkfold bench`'s engine: build a Darknet network from a cfg,
+ * train it on random data and time it layer by layer. */
+#include "bench.h"
+
+#include "accel.h"
+#include "blas.h"
+
+/* darknet.h declares its own error(const char *), which darkfold's error()
+ * replaces in the process; hide the declaration from this file. */
+#define error darknet_error
+#include <darknet.h>
+#undef error
+
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of the whole process (all threads): on a shared machine the
+ * wall clock also counts the time other programs had the CPU. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* splitmix64: the data generator (never rand(), which Darknet owns). */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static float rng_uniform(uint64_t *s)
+{
+	return (rng_next(s) >> 40) * (1.0f / 16777216.0f);
+}
+
+static int is_override_key(const char *line)
+{
+	static const char *const keys[] = { "batch", "subdivisions", "width", "height" };
+	while (*line == ' ' || *line == '\t')
+		line++;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		size_t n = strlen(keys[i]);
+		if (strncmp(line, keys[i], n))
+			continue;
+		const char *p = line + n;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* The cfg's text with batch/subdivisions/width/height of its first section
+ * ([net]) replaced, written to a new temporary file whose path is returned
+ * (caller unlinks and frees), or NULL with an error. */
+static char *write_effective_cfg(const char *path, int size, int batch)
+{
+	FILE *in = fopen(path, "r");
+	if (!in) {
+		error("cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	const char *dir = getenv("TMPDIR");
+	char *tmp = xasprintf("%s/darkfold-bench-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(tmp);
+	FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!out) {
+		error("cannot create '%s': %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		fclose(in);
+		free(tmp);
+		return NULL;
+	}
+	char line[4096];
+	int section = 0, lineno = 0, ok = 1;
+	while (fgets(line, sizeof line, in)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(in)) {
+			error("'%s': line %d: longer than %zu characters", path, lineno,
+			      sizeof line - 2);
+			ok = 0;
+			break;
+		}
+		if (line[0] == '[') {
+			section++;
+			fputs(line, out);
+			if (section == 1)
+				fprintf(out, "batch=%d\nsubdivisions=1\nwidth=%d\nheight=%d\n", batch,
+					size, size);
+			continue;
+		}
+		if (section == 1 && is_override_key(line))
+			continue;
+		fputs(line, out);
+	}
+	if (ok && ferror(in)) {
+		error("cannot read '%s': %s", path, strerror(errno));
+		ok = 0;
+	}
+	if (ok && section == 0) {
+		error("'%s': no [net] section", path);
+		ok = 0;
+	}
+	fclose(in);
+	if (fclose(out) && ok) {
+		error("cannot write '%s': %s", tmp, strerror(errno));
+		ok = 0;
+	}
+	if (!ok) {
+		unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+static network *build(const struct bench_options *o)
+{
+	char *tmp = write_effective_cfg(o->cfg, o->size, o->batch);
+	if (!tmp)
+		return NULL;
+	srand((unsigned)o->seed);
+	/* Darknet prints its layer table and "Using default" lines. */
+	fflush(stderr);
+	int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+	if (saved >= 0 && devnull >= 0)
+		dup2(devnull, 2);
+	network *net = parse_network_cfg(tmp);
+	fflush(stderr);
+	if (saved >= 0 && devnull >= 0)
+		dup2(saved, 2);
+	if (saved >= 0)
+		close(saved);
+	if (devnull >= 0)
+		close(devnull);
+	unlink(tmp);
+	free(tmp);
+	if (!net || net->n < 1 || net->batch != o->batch || net->w != o->size ||
+	    net->h != o->size || net->inputs < 1 || net->truths < 1) {
+		error("'%s': darknet could not build the network at %dx%d, batch %d", o->cfg,
+		      o->size, o->size, o->batch);
+		return NULL;
+	}
+	return net;
+}
+
+/* One random batch: images uniform in [0, 1), one-hot labels. */
+static void fill_batch(network *net, uint64_t *rng)
+{
+	for (size_t i = 0; i < (size_t)net->inputs * net->batch; i++)
+		net->input[i] = rng_uniform(rng);
+	memset(net->truth, 0, sizeof *net->truth * net->truths * net->batch);
+	for (int b = 0; b < net->batch; b++)
+		net->truth[(size_t)b * net->truths + rng_next(rng) % net->truths] = 1;
+}
+
+static const char *type_name(LAYER_TYPE t)
+{
+	switch (t) {
+	case CONVOLUTIONAL: return "convolutional";
+	case CONNECTED: return "connected";
+	case MAXPOOL: return "maxpool";
+	case AVGPOOL: return "avgpool";
+	case SOFTMAX: return "softmax";
+	case COST: return "cost";
+	case DROPOUT: return "dropout";
+	case ROUTE: return "route";
+	case SHORTCUT: return "shortcut";
+	case BATCHNORM: return "batchnorm";
+	case ACTIVE: return "activation";
+	default: return "other";
+	}
+}
+
+/* GEMM work of layer i for one training batch (forward, backward). */
+static void layer_gflop(const network *net, int i, double *fwd, double *bwd)
+{
+	const layer *l = &net->layers[i];
+	double f = 0;
+	if (l->type == CONVOLUTIONAL)
+		f = 2.0 * l->n * ((double)l->size * l->size * l->c / l->groups) * l->out_h *
+		    l->out_w * l->batch;
+	else if (l->type == CONNECTED)
+		f = 2.0 * l->inputs * l->outputs * l->batch;
+	*fwd = f * 1e-9;
+	/* weight gradient, and the input gradient unless it is the first layer */
+	*bwd = (i > 0 ? 2 * f : f) * 1e-9;
+}
+
+/* Slot in r->types for layer type t (added if new). */
+static struct bench_type *type_slot(struct bench_result *r, LAYER_TYPE t)
+{
+	const char *name = type_name(t);
+	for (int k = 0; k < r->n_types; k++)
+		if (!strcmp(r->types[k].name, name))
+			return &r->types[k];
+	if (r->n_types == BENCH_MAX_TYPES)
+		return &r->types[BENCH_MAX_TYPES - 1];
+	struct bench_type *s = &r->types[r->n_types++];
+	snprintf(s->name, sizeof s->name, "%s", name);
+	return s;
+}
+
+/* One training batch as train_network_datum runs it (forward_network,
+ * calc_network_cost, backward_network, update_network), with each layer's
+ * forward and backward timed into r's slots if r is not NULL. Returns the
+ * loss. */
+static float train_batch(network *netp, struct bench_result *r)
+{
+	*netp->seen += netp->batch;
+	netp->train = 1;
+
+	network net = *netp;
+	for (int i = 0; i < net.n; i++) {
+		net.index = i;
+		layer l = net.layers[i];
+		if (l.delta)
+			fill_cpu(l.outputs * l.batch, 0, l.delta, 1);
+		double t0 = cpu_s();
+		l.forward(l, net);
+		if (r)
+			type_slot(r, l.type)->forward_s += cpu_s() - t0;
+		net.input = l.output;
+		if (l.truth)
+			net.truth = l.output;
+	}
+	float sum = 0;
+	int count = 0;
+	for (int i = 0; i < netp->n; i++)
+		if (netp->layers[i].cost) {
+			sum += netp->layers[i].cost[0];
+			count++;
+		}
+	*netp->cost = sum / count;
+
+	net = *netp;
+	network orig = net;
+	for (int i = net.n - 1; i >= 0; i--) {
+		layer l = net.layers[i];
+		if (l.stopbackward)
+			break;
+		if (i == 0) {
+			net = orig;
+		} else {
+			layer prev = net.layers[i - 1];
+			net.input = prev.output;
+			net.delta = prev.delta;
+		}
+		net.index = i;
+		double t0 = cpu_s();
+		l.backward(l, net);
+		if (r)
+			type_slot(r, l.type)->backward_s += cpu_s() - t0;
+	}
+
+	float loss = *netp->cost;
+	if ((*netp->seen / netp->batch) % netp->subdivisions == 0) {
+		double t0 = cpu_s();
+		update_network(netp);
+		if (r)
+			r->update_s += cpu_s() - t0;
+	}
+	return loss;
+}
+
+static int check_options(const struct bench_options *o)
+{
+	if (o->size < 1 || o->batch < 1 || o->iters < 1 || o->warmup < 0 || o->threads < 1)
+		return error("bench: size, batch, iters and threads must be >= 1, warmup >= 0");
+	return 0;
+}
+
+static int prepare(const struct bench_options *o)
+{
+	if (check_options(o))
+		return -1;
+	if (accel_set_enabled(!o->stock))
+		return -1;
+	blas_set_threads(o->threads);
+	return 0;
+}
+
+int bench_run(const struct bench_options *o, struct bench_result *r)
+{
+	memset(r, 0, sizeof *r);
+	if (prepare(o))
+		return -1;
+	network *net = build(o);
+	if (!net)
+		return -1;
+	uint64_t rng = o->seed;
+	for (int i = 0; i < o->warmup; i++) {
+		fill_batch(net, &rng);
+		train_batch(net, NULL);
+	}
+	for (int i = 0; i < net->n; i++) {
+		double f, b;
+		layer_gflop(net, i, &f, &b);
+		struct bench_type *s = type_slot(r, net->layers[i].type);
+		s->layers++;
+		s->gflop += f + b;
+		r->gflop_per_batch += f + b;
+	}
+	/* The timed loop includes everything a training step does except
+	 * making the random batch. */
+	double data_s = 0, data_cpu = 0;
+	double t0 = now_s(), c0 = cpu_s();
+	for (int i = 0; i < o->iters; i++) {
+		double d0 = now_s(), dc0 = cpu_s();
+		fill_batch(net, &rng);
+		data_s += now_s() - d0;
+		data_cpu += cpu_s() - dc0;
+		float loss = train_batch(net, r);
+		if (i == 0)
+			r->first_loss = loss;
+		r->last_loss = loss;
+	}
+	r->seconds = now_s() - t0 - data_s;
+	r->cpu_seconds = cpu_s() - c0 - data_cpu;
+	r->iters = o->iters;
+	r->batch = o->batch;
+	r->size = o->size;
+	r->ms_per_batch = 1e3 * r->seconds / o->iters;
+	r->images_per_s = o->iters * (double)o->batch / r->seconds;
+	r->gflops = r->gflop_per_batch * o->iters / r->seconds;
+	r->images_per_cpu_s = o->iters * (double)o->batch / r->cpu_seconds;
+	r->cpu_gflops = r->gflop_per_batch * o->iters / r->cpu_seconds;
+	free_network(net);
+	return 0;
+}
+
+int bench_losses(const struct bench_options *o, int n, float *losses)
+{
+	if (prepare(o))
+		return -1;
+	network *net = build(o);
+	if (!net)
+		return -1;
+	uint64_t rng = o->seed;
+	for (int i = 0; i < n; i++) {
+		fill_batch(net, &rng);
+		losses[i] = train_batch(net, NULL);
+	}
+	free_network(net);
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* bench.h: training throughput of a Darknet cfg on random data.
+ *
+ * The network is built from the cfg with its [net] batch, subdivisions,
+ * width and height replaced, trained on random images and one-hot labels
+ * (from a seeded generator; Darknet's weight init uses rand(), seeded with
+ * srand(seed) before the build), and timed layer by layer. Darknet's
+ * forward, backward and update passes are run as forward_network,
+ * backward_network and train_network_datum run them, with a clock around
+ * each layer's forward and backward call. */
+#ifndef DARKFOLD_BENCH_H
+#define DARKFOLD_BENCH_H
+
+#include <stddef.h>
+
+struct bench_options {
+	const char *cfg;     /* path of the Darknet .cfg */
+	int size;            /* input width and height */
+	int batch;           /* images per batch */
+	int warmup;          /* untimed batches first (>= 0) */
+	int iters;           /* timed batches (>= 1) */
+	int threads;         /* OpenBLAS threads (>= 1) */
+	int stock;           /* 1: darkfold's replacements off (Darknet as shipped) */
+	unsigned long seed;  /* weights (srand) and data */
+};
+
+#define BENCH_MAX_TYPES 16
+
+/* CPU time and work of all layers of one type, summed over the timed
+ * batches. */
+struct bench_type {
+	char name[16];       /* "convolutional", "maxpool", ... */
+	int layers;          /* layers of this type in the network */
+	double forward_s;    /* process CPU seconds */
+	double backward_s;
+	double gflop;        /* GEMM work, forward + backward, per batch */
+};
+
+/* Wall-clock figures count the time other programs held the CPU too; the
+ * CPU-time figures (process CPU time, all threads) do not, and are the ones
+ * to compare on a shared machine when running one thread. */
+struct bench_result {
+	int iters, batch, size;
+	double seconds;          /* wall clock, all timed batches (fwd + bwd + update) */
+	double cpu_seconds;      /* process CPU time of the same */
+	double update_s;         /* CPU time of the weight updates */
+	double gflop_per_batch;  /* GEMM work of one training batch */
+	double images_per_s;     /* per wall-clock second */
+	double images_per_cpu_s; /* per CPU second */
+	double ms_per_batch;     /* wall clock */
+	double gflops;           /* gflop_per_batch * iters / seconds */
+	double cpu_gflops;       /* gflop_per_batch * iters / cpu_seconds */
+	float first_loss, last_loss;
+	struct bench_type types[BENCH_MAX_TYPES];
+	int n_types;
+};
+
+/* Build the network, run o->warmup then o->iters training batches and fill
+ * *r. Darknet's parser output is discarded. Returns 0, or -1 with an error
+ * naming the cfg if it cannot be read or Darknet cannot build it. Sets the
+ * replacement switch (accel_set_enabled(!o->stock)) and the OpenBLAS thread
+ * count for the rest of the process. */
+int bench_run(const struct bench_options *o, struct bench_result *r);
+
+/* Build the network as bench_run does (srand(o->seed) first) and train n
+ * batches of the same random data without timing; losses[i] is the loss
+ * Darknet reports for batch i (its net->cost). Returns 0 or -1. */
+int bench_losses(const struct bench_options *o, int n, float *losses);
+
+#endif

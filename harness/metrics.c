@@ -1,0 +1,451 @@
+/* metrics.c: per-fold metrics from per-image scores. */
+#include "metrics.h"
+
+#include "error.h"
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_CLIP 1e-15
+
+static const char *const names[METRICS_N] = {
+	"loss", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
+	"f1", "f2", "recall_other_positive", "f2_other_positive", "auroc", "auprc",
+};
+
+const char *metrics_name(int id)
+{
+	return id >= 0 && id < METRICS_N ? names[id] : NULL;
+}
+
+int metrics_id(const char *name)
+{
+	for (int i = 0; name && i < METRICS_N; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+double metrics_value(const struct metrics *m, int id)
+{
+	switch (id) {
+	case METRICS_LOSS: return m->loss;
+	case METRICS_ACCURACY: return m->accuracy;
+	case METRICS_BALANCED_ACCURACY: return m->balanced_accuracy;
+	case METRICS_PRECISION: return m->precision;
+	case METRICS_RECALL: return m->recall;
+	case METRICS_SPECIFICITY: return m->specificity;
+	case METRICS_F1: return m->f1;
+	case METRICS_F2: return m->fbeta;
+	case METRICS_RECALL_OTHER: return m->recall_other;
+	case METRICS_F2_OTHER: return m->fbeta_other;
+	case METRICS_AUROC: return m->auroc;
+	case METRICS_AUPRC: return m->auprc;
+	default: return NAN;
+	}
+}
+
+int metrics_proportion(const struct metrics *m, int id, long *k, long *n)
+{
+	*k = *n = 0;
+	switch (id) {
+	case METRICS_ACCURACY: *k = m->tp + m->tn; *n = m->tp + m->tn + m->fp + m->fn; return 1;
+	case METRICS_PRECISION: *k = m->tp; *n = m->tp + m->fp; return 1;
+	case METRICS_RECALL: *k = m->tp; *n = m->tp + m->fn; return 1;
+	case METRICS_SPECIFICITY: *k = m->tn; *n = m->tn + m->fp; return 1;
+	case METRICS_RECALL_OTHER: *k = m->tn; *n = m->tn + m->fp; return 1;
+	default: return 0;
+	}
+}
+
+int metrics_higher_is_better(int id)
+{
+	return id != METRICS_LOSS;
+}
+
+static double ratio(long a, long b)
+{
+	return b > 0 ? (double)a / (double)b : NAN;
+}
+
+static double fbeta_counts(long tp, long fp, long fn, double beta)
+{
+	double b2 = beta * beta;
+	double den = (1 + b2) * tp + b2 * fn + fp;
+	return den > 0 ? (1 + b2) * tp / den : NAN;
+}
+
+/* Is image i predicted to be of the positive class? */
+static int predicted_positive(const struct metrics_input *in, int i, double threshold, int positive)
+{
+	double t = in->threshold ? in->threshold[i] : threshold;
+	int anomalous = in->p[i] >= t;
+	return positive ? anomalous : !anomalous;
+}
+
+/* Sort context: scores for the positive class. */
+struct scored {
+	double s;
+	int pos; /* 1 if of the positive class */
+};
+
+static int cmp_desc(const void *a, const void *b)
+{
+	const struct scored *x = a, *y = b;
+	return (x->s < y->s) - (x->s > y->s);
+}
+
+/* (n) scores for the positive class sorted by descending score; *np gets the
+ * count of positives. */
+static struct scored *sorted_scores(const struct metrics_input *in, int positive, long *np)
+{
+	struct scored *v = xmalloc(sizeof *v * (size_t)(in->n > 0 ? in->n : 1));
+	*np = 0;
+	for (int i = 0; i < in->n; i++) {
+		v[i].s = positive ? in->p[i] : -in->p[i];
+		v[i].pos = in->label[i] == positive;
+		*np += v[i].pos;
+	}
+	qsort(v, (size_t)in->n, sizeof *v, cmp_desc);
+	return v;
+}
+
+/* Mann-Whitney AUROC with midranks. */
+static double auroc(const struct scored *v, int n, long np)
+{
+	long nn = n - np;
+	if (np == 0 || nn == 0)
+		return NAN;
+	/* v is descending: rank (ascending, 1-based) of position i is n - i */
+	double rsum = 0;
+	for (int i = 0; i < n;) {
+		int j = i;
+		long pos = 0;
+		while (j < n && v[j].s == v[i].s)
+			pos += v[j++].pos;
+		/* positions i..j-1 have ascending ranks n-j+1 .. n-i */
+		double mid = ((double)(n - j + 1) + (double)(n - i)) / 2;
+		rsum += mid * pos;
+		i = j;
+	}
+	return (rsum - (double)np * (np + 1) / 2) / ((double)np * nn);
+}
+
+/* Average precision over distinct score levels. */
+static double average_precision(const struct scored *v, int n, long np)
+{
+	if (np == 0)
+		return NAN;
+	long tp = 0, fp = 0;
+	double ap = 0, rprev = 0;
+	for (int i = 0; i < n;) {
+		int j = i;
+		while (j < n && v[j].s == v[i].s) {
+			tp += v[j].pos;
+			fp += !v[j].pos;
+			j++;
+		}
+		double r = (double)tp / np;
+		ap += (r - rprev) * ((double)tp / (tp + fp));
+		rprev = r;
+		i = j;
+	}
+	return ap;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void defect_recall(const struct metrics_input *in, double threshold, struct metrics *out)
+{
+	if (!in->defect)
+		return;
+	const char **all = xmalloc(sizeof *all * (size_t)(in->n > 0 ? in->n : 1));
+	int m = 0;
+	for (int i = 0; i < in->n; i++)
+		if (in->label[i] == 1 && in->defect[i])
+			all[m++] = in->defect[i];
+	qsort(all, (size_t)m, sizeof *all, cmp_str);
+	int u = 0;
+	for (int i = 0; i < m; i++)
+		if (i == 0 || strcmp(all[i], all[i - 1]))
+			all[u++] = all[i];
+	out->n_defects = u;
+	out->defect_names = xcalloc((size_t)(u > 0 ? u : 1), sizeof *out->defect_names);
+	out->defect_recall = xcalloc((size_t)(u > 0 ? u : 1), sizeof *out->defect_recall);
+	out->defect_n = xcalloc((size_t)(u > 0 ? u : 1), sizeof *out->defect_n);
+	long *hit = xcalloc((size_t)(u > 0 ? u : 1), sizeof *hit);
+	for (int d = 0; d < u; d++)
+		out->defect_names[d] = xstrdup(all[d]);
+	for (int i = 0; i < in->n; i++) {
+		if (in->label[i] != 1 || !in->defect[i])
+			continue;
+		const char *key = in->defect[i];
+		char **found = bsearch(&key, out->defect_names, (size_t)u, sizeof *out->defect_names,
+				       cmp_str);
+		int d = (int)(found - out->defect_names);
+		out->defect_n[d]++;
+		hit[d] += predicted_positive(in, i, threshold, 1);
+	}
+	for (int d = 0; d < u; d++)
+		out->defect_recall[d] = ratio(hit[d], out->defect_n[d]);
+	free(hit);
+	free(all);
+}
+
+static void set_reason(struct metrics *m, int id, const char *why)
+{
+	m->reason[id] = why;
+	size_t len = strlen(m->undefined);
+	snprintf(m->undefined + len, sizeof m->undefined - len, "%s%s: %s", len ? "; " : "",
+		 names[id], why);
+}
+
+int metrics_compute(const struct metrics_input *in, double threshold, int positive, double beta,
+		    struct metrics *out)
+{
+	memset(out, 0, sizeof *out);
+	if (in->n < 0)
+		return error("metrics of %d images: the count is negative", in->n);
+	if (positive != 0 && positive != 1)
+		return error("positive class %d: expected 0 (normal) or 1 (anomalous)", positive);
+	if (!(beta > 0) || !isfinite(beta))
+		return error("beta %g: expected a positive number", beta);
+	for (int i = 0; i < in->n; i++) {
+		if (in->label[i] != 0 && in->label[i] != 1)
+			return error("image %d has label %d: expected 0 or 1", i, in->label[i]);
+		if (!isfinite(in->p[i]))
+			return error("image %d has a non-finite score", i);
+	}
+	int n = in->n;
+	double loss = 0;
+	for (int i = 0; i < n; i++) {
+		double q = in->label[i] ? in->p[i] : 1 - in->p[i];
+		if (q < LOG_CLIP)
+			q = LOG_CLIP;
+		if (q > 1)
+			q = 1;
+		loss -= log(q);
+		int pred = predicted_positive(in, i, threshold, positive);
+		int act = in->label[i] == positive;
+		if (pred && act)
+			out->tp++;
+		else if (pred)
+			out->fp++;
+		else if (act)
+			out->fn++;
+		else
+			out->tn++;
+	}
+	long tp = out->tp, fp = out->fp, tn = out->tn, fn = out->fn;
+	out->loss = n > 0 ? loss / n : NAN;
+	out->accuracy = ratio(tp + tn, n);
+	out->precision = ratio(tp, tp + fp);
+	out->recall = ratio(tp, tp + fn);
+	out->specificity = ratio(tn, tn + fp);
+	out->balanced_accuracy = (out->recall + out->specificity) / 2;
+	out->f1 = fbeta_counts(tp, fp, fn, 1);
+	out->fbeta = fbeta_counts(tp, fp, fn, beta);
+	/* other class positive: tn <-> tp, fn <-> fp */
+	out->recall_other = out->specificity;
+	out->fbeta_other = fbeta_counts(tn, fn, fp, beta);
+
+	long np;
+	struct scored *v = sorted_scores(in, positive, &np);
+	out->auroc = auroc(v, n, np);
+	out->auprc = average_precision(v, n, np);
+	free(v);
+	defect_recall(in, threshold, out);
+
+	const char *none = "no images";
+	const char *no_pos = positive ? "no anomalous images" : "no normal images";
+	const char *no_neg = positive ? "no normal images" : "no anomalous images";
+	const char *one_class = "only one class in the fold";
+	for (int id = 0; id < METRICS_N; id++) {
+		if (!isnan(metrics_value(out, id)))
+			continue;
+		const char *why = none;
+		if (n > 0) {
+			switch (id) {
+			case METRICS_PRECISION: why = "no positive predictions"; break;
+			case METRICS_RECALL: why = no_pos; break;
+			case METRICS_SPECIFICITY: case METRICS_RECALL_OTHER: why = no_neg; break;
+			case METRICS_BALANCED_ACCURACY: case METRICS_AUROC: why = one_class; break;
+			case METRICS_F1: case METRICS_F2:
+				why = "no positive images and no positive predictions"; break;
+			case METRICS_F2_OTHER:
+				why = "no negative images and no negative predictions"; break;
+			case METRICS_AUPRC: why = no_pos; break;
+			default: break;
+			}
+		}
+		set_reason(out, id, why);
+	}
+	return 0;
+}
+
+void metrics_release(struct metrics *m)
+{
+	if (!m)
+		return;
+	for (int d = 0; d < m->n_defects; d++)
+		free(m->defect_names[d]);
+	free(m->defect_names);
+	free(m->defect_recall);
+	free(m->defect_n);
+	memset(m, 0, sizeof *m);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta)
+{
+	int n = in->n;
+	if (n <= 0)
+		return 0.5;
+	/* (n) scores ascending with their labels */
+	double *s = xmalloc(sizeof *s * (size_t)n);
+	for (int i = 0; i < n; i++)
+		s[i] = in->p[i];
+	qsort(s, (size_t)n, sizeof *s, cmp_double);
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		if (m == 0 || s[i] != s[m - 1])
+			s[m++] = s[i];
+	/* counts of each class at or above each distinct level: above[j][c] =
+	 * images of class c with p >= s[j]; (m + 1, 2), above[m] = 0 */
+	long (*above)[2] = xcalloc((size_t)m + 1, sizeof *above);
+	long total[2] = { 0, 0 };
+	for (int i = 0; i < n; i++) {
+		total[in->label[i]]++;
+		double *at = bsearch(&in->p[i], s, (size_t)m, sizeof *s, cmp_double);
+		above[at - s][in->label[i]]++;
+	}
+	for (int j = m - 1; j >= 0; j--) {
+		above[j][0] += above[j + 1][0];
+		above[j][1] += above[j + 1][1];
+	}
+	double best_t = 0.5, best_f = -1;
+	for (int j = 0; j <= m; j++) {
+		/* thresholds in (lo, hi] predict "anomalous" for p >= s[j] */
+		double lo = j == 0 ? 0 : s[j - 1], hi = j == m ? 1 : s[j];
+		if (lo < 0)
+			lo = 0;
+		if (hi > 1)
+			hi = 1;
+		if (!(lo < hi))
+			continue;
+		double t = (lo < 0.5 && 0.5 <= hi) ? 0.5 : (lo + hi) / 2;
+		long a0 = above[j][0], a1 = above[j][1];
+		double f = positive ? fbeta_counts(a1, a0, total[1] - a1, beta)
+				    : fbeta_counts(total[0] - a0, total[1] - a1, a0, beta);
+		if (isnan(f))
+			continue;
+		if (f > best_f + 1e-12 || (fabs(f - best_f) <= 1e-12 && fabs(t - 0.5) < fabs(best_t - 0.5))) {
+			best_f = f;
+			best_t = t;
+		}
+	}
+	free(above);
+	free(s);
+	return best_t;
+}
+
+static int curve_points(const struct metrics_input *in, int positive, int pr, double **x,
+			double **y, int *npts)
+{
+	*x = *y = NULL;
+	*npts = 0;
+	long np;
+	struct scored *v = sorted_scores(in, positive, &np);
+	long nn = in->n - np;
+	if (np == 0 || (!pr && nn == 0)) {
+		free(v);
+		return -1;
+	}
+	double *px = xmalloc(sizeof *px * ((size_t)in->n + 1));
+	double *py = xmalloc(sizeof *py * ((size_t)in->n + 1));
+	int k = 1;
+	long tp = 0, fp = 0;
+	for (int i = 0; i < in->n;) {
+		int j = i;
+		while (j < in->n && v[j].s == v[i].s) {
+			tp += v[j].pos;
+			fp += !v[j].pos;
+			j++;
+		}
+		if (pr) {
+			px[k] = (double)tp / np;
+			py[k] = (double)tp / (tp + fp);
+			if (i == 0)
+				py[0] = py[k];
+		} else {
+			px[k] = (double)fp / nn;
+			py[k] = (double)tp / np;
+		}
+		k++;
+		i = j;
+	}
+	px[0] = 0;
+	if (!pr)
+		py[0] = 0;
+	free(v);
+	*x = px;
+	*y = py;
+	*npts = k;
+	return 0;
+}
+
+int metrics_roc(const struct metrics_input *in, int positive, double **x, double **y, int *n)
+{
+	return curve_points(in, positive, 0, x, y, n);
+}
+
+int metrics_pr(const struct metrics_input *in, int positive, double **x, double **y, int *n)
+{
+	return curve_points(in, positive, 1, x, y, n);
+}
+
+void metrics_write_json(struct jw *w, const struct metrics *m, int positive, double beta,
+			double threshold)
+{
+	jw_obj_begin(w);
+	jw_kstr(w, "positive", positive ? "anomalous" : "normal");
+	jw_knum(w, "beta", beta);
+	jw_knum(w, "threshold", threshold);
+	for (int id = 0; id < METRICS_N; id++)
+		jw_knum(w, names[id], metrics_value(m, id));
+	jw_key(w, "confusion");
+	jw_obj_begin(w);
+	jw_kint(w, "tp", m->tp);
+	jw_kint(w, "fp", m->fp);
+	jw_kint(w, "tn", m->tn);
+	jw_kint(w, "fn", m->fn);
+	jw_obj_end(w);
+	jw_key(w, "defect_recall");
+	jw_obj_begin(w);
+	for (int d = 0; d < m->n_defects; d++) {
+		jw_key(w, m->defect_names[d]);
+		jw_obj_begin(w);
+		jw_knum(w, "recall", m->defect_recall[d]);
+		jw_kint(w, "n", m->defect_n[d]);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+	jw_key(w, "undefined");
+	jw_obj_begin(w);
+	for (int id = 0; id < METRICS_N; id++)
+		if (m->reason[id])
+			jw_kstr(w, names[id], m->reason[id]);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}

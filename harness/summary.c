@@ -1,0 +1,915 @@
+/* summary.c: summary.json from unit result files. */
+#include "summary.h"
+
+#include "error.h"
+#include "folds.h"
+#include "fsutil.h"
+#include "json.h"
+#include "metrics.h"
+#include "stats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const summary_compared[SUMMARY_N_COMPARED] = {
+	"f2", "accuracy", "recall", "auroc", "loss",
+};
+
+enum unit_status { UNIT_MISSING, UNIT_OK, UNIT_DIVERGED, UNIT_FAILED };
+
+/* One unit file, read. Strings point into doc. */
+struct unit {
+	enum unit_status status;
+	struct json *doc;
+	int n;               /* predictions */
+	int *label;          /* (n) */
+	double *p;           /* (n) p_anomalous */
+	const char **defect; /* (n) */
+	const char **path;   /* (n) */
+	double threshold;
+	double test_train;   /* n_test / n_train, NAN when not recorded */
+	int n_epochs;
+	double *train_loss, *val_loss; /* (n_epochs), NAN when absent */
+	double train_seconds, images_per_second;
+	struct metrics m;    /* per-fold metrics (ok units) */
+};
+
+/* The per-unit values of one model (or baseline). */
+struct group {
+	const char *name;
+	struct unit *u; /* (repeats * k), unit (r, f) at r * k + f */
+};
+
+static void unit_release(struct unit *u)
+{
+	json_free(u->doc);
+	free(u->label);
+	free(u->p);
+	free(u->defect);
+	free(u->path);
+	free(u->train_loss);
+	free(u->val_loss);
+	metrics_release(&u->m);
+	memset(u, 0, sizeof *u);
+}
+
+static int bad(const char *file, const char *where, const char *what)
+{
+	return error("'%s': %s: %s", file, where, what);
+}
+
+static double number_or_nan(const struct json *j)
+{
+	return json_type(j) == JSON_NUMBER ? json_number(j) : NAN;
+}
+
+static int read_unit(const char *file, const char *model, int r, int f, struct unit *u)
+{
+	memset(u, 0, sizeof *u);
+	if (!fs_is_file(file)) {
+		u->status = UNIT_MISSING;
+		return 0;
+	}
+	struct json *d = json_parse_file(file);
+	if (!d)
+		return -1;
+	u->doc = d;
+	const char *fmt = json_string(json_get(d, "format"));
+	if (!fmt || strcmp(fmt, "darkfold-unit/1"))
+		return bad(file, ".format", "expected \"darkfold-unit/1\"");
+	const char *m = json_string(json_get(d, "model"));
+	if (!m || strcmp(m, model))
+		return bad(file, ".model", "does not name the model of its folder");
+	if (json_number(json_get(d, "repeat")) != r || json_number(json_get(d, "fold")) != f)
+		return bad(file, ".repeat/.fold", "do not match the file name");
+	const struct json *timing = json_get(d, "timing");
+	u->train_seconds = number_or_nan(json_get(timing, "train_seconds"));
+	u->images_per_second = number_or_nan(json_get(timing, "images_per_second"));
+	const char *st = json_string(json_get(d, "status"));
+	if (!st)
+		return bad(file, ".status", "expected a string");
+	if (!strcmp(st, "diverged")) {
+		u->status = UNIT_DIVERGED;
+		return 0;
+	}
+	if (!strcmp(st, "failed")) {
+		u->status = UNIT_FAILED;
+		return 0;
+	}
+	if (strcmp(st, "ok"))
+		return bad(file, ".status", "expected \"ok\", \"diverged\" or \"failed\"");
+	u->status = UNIT_OK;
+
+	u->threshold = number_or_nan(json_get(json_get(d, "threshold"), "value"));
+	if (!isfinite(u->threshold))
+		return bad(file, ".threshold.value", "expected a number");
+	const struct json *data = json_get(d, "data");
+	double nte = number_or_nan(json_get(data, "n_test")), ntr = number_or_nan(json_get(data, "n_train"));
+	u->test_train = nte > 0 && ntr > 0 ? nte / ntr : NAN;
+
+	const struct json *preds = json_get(d, "predictions");
+	if (json_type(preds) != JSON_ARRAY)
+		return bad(file, ".predictions", "expected an array");
+	int n = json_size(preds);
+	u->n = n;
+	size_t cap = (size_t)(n > 0 ? n : 1);
+	u->label = xmalloc(sizeof *u->label * cap);
+	u->p = xmalloc(sizeof *u->p * cap);
+	u->defect = xmalloc(sizeof *u->defect * cap);
+	u->path = xmalloc(sizeof *u->path * cap);
+	for (int i = 0; i < n; i++) {
+		const struct json *e = json_at(preds, i);
+		char where[64];
+		double lab = number_or_nan(json_get(e, "label"));
+		if (lab != 0 && lab != 1) {
+			snprintf(where, sizeof where, ".predictions[%d].label", i);
+			return bad(file, where, "expected 0 or 1");
+		}
+		u->label[i] = (int)lab;
+		u->p[i] = number_or_nan(json_get(e, "p_anomalous"));
+		if (!isfinite(u->p[i])) {
+			snprintf(where, sizeof where, ".predictions[%d].p_anomalous", i);
+			return bad(file, where, "expected a number");
+		}
+		u->path[i] = json_string(json_get(e, "path"));
+		if (!u->path[i]) {
+			snprintf(where, sizeof where, ".predictions[%d].path", i);
+			return bad(file, where, "expected a string");
+		}
+		u->defect[i] = json_string(json_get(e, "defect"));
+		if (!u->defect[i])
+			u->defect[i] = u->label[i] ? "unknown" : "good";
+	}
+
+	const struct json *curve = json_get(d, "curve");
+	u->n_epochs = json_type(curve) == JSON_ARRAY ? json_size(curve) : 0;
+	size_t ce = (size_t)(u->n_epochs > 0 ? u->n_epochs : 1);
+	u->train_loss = xmalloc(sizeof *u->train_loss * ce);
+	u->val_loss = xmalloc(sizeof *u->val_loss * ce);
+	for (int e = 0; e < u->n_epochs; e++) {
+		u->train_loss[e] = number_or_nan(json_get(json_at(curve, e), "train_loss"));
+		u->val_loss[e] = number_or_nan(json_get(json_at(curve, e), "val_loss"));
+	}
+	return 0;
+}
+
+/* The pooled out-of-fold predictions of a group's ok units. */
+struct pool {
+	int n;
+	int *label;
+	double *p, *threshold;
+	const char **defect;
+};
+
+static void pool_init(struct pool *pl, const struct group *g, int units)
+{
+	memset(pl, 0, sizeof *pl);
+	int n = 0;
+	for (int i = 0; i < units; i++)
+		if (g->u[i].status == UNIT_OK)
+			n += g->u[i].n;
+	size_t cap = (size_t)(n > 0 ? n : 1);
+	pl->label = xmalloc(sizeof *pl->label * cap);
+	pl->p = xmalloc(sizeof *pl->p * cap);
+	pl->threshold = xmalloc(sizeof *pl->threshold * cap);
+	pl->defect = xmalloc(sizeof *pl->defect * cap);
+	for (int i = 0; i < units; i++) {
+		const struct unit *u = &g->u[i];
+		if (u->status != UNIT_OK)
+			continue;
+		for (int j = 0; j < u->n; j++) {
+			pl->label[pl->n] = u->label[j];
+			pl->p[pl->n] = u->p[j];
+			pl->threshold[pl->n] = u->threshold;
+			pl->defect[pl->n] = u->defect[j];
+			pl->n++;
+		}
+	}
+}
+
+static void pool_release(struct pool *pl)
+{
+	free(pl->label);
+	free(pl->p);
+	free(pl->threshold);
+	free(pl->defect);
+}
+
+struct boot_ctx {
+	const struct pool *pl;
+	int positive;
+	double beta;
+	int *label;
+	double *p, *threshold;
+};
+
+static void boot_metrics(const int *idx, int n, void *vctx, double *values)
+{
+	struct boot_ctx *c = vctx;
+	for (int i = 0; i < n; i++) {
+		c->label[i] = c->pl->label[idx[i]];
+		c->p[i] = c->pl->p[idx[i]];
+		c->threshold[i] = c->pl->threshold[idx[i]];
+	}
+	struct metrics_input in = { c->label, c->p, NULL, n, c->threshold };
+	struct metrics m;
+	if (metrics_compute(&in, 0.5, c->positive, c->beta, &m) < 0) {
+		for (int id = 0; id < METRICS_N; id++)
+			values[id] = NAN;
+		return;
+	}
+	for (int id = 0; id < METRICS_N; id++)
+		values[id] = metrics_value(&m, id);
+	metrics_release(&m);
+}
+
+static void write_points(struct jw *w, const char *key, const double *x, const double *y, int n)
+{
+	jw_key(w, key);
+	jw_arr_begin(w);
+	for (int i = 0; i < n; i++) {
+		jw_arr_begin(w);
+		jw_num(w, x[i]);
+		jw_num(w, y[i]);
+		jw_arr_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void write_defects(struct jw *w, const struct metrics *m)
+{
+	jw_obj_begin(w);
+	for (int d = 0; d < m->n_defects; d++) {
+		jw_key(w, m->defect_names[d]);
+		jw_obj_begin(w);
+		jw_knum(w, "recall", m->defect_recall[d]);
+		jw_kint(w, "n", m->defect_n[d]);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+/* "pooled" object and, after it, "defect_recall". */
+static int write_pooled(struct jw *w, const struct summary_config *c, const struct group *g,
+			int units)
+{
+	struct pool pl;
+	pool_init(&pl, g, units);
+	struct metrics_input in = { pl.label, pl.p, pl.defect, pl.n, pl.threshold };
+	struct metrics m;
+	if (metrics_compute(&in, 0.5, c->positive, c->beta, &m) < 0) {
+		pool_release(&pl);
+		return -1;
+	}
+	double blo[METRICS_N], bhi[METRICS_N];
+	struct boot_ctx bc = { &pl, c->positive, c->beta, xmalloc(sizeof(int) * (size_t)(pl.n + 1)),
+			       xmalloc(sizeof(double) * (size_t)(pl.n + 1)),
+			       xmalloc(sizeof(double) * (size_t)(pl.n + 1)) };
+	char *what = xasprintf("bootstrap/%s", g->name);
+	stats_bootstrap(pl.n, c->bootstrap, folds_derive_seed(c->seed, what, 0, 0), c->alpha,
+			METRICS_N, boot_metrics, &bc, blo, bhi);
+	free(what);
+	free(bc.label);
+	free(bc.p);
+	free(bc.threshold);
+
+	jw_key(w, "pooled");
+	jw_obj_begin(w);
+	jw_kint(w, "n", pl.n);
+	for (int id = 0; id < METRICS_N; id++) {
+		jw_key(w, metrics_name(id));
+		jw_obj_begin(w);
+		jw_knum(w, "value", metrics_value(&m, id));
+		long k, n;
+		double wlo = NAN, whi = NAN;
+		if (metrics_proportion(&m, id, &k, &n))
+			stats_wilson(k, n, c->alpha, &wlo, &whi);
+		jw_knum(w, "wilson_low", wlo);
+		jw_knum(w, "wilson_high", whi);
+		jw_knum(w, "boot_low", blo[id]);
+		jw_knum(w, "boot_high", bhi[id]);
+		const char *reason = m.reason[id];
+		if (pl.n == 0)
+			reason = "no completed units";
+		jw_kstr(w, "reason", reason);
+		jw_obj_end(w);
+	}
+	jw_key(w, "confusion");
+	jw_obj_begin(w);
+	jw_kint(w, "tp", m.tp);
+	jw_kint(w, "fp", m.fp);
+	jw_kint(w, "tn", m.tn);
+	jw_kint(w, "fn", m.fn);
+	jw_obj_end(w);
+	double *x, *y;
+	int np;
+	metrics_roc(&in, c->positive, &x, &y, &np);
+	write_points(w, "roc", x, y, np);
+	free(x);
+	free(y);
+	metrics_pr(&in, c->positive, &x, &y, &np);
+	write_points(w, "pr", x, y, np);
+	free(x);
+	free(y);
+	jw_obj_end(w);
+
+	jw_key(w, "defect_recall");
+	write_defects(w, &m);
+	metrics_release(&m);
+	pool_release(&pl);
+	return 0;
+}
+
+/* "metrics": mean, sd, t interval and per-fold values of each metric. */
+static void write_fold_metrics(struct jw *w, const struct summary_config *c, const struct group *g,
+			       int units)
+{
+	double *v = xmalloc(sizeof *v * (size_t)units);
+	jw_key(w, "metrics");
+	jw_obj_begin(w);
+	for (int id = 0; id < METRICS_N; id++) {
+		int n_ok = 0, n_undef = 0;
+		const char *first_reason = NULL;
+		for (int i = 0; i < units; i++) {
+			if (g->u[i].status != UNIT_OK)
+				continue;
+			double x = metrics_value(&g->u[i].m, id);
+			v[n_ok++] = x;
+			if (isnan(x)) {
+				n_undef++;
+				if (!first_reason)
+					first_reason = g->u[i].m.reason[id];
+			}
+		}
+		double mean, sd, lo, hi;
+		int n;
+		stats_mean_sd(v, n_ok, &mean, &sd, &n);
+		stats_t_interval(v, n_ok, c->alpha, &lo, &hi);
+		char *reason = NULL;
+		if (n_ok == 0) {
+			reason = xstrdup("no completed units");
+		} else {
+			if (n_undef)
+				reason = xasprintf("undefined in %d of %d folds: %s", n_undef, n_ok,
+						   first_reason ? first_reason : "0/0");
+			if (n == 1) {
+				char *r2 = xasprintf("%s%sone fold with a value: no sd or interval",
+						     reason ? reason : "", reason ? "; " : "");
+				free(reason);
+				reason = r2;
+			}
+		}
+		jw_key(w, metrics_name(id));
+		jw_obj_begin(w);
+		jw_knum(w, "mean", mean);
+		jw_knum(w, "sd", sd);
+		jw_knum(w, "ci_low", lo);
+		jw_knum(w, "ci_high", hi);
+		jw_kint(w, "n", n);
+		jw_key(w, "folds");
+		jw_arr_begin(w);
+		for (int i = 0; i < n_ok; i++)
+			jw_num(w, v[i]);
+		jw_arr_end(w);
+		jw_kstr(w, "reason", reason);
+		jw_obj_end(w);
+		free(reason);
+	}
+	jw_obj_end(w);
+	free(v);
+}
+
+static void write_fold_units(struct jw *w, const struct summary_config *c, const struct group *g)
+{
+	jw_key(w, "fold_units");
+	jw_arr_begin(w);
+	for (int r = 0; r < c->repeats; r++)
+		for (int f = 0; f < c->k; f++)
+			if (g->u[r * c->k + f].status == UNIT_OK) {
+				char name[48];
+				snprintf(name, sizeof name, "r%d-f%d", r, f);
+				jw_str(w, name);
+			}
+	jw_arr_end(w);
+}
+
+static void write_curve(struct jw *w, const struct group *g, int units)
+{
+	int epochs = 0;
+	for (int i = 0; i < units; i++)
+		if (g->u[i].status == UNIT_OK && g->u[i].n_epochs > epochs)
+			epochs = g->u[i].n_epochs;
+	double *tl = xmalloc(sizeof *tl * (size_t)(units + 1));
+	double *vl = xmalloc(sizeof *vl * (size_t)(units + 1));
+	jw_key(w, "curve");
+	jw_arr_begin(w);
+	for (int e = 0; e < epochs; e++) {
+		int n = 0;
+		for (int i = 0; i < units; i++) {
+			const struct unit *u = &g->u[i];
+			if (u->status != UNIT_OK || e >= u->n_epochs)
+				continue;
+			tl[n] = u->train_loss[e];
+			vl[n] = u->val_loss[e];
+			n++;
+		}
+		double m1, s1, m2, s2;
+		stats_mean_sd(tl, n, &m1, &s1, NULL);
+		stats_mean_sd(vl, n, &m2, &s2, NULL);
+		jw_obj_begin(w);
+		jw_kint(w, "epoch", e + 1);
+		jw_kint(w, "n", n);
+		jw_knum(w, "train_loss_mean", m1);
+		jw_knum(w, "train_loss_sd", s1);
+		jw_knum(w, "val_loss_mean", m2);
+		jw_knum(w, "val_loss_sd", s2);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	free(tl);
+	free(vl);
+}
+
+/* Training cost of every unit that left a file (diverged and failed units
+ * spent their time too). */
+static void write_timing(struct jw *w, const struct group *g, int units)
+{
+	double *ts = xmalloc(sizeof *ts * (size_t)(units + 1));
+	double *ips = xmalloc(sizeof *ips * (size_t)(units + 1));
+	int n = 0;
+	double total = 0;
+	for (int i = 0; i < units; i++) {
+		const struct unit *u = &g->u[i];
+		if (u->status == UNIT_MISSING)
+			continue;
+		ts[n] = u->train_seconds;
+		ips[n] = u->images_per_second;
+		if (isfinite(u->train_seconds))
+			total += u->train_seconds;
+		n++;
+	}
+	double m1, s1, m2, s2;
+	int n1;
+	stats_mean_sd(ts, n, &m1, &s1, &n1);
+	stats_mean_sd(ips, n, &m2, &s2, NULL);
+	jw_key(w, "timing");
+	jw_obj_begin(w);
+	jw_knum(w, "train_seconds_mean", m1);
+	jw_knum(w, "train_seconds_total", n1 > 0 ? total : NAN);
+	jw_knum(w, "images_per_second_mean", m2);
+	jw_obj_end(w);
+	free(ts);
+	free(ips);
+}
+
+/* Is unit prediction j called correctly? */
+static int correct(const struct unit *u, int j)
+{
+	return (u->p[j] >= u->threshold) == u->label[j];
+}
+
+/* McNemar counts over the units both groups completed, matching images by
+ * path within a unit. */
+static void mcnemar_counts(const struct group *a, const struct group *b, int units, long *nb,
+			   long *nc)
+{
+	*nb = *nc = 0;
+	for (int i = 0; i < units; i++) {
+		const struct unit *ua = &a->u[i], *ub = &b->u[i];
+		if (ua->status != UNIT_OK || ub->status != UNIT_OK)
+			continue;
+		for (int x = 0; x < ua->n; x++) {
+			int y = -1;
+			if (x < ub->n && !strcmp(ua->path[x], ub->path[x])) {
+				y = x;
+			} else {
+				for (int t = 0; t < ub->n; t++)
+					if (!strcmp(ua->path[x], ub->path[t])) {
+						y = t;
+						break;
+					}
+			}
+			if (y < 0)
+				continue;
+			int ca = correct(ua, x), cb = correct(ub, y);
+			*nb += ca && !cb;
+			*nc += !ca && cb;
+		}
+	}
+}
+
+struct comparison {
+	int a, b, metric;
+	struct stats_ttest t;
+	double p_holm;
+	struct stats_mcnemar mc;
+};
+
+static void compare(const struct summary_config *c, const struct group *g, int units,
+		    struct comparison *cmp)
+{
+	const struct group *ga = &g[cmp->a], *gb = &g[cmp->b];
+	double *d = xmalloc(sizeof *d * (size_t)units);
+	int n = 0, nr = 0;
+	double ratio = 0;
+	for (int i = 0; i < units; i++) {
+		const struct unit *ua = &ga->u[i], *ub = &gb->u[i];
+		if (ua->status != UNIT_OK || ub->status != UNIT_OK)
+			continue;
+		double x = metrics_value(&ua->m, cmp->metric) - metrics_value(&ub->m, cmp->metric);
+		if (isnan(x))
+			continue;
+		d[n++] = x;
+		if (isfinite(ua->test_train)) {
+			ratio += ua->test_train;
+			nr++;
+		}
+	}
+	/* without recorded sizes, k-fold gives n_test / n_train = 1 / (k - 1) */
+	ratio = nr > 0 ? ratio / nr : 1.0 / (c->k - 1);
+	stats_nb_ttest(d, n, ratio, &cmp->t);
+	free(d);
+	long nb, nc;
+	mcnemar_counts(ga, gb, units, &nb, &nc);
+	stats_mcnemar(nb, nc, &cmp->mc);
+}
+
+static void write_group(struct jw *w, const struct summary_config *c, const struct group *g,
+			int units, int is_model, int *rc)
+{
+	jw_key(w, g->name);
+	jw_obj_begin(w);
+	if (is_model) {
+		int cnt[4] = { 0, 0, 0, 0 };
+		for (int i = 0; i < units; i++)
+			cnt[g->u[i].status]++;
+		jw_key(w, "units");
+		jw_obj_begin(w);
+		jw_kint(w, "total", units);
+		jw_kint(w, "ok", cnt[UNIT_OK]);
+		jw_kint(w, "diverged", cnt[UNIT_DIVERGED]);
+		jw_kint(w, "failed", cnt[UNIT_FAILED]);
+		jw_kint(w, "missing", cnt[UNIT_MISSING]);
+		jw_obj_end(w);
+	}
+	write_fold_units(w, c, g);
+	write_fold_metrics(w, c, g, units);
+	if (write_pooled(w, c, g, units) < 0)
+		*rc = -1;
+	if (is_model) {
+		write_curve(w, g, units);
+		write_timing(w, g, units);
+	}
+	jw_obj_end(w);
+}
+
+/* Baseline units on the labels of the first model that completed each unit. */
+static void make_baselines(const struct summary_config *c, const struct group *models, int units,
+			   struct group *base)
+{
+	static const char *const names[3] = { "always_anomalous", "always_normal",
+					      "stratified_random" };
+	long anomalous = 0, total = 0;
+	const struct unit **ref = xcalloc((size_t)units, sizeof *ref);
+	for (int i = 0; i < units; i++) {
+		for (int m = 0; m < c->n_models && !ref[i]; m++)
+			if (models[m].u[i].status == UNIT_OK)
+				ref[i] = &models[m].u[i];
+		for (int j = 0; ref[i] && j < ref[i]->n; j++) {
+			anomalous += ref[i]->label[j];
+			total++;
+		}
+	}
+	double prevalence = total > 0 ? (double)anomalous / total : 0;
+	for (int b = 0; b < 3; b++) {
+		base[b].name = names[b];
+		base[b].u = xcalloc((size_t)units, sizeof *base[b].u);
+		for (int i = 0; i < units; i++) {
+			const struct unit *r = ref[i];
+			struct unit *u = &base[b].u[i];
+			if (!r)
+				continue;
+			u->status = UNIT_OK;
+			u->n = r->n;
+			size_t cap = (size_t)(r->n > 0 ? r->n : 1);
+			u->label = xmalloc(sizeof *u->label * cap);
+			u->p = xmalloc(sizeof *u->p * cap);
+			u->defect = xmalloc(sizeof *u->defect * cap);
+			u->path = xmalloc(sizeof *u->path * cap);
+			u->threshold = 0.5;
+			u->test_train = r->test_train;
+			struct stats_rng *rng = b == 2 ? stats_rng_new(folds_derive_seed(
+							     c->seed, "baseline/stratified_random",
+							     i / c->k, i % c->k))
+						       : NULL;
+			for (int j = 0; j < r->n; j++) {
+				u->label[j] = r->label[j];
+				u->defect[j] = r->defect[j];
+				u->path[j] = r->path[j];
+				if (b == 0)
+					u->p[j] = 1;
+				else if (b == 1)
+					u->p[j] = 0;
+				else
+					u->p[j] = stats_rng_uniform(rng) < prevalence ? 1 : 0;
+			}
+			stats_rng_free(rng);
+		}
+	}
+	free(ref);
+}
+
+static void copy_json(struct jw *w, const struct json *j)
+{
+	switch (json_type(j)) {
+	case JSON_BOOL: jw_bool(w, json_bool(j)); break;
+	case JSON_NUMBER: jw_num(w, json_number(j)); break;
+	case JSON_STRING: jw_str(w, json_string(j)); break;
+	case JSON_ARRAY:
+		jw_arr_begin(w);
+		for (int i = 0; i < json_size(j); i++)
+			copy_json(w, json_at(j, i));
+		jw_arr_end(w);
+		break;
+	case JSON_OBJECT:
+		jw_obj_begin(w);
+		for (int i = 0; i < json_size(j); i++) {
+			jw_key(w, json_key(json_at(j, i)));
+			copy_json(w, json_at(j, i));
+		}
+		jw_obj_end(w);
+		break;
+	default: jw_null(w); break;
+	}
+}
+
+/* Seconds since 1970 of "YYYY-MM-DDTHH:MM:SS[.fff]Z", NAN otherwise. */
+static double iso_seconds(const char *s)
+{
+	int y, mo, d, h, mi;
+	double sec;
+	char z = 0;
+	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%lf%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 || z != 'Z' ||
+	    mo < 1 || mo > 12)
+		return NAN;
+	/* days from 1970-01-01 to y-mo-d, proleptic Gregorian (March-based year) */
+	long yy = y - (mo <= 2);
+	long era = (yy >= 0 ? yy : yy - 399) / 400;
+	long yoe = yy - era * 400;
+	long doy = (153L * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+	long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	return (double)days * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+}
+
+/* Flat provenance: the first unit file's `provenance` and `host` fields,
+ * whether units disagree on the git commit, the span and sum of unit wall
+ * times, and the reporting program's own versions. */
+static void write_provenance(struct jw *w, const struct summary_config *c, const struct group *g,
+			     int units)
+{
+	static const char *const keys[] = { "darkfold_version", "git_commit", "git_dirty", "darknet",
+					     "openblas", "gsl", "libpng", "cjson" };
+	static const char *const host_keys[] = { "blas_core", "blas_threads", "cpu", "hostname" };
+	const struct json *first = NULL, *host = NULL;
+	const char *started = NULL, *finished = NULL, *commit = NULL;
+	int mixed = 0, files = 0;
+	double wall = 0;
+	for (int m = 0; m < c->n_models; m++) {
+		for (int i = 0; i < units; i++) {
+			const struct unit *u = &g[m].u[i];
+			if (u->status == UNIT_MISSING)
+				continue;
+			files++;
+			const struct json *pv = json_get(u->doc, "provenance");
+			const char *gc = json_string(json_get(pv, "git_commit"));
+			if (!first) {
+				first = pv;
+				host = json_get(u->doc, "host");
+				commit = gc;
+			} else if ((gc && commit && strcmp(gc, commit)) || (!gc != !commit)) {
+				mixed = 1;
+			}
+			const struct json *t = json_get(u->doc, "timing");
+			const char *s = json_string(json_get(t, "started"));
+			const char *f = json_string(json_get(t, "finished"));
+			double span = iso_seconds(f) - iso_seconds(s);
+			if (isfinite(span) && span >= 0)
+				wall += span;
+			if (s && (!started || strcmp(s, started) < 0))
+				started = s;
+			if (f && (!finished || strcmp(f, finished) > 0))
+				finished = f;
+		}
+	}
+	jw_key(w, "provenance");
+	jw_obj_begin(w);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		jw_key(w, keys[i]);
+		copy_json(w, json_get(first, keys[i]));
+	}
+	for (size_t i = 0; i < sizeof host_keys / sizeof host_keys[0]; i++) {
+		jw_key(w, host_keys[i]);
+		copy_json(w, json_get(host, host_keys[i]));
+	}
+	jw_knum(w, "wall_seconds_total", files > 0 ? wall : NAN);
+	jw_kint(w, "units_total", files);
+	jw_kstr(w, "first_started", started);
+	jw_kstr(w, "last_finished", finished);
+	jw_kbool(w, "mixed_commits", mixed);
+	jw_kstr(w, "report_darkfold_version", DARKFOLD_VERSION);
+	jw_kstr(w, "report_gsl", stats_gsl_version());
+	jw_obj_end(w);
+}
+
+int summary_build(const struct summary_config *c, struct jw *w)
+{
+	if (c->k < 2 || c->repeats < 1 || c->n_models < 0)
+		return error("summary of '%s': need k >= 2 and repeats >= 1", c->experiment);
+	if (!(c->alpha > 0 && c->alpha < 1) || !(c->beta > 0))
+		return error("summary of '%s': alpha must be in (0, 1) and beta positive",
+			     c->experiment);
+	int units = c->k * c->repeats, rc = 0;
+	struct group *g = xcalloc((size_t)c->n_models + 1, sizeof *g);
+	struct group base[3];
+	memset(base, 0, sizeof base);
+	for (int m = 0; m < c->n_models && rc == 0; m++) {
+		g[m].name = c->models[m];
+		g[m].u = xcalloc((size_t)units, sizeof *g[m].u);
+		for (int i = 0; i < units && rc == 0; i++) {
+			char *dir = fs_join(c->results_path, c->models[m]);
+			char *name = xasprintf("r%d-f%d.json", i / c->k, i % c->k);
+			char *file = fs_join(dir, name);
+			struct unit *u = &g[m].u[i];
+			rc = read_unit(file, c->models[m], i / c->k, i % c->k, u);
+			if (rc == 0 && u->status == UNIT_OK) {
+				struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
+				if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
+					rc = error("'%s': cannot compute its metrics", file);
+			}
+			free(file);
+			free(name);
+			free(dir);
+		}
+	}
+	if (rc < 0)
+		goto out;
+	make_baselines(c, g, units, base);
+	for (int b = 0; b < 3; b++)
+		for (int i = 0; i < units; i++) {
+			struct unit *u = &base[b].u[i];
+			if (u->status != UNIT_OK)
+				continue;
+			struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
+			if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
+				rc = -1;
+		}
+	if (rc < 0)
+		goto out;
+
+	jw_obj_begin(w);
+	jw_kstr(w, "format", "darkfold-summary/1");
+	jw_kstr(w, "experiment", c->experiment);
+	jw_kstr(w, "experiment_sha256", c->experiment_sha256);
+	jw_kint(w, "k", c->k);
+	jw_kint(w, "repeats", c->repeats);
+	jw_kstr(w, "positive", c->positive ? "anomalous" : "normal");
+	jw_knum(w, "beta", c->beta);
+	jw_knum(w, "alpha", c->alpha);
+	jw_kstr(w, "threshold_policy", c->threshold_policy);
+	jw_kint(w, "bootstrap", c->bootstrap);
+
+	jw_key(w, "models");
+	jw_obj_begin(w);
+	for (int m = 0; m < c->n_models; m++)
+		write_group(w, c, &g[m], units, 1, &rc);
+	jw_obj_end(w);
+	jw_key(w, "baselines");
+	jw_obj_begin(w);
+	for (int b = 0; b < 3; b++)
+		write_group(w, c, &base[b], units, 0, &rc);
+	jw_obj_end(w);
+
+	/* (SUMMARY_N_COMPARED, pairs) comparisons, Holm across pairs per metric */
+	int pairs = c->n_models * (c->n_models - 1) / 2;
+	struct comparison *cmp = xcalloc((size_t)(pairs * SUMMARY_N_COMPARED + 1), sizeof *cmp);
+	double *p = xmalloc(sizeof *p * (size_t)(pairs + 1));
+	for (int q = 0; q < SUMMARY_N_COMPARED; q++) {
+		struct comparison *row = cmp + q * pairs;
+		int i = 0;
+		for (int a = 0; a < c->n_models; a++)
+			for (int b = a + 1; b < c->n_models; b++, i++) {
+				row[i].a = a;
+				row[i].b = b;
+				row[i].metric = metrics_id(summary_compared[q]);
+				compare(c, g, units, &row[i]);
+				p[i] = row[i].t.p;
+			}
+		stats_holm(p, pairs, p);
+		for (i = 0; i < pairs; i++)
+			row[i].p_holm = p[i];
+	}
+	free(p);
+	jw_key(w, "comparisons");
+	jw_arr_begin(w);
+	for (int i = 0; i < pairs * SUMMARY_N_COMPARED; i++) {
+		const struct comparison *x = &cmp[i];
+		jw_obj_begin(w);
+		jw_kstr(w, "a", g[x->a].name);
+		jw_kstr(w, "b", g[x->b].name);
+		jw_kstr(w, "metric", metrics_name(x->metric));
+		jw_knum(w, "diff_mean", x->t.mean);
+		jw_knum(w, "t", x->t.t);
+		jw_knum(w, "df", x->t.df);
+		jw_knum(w, "p", x->t.p);
+		jw_knum(w, "p_holm", x->p_holm);
+		jw_kbool(w, "significant", x->p_holm < c->alpha);
+		jw_kstr(w, "reason", x->t.reason);
+		jw_key(w, "mcnemar");
+		jw_obj_begin(w);
+		jw_kint(w, "b", x->mc.b);
+		jw_kint(w, "c", x->mc.c);
+		jw_knum(w, "statistic", x->mc.statistic);
+		jw_knum(w, "p", x->mc.p);
+		jw_kstr(w, "method", x->mc.method);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+
+	/* best by the mean of the first compared metric (f2) */
+	int id = metrics_id(summary_compared[0]);
+	int best = -1, second = -1;
+	double *mean = xmalloc(sizeof *mean * (size_t)(c->n_models + 1));
+	for (int m = 0; m < c->n_models; m++) {
+		double *v = xmalloc(sizeof *v * (size_t)units);
+		int n = 0;
+		for (int i = 0; i < units; i++)
+			if (g[m].u[i].status == UNIT_OK)
+				v[n++] = metrics_value(&g[m].u[i].m, id);
+		double sd;
+		int used;
+		stats_mean_sd(v, n, &mean[m], &sd, &used);
+		free(v);
+		if (used < 2) /* a mean of one fold cannot win */
+			continue;
+		if (best < 0 || mean[m] > mean[best]) {
+			second = best;
+			best = m;
+		} else if (second < 0 || mean[m] > mean[second]) {
+			second = m;
+		}
+	}
+	jw_key(w, "best");
+	jw_obj_begin(w);
+	jw_kstr(w, "metric", metrics_name(id));
+	jw_kstr(w, "model", best >= 0 ? g[best].name : NULL);
+	jw_knum(w, "value", best >= 0 ? mean[best] : NAN);
+	jw_kstr(w, "runner_up", second >= 0 ? g[second].name : NULL);
+	jw_knum(w, "lead", second >= 0 ? mean[best] - mean[second] : NAN);
+	double ph = NAN;
+	for (int i = 0; second >= 0 && i < pairs; i++)
+		if ((cmp[i].a == best && cmp[i].b == second) || (cmp[i].a == second && cmp[i].b == best))
+			ph = cmp[i].p_holm;
+	jw_knum(w, "p_holm", ph);
+	jw_kbool(w, "significant", ph < c->alpha);
+	jw_obj_end(w);
+	free(mean);
+	free(cmp);
+
+	write_provenance(w, c, g, units);
+	jw_obj_end(w);
+
+out:
+	for (int m = 0; m < c->n_models; m++) {
+		for (int i = 0; g[m].u && i < units; i++)
+			unit_release(&g[m].u[i]);
+		free(g[m].u);
+	}
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; base[b].u && i < units; i++) {
+			/* strings borrowed from the model units */
+			struct unit *u = &base[b].u[i];
+			free(u->label);
+			free(u->p);
+			free(u->defect);
+			free(u->path);
+			metrics_release(&u->m);
+		}
+		free(base[b].u);
+	}
+	free(g);
+	return rc;
+}
+
+int summary_write(const struct summary_config *c, const char *path)
+{
+	struct jw w;
+	jw_init(&w);
+	int rc = summary_build(c, &w);
+	if (rc == 0)
+		rc = jw_write_file(&w, path);
+	jw_release(&w);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/* summary.h: statistics across folds from an experiment's unit result files
+ * (docs/results.md): summary.json with per-fold means and Student-t
+ * intervals, pooled values with Wilson and bootstrap intervals, ROC and PR
+ * points, baselines, and pairwise model comparisons.
+ *
+ * A pure function of the unit files and the settings below: the same files
+ * and settings give the same bytes, apart from the `provenance` object. */
+#ifndef DARKFOLD_SUMMARY_H
+#define DARKFOLD_SUMMARY_H
+
+#include <stdint.h>
+
+struct jw;
+
+struct summary_config {
+	const char *experiment;        /* experiment name */
+	const char *experiment_sha256; /* hash of its file, may be NULL */
+	const char *results_path;      /* folder holding <model>/r<R>-f<F>.json */
+	const char *const *models;     /* model names, in experiment order */
+	int n_models;
+	int k, repeats;
+	int positive;                 /* 1 anomalous (default), 0 normal */
+	double beta;                  /* F-beta */
+	double alpha;                 /* significance level and 1 - interval level */
+	const char *threshold_policy; /* "fixed" or "tuned" (as recorded) */
+	int bootstrap;                /* bootstrap resamples of the pooled predictions */
+	uint64_t seed;                /* experiment seed: bootstrap and random baseline */
+};
+
+/* Read every unit file of the experiment and write summary.json's object
+ * into w (an empty writer). Missing unit files are counted as missing;
+ * a unit file that cannot be parsed, has the wrong format tag, names another
+ * unit, or has a malformed prediction is an error naming the file and the
+ * JSON path. Returns 0 or -1. */
+int summary_build(const struct summary_config *c, struct jw *w);
+
+/* summary_build, then write it atomically to path. Returns 0 or -1 (path
+ * untouched on failure). */
+int summary_write(const struct summary_config *c, const char *path);
+
+/* Metrics compared between every pair of models, in summary order
+ * ("f2" first: it also decides `best`). */
+#define SUMMARY_N_COMPARED 5
+extern const char *const summary_compared[SUMMARY_N_COMPARED];
+
+#endif

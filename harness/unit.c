@@ -1,0 +1,774 @@
+/* unit.c: one (model, repeat, fold) unit from data to result file (see
+ * unit.h and docs/results.md). */
+#include "unit.h"
+
+#include "blas.h"
+#include "cache.h"
+#include "cfg.h"
+#include "dataset.h"
+#include "error.h"
+#include "folds.h"
+#include "fsutil.h"
+#include "image.h"
+#include "json.h"
+#include "metrics.h"
+#include "net.h"
+#include "sha256.h"
+#include "stats.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *unit_result_path(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	char *root = experiment_results_path(e);
+	char *p = xasprintf("%s/%s/r%d-f%d.json", root, model, repeat, fold);
+	free(root);
+	return p;
+}
+
+char *unit_work_dir(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	char *root = experiment_results_path(e);
+	char *p = xasprintf("%s/%s/r%d-f%d", root, model, repeat, fold);
+	free(root);
+	return p;
+}
+
+/* ---- inputs: effective cfg, data, settings ---- */
+
+/* The model's cfg with the experiment's overrides: input size, batch,
+ * optimiser settings, subdivisions 1 and 2 classes. */
+static int effective_cfg(const struct experiment *e, const struct exp_model *m, struct cfg *c)
+{
+	if (cfg_load(m->cfg, 0, c) < 0)
+		return -1;
+	cfg_set_net_int(c, "width", e->dataset.width);
+	cfg_set_net_int(c, "height", e->dataset.height);
+	cfg_set_net_int(c, "channels", e->dataset.channels);
+	if (e->training.batch > 0)
+		cfg_set_net_int(c, "batch", e->training.batch);
+	cfg_set_net_int(c, "subdivisions", 1);
+	if (e->training.learning_rate > 0)
+		cfg_set_net_double(c, "learning_rate", e->training.learning_rate);
+	if (e->training.momentum >= 0)
+		cfg_set_net_double(c, "momentum", e->training.momentum);
+	if (e->training.decay >= 0)
+		cfg_set_net_double(c, "decay", e->training.decay);
+	if (e->training.optimizer == EXP_OPT_SGD)
+		cfg_set_net_int(c, "adam", 0);
+	else if (e->training.optimizer == EXP_OPT_ADAM)
+		cfg_set_net_int(c, "adam", 1);
+	if (cfg_set_classes(c, NET_CLASSES) < 0 || cfg_check(c, NET_CLASSES) < 0) {
+		cfg_release(c);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *optimizer_name(enum exp_optimizer o)
+{
+	return o == EXP_OPT_SGD ? "sgd" : o == EXP_OPT_ADAM ? "adam" : "cfg";
+}
+
+static const char *imbalance_name(enum exp_imbalance i)
+{
+	return i == EXP_IMB_OVERSAMPLE ? "oversample" : i == EXP_IMB_WEIGHTED ? "weighted" : "none";
+}
+
+/* SHA-256 of everything that determines the unit's result: darkfold's
+ * version, the effective cfg, the data (cache key), and the experiment
+ * settings this unit uses (not other models' entries, not report-only
+ * settings such as alpha or bootstrap). */
+static void inputs_hash(const struct experiment *e, const struct exp_model *m, int r, int f,
+			const char *cfg_sha, const char *cache_key, char hex[65])
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "darkfold_version", DARKFOLD_VERSION);
+	jw_kstr(&w, "cfg_sha256", cfg_sha);
+	jw_kstr(&w, "cache_key", cache_key);
+	jw_kstr(&w, "category", e->dataset.category);
+	jw_kint(&w, "width", e->dataset.width);
+	jw_kint(&w, "height", e->dataset.height);
+	jw_kint(&w, "channels", e->dataset.channels);
+	jw_key(&w, "normal");
+	jw_arr_begin(&w);
+	for (int i = 0; i < e->dataset.n_normal; i++)
+		jw_str(&w, e->dataset.normal[i]);
+	jw_arr_end(&w);
+	jw_key(&w, "anomalous");
+	jw_arr_begin(&w);
+	for (int i = 0; i < e->dataset.n_anomalous; i++)
+		jw_str(&w, e->dataset.anomalous[i]);
+	jw_arr_end(&w);
+	jw_kint(&w, "k", e->cv.k);
+	jw_kint(&w, "repeats", e->cv.repeats);
+	jw_knum(&w, "seed", (double)e->cv.seed);
+	jw_kint(&w, "stratify", e->cv.stratify);
+	jw_knum(&w, "inner_fraction", e->cv.inner_fraction);
+	jw_kint(&w, "repeat", r);
+	jw_kint(&w, "fold", f);
+	jw_kint(&w, "epochs", e->training.epochs);
+	jw_kint(&w, "batch", e->training.batch);
+	jw_knum(&w, "learning_rate", e->training.learning_rate);
+	jw_knum(&w, "momentum", e->training.momentum);
+	jw_knum(&w, "decay", e->training.decay);
+	jw_kstr(&w, "optimizer", optimizer_name(e->training.optimizer));
+	jw_kint(&w, "flip", e->training.augment_flip);
+	jw_kint(&w, "rot90", e->training.augment_rot90);
+	jw_knum(&w, "jitter", e->training.augment_jitter);
+	jw_kstr(&w, "imbalance", imbalance_name(e->training.imbalance));
+	jw_kint(&w, "early_stopping", e->training.early_stopping);
+	jw_kint(&w, "patience", e->training.patience);
+	jw_kstr(&w, "lr_policy", e->training.lr_policy);
+	jw_knum(&w, "lr_power", e->training.lr_power);
+	jw_knum(&w, "lr_scale", e->training.lr_scale);
+	jw_key(&w, "lr_steps");
+	jw_arr_begin(&w);
+	for (int i = 0; i < e->training.n_lr_steps; i++)
+		jw_int(&w, e->training.lr_steps[i]);
+	jw_arr_end(&w);
+	jw_kint(&w, "threads", e->training.threads);
+	jw_kint(&w, "positive", e->metrics.positive);
+	jw_knum(&w, "beta", e->metrics.beta);
+	jw_kint(&w, "threshold_policy", e->metrics.threshold_policy);
+	jw_knum(&w, "threshold", e->metrics.threshold);
+	jw_kstr(&w, "model", m->name);
+	jw_kstr(&w, "cfg", m->cfg);
+	jw_kstr(&w, "weights", m->weights);
+	jw_kint(&w, "weights_upto", m->weights_upto);
+	if (m->weights) {
+		struct stat st;
+		jw_kint(&w, "weights_size", stat(m->weights, &st) == 0 ? (long long)st.st_size : -1);
+		jw_kint(&w, "weights_mtime", stat(m->weights, &st) == 0 ? (long long)st.st_mtime : -1);
+	}
+	jw_obj_end(&w);
+	sha256_hex(w.buf, w.len, hex);
+	jw_release(&w);
+}
+
+static int load_data(const struct experiment *e, struct dataset *d, struct cache *cc)
+{
+	if (dataset_scan(e->dataset.root, e->dataset.category, e->dataset.normal,
+			 e->dataset.n_normal, e->dataset.anomalous, e->dataset.n_anomalous, d) < 0)
+		return -1;
+	if (cache_load(d, e->dataset.width, e->dataset.height, e->dataset.channels,
+		       e->dataset.cache_dir, cc) < 0) {
+		dataset_release(d);
+		return -1;
+	}
+	return 0;
+}
+
+int unit_is_current(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	int mi = experiment_model(e, model);
+	if (mi < 0)
+		return 0;
+	char *path = unit_result_path(e, model, repeat, fold);
+	int current = 0;
+	struct json *j = fs_is_file(path) ? json_parse_file(path) : NULL;
+	free(path);
+	const char *status = json_string(json_get(j, "status"));
+	const char *recorded = json_string(json_get(j, "inputs_sha256"));
+	if (!status || !recorded || !(strcmp(status, "ok") == 0 || strcmp(status, "diverged") == 0))
+		goto out;
+	struct cfg c;
+	if (effective_cfg(e, &e->models[mi], &c) < 0)
+		goto out;
+	char *text = cfg_to_text(&c);
+	char cfg_sha[65];
+	sha256_hex(text, strlen(text), cfg_sha);
+	free(text);
+	cfg_release(&c);
+	struct dataset d;
+	struct cache cc;
+	if (load_data(e, &d, &cc) < 0)
+		goto out;
+	char hex[65];
+	inputs_hash(e, &e->models[mi], repeat, fold, cfg_sha, cc.key, hex);
+	current = strcmp(hex, recorded) == 0;
+	cache_release(&cc);
+	dataset_release(&d);
+out:
+	json_free(j);
+	return current;
+}
+
+/* ---- the result file ---- */
+
+struct unit_run_state {
+	const struct experiment *e;
+	const struct exp_model *m;
+	int repeat, fold;
+	const char *status, *reason;
+	char inputs_sha[65];
+	uint64_t unit_seed;
+	unsigned darknet_seed;
+	char *work, *eff_path, *log_path, *weights_path, *ckpt_path, *best_path;
+	char cfg_sha[65];
+	int have_cfg;
+	struct dataset d;
+	struct cache cc;
+	int have_data;
+	int n_train, n_test, n_inner_train, n_inner_val;
+	int *test;
+	struct net_info info;
+	int have_net;
+	struct train_result tr;
+	int have_train;
+	double threshold;
+	const char *chosen_on;
+	double *p; /* (n_test) p_anomalous */
+	struct metrics met;
+	int have_metrics;
+	char started[32];
+};
+
+static void iso_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *cpu_model(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+	char *out = NULL;
+	while (f && !out && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "model name", 10))
+			continue;
+		char *v = strchr(line, ':');
+		if (!v)
+			continue;
+		v++;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		v[strcspn(v, "\n")] = '\0';
+		out = xstrdup(v);
+	}
+	if (f)
+		fclose(f);
+	return out;
+}
+
+/* The source tree's commit and whether tracked files differ from it, or
+ * NULL / -1 when the program does not run from a git checkout. */
+static char *git_commit(int *dirty)
+{
+	*dirty = -1;
+	char *cmd = xasprintf("git -C '%s' rev-parse HEAD 2>/dev/null", DARKFOLD_SOURCE_DIR);
+	FILE *p = popen(cmd, "r");
+	free(cmd);
+	char buf[128] = "";
+	if (!p)
+		return NULL;
+	if (!fgets(buf, sizeof buf, p))
+		buf[0] = '\0';
+	int rc = pclose(p);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (rc != 0 || strlen(buf) != 40)
+		return NULL;
+	cmd = xasprintf("git -C '%s' status --porcelain --untracked-files=no 2>/dev/null",
+			DARKFOLD_SOURCE_DIR);
+	p = popen(cmd, "r");
+	free(cmd);
+	if (p) {
+		char tmp[256];
+		*dirty = fgets(tmp, sizeof tmp, p) != NULL;
+		if (pclose(p) != 0)
+			*dirty = -1;
+	}
+	return xstrdup(buf);
+}
+
+static void write_training(struct jw *w, const struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	jw_obj_begin(w);
+	jw_kint(w, "epochs", e->training.epochs);
+	if (s->have_net) {
+		jw_kint(w, "batch", s->info.batch);
+		jw_knum(w, "learning_rate", (float)s->info.learning_rate);
+		jw_knum(w, "momentum", (float)s->info.momentum);
+		jw_knum(w, "decay", (float)s->info.decay);
+		jw_kstr(w, "optimizer", s->info.adam ? "adam" : "sgd");
+		jw_kstr(w, "lr_policy", e->training.lr_policy ? e->training.lr_policy : s->info.policy);
+	} else {
+		jw_key(w, "batch"), jw_null(w);
+		jw_key(w, "learning_rate"), jw_null(w);
+		jw_key(w, "momentum"), jw_null(w);
+		jw_key(w, "decay"), jw_null(w);
+		jw_kstr(w, "optimizer", optimizer_name(e->training.optimizer));
+		jw_kstr(w, "lr_policy", e->training.lr_policy ? e->training.lr_policy : "cfg");
+	}
+	jw_kstr(w, "imbalance", imbalance_name(e->training.imbalance));
+	jw_key(w, "augment");
+	jw_obj_begin(w);
+	jw_kbool(w, "flip", e->training.augment_flip);
+	jw_kbool(w, "rot90", e->training.augment_rot90);
+	jw_knum(w, "jitter", e->training.augment_jitter);
+	jw_obj_end(w);
+	jw_kbool(w, "early_stopping", e->training.early_stopping);
+	jw_kint(w, "patience", e->training.patience);
+	if (s->have_train) {
+		jw_kint(w, "epochs_run", s->tr.epochs_run);
+		if (s->tr.status == TRAIN_OK)
+			jw_kint(w, "chosen_epoch", s->tr.chosen_epoch);
+		else
+			jw_key(w, "chosen_epoch"), jw_null(w);
+	} else {
+		jw_key(w, "epochs_run"), jw_null(w);
+		jw_key(w, "chosen_epoch"), jw_null(w);
+	}
+	jw_obj_end(w);
+}
+
+static int write_result(struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	char unit[64];
+	snprintf(unit, sizeof unit, "r%d-f%d", s->repeat, s->fold);
+	int ok = strcmp(s->status, "ok") == 0;
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "format", "darkfold-unit/1");
+	jw_kstr(&w, "experiment", e->name);
+	jw_kstr(&w, "experiment_sha256", e->sha256);
+	jw_kstr(&w, "inputs_sha256", s->inputs_sha[0] ? s->inputs_sha : NULL);
+	jw_kstr(&w, "model", s->m->name);
+	jw_kint(&w, "repeat", s->repeat);
+	jw_kint(&w, "fold", s->fold);
+	jw_kstr(&w, "unit", unit);
+	jw_kstr(&w, "status", s->status);
+	jw_kstr(&w, "reason", s->reason);
+	if (s->have_train && s->tr.status == TRAIN_DIVERGED)
+		jw_kint(&w, "diverged_epoch", s->tr.diverged_epoch);
+	else
+		jw_key(&w, "diverged_epoch"), jw_null(&w);
+
+	jw_key(&w, "seeds");
+	jw_obj_begin(&w);
+	jw_knum(&w, "experiment", (double)e->cv.seed);
+	jw_knum(&w, "unit", (double)s->unit_seed);
+	jw_kint(&w, "darknet_srand", s->darknet_seed);
+	jw_obj_end(&w);
+
+	jw_key(&w, "cfg");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "path", s->m->cfg);
+	jw_kstr(&w, "effective", s->have_cfg ? s->eff_path : NULL);
+	jw_kstr(&w, "sha256", s->have_cfg ? s->cfg_sha : NULL);
+	jw_kstr(&w, "weights", s->m->weights);
+	jw_kint(&w, "weights_upto", s->m->weights_upto);
+	jw_obj_end(&w);
+
+	jw_key(&w, "data");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "root", e->dataset.root);
+	jw_kstr(&w, "category", e->dataset.category);
+	jw_kstr(&w, "cache_key", s->have_data ? s->cc.key : NULL);
+	jw_kint(&w, "width", e->dataset.width);
+	jw_kint(&w, "height", e->dataset.height);
+	jw_kint(&w, "channels", e->dataset.channels);
+	jw_kint(&w, "n_train", s->n_train);
+	jw_kint(&w, "n_test", s->n_test);
+	jw_kint(&w, "n_inner_train", s->n_inner_train);
+	jw_kint(&w, "n_inner_val", s->n_inner_val);
+	jw_obj_end(&w);
+
+	jw_key(&w, "training");
+	write_training(&w, s);
+
+	jw_key(&w, "curve");
+	jw_arr_begin(&w);
+	for (int i = 0; s->have_train && i < s->tr.epochs_run; i++) {
+		const struct train_epoch *c = &s->tr.curve[i];
+		jw_obj_begin(&w);
+		jw_kint(&w, "epoch", c->epoch);
+		jw_knum(&w, "train_loss", c->train_loss);
+		jw_knum(&w, "val_loss", c->val_loss);
+		jw_knum(&w, "val_accuracy", c->val_accuracy);
+		jw_knum(&w, "learning_rate", c->learning_rate);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+
+	jw_key(&w, "threshold");
+	jw_obj_begin(&w);
+	if (ok)
+		jw_knum(&w, "value", s->threshold);
+	else
+		jw_key(&w, "value"), jw_null(&w);
+	jw_kstr(&w, "policy", e->metrics.threshold_policy == EXP_THR_TUNED ? "tuned" : "fixed");
+	jw_kstr(&w, "chosen_on", ok ? s->chosen_on : NULL);
+	jw_obj_end(&w);
+
+	jw_key(&w, "predictions");
+	jw_arr_begin(&w);
+	for (int i = 0; ok && i < s->n_test; i++) {
+		const struct dataset_item *it = &s->d.items[s->test[i]];
+		jw_obj_begin(&w);
+		jw_kstr(&w, "path", it->path);
+		jw_kint(&w, "label", it->label);
+		jw_kstr(&w, "defect", it->defect);
+		jw_knum(&w, "p_anomalous", s->p[i]);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+
+	jw_key(&w, "metrics");
+	if (ok && s->have_metrics)
+		metrics_write_json(&w, &s->met, e->metrics.positive == EXP_POS_ANOMALOUS,
+				   e->metrics.beta, s->threshold);
+	else
+		jw_null(&w);
+	jw_kstr(&w, "weights", ok ? s->weights_path : NULL);
+	jw_kstr(&w, "darknet_log", s->log_path);
+
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	char finished[32];
+	iso_now(finished);
+	jw_key(&w, "timing");
+	jw_obj_begin(&w);
+	jw_knum(&w, "train_seconds", s->have_train ? s->tr.train_seconds : NAN);
+	jw_knum(&w, "images_per_second", s->have_train ? s->tr.images_per_second : NAN);
+	jw_kint(&w, "peak_rss_kb", ru.ru_maxrss);
+	jw_kstr(&w, "started", s->started);
+	jw_kstr(&w, "finished", finished);
+	jw_obj_end(&w);
+
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	char *cpu = cpu_model();
+	jw_key(&w, "host");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "hostname", host);
+	jw_kstr(&w, "cpu", cpu);
+	jw_kstr(&w, "blas_core", blas_corename());
+	jw_kint(&w, "blas_threads", blas_threads());
+	jw_obj_end(&w);
+	free(cpu);
+
+	int dirty;
+	char *commit = git_commit(&dirty);
+	jw_key(&w, "provenance");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "darkfold_version", DARKFOLD_VERSION);
+	jw_kstr(&w, "git_commit", commit);
+	if (dirty < 0)
+		jw_key(&w, "git_dirty"), jw_null(&w);
+	else
+		jw_kbool(&w, "git_dirty", dirty);
+	jw_kstr(&w, "darknet", DARKNET_PKG_VERSION);
+	jw_kstr(&w, "openblas", blas_config());
+	jw_kstr(&w, "gsl", stats_gsl_version());
+	jw_kstr(&w, "libpng", image_libpng_version());
+	jw_kstr(&w, "cjson", json_library_version());
+	jw_obj_end(&w);
+	free(commit);
+	jw_obj_end(&w);
+
+	char *path = unit_result_path(e, s->m->name, s->repeat, s->fold);
+	int rc = jw_write_file(&w, path);
+	free(path);
+	jw_release(&w);
+	return rc;
+}
+
+/* ---- study ETA from the other units' result files ---- */
+
+static double result_seconds(const char *path)
+{
+	struct json *j = fs_is_file(path) ? json_parse_file(path) : NULL;
+	double s = NAN;
+	const char *status = json_string(json_get(j, "status"));
+	if (status && strcmp(status, "failed"))
+		s = json_number(json_get(json_get(j, "timing"), "train_seconds"));
+	json_free(j);
+	return s;
+}
+
+/* Seconds the other units without a result file will take, estimated from
+ * the finished units of their model (else of all models); units of this
+ * model with no finished one are counted in *same_pending instead. */
+static double study_estimate(const struct experiment *e, int self_model, int r0, int f0,
+			     int *same_pending)
+{
+	int nm = e->n_models, units = e->cv.repeats * e->cv.k;
+	double *sum = xcalloc((size_t)nm, sizeof(double));
+	int *done = xcalloc((size_t)nm, sizeof(int)), *pending = xcalloc((size_t)nm, sizeof(int));
+	double all = 0;
+	int all_n = 0;
+	for (int m = 0; m < nm; m++)
+		for (int u = 0; u < units; u++) {
+			int r = u / e->cv.k, f = u % e->cv.k;
+			if (m == self_model && r == r0 && f == f0)
+				continue;
+			char *p = unit_result_path(e, e->models[m].name, r, f);
+			double s = result_seconds(p);
+			free(p);
+			if (isfinite(s)) {
+				sum[m] += s, done[m]++;
+				all += s, all_n++;
+			} else {
+				pending[m]++;
+			}
+		}
+	double est = 0;
+	*same_pending = 0;
+	for (int m = 0; m < nm; m++) {
+		if (done[m] > 0)
+			est += pending[m] * sum[m] / done[m];
+		else if (m == self_model || all_n == 0)
+			*same_pending += pending[m];
+		else
+			est += pending[m] * all / all_n;
+	}
+	free(sum);
+	free(done);
+	free(pending);
+	return est;
+}
+
+/* ---- the unit ---- */
+
+static void state_release(struct unit_run_state *s)
+{
+	free(s->work);
+	free(s->eff_path);
+	free(s->log_path);
+	free(s->weights_path);
+	free(s->ckpt_path);
+	free(s->best_path);
+	if (s->have_data) {
+		cache_release(&s->cc);
+		dataset_release(&s->d);
+	}
+	free(s->test);
+	if (s->have_train)
+		train_result_release(&s->tr);
+	free(s->p);
+	if (s->have_metrics)
+		metrics_release(&s->met);
+}
+
+static int fail(struct unit_run_state *s, const char *reason)
+{
+	s->status = "failed";
+	s->reason = reason;
+	write_result(s);
+	fprintf(stderr, "%s r%d-f%d: failed: %s\n", s->m->name, s->repeat, s->fold, reason);
+	return -1;
+}
+
+static int run(struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	const struct exp_model *m = s->m;
+	if (load_data(e, &s->d, &s->cc) < 0)
+		return fail(s, "cannot load the images");
+	s->have_data = 1;
+
+	int *labels = xmalloc((size_t)s->d.n * sizeof(int));
+	for (int i = 0; i < s->d.n; i++)
+		labels[i] = s->d.items[i].label;
+	struct folds fo;
+	int *train = NULL, *inner_train = NULL, *inner_val = NULL;
+	int rc = folds_split(labels, s->d.n, e->cv.k, e->cv.repeats, e->cv.seed, e->cv.stratify, &fo);
+	if (rc == 0) {
+		rc = folds_unit(&fo, labels, s->repeat, s->fold, e->cv.inner_fraction, e->cv.seed,
+				&train, &s->n_train, &s->test, &s->n_test, &inner_train,
+				&s->n_inner_train, &inner_val, &s->n_inner_val);
+		folds_release(&fo);
+	}
+	if (rc < 0) {
+		free(labels);
+		return fail(s, "cannot split the images into folds");
+	}
+	free(train);
+
+	struct cfg c;
+	struct net *n = NULL;
+	if (effective_cfg(e, m, &c) < 0) {
+		rc = fail(s, "the model's cfg is invalid");
+		goto out;
+	}
+	rc = cfg_write(&c, s->eff_path, s->cfg_sha);
+	cfg_release(&c);
+	if (rc < 0) {
+		rc = fail(s, "cannot write the effective cfg");
+		goto out;
+	}
+	s->have_cfg = 1;
+	inputs_hash(e, m, s->repeat, s->fold, s->cfg_sha, s->cc.key, s->inputs_sha);
+
+	if (net_build(s->eff_path, s->darknet_seed, s->log_path, &n) < 0) {
+		rc = fail(s, "cannot build the network from the effective cfg");
+		goto out;
+	}
+	net_info(n, &s->info);
+	s->have_net = 1;
+	if (m->weights && net_load_weights(n, m->weights, m->weights_upto) < 0) {
+		rc = fail(s, "the pretrained weights do not fit the network");
+		goto out;
+	}
+
+	struct train_options o = { 0 };
+	o.epochs = e->training.epochs;
+	o.flip = e->training.augment_flip;
+	o.rot90 = e->training.augment_rot90;
+	o.jitter = e->training.augment_jitter;
+	o.imbalance = e->training.imbalance == EXP_IMB_OVERSAMPLE ? TRAIN_IMB_OVERSAMPLE
+		      : e->training.imbalance == EXP_IMB_WEIGHTED ? TRAIN_IMB_WEIGHTED
+							  : TRAIN_IMB_NONE;
+	o.early_stopping = e->training.early_stopping;
+	o.patience = e->training.patience;
+	o.lr_policy = e->training.lr_policy;
+	o.lr_base = s->info.learning_rate;
+	o.lr_power = e->training.lr_power;
+	o.lr_scale = e->training.lr_scale;
+	o.lr_steps = e->training.lr_steps;
+	o.n_lr_steps = e->training.n_lr_steps;
+	o.seed = s->unit_seed;
+	o.checkpoint = s->ckpt_path;
+	o.checkpoint_key = s->inputs_sha;
+	o.best_weights = s->best_path;
+	char label[256];
+	snprintf(label, sizeof label, "%s r%d-f%d", m->name, s->repeat, s->fold);
+	o.label = label;
+	o.study_other_seconds = study_estimate(e, (int)(m - e->models), s->repeat, s->fold,
+					       &o.study_same_pending);
+	printf("%s: training on %d images (%d more for validation), testing on %d\n", label,
+	       s->n_inner_train, s->n_inner_val, s->n_test);
+	fflush(stdout);
+	if (train_run(n, &s->cc, labels, inner_train, s->n_inner_train, inner_val,
+		      s->n_inner_val, &o, &s->tr) < 0) {
+		rc = fail(s, "training stopped on an I/O error");
+		goto out;
+	}
+	s->have_train = 1;
+
+	if (s->tr.status == TRAIN_DIVERGED) {
+		s->status = "diverged";
+		s->reason = "the training loss became NaN or Inf";
+		rc = write_result(s);
+		printf("%s: diverged in epoch %d\n", label, s->tr.diverged_epoch);
+		goto cleanup;
+	}
+
+	int positive = e->metrics.positive == EXP_POS_ANOMALOUS;
+	size_t in = (size_t)net_inputs(n);
+	s->threshold = e->metrics.threshold;
+	s->chosen_on = "fixed";
+	if (e->metrics.threshold_policy == EXP_THR_TUNED) {
+		int nv = s->n_inner_val;
+		float *X = xmalloc(((size_t)nv + 1) * in * sizeof(float));
+		double *p = xmalloc(((size_t)nv + 1) * sizeof(double));
+		int *l = xmalloc(((size_t)nv + 1) * sizeof(int));
+		for (int i = 0; i < nv; i++) {
+			memcpy(X + i * in, cache_image(&s->cc, inner_val[i]), in * sizeof(float));
+			l[i] = labels[inner_val[i]];
+		}
+		net_predict(n, X, nv, p);
+		struct metrics_input mi = { .label = l, .p = p, .n = nv };
+		s->threshold = metrics_tune_threshold(&mi, positive, e->metrics.beta);
+		s->chosen_on = "inner_val";
+		free(X);
+		free(p);
+		free(l);
+	}
+
+	float *X = xmalloc(((size_t)s->n_test + 1) * in * sizeof(float));
+	int *l = xmalloc(((size_t)s->n_test + 1) * sizeof(int));
+	const char **defect = xmalloc(((size_t)s->n_test + 1) * sizeof(char *));
+	s->p = xmalloc(((size_t)s->n_test + 1) * sizeof(double));
+	for (int i = 0; i < s->n_test; i++) {
+		memcpy(X + i * in, cache_image(&s->cc, s->test[i]), in * sizeof(float));
+		l[i] = labels[s->test[i]];
+		defect[i] = s->d.items[s->test[i]].defect;
+	}
+	net_predict(n, X, s->n_test, s->p);
+	free(X);
+	struct metrics_input mi = { .label = l, .p = s->p, .defect = defect, .n = s->n_test };
+	rc = metrics_compute(&mi, s->threshold, positive, e->metrics.beta, &s->met);
+	free(l);
+	free(defect);
+	if (rc < 0) {
+		rc = fail(s, "cannot compute the metrics");
+		goto out;
+	}
+	s->have_metrics = 1;
+	if (net_save_weights(n, s->weights_path) < 0) {
+		rc = fail(s, "cannot save the trained weights");
+		goto out;
+	}
+	s->status = "ok";
+	s->reason = NULL;
+	rc = write_result(s);
+	if (rc == 0)
+		printf("%s: ok, epoch %d chosen, threshold %.3g, accuracy %.3f, recall %.3f, "
+		       "f2 %.3f (%.1f s, %.1f img/s)\n",
+		       label, s->tr.chosen_epoch, s->threshold, s->met.accuracy, s->met.recall,
+		       s->met.fbeta, s->tr.train_seconds, s->tr.images_per_second);
+cleanup:
+	/* The unit is complete: the checkpoint and best-epoch weights have done
+	 * their job (final.weights holds the chosen epoch). */
+	if (rc == 0) {
+		unlink(s->ckpt_path);
+		unlink(s->best_path);
+	}
+out:
+	net_free(n);
+	free(labels);
+	free(inner_train);
+	free(inner_val);
+	return rc;
+}
+
+int unit_run(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	int mi = experiment_model(e, model);
+	if (mi < 0)
+		return error("'%s': no model called '%s'", e->path, model);
+	if (repeat < 0 || repeat >= e->cv.repeats || fold < 0 || fold >= e->cv.k)
+		return error("'%s': no unit r%d-f%d (repeats %d, folds %d)", e->path, repeat, fold,
+			     e->cv.repeats, e->cv.k);
+	struct unit_run_state s = { 0 };
+	s.e = e;
+	s.m = &e->models[mi];
+	s.repeat = repeat;
+	s.fold = fold;
+	iso_now(s.started);
+	s.unit_seed = folds_derive_seed(e->cv.seed, model, repeat, fold) & ((1ULL << 53) - 1);
+	s.darknet_seed = (unsigned)(folds_derive_seed(s.unit_seed, "darknet", 0, 0) & 0xffffffffu);
+	s.work = unit_work_dir(e, model, repeat, fold);
+	s.eff_path = fs_join(s.work, "effective.cfg");
+	s.log_path = fs_join(s.work, "darknet.log");
+	s.weights_path = fs_join(s.work, "final.weights");
+	s.ckpt_path = fs_join(s.work, "checkpoint");
+	s.best_path = fs_join(s.work, "best.weights");
+	int rc;
+	if (fs_mkdir_p(s.work) < 0)
+		rc = -1;
+	else {
+		blas_set_threads(e->training.threads);
+		rc = run(&s);
+	}
+	state_release(&s);
+	return rc;
+}

@@ -1,0 +1,605 @@
+/* test_accel.c: each replacement of a libdarknet function against Darknet's
+ * own definition (reached with dlsym on libdarknet's handle), proof that the
+ * replacements are the ones Darknet calls, and training losses with and
+ * without them. */
+#include "accel.h"
+
+#include "bench.h"
+#include "blas.h"
+#include "error.h"
+#include "helpers.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* Darknet's prototypes (the replacements have the same ones). */
+void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,
+	  int ldb, float BETA, float *C, int ldc);
+void gemm_cpu(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda,
+	      float *B, int ldb, float BETA, float *C, int ldc);
+typedef void (*gemm_fn)(int, int, int, int, int, float, float *, int, float *, int, float,
+			float *, int);
+typedef void (*im2col_fn)(float *, int, int, int, int, int, int, float *);
+typedef void (*bias_fn)(float *, float *, int, int, int);
+typedef void (*bscale_fn)(float *, float *, int, int, int, float *);
+typedef void (*mean_fn)(float *, int, int, int, float *);
+typedef void (*var_fn)(float *, float *, int, int, int, float *);
+typedef void (*norm_fn)(float *, float *, float *, int, int, int);
+typedef void (*mdelta_fn)(float *, float *, int, int, int, float *);
+typedef void (*vdelta_fn)(float *, float *, float *, float *, int, int, int, float *);
+typedef void (*ndelta_fn)(float *, float *, float *, float *, float *, int, int, int, float *);
+typedef void (*shortcut_fn)(int, int, int, int, float *, int, int, int, float, float,
+			    float *);
+typedef void (*act_fn)(float *, const int, const int);
+typedef void (*grad_fn)(const float *, const int, const int, float *);
+typedef void (*axpy_fn)(int, float, float *, int, float *, int);
+typedef void (*copy_fn)(int, float *, int, float *, int);
+typedef void (*fill_fn)(int, float, float *, int);
+
+/* The replacement (what the program resolves the name to) and Darknet's
+ * original of function f, as function pointers of type T. */
+#define MINE(T, f) ((T)fnptr(dlsym(RTLD_DEFAULT, accel_name(ACCEL_##f))))
+#define ORIG(T, f) ((T)fnptr(accel_original(ACCEL_##f)))
+
+typedef void (*any_fn)(void);
+static any_fn fnptr(void *p)
+{
+	assert_non_null(p);
+	any_fn f;
+	memcpy(&f, &p, sizeof f);
+	return f;
+}
+
+static uint64_t rng_state = 12345;
+static float frand(float lo, float hi)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return lo + (hi - lo) * ((z >> 40) * (1.0f / 16777216.0f));
+}
+
+static float *rand_array(size_t n, float lo, float hi)
+{
+	float *p = xmalloc(sizeof *p * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		p[i] = frand(lo, hi);
+	return p;
+}
+
+static float *dup_array(const float *p, size_t n)
+{
+	float *q = xmalloc(sizeof *q * (n ? n : 1));
+	memcpy(q, p, sizeof *q * n);
+	return q;
+}
+
+/* Bit-identical, element by element (reports the first difference). */
+static void assert_same_bits(const float *a, const float *b, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(&a[i], &b[i], sizeof a[i])) {
+			fail_msg("%s: element %zu: %.9g != %.9g", what, i, a[i], b[i]);
+		}
+}
+
+/* |a - b| <= rel * scale[i] + 1e-7 (scale: the sum of magnitudes that went
+ * into the element, so the bound is on rounding, not on the value). */
+static void assert_close(const float *a, const float *b, const float *scale, size_t n,
+			 double rel, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		double tol = rel * fabs(scale[i]) + 1e-7;
+		if (!(fabs((double)a[i] - b[i]) <= tol))
+			fail_msg("%s: element %zu: %.9g vs %.9g (tolerance %.3g)", what, i, a[i], b[i],
+				 tol);
+	}
+}
+
+/* Convolution shapes: channels, height, width, ksize, stride, pad: odd
+ * sizes, stride 2 and 3, padding, 1x1, kernels larger than the padding. */
+static const int conv_shapes[][6] = {
+	{ 3, 7, 5, 3, 1, 1 }, { 2, 9, 8, 3, 2, 1 }, { 4, 6, 6, 1, 1, 0 },
+	{ 1, 5, 7, 5, 2, 2 }, { 3, 8, 8, 2, 2, 0 }, { 2, 11, 13, 7, 3, 3 },
+	{ 5, 4, 3, 3, 1, 0 }, { 2, 3, 3, 3, 2, 2 },
+};
+#define NSHAPES (sizeof conv_shapes / sizeof conv_shapes[0])
+
+static void im2col_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NSHAPES; s++) {
+		const int *c = conv_shapes[s];
+		int oh = (c[1] + 2 * c[5] - c[3]) / c[4] + 1, ow = (c[2] + 2 * c[5] - c[3]) / c[4] + 1;
+		size_t ncol = (size_t)c[0] * c[3] * c[3] * oh * ow;
+		float *im = rand_array((size_t)c[0] * c[1] * c[2], -1, 1);
+		float *a = rand_array(ncol, 5, 6), *b = dup_array(a, ncol);
+		MINE(im2col_fn, im2col_cpu)(im, c[0], c[1], c[2], c[3], c[4], c[5], a);
+		ORIG(im2col_fn, im2col_cpu)(im, c[0], c[1], c[2], c[3], c[4], c[5], b);
+		assert_same_bits(a, b, ncol, "im2col_cpu");
+		free(im), free(a), free(b);
+	}
+}
+
+static void col2im_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NSHAPES; s++) {
+		const int *c = conv_shapes[s];
+		int oh = (c[1] + 2 * c[5] - c[3]) / c[4] + 1, ow = (c[2] + 2 * c[5] - c[3]) / c[4] + 1;
+		size_t ncol = (size_t)c[0] * c[3] * c[3] * oh * ow, nim = (size_t)c[0] * c[1] * c[2];
+		float *col = rand_array(ncol, -1, 1);
+		float *a = rand_array(nim, -1, 1), *b = dup_array(a, nim); /* accumulates */
+		MINE(im2col_fn, col2im_cpu)(col, c[0], c[1], c[2], c[3], c[4], c[5], a);
+		ORIG(im2col_fn, col2im_cpu)(col, c[0], c[1], c[2], c[3], c[4], c[5], b);
+		assert_same_bits(a, b, nim, "col2im_cpu");
+		free(col), free(a), free(b);
+	}
+}
+
+/* Both GEMM entry points, all transpositions, odd sizes, leading dimensions
+ * wider than the matrices, BETA 0, 1 and in between. Tolerance: 1e-5 of
+ * |BETA C| + |ALPHA| sum_k |A||B| (summation order differs). */
+static void gemm_should_match_darknet_within_rounding(void **state)
+{
+	(void)state;
+	static const int dims[][3] = { { 1, 1, 1 }, { 7, 13, 5 }, { 33, 17, 65 }, { 64, 3, 27 } };
+	static const float betas[] = { 0, 1, 0.3f }, alphas[] = { 1, 0.5f };
+	for (int which = 0; which < 2; which++)
+		for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+			for (int ta = 0; ta < 2; ta++)
+				for (int tb = 0; tb < 2; tb++)
+					for (int ab = 0; ab < 6; ab++) {
+		int M = dims[d][0], N = dims[d][1], K = dims[d][2];
+		float alpha = alphas[ab % 2], beta = betas[ab / 2];
+		int lda = (ta ? M : K) + 2, ldb = (tb ? K : N) + 1, ldc = N + 3;
+		size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb;
+		size_t nc = (size_t)M * ldc;
+		float *A = rand_array(na, -1, 1), *B = rand_array(nb, -1, 1);
+		float *c0 = rand_array(nc, -1, 1), *c1 = dup_array(c0, nc);
+		float *scale = xcalloc(nc, sizeof *scale);
+		for (int i = 0; i < M; i++)
+			for (int j = 0; j < N; j++) {
+				double s = fabs(beta * c0[(size_t)i * ldc + j]);
+				for (int k = 0; k < K; k++)
+					s += fabs(alpha * (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+						  (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]));
+				scale[(size_t)i * ldc + j] = (float)s;
+			}
+		if (which == 0) {
+			MINE(gemm_fn, gemm)(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, c0, ldc);
+			ORIG(gemm_fn, gemm)(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, c1, ldc);
+		} else {
+			MINE(gemm_fn, gemm_cpu)(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, c0, ldc);
+			ORIG(gemm_fn, gemm_cpu)(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, c1, ldc);
+		}
+		assert_close(c0, c1, scale, nc, 1e-5, which ? "gemm_cpu" : "gemm");
+		free(A), free(B), free(c0), free(c1), free(scale);
+					}
+}
+
+/* (batch, n, size) shapes for the bias and normalisation helpers. */
+static const int bns[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 2, 4, 33 }, { 4, 3, 64 }, { 1, 2, 101 } };
+#define NBN (sizeof bns / sizeof bns[0])
+
+static void bias_and_scale_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *v = rand_array(n, -2, 2);
+		for (int which = 0; which < 2; which++) {
+			float *a = rand_array(len, -1, 1), *b = dup_array(a, len);
+			if (which == 0) {
+				MINE(bias_fn, add_bias)(a, v, batch, n, size);
+				ORIG(bias_fn, add_bias)(b, v, batch, n, size);
+			} else {
+				MINE(bias_fn, scale_bias)(a, v, batch, n, size);
+				ORIG(bias_fn, scale_bias)(b, v, batch, n, size);
+			}
+			assert_same_bits(a, b, len, which ? "scale_bias" : "add_bias");
+			free(a), free(b);
+		}
+		free(v);
+	}
+}
+
+/* Per-filter sums of |terms| over (batch, size), the scale of the rounding
+ * error of a reduction. */
+static float *abs_sums(const float *x, const float *y, const float *m, int batch, int n,
+		       int size)
+{
+	float *s = xcalloc((size_t)n, sizeof *s);
+	for (int b = 0; b < batch; b++)
+		for (int f = 0; f < n; f++)
+			for (int i = 0; i < size; i++) {
+				size_t k = ((size_t)b * n + f) * size + i;
+				double t = y ? x[k] * (double)(m ? y[k] - m[f] : y[k]) : x[k];
+				s[f] += (float)fabs(m && !y ? (x[k] - m[f]) * (x[k] - m[f]) : t);
+			}
+	return s;
+}
+
+/* Reductions sum in a different order: 1e-5 of the sum of magnitudes. */
+static void reductions_should_match_darknet_within_rounding(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *x = rand_array(len, -1, 2), *d = rand_array(len, -1, 1);
+		float *mean = rand_array(n, -0.5f, 0.5f), *var = rand_array(n, 0.1f, 2);
+		float *a = rand_array(n, -1, 1), *b = dup_array(a, n);
+
+		float *sc = abs_sums(d, NULL, NULL, batch, n, size);
+		MINE(bias_fn, backward_bias)(a, d, batch, n, size);
+		ORIG(bias_fn, backward_bias)(b, d, batch, n, size);
+		assert_close(a, b, sc, n, 1e-5, "backward_bias");
+		free(sc);
+
+		sc = abs_sums(d, x, NULL, batch, n, size);
+		MINE(bscale_fn, backward_scale_cpu)(x, d, batch, n, size, a);
+		ORIG(bscale_fn, backward_scale_cpu)(x, d, batch, n, size, b);
+		assert_close(a, b, sc, n, 1e-5, "backward_scale_cpu");
+		free(sc);
+
+		/* mean: sum / (batch size), so scale the tolerance likewise */
+		sc = abs_sums(x, NULL, NULL, batch, n, size);
+		for (int f = 0; f < n; f++)
+			sc[f] /= batch * size;
+		MINE(mean_fn, mean_cpu)(x, batch, n, size, a);
+		ORIG(mean_fn, mean_cpu)(x, batch, n, size, b);
+		assert_close(a, b, sc, n, 1e-5, "mean_cpu");
+		free(sc);
+
+		if (batch * size > 1) {
+			sc = abs_sums(x, NULL, mean, batch, n, size);
+			for (int f = 0; f < n; f++)
+				sc[f] /= batch * size - 1;
+			MINE(var_fn, variance_cpu)(x, mean, batch, n, size, a);
+			ORIG(var_fn, variance_cpu)(x, mean, batch, n, size, b);
+			assert_close(a, b, sc, n, 1e-5, "variance_cpu");
+			free(sc);
+		}
+
+		sc = abs_sums(d, NULL, NULL, batch, n, size);
+		for (int f = 0; f < n; f++)
+			sc[f] /= sqrtf(var[f] + .00001f);
+		MINE(mdelta_fn, mean_delta_cpu)(d, var, batch, n, size, a);
+		ORIG(mdelta_fn, mean_delta_cpu)(d, var, batch, n, size, b);
+		assert_close(a, b, sc, n, 1e-5, "mean_delta_cpu");
+		free(sc);
+
+		sc = abs_sums(d, x, mean, batch, n, size);
+		for (int f = 0; f < n; f++)
+			sc[f] *= 0.5f * powf(var[f] + .00001f, -1.5f);
+		MINE(vdelta_fn, variance_delta_cpu)(x, d, mean, var, batch, n, size, a);
+		ORIG(vdelta_fn, variance_delta_cpu)(x, d, mean, var, batch, n, size, b);
+		assert_close(a, b, sc, n, 1e-5, "variance_delta_cpu");
+		free(sc);
+
+		free(x), free(d), free(mean), free(var), free(a), free(b);
+	}
+}
+
+static void normalize_should_match_darknet(void **state)
+{
+	(void)state;
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *mean = rand_array(n, -0.5f, 0.5f), *var = rand_array(n, 0.1f, 2);
+		float *md = rand_array(n, -1, 1), *vd = rand_array(n, -1, 1);
+		float *x = rand_array(len, -1, 2);
+		float *a = dup_array(x, len), *b = dup_array(x, len);
+		MINE(norm_fn, normalize_cpu)(a, mean, var, batch, n, size);
+		ORIG(norm_fn, normalize_cpu)(b, mean, var, batch, n, size);
+		assert_same_bits(a, b, len, "normalize_cpu");
+		free(a), free(b);
+		float *d = rand_array(len, -1, 1);
+		a = dup_array(d, len), b = dup_array(d, len);
+		MINE(ndelta_fn, normalize_delta_cpu)(x, mean, var, md, vd, batch, n, size, a);
+		ORIG(ndelta_fn, normalize_delta_cpu)(x, mean, var, md, vd, batch, n, size, b);
+		/* Debian's build evaluates this formula with other roundings (it is
+		 * not bit-for-bit C semantics): 1e-6 of the terms' magnitudes. */
+		float *sc = xmalloc(sizeof *sc * len);
+		for (int bb = 0; bb < batch; bb++)
+			for (int f = 0; f < n; f++)
+				for (int i = 0; i < size; i++) {
+					size_t k = ((size_t)bb * n + f) * size + i;
+					sc[k] = fabsf(d[k]) / sqrtf(var[f] + .00001f) +
+						fabsf(2 * vd[f] * (x[k] - mean[f])) / (batch * size) +
+						fabsf(md[f]) / (batch * size);
+				}
+		assert_close(a, b, sc, len, 1e-6, "normalize_delta_cpu");
+		free(sc);
+		free(a), free(b), free(d), free(x), free(mean), free(var), free(md), free(vd);
+	}
+}
+
+/* Residual sums between equal shapes, a 2x smaller and a 2x larger output,
+ * and different channel counts. */
+static void shortcut_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int sh[][6] = { /* w1 h1 c1 w2 h2 c2 */
+		{ 5, 5, 3, 5, 5, 3 }, { 8, 8, 4, 4, 4, 6 }, { 3, 3, 5, 6, 6, 2 }, { 7, 7, 2, 7, 7, 5 },
+	};
+	static const float sc[][2] = { { 1, 1 }, { 0.5f, -1.25f } };
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+		for (int k = 0; k < 2; k++) {
+			const int *d = sh[s];
+			int batch = 2;
+			size_t nadd = (size_t)batch * d[0] * d[1] * d[2];
+			size_t nout = (size_t)batch * d[3] * d[4] * d[5];
+			float *add = rand_array(nadd, -1, 1), *a = rand_array(nout, -1, 1);
+			float *b = dup_array(a, nout);
+			MINE(shortcut_fn, shortcut_cpu)(batch, d[0], d[1], d[2], add, d[3], d[4], d[5],
+							sc[k][0], sc[k][1], a);
+			ORIG(shortcut_fn, shortcut_cpu)(batch, d[0], d[1], d[2], add, d[3], d[4], d[5],
+							sc[k][0], sc[k][1], b);
+			assert_same_bits(a, b, nout, "shortcut_cpu");
+			free(add), free(a), free(b);
+		}
+}
+
+/* Darknet's ACTIVATION values: LOGISTIC 0, RELU 1, LINEAR 3, LEAKY 7 are
+ * replaced; TANH 5 and ELU 8 pass through to the original. */
+static const int activations[] = { 0, 1, 3, 7, 5, 8 };
+
+static void activations_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	const int n = 37;
+	for (size_t k = 0; k < sizeof activations / sizeof activations[0]; k++) {
+		int act = activations[k];
+		float *x = rand_array(n, -3, 3);
+		x[0] = 0.0f, x[1] = -0.0f, x[2] = 1e-30f, x[3] = -1e-30f;
+		float *a = dup_array(x, n), *b = dup_array(x, n);
+		MINE(act_fn, activate_array)(a, n, act);
+		ORIG(act_fn, activate_array)(b, n, act);
+		assert_same_bits(a, b, n, "activate_array");
+		/* gradients are taken at activated values */
+		float *d = rand_array(n, -1, 1);
+		float *ga = dup_array(d, n), *gb = dup_array(d, n);
+		MINE(grad_fn, gradient_array)(b, n, act, ga);
+		ORIG(grad_fn, gradient_array)(b, n, act, gb);
+		assert_same_bits(ga, gb, n, "gradient_array");
+		free(x), free(a), free(b), free(d), free(ga), free(gb);
+	}
+}
+
+static void level1_helpers_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int sizes[] = { 0, 1, 7, 16, 33, 1001 };
+	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+		for (int incx = 1; incx <= 2; incx++)
+			for (int incy = 1; incy <= 3; incy += 2) {
+				int N = sizes[s];
+				size_t lx = (size_t)N * incx + 1, ly = (size_t)N * incy + 1;
+				float *x = rand_array(lx, -1, 1), *y = rand_array(ly, -1, 1);
+				float *a = dup_array(y, ly), *b = dup_array(y, ly);
+				MINE(axpy_fn, axpy_cpu)(N, 0.37f, x, incx, a, incy);
+				ORIG(axpy_fn, axpy_cpu)(N, 0.37f, x, incx, b, incy);
+				assert_same_bits(a, b, ly, "axpy_cpu");
+				MINE(copy_fn, copy_cpu)(N, x, incx, a, incy);
+				ORIG(copy_fn, copy_cpu)(N, x, incx, b, incy);
+				assert_same_bits(a, b, ly, "copy_cpu");
+				MINE(fill_fn, fill_cpu)(N, -0.25f, a, incy);
+				ORIG(fill_fn, fill_cpu)(N, -0.25f, b, incy);
+				assert_same_bits(a, b, ly, "fill_cpu");
+				MINE(fill_fn, fill_cpu)(N, 0.0f, a, incy);
+				ORIG(fill_fn, fill_cpu)(N, 0.0f, b, incy);
+				assert_same_bits(a, b, ly, "fill_cpu zero");
+				memcpy(a, y, sizeof *a * ly), memcpy(b, y, sizeof *b * ly);
+				MINE(fill_fn, scal_cpu)(N, 0.9f, a, incy);
+				ORIG(fill_fn, scal_cpu)(N, 0.9f, b, incy);
+				assert_same_bits(a, b, ly, "scal_cpu");
+				free(x), free(y), free(a), free(b);
+			}
+}
+
+/* The name resolves to darkfold's definition everywhere in the process (so
+ * libdarknet's PLT calls land there), and it is not libdarknet's. */
+static void darknet_names_should_resolve_to_the_replacements(void **state)
+{
+	(void)state;
+	for (int f = 0; f < ACCEL_NFUNCTIONS; f++) {
+		void *global = dlsym(RTLD_DEFAULT, accel_name((enum accel_fn)f));
+		void *orig = accel_original((enum accel_fn)f);
+		assert_non_null(global);
+		assert_non_null(orig);
+		if (global == orig)
+			fail_msg("%s resolves to libdarknet's own definition",
+				 accel_name((enum accel_fn)f));
+	}
+	/* and a direct reference from this program is the same object */
+	void *p = dlsym(RTLD_DEFAULT, "im2col_cpu");
+	any_fn mine = fnptr(p);
+	assert_true(mine == fnptr(dlsym(RTLD_DEFAULT, "im2col_cpu")));
+}
+
+static const char tiny_cfg[] =
+	"[net]\nbatch=2\nsubdivisions=1\nwidth=9\nheight=9\nchannels=3\n"
+	"learning_rate=0.05\nmomentum=0.9\ndecay=0.0005\n\n"
+	"[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\n"
+	"activation=relu\n\n"
+	"[convolutional]\nfilters=6\nsize=3\nstride=1\npad=1\ngroups=2\nactivation=leaky\n\n"
+	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+	"[shortcut]\nfrom=-2\nactivation=leaky\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[connected]\noutput=8\nactivation=logistic\n\n"
+	"[connected]\noutput=3\nactivation=linear\n\n"
+	"[softmax]\n";
+
+/* At 20x20 and batch 5: 3x3 and 1x1 layers with 400 output pixels (one
+ * image per GEMM, 1x1 without copies), then with 100 output pixels (images
+ * joined 3 + 2 per GEMM). */
+static const char chunked_cfg[] =
+	"[net]\nbatch=5\nsubdivisions=1\nwidth=20\nheight=20\nchannels=3\n"
+	"learning_rate=0.001\nmomentum=0.9\ndecay=0.0005\n\n"
+	"[convolutional]\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=relu\n\n"
+	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=leaky\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\n"
+	"activation=leaky\n\n"
+	"[convolutional]\nfilters=4\nsize=1\nstride=1\npad=1\nactivation=relu\n\n"
+	"[connected]\noutput=2\nactivation=linear\n\n"
+	"[softmax]\n";
+
+static char *write_cfg(char **dir, const char *text)
+{
+	*dir = test_tmpdir();
+	char *path = xasprintf("%s/net.cfg", *dir);
+	test_write_file(path, text, strlen(text));
+	return path;
+}
+
+static char *write_tiny_cfg(char **dir)
+{
+	return write_cfg(dir, tiny_cfg);
+}
+
+static void training_should_call_every_replacement(void **state)
+{
+	(void)state;
+	char *dir, *cfg = write_tiny_cfg(&dir);
+	struct bench_options o = { .cfg = cfg, .size = 11, .batch = 3, .iters = 1, .threads = 1,
+				   .seed = 5 };
+	float loss;
+	accel_reset_counts();
+	assert_int_equal(bench_losses(&o, 1, &loss), 0);
+	assert_true(isfinite(loss));
+	for (int f = 0; f < ACCEL_NFUNCTIONS; f++) {
+		if (f == ACCEL_gemm_cpu)
+			continue; /* Darknet's layers call gemm */
+		if (accel_count((enum accel_fn)f) == 0)
+			fail_msg("one training batch never ran the replacement of %s",
+				 accel_name((enum accel_fn)f));
+	}
+	/* gemm_cpu is reached through Darknet's own gemm */
+	accel_reset_counts();
+	float A[6] = { 1, 2, 3, 4, 5, 6 }, B[6] = { 1, 0, 0, 1, 1, 1 }, C[4] = { 0 };
+	ORIG(gemm_fn, gemm)(0, 0, 2, 2, 3, 1, A, 3, B, 2, 0, C, 2);
+	assert_true(accel_count(ACCEL_gemm_cpu) == 1);
+	assert_true(accel_count(ACCEL_gemm) == 0);
+	/* A (2x3) B (3x2) worked out by hand: [[4, 5], [10, 11]] */
+	assert_true(C[0] == 4 && C[1] == 5 && C[2] == 10 && C[3] == 11);
+
+	/* switched off: Darknet's originals run, nothing is counted */
+	o.stock = 1;
+	accel_reset_counts();
+	assert_int_equal(bench_losses(&o, 1, &loss), 0);
+	for (int f = 0; f < ACCEL_NFUNCTIONS; f++)
+		assert_true(accel_count((enum accel_fn)f) == 0);
+	assert_int_equal(accel_set_enabled(1), 0);
+	assert_int_equal(accel_enabled(), 1);
+	test_rm_rf(dir);
+	free(dir), free(cfg);
+}
+
+/* Losses of the first batches from a fresh network, in a child process
+ * (Darknet's rand()-based init and rand_normal's cached value are then the
+ * same for both runs). */
+static void losses_in_child(const char *cfg, int size, int batch, int stock, int n,
+			    float *losses)
+{
+	int fd[2];
+	assert_int_equal(pipe(fd), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fd[0]);
+		struct bench_options o = { .cfg = cfg, .size = size, .batch = batch, .iters = 1,
+					   .threads = 1, .stock = stock, .seed = 7 };
+		int rc = bench_losses(&o, n, losses);
+		ssize_t w = rc ? -1 : write(fd[1], losses, sizeof *losses * n);
+		_exit(w == (ssize_t)(sizeof *losses * n) ? 0 : 1);
+	}
+	close(fd[1]);
+	size_t got = 0;
+	while (got < sizeof *losses * n) {
+		ssize_t r = read(fd[0], (char *)losses + got, sizeof *losses * n - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(got == sizeof *losses * n);
+}
+
+static void check_losses_agree(const char *text, int size, int batch)
+{
+	char *dir, *cfg = write_cfg(&dir, text);
+	enum { N = 6 };
+	float fast[N], stock[N];
+	losses_in_child(cfg, size, batch, 0, N, fast);
+	losses_in_child(cfg, size, batch, 1, N, stock);
+	for (int i = 0; i < N; i++) {
+		assert_true(isfinite(fast[i]) && fast[i] > 0);
+		/* the first two losses see one forward pass and one update: only
+		 * rounding separates them; later, training amplifies it */
+		float rel = i < 2 ? 1e-5f : 1e-3f;
+		if (!(fabsf(fast[i] - stock[i]) <= rel * fabsf(stock[i])))
+			fail_msg("batch %d: loss %.9g with replacements, %.9g without", i, fast[i],
+				 stock[i]);
+	}
+	/* the network learns: the losses are not all the same number */
+	int varied = 0;
+	for (int i = 1; i < N; i++)
+		varied |= stock[i] != stock[0];
+	assert_true(varied);
+	test_rm_rf(dir);
+	free(dir), free(cfg);
+}
+
+static void losses_should_agree_with_and_without_replacements(void **state)
+{
+	(void)state;
+	check_losses_agree(tiny_cfg, 13, 4);
+}
+
+static void losses_should_agree_for_every_way_of_joining_images(void **state)
+{
+	(void)state;
+	check_losses_agree(chunked_cfg, 20, 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(im2col_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(col2im_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(gemm_should_match_darknet_within_rounding),
+		cmocka_unit_test(bias_and_scale_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(reductions_should_match_darknet_within_rounding),
+		cmocka_unit_test(normalize_should_match_darknet),
+		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
+		cmocka_unit_test(training_should_call_every_replacement),
+		cmocka_unit_test(losses_should_agree_with_and_without_replacements),
+		cmocka_unit_test(losses_should_agree_for_every_way_of_joining_images),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

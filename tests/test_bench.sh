@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# test_bench.sh: `darkfold bench` output and errors, and the OpenBLAS core
+# the program runs with.
+set -u
+D=${DARKFOLD:?DARKFOLD must name the darkfold binary}
+fail=0
+check() { # check DESCRIPTION EXPECTED_STATUS ACTUAL_STATUS
+  if [ "$2" != "$3" ]; then echo "FAIL: $1: expected exit $2, got $3"; fail=1; else echo "ok: $1"; fi
+}
+contains() { # contains DESCRIPTION HAYSTACK NEEDLE
+  case "$2" in *"$3"*) echo "ok: $1";; *) echo "FAIL: $1: output lacks '$3'"; echo "$2"; fail=1;; esac
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/tiny.cfg" <<'CFG'
+[net]
+batch=64
+subdivisions=2
+width=224
+height=224
+channels=3
+learning_rate=0.01
+momentum=0.9
+decay=0.0005
+
+[convolutional]
+batch_normalize=1
+filters=4
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[maxpool]
+size=2
+stride=2
+
+[connected]
+output=2
+activation=linear
+
+[softmax]
+CFG
+
+out=$("$D" bench --cfg "$tmp/tiny.cfg" --size 12 --batch 2 --iters 2 --compare 2>"$tmp/err"); check "bench --compare" 0 $?
+contains "bench names the size and batch (not the cfg's)" "$out" "12x12, batch 2"
+for s in "darkfold: " "stock: " "images/s" "GFLOP/s" "convolutional" "maxpool" "connected" "update" "speed-up: "; do
+  contains "bench prints $s" "$out" "$s"
+done
+contains "bench prints the OpenBLAS core" "$out" "OpenBLAS core "
+[ ! -s "$tmp/err" ] && echo "ok: darknet's parser output is not shown" || { echo "FAIL: stderr not empty"; cat "$tmp/err"; fail=1; }
+
+"$D" bench --cfg "$tmp/nosuch.cfg" >/dev/null 2>"$tmp/err"; check "missing cfg" 1 $?
+contains "missing cfg is named" "$(cat "$tmp/err")" "cannot read '$tmp/nosuch.cfg'"
+printf 'width=3\n' > "$tmp/nonet.cfg"
+"$D" bench --cfg "$tmp/nonet.cfg" >/dev/null 2>"$tmp/err"; check "cfg without sections" 1 $?
+contains "cfg without sections is named" "$(cat "$tmp/err")" "nonet.cfg"
+"$D" bench --cfg "$tmp/tiny.cfg" --size abc >/dev/null 2>"$tmp/err"; check "non-numeric size" 2 $?
+contains "non-numeric size is reported" "$(cat "$tmp/err")" "--size"
+"$D" bench >/dev/null 2>&1; check "no cfg" 2 $?
+"$D" bench --cfg "$tmp/tiny.cfg" --stock --compare >/dev/null 2>&1; check "--stock with --compare" 2 $?
+
+# OpenBLAS runs the kernels darkfold chose, unless the user chose.
+out=$(OPENBLAS_CORETYPE=Haswell "$D" --version); check "--version with a user core" 0 $?
+contains "a user-set OPENBLAS_CORETYPE is kept" "$out" "core Haswell"
+out=$(env -u OPENBLAS_CORETYPE "$D" --version)
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+has() { case " $flags " in *" $1 "*) return 0;; *) return 1;; esac; }
+if has avx512f && has avx512bw && has avx512dq && has avx512vl && has avx512cd; then
+  if has avx512_bf16; then want=Cooperlake; else want=SkylakeX; fi
+elif has avx2 && has fma; then
+  if grep -qm1 AuthenticAMD /proc/cpuinfo; then want=Zen; else want=Haswell; fi
+else want=""; fi
+if [ -n "$want" ]; then contains "the core follows the CPU ($want)" "$out" "core $want"; fi
+exit $fail

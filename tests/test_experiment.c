@@ -1,0 +1,473 @@
+/* test_experiment.c: experiment files: defaults, every key, and one-line
+ * errors that name the file and the JSON path of the problem. */
+#include "experiment.h"
+
+#include "error.h"
+#include "fsutil.h"
+#include "helpers.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* Each test runs in a fresh directory holding cfg/a.cfg and cfg/b.cfg
+ * (experiment_load only checks that a model's cfg exists). */
+struct fixture {
+	char *dir;
+	char *old_cwd;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof *f);
+	f->old_cwd = getcwd(NULL, 0);
+	f->dir = test_tmpdir();
+	if (chdir(f->dir) != 0)
+		return -1;
+	test_write_file("cfg/b.cfg", "[net]\n", 6);
+	test_write_file("cfg/a.cfg", "[net]\n", 6);
+	unsetenv("MVTEC_ROOT");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (chdir(f->old_cwd) != 0)
+		return -1;
+	test_rm_rf(f->dir);
+	free(f->dir);
+	free(f->old_cwd);
+	free(f);
+	unsetenv("MVTEC_ROOT");
+	return 0;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	test_write_file(path, text, strlen(text));
+}
+
+/* Load path and return everything written to stderr (caller frees). */
+static char *load_capture(const char *path, struct experiment *e, int *rc)
+{
+	test_stderr_begin();
+	*rc = experiment_load(path, e);
+	return test_stderr_end();
+}
+
+static void experiment_should_fill_defaults_for_a_minimal_file(void **state)
+{
+	(void)state;
+	/* sha256 of these exact bytes, from sha256sum(1) */
+	write_text("mini.json", "{\"models\": {\"a\": \"cfg/a.cfg\"}}\n");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("mini.json", &e, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(e.sha256, "6ee6dde7804b2a9ef3eaf462806dbe237f0b90b6851041038b760fe465f43758");
+	assert_string_equal(e.path, "mini.json");
+	assert_string_equal(e.name, "mini");
+	assert_string_equal(e.results_dir, "results");
+	/* data/mvtec is absent here: the synthetic set is used, and said so */
+	assert_string_equal(e.dataset.root, "data/synth");
+	assert_non_null(strstr(err, "note: mini.json: dataset 'data/mvtec/cable' not found; "
+				    "using the synthetic cable set in 'data/synth'"));
+	assert_string_equal(e.dataset.category, "cable");
+	assert_int_equal(e.dataset.n_normal, 1);
+	assert_string_equal(e.dataset.normal[0], "train/good");
+	assert_int_equal(e.dataset.n_anomalous, 1);
+	assert_string_equal(e.dataset.anomalous[0], "test/*");
+	assert_int_equal(e.dataset.width, 64);
+	assert_int_equal(e.dataset.height, 64);
+	assert_int_equal(e.dataset.channels, 3);
+	assert_int_equal(e.dataset.synthetic, 1);
+	assert_string_equal(e.dataset.synth_dir, "data/synth");
+	assert_true(e.dataset.synth_seed == 1);
+	assert_int_equal(e.dataset.synth_size, 256);
+	assert_true(e.dataset.synth_difficulty == 1.0);
+	assert_string_equal(e.dataset.cache_dir, "results/cache");
+	assert_int_equal(e.n_models, 1);
+	assert_string_equal(e.models[0].name, "a");
+	assert_string_equal(e.models[0].cfg, "cfg/a.cfg");
+	assert_null(e.models[0].weights);
+	assert_int_equal(e.models[0].weights_upto, -1);
+	assert_int_equal(e.cv.k, 5);
+	assert_int_equal(e.cv.repeats, 1);
+	assert_true(e.cv.seed == 1);
+	assert_int_equal(e.cv.stratify, 1);
+	assert_true(e.cv.inner_fraction == 0.2);
+	assert_int_equal(e.training.epochs, 10);
+	assert_int_equal(e.training.batch, 0);
+	assert_true(e.training.learning_rate == 0);
+	assert_true(e.training.momentum == -1);
+	assert_true(e.training.decay == -1);
+	assert_int_equal(e.training.optimizer, EXP_OPT_CFG);
+	assert_int_equal(e.training.augment_flip, 0);
+	assert_int_equal(e.training.augment_rot90, 0);
+	assert_true(e.training.augment_jitter == 0);
+	assert_int_equal(e.training.imbalance, EXP_IMB_NONE);
+	assert_int_equal(e.training.early_stopping, 0);
+	assert_int_equal(e.training.patience, 5);
+	assert_null(e.training.lr_policy);
+	assert_true(e.training.lr_power == 4);
+	assert_int_equal(e.training.n_lr_steps, 0);
+	assert_true(e.training.lr_scale == 0.1);
+	assert_int_equal(e.training.threads, 1);
+	assert_int_equal(e.metrics.positive, EXP_POS_ANOMALOUS);
+	assert_true(e.metrics.beta == 2);
+	assert_int_equal(e.metrics.threshold_policy, EXP_THR_FIXED);
+	assert_true(e.metrics.threshold == 0.5);
+	assert_true(e.metrics.alpha == 0.05);
+	assert_int_equal(e.metrics.bootstrap, 2000);
+	char *rp = experiment_results_path(&e);
+	assert_string_equal(rp, "results/mini");
+	free(rp);
+	free(err);
+	experiment_release(&e);
+}
+
+static void experiment_should_read_every_key(void **state)
+{
+	(void)state;
+	test_write_file("real/cable/train/good/000.png", "x", 1);
+	write_text("full.json",
+		   "{\n"
+		   "  \"name\": \"study-1\",\n"
+		   "  \"results_dir\": \"out\",\n"
+		   "  \"dataset\": {\"root\": \"real\", \"category\": \"cable\",\n"
+		   "    \"normal\": [\"train/good\", \"test/good\"], \"anomalous\": [\"test/cut\"],\n"
+		   "    \"width\": 32, \"height\": 16, \"channels\": 1, \"synthetic\": false,\n"
+		   "    \"synth_dir\": \"s\", \"synth_seed\": 9007199254740991, \"synth_size\": 64,\n"
+		   "    \"synth_difficulty\": 0.25, \"cache_dir\": \"cc\"},\n"
+		   "  \"models\": {\"zeta\": {\"cfg\": \"cfg/b.cfg\", \"weights\": \"cfg/a.cfg\", \"weights_upto\": 3},\n"
+		   "             \"alpha\": \"cfg/a.cfg\"},\n"
+		   "  \"cv\": {\"k\": 3, \"repeats\": 2, \"seed\": 42, \"stratify\": false, \"inner_fraction\": 0.5},\n"
+		   "  \"training\": {\"epochs\": 7, \"batch\": 8, \"learning_rate\": 0.01, \"momentum\": 0.9,\n"
+		   "    \"decay\": 0.0005, \"optimizer\": \"adam\", \"augment\": {\"flip\": true, \"rot90\": true,\n"
+		   "    \"jitter\": 0.1}, \"imbalance\": \"weighted\", \"early_stopping\": true, \"patience\": 3,\n"
+		   "    \"lr_policy\": \"steps\", \"lr_power\": 2, \"lr_steps\": [3, 5], \"lr_scale\": 0.5,\n"
+		   "    \"threads\": 2},\n"
+		   "  \"metrics\": {\"positive\": \"normal\", \"beta\": 0.5, \"threshold_policy\": \"tuned\",\n"
+		   "    \"threshold\": 0.3, \"alpha\": 0.01, \"bootstrap\": 0}\n"
+		   "}\n");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("full.json", &e, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(err, ""); /* the root exists: no fallback note */
+	assert_string_equal(e.name, "study-1");
+	assert_string_equal(e.results_dir, "out");
+	assert_string_equal(e.dataset.root, "real");
+	assert_int_equal(e.dataset.n_normal, 2);
+	assert_string_equal(e.dataset.normal[1], "test/good");
+	assert_int_equal(e.dataset.n_anomalous, 1);
+	assert_string_equal(e.dataset.anomalous[0], "test/cut");
+	assert_int_equal(e.dataset.width, 32);
+	assert_int_equal(e.dataset.height, 16);
+	assert_int_equal(e.dataset.channels, 1);
+	assert_int_equal(e.dataset.synthetic, 0);
+	assert_string_equal(e.dataset.synth_dir, "s");
+	assert_true(e.dataset.synth_seed == 9007199254740991ULL);
+	assert_int_equal(e.dataset.synth_size, 64);
+	assert_true(e.dataset.synth_difficulty == 0.25);
+	assert_string_equal(e.dataset.cache_dir, "cc");
+	/* models keep the file's order */
+	assert_int_equal(e.n_models, 2);
+	assert_string_equal(e.models[0].name, "zeta");
+	assert_string_equal(e.models[0].cfg, "cfg/b.cfg");
+	assert_string_equal(e.models[0].weights, "cfg/a.cfg");
+	assert_int_equal(e.models[0].weights_upto, 3);
+	assert_string_equal(e.models[1].name, "alpha");
+	assert_int_equal(experiment_model(&e, "alpha"), 1);
+	assert_int_equal(experiment_model(&e, "zeta"), 0);
+	assert_int_equal(experiment_model(&e, "beta"), -1);
+	assert_int_equal(e.cv.k, 3);
+	assert_int_equal(e.cv.repeats, 2);
+	assert_true(e.cv.seed == 42);
+	assert_int_equal(e.cv.stratify, 0);
+	assert_true(e.cv.inner_fraction == 0.5);
+	assert_int_equal(e.training.epochs, 7);
+	assert_int_equal(e.training.batch, 8);
+	assert_true(e.training.learning_rate == 0.01);
+	assert_true(e.training.momentum == 0.9);
+	assert_true(e.training.decay == 0.0005);
+	assert_int_equal(e.training.optimizer, EXP_OPT_ADAM);
+	assert_int_equal(e.training.augment_flip, 1);
+	assert_int_equal(e.training.augment_rot90, 1);
+	assert_true(e.training.augment_jitter == 0.1);
+	assert_int_equal(e.training.imbalance, EXP_IMB_WEIGHTED);
+	assert_int_equal(e.training.early_stopping, 1);
+	assert_int_equal(e.training.patience, 3);
+	assert_string_equal(e.training.lr_policy, "steps");
+	assert_true(e.training.lr_power == 2);
+	assert_int_equal(e.training.n_lr_steps, 2);
+	assert_int_equal(e.training.lr_steps[0], 3);
+	assert_int_equal(e.training.lr_steps[1], 5);
+	assert_true(e.training.lr_scale == 0.5);
+	assert_int_equal(e.training.threads, 2);
+	assert_int_equal(e.metrics.positive, EXP_POS_NORMAL);
+	assert_true(e.metrics.beta == 0.5);
+	assert_int_equal(e.metrics.threshold_policy, EXP_THR_TUNED);
+	assert_true(e.metrics.threshold == 0.3);
+	assert_true(e.metrics.alpha == 0.01);
+	assert_int_equal(e.metrics.bootstrap, 0);
+	char *rp = experiment_results_path(&e);
+	assert_string_equal(rp, "out/study-1");
+	free(rp);
+	free(err);
+	experiment_release(&e);
+}
+
+static void experiment_should_discover_models_when_none_are_listed(void **state)
+{
+	(void)state;
+	test_write_file("cfg/not a name.cfg", "x", 1);
+	test_write_file("cfg/notes.txt", "x", 1);
+	write_text("auto.json", "{\"dataset\": {\"synthetic\": false}}");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("auto.json", &e, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(err, "");
+	/* sorted by name, whatever the directory order */
+	assert_int_equal(e.n_models, 2);
+	assert_string_equal(e.models[0].name, "a");
+	assert_string_equal(e.models[0].cfg, "cfg/a.cfg");
+	assert_string_equal(e.models[1].name, "b");
+	assert_string_equal(e.models[1].cfg, "cfg/b.cfg");
+	/* synthetic off: the absent root is kept for the dataset scan to report */
+	assert_string_equal(e.dataset.root, "data/mvtec");
+	free(err);
+	experiment_release(&e);
+}
+
+static void experiment_should_take_the_root_from_mvtec_root(void **state)
+{
+	(void)state;
+	test_write_file("elsewhere/cable/train/good/000.png", "x", 1);
+	write_text("env.json", "{\"models\": {\"a\": \"cfg/a.cfg\"}}");
+	setenv("MVTEC_ROOT", "elsewhere", 1);
+	struct experiment e;
+	int rc;
+	char *err = load_capture("env.json", &e, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(err, "");
+	assert_string_equal(e.dataset.root, "elsewhere");
+	free(err);
+	experiment_release(&e);
+
+	/* an explicit root that is not there is an error, never a fallback */
+	setenv("MVTEC_ROOT", "nowhere", 1);
+	err = load_capture("env.json", &e, &rc);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "error: MVTEC_ROOT='nowhere' has no folder 'cable'\n");
+	assert_null(e.path);
+	free(err);
+}
+
+struct bad_case {
+	const char *text;
+	const char *message; /* after "error: bad.json: " */
+};
+
+static void experiment_should_name_the_json_path_of_each_error(void **state)
+{
+	(void)state;
+	static const struct bad_case cases[] = {
+		{ "[1]", ".: expected an object, got an array" },
+		{ "{\"nmae\": \"x\"}",
+		  ".nmae: unknown key (known keys here: name, results_dir, dataset, models, cv, "
+		  "training, metrics)" },
+		{ "{\"name\": \"a\", \"name\": \"b\"}", ".: duplicate key \"name\"" },
+		{ "{\"name\": \"a/b\"}",
+		  ".name: expected a name of letters, digits, '_', '.' and '-' (at most 64, not "
+		  "starting with '.'), got \"a/b\"" },
+		{ "{\"name\": 3}", ".name: expected a non-empty string, got 3" },
+		{ "{\"results_dir\": \"\"}", ".results_dir: expected a non-empty string, got \"\"" },
+		{ "{\"cv\": {\"k\": \"five\"}}", ".cv.k: expected an integer >= 2, got \"five\"" },
+		{ "{\"cv\": {\"k\": 1}}", ".cv.k: expected an integer >= 2, got 1" },
+		{ "{\"cv\": {\"k\": 2.5}}", ".cv.k: expected an integer >= 2, got 2.5" },
+		{ "{\"cv\": {\"repeats\": 0}}", ".cv.repeats: expected an integer >= 1, got 0" },
+		{ "{\"cv\": {\"seed\": -1}}",
+		  ".cv.seed: expected an integer between 0 and 9007199254740991, got -1" },
+		{ "{\"cv\": {\"stratify\": \"yes\"}}", ".cv.stratify: expected true or false, got \"yes\"" },
+		{ "{\"cv\": {\"inner_fraction\": 0}}",
+		  ".cv.inner_fraction: expected a number > 0 and <= 0.5, got 0" },
+		{ "{\"cv\": {\"folds\": 5}}",
+		  ".cv.folds: unknown key (known keys here: k, repeats, seed, stratify, "
+		  "inner_fraction)" },
+		{ "{\"cv\": 5}", ".cv: expected an object, got 5" },
+		{ "{\"dataset\": {\"width\": 4}}",
+		  ".dataset.width: expected an integer between 8 and 2048, got 4" },
+		{ "{\"dataset\": {\"height\": 4096}}",
+		  ".dataset.height: expected an integer between 8 and 2048, got 4096" },
+		{ "{\"dataset\": {\"channels\": 2}}", ".dataset.channels: expected 1 or 3, got 2" },
+		{ "{\"dataset\": {\"category\": \"a/b\"}}",
+		  ".dataset.category: expected a folder name without '/', got \"a/b\"" },
+		{ "{\"dataset\": {\"normal\": []}}",
+		  ".dataset.normal: expected a non-empty array of strings, got an array" },
+		{ "{\"dataset\": {\"anomalous\": [\"test/cut\", 7]}}",
+		  ".dataset.anomalous[1]: expected a non-empty string, got 7" },
+		{ "{\"dataset\": {\"synthetic\": 1}}", ".dataset.synthetic: expected true or false, got 1" },
+		{ "{\"dataset\": {\"synth_difficulty\": 0.2}}",
+		  ".dataset.synth_difficulty: expected a number between 0.25 and 4.0, got 0.2" },
+		{ "{\"dataset\": {\"synth_size\": 31}}",
+		  ".dataset.synth_size: expected an integer between 32 and 4096, got 31" },
+		{ "{\"models\": {}}", ".models: expected at least one model, got an object" },
+		{ "{\"models\": [\"cfg/a.cfg\"]}", ".models: expected an object, got an array" },
+		{ "{\"models\": {\"a\": 1}}", ".models.a: expected a cfg path or an object, got 1" },
+		{ "{\"models\": {\"a\": {\"weights\": \"w\"}}}", ".models.a: missing key \"cfg\"" },
+		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"wieghts\": \"w\"}}}",
+		  ".models.a.wieghts: unknown key (known keys here: cfg, weights, weights_upto)" },
+		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"weights_upto\": -2}}}",
+		  ".models.a.weights_upto: expected an integer >= -1, got -2" },
+		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"weights\": \"none.weights\"}}}",
+		  ".models.a.weights: no such file 'none.weights'" },
+		{ "{\"models\": {\"a\": \"cfg/missing.cfg\"}}", ".models.a: no such cfg file 'cfg/missing.cfg'" },
+		{ "{\"models\": {\"a b\": \"cfg/a.cfg\"}}",
+		  ".models.a b: model name \"a b\" is not a name of letters, digits, '_', '.' and '-' "
+		  "(at most 64, not starting with '.')" },
+		{ "{\"models\": {\"figures\": \"cfg/a.cfg\"}}",
+		  ".models.figures: model name \"figures\" is reserved for the report's figures" },
+		{ "{\"training\": {\"epochs\": 0}}", ".training.epochs: expected an integer >= 1, got 0" },
+		{ "{\"training\": {\"batch\": -1}}",
+		  ".training.batch: expected an integer between 0 and 4096 (0: the cfg's), got -1" },
+		{ "{\"training\": {\"learning_rate\": \"fast\"}}",
+		  ".training.learning_rate: expected a number between 0 and 10 (0: the cfg's), got "
+		  "\"fast\"" },
+		{ "{\"training\": {\"momentum\": -0.5}}",
+		  ".training.momentum: expected a number in [0, 1) or -1 (the cfg's), got -0.5" },
+		{ "{\"training\": {\"decay\": 1}}",
+		  ".training.decay: expected a number in [0, 1) or -1 (the cfg's), got 1" },
+		{ "{\"training\": {\"optimizer\": \"rmsprop\"}}",
+		  ".training.optimizer: expected one of \"cfg\", \"sgd\", or \"adam\", got \"rmsprop\"" },
+		{ "{\"training\": {\"imbalance\": true}}",
+		  ".training.imbalance: expected one of \"none\", \"oversample\", or \"weighted\", got true" },
+		{ "{\"training\": {\"augment\": {\"flip\": true, \"mirror\": true}}}",
+		  ".training.augment.mirror: unknown key (known keys here: flip, rot90, jitter)" },
+		{ "{\"training\": {\"augment\": {\"jitter\": 2}}}",
+		  ".training.augment.jitter: expected a number between 0 and 1, got 2" },
+		{ "{\"training\": {\"early_stopping\": null}}",
+		  ".training.early_stopping: expected true or false, got null" },
+		{ "{\"training\": {\"patience\": 0}}", ".training.patience: expected an integer >= 1, got 0" },
+		{ "{\"training\": {\"lr_policy\": \"cosine\"}}",
+		  ".training.lr_policy: expected one of \"cfg\", \"constant\", \"steps\", or \"poly\", got "
+		  "\"cosine\"" },
+		{ "{\"training\": {\"lr_policy\": \"steps\"}}",
+		  ".training.lr_policy: \"steps\" needs a non-empty .training.lr_steps" },
+		{ "{\"training\": {\"lr_steps\": [5, 3]}}",
+		  ".training.lr_steps[1]: expected an epoch > 5 (steps ascending), got 3" },
+		{ "{\"training\": {\"lr_steps\": 5}}", ".training.lr_steps: expected an array of epochs, got 5" },
+		{ "{\"training\": {\"lr_scale\": 0}}", ".training.lr_scale: expected a number > 0 and <= 1000, got 0" },
+		{ "{\"training\": {\"threads\": 0}}", ".training.threads: expected an integer >= 1, got 0" },
+		{ "{\"metrics\": {\"positive\": \"defective\"}}",
+		  ".metrics.positive: expected one of \"anomalous\" or \"normal\", got \"defective\"" },
+		{ "{\"metrics\": {\"beta\": 0}}", ".metrics.beta: expected a number > 0 and <= 100, got 0" },
+		{ "{\"metrics\": {\"threshold_policy\": \"best\"}}",
+		  ".metrics.threshold_policy: expected one of \"fixed\" or \"tuned\", got \"best\"" },
+		{ "{\"metrics\": {\"threshold\": 1}}", ".metrics.threshold: expected a number > 0 and < 1, got 1" },
+		{ "{\"metrics\": {\"alpha\": 0.9}}", ".metrics.alpha: expected a number > 0 and <= 0.5, got 0.9" },
+		{ "{\"metrics\": {\"bootstrap\": -5}}",
+		  ".metrics.bootstrap: expected an integer between 0 and 1000000, got -5" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		write_text("bad.json", cases[i].text);
+		struct experiment e;
+		int rc;
+		char *err = load_capture("bad.json", &e, &rc);
+		char *want = xasprintf("error: bad.json: %s\n", cases[i].message);
+		if (strcmp(err, want) != 0)
+			print_error("case %zu: %s\n", i, cases[i].text);
+		assert_string_equal(err, want);
+		assert_int_equal(rc, -1);
+		/* *out is zeroed: releasing it is harmless */
+		assert_null(e.path);
+		assert_int_equal(e.n_models, 0);
+		experiment_release(&e);
+		free(want);
+		free(err);
+	}
+}
+
+static void experiment_should_report_bad_json_with_its_position(void **state)
+{
+	(void)state;
+	write_text("syntax.json", "{\n  \"cv\": {\"k\": tru}\n}\n");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("syntax.json", &e, &rc);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "error: 'syntax.json': line 2, column 15: invalid JSON\n");
+	assert_null(e.path);
+	free(err);
+}
+
+static void experiment_should_report_a_missing_file(void **state)
+{
+	(void)state;
+	struct experiment e;
+	int rc;
+	char *err = load_capture("experiments/none.json", &e, &rc);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "error: cannot open 'experiments/none.json': No such file or directory\n");
+	assert_null(e.path);
+	free(err);
+}
+
+static void experiment_should_fall_back_only_for_the_cable_category(void **state)
+{
+	(void)state;
+	write_text("screw.json", "{\"dataset\": {\"category\": \"screw\"}}");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("screw.json", &e, &rc);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "error: screw.json: dataset 'data/mvtec/screw' not found, and the "
+				 "synthetic set only has the category 'cable'\n");
+	free(err);
+}
+
+static void experiment_should_not_discover_without_cfg_folder(void **state)
+{
+	(void)state;
+	test_rm_rf("cfg");
+	write_text("nocfg.json", "{}");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("nocfg.json", &e, &rc);
+	assert_int_equal(rc, -1);
+	assert_string_equal(err, "error: nocfg.json: no \"models\" given and no folder 'cfg' to "
+				 "discover them in\n");
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(experiment_should_fill_defaults_for_a_minimal_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_read_every_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_discover_models_when_none_are_listed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_take_the_root_from_mvtec_root, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_name_the_json_path_of_each_error, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_report_bad_json_with_its_position, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_report_a_missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_fall_back_only_for_the_cable_category,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_not_discover_without_cfg_folder, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,371 @@
+/* test_metrics.c: per-fold metrics against values worked out by hand. */
+#include "metrics.h"
+
+#include "error.h"
+#include "helpers.h"
+#include "json.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define TOL 1e-12
+#define near(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
+
+/* Six images with tied scores:
+ *   label  0    0    1    1    0    1
+ *   p     .1   .4   .4   .8   .8   .9 */
+static const int tie_label[6] = { 0, 0, 1, 1, 0, 1 };
+static const double tie_p[6] = { 0.1, 0.4, 0.4, 0.8, 0.8, 0.9 };
+
+static void metrics_should_count_ties_as_one_half_in_auroc(void **state)
+{
+	(void)state;
+	struct metrics_input in = { tie_label, tie_p, NULL, 6, NULL };
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 0.35, 1, 2.0, &m), 0);
+	/* pairs (positive, negative): .4 vs {.1 win, .4 tie, .8 loss} = 1.5,
+	 * .8 vs {1, 1, .5} = 2.5, .9 vs all = 3: 7 of 9 */
+	near(m.auroc, 7.0 / 9, TOL);
+	/* AP: levels .9 (R 1/3, P 1), .8 (R 2/3, P 2/3), .4 (R 1, P 3/5):
+	 * 1/3 + 2/9 + 1/5 = 34/45 */
+	near(m.auprc, 34.0 / 45, TOL);
+	/* p >= .35: five called anomalous: tp 3, fp 2, tn 1, fn 0 */
+	assert_int_equal(m.tp, 3);
+	assert_int_equal(m.fp, 2);
+	assert_int_equal(m.tn, 1);
+	assert_int_equal(m.fn, 0);
+	near(m.accuracy, 4.0 / 6, TOL);
+	near(m.precision, 3.0 / 5, TOL);
+	near(m.recall, 1.0, TOL);
+	near(m.specificity, 1.0 / 3, TOL);
+	near(m.balanced_accuracy, 2.0 / 3, TOL);
+	near(m.f1, 6.0 / 8, TOL);    /* 2tp / (2tp + fp + fn) */
+	near(m.fbeta, 15.0 / 17, TOL); /* 5tp / (5tp + 4fn + fp) */
+	near(m.recall_other, 1.0 / 3, TOL);
+	near(m.fbeta_other, 5.0 / 13, TOL); /* tp'=1 fn'=2 fp'=0 */
+	/* python3: mean of -log(p or 1-p) = 0.5784031417840181 */
+	near(m.loss, 0.5784031417840181, 1e-12);
+	assert_string_equal(m.undefined, "");
+	metrics_release(&m);
+
+	/* normal positive: the Mann-Whitney statistic is symmetric */
+	assert_int_equal(metrics_compute(&in, 0.35, 0, 2.0, &m), 0);
+	near(m.auroc, 7.0 / 9, TOL);
+	assert_int_equal(m.tp, 1);
+	assert_int_equal(m.fn, 2);
+	near(m.recall, 1.0 / 3, TOL);
+	near(m.recall_other, 1.0, TOL);
+	near(m.fbeta_other, 15.0 / 17, TOL);
+	/* AP for normal (scores -p): levels -.1 (tp1: R1/3 P1), -.4 (tp2 fp1:
+	 * R2/3 P2/3), -.8 (tp3 fp2: R1 P3/5): 34/45 as well */
+	near(m.auprc, 34.0 / 45, TOL);
+	metrics_release(&m);
+}
+
+static void metrics_should_accept_any_score_range_for_ranking(void **state)
+{
+	(void)state;
+	double p[6];
+	for (int i = 0; i < 6; i++)
+		p[i] = 10 * tie_p[i] - 7; /* -6 .. 2 */
+	struct metrics_input in = { tie_label, p, NULL, 6, NULL };
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	near(m.auroc, 7.0 / 9, TOL);
+	near(m.auprc, 34.0 / 45, TOL);
+	metrics_release(&m);
+}
+
+static void metrics_should_give_null_with_reason_for_a_one_class_fold(void **state)
+{
+	(void)state;
+	int label[3] = { 0, 0, 0 };
+	double p[3] = { 0.1, 0.2, 0.3 };
+	struct metrics_input in = { label, p, NULL, 3, NULL };
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	near(m.accuracy, 1.0, TOL);
+	near(m.specificity, 1.0, TOL);
+	assert_true(isnan(m.recall));
+	assert_true(isnan(m.precision));
+	assert_true(isnan(m.auroc));
+	assert_true(isnan(m.auprc));
+	assert_true(isnan(m.fbeta));
+	assert_true(isnan(m.balanced_accuracy));
+	near(m.fbeta_other, 1.0, TOL);
+	assert_string_equal(m.reason[METRICS_RECALL], "no anomalous images");
+	assert_string_equal(m.reason[METRICS_AUROC], "only one class in the fold");
+	assert_string_equal(m.reason[METRICS_PRECISION], "no positive predictions");
+	assert_null(m.reason[METRICS_ACCURACY]);
+	assert_non_null(strstr(m.undefined, "recall: no anomalous images"));
+	assert_non_null(strstr(m.undefined, "auroc: only one class in the fold"));
+
+	/* written as JSON: null values and the reasons, never NaN */
+	struct jw w;
+	jw_init(&w);
+	metrics_write_json(&w, &m, 1, 2.0, 0.5);
+	assert_null(strstr(w.buf, "nan"));
+	struct json *j = json_parse(w.buf, "metrics");
+	assert_non_null(j);
+	assert_int_equal(json_type(json_get(j, "recall")), JSON_NULL);
+	assert_int_equal(json_type(json_get(j, "auroc")), JSON_NULL);
+	assert_true(json_number(json_get(j, "accuracy")) == 1.0);
+	assert_string_equal(json_string(json_get(json_get(j, "undefined"), "auroc")),
+			    "only one class in the fold");
+	assert_string_equal(json_string(json_get(j, "positive")), "anomalous");
+	assert_true(json_number(json_get(json_get(j, "confusion"), "tn")) == 3);
+	json_free(j);
+	jw_release(&w);
+	metrics_release(&m);
+
+	/* no images at all */
+	in.n = 0;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	assert_true(isnan(m.accuracy));
+	assert_true(isnan(m.loss));
+	assert_string_equal(m.reason[METRICS_ACCURACY], "no images");
+	metrics_release(&m);
+}
+
+static void metrics_should_score_perfect_and_all_wrong_predictors(void **state)
+{
+	(void)state;
+	int label[4] = { 1, 1, 0, 0 };
+	double perfect[4] = { 1, 1, 0, 0 };
+	double wrong[4] = { 0.1, 0.2, 0.8, 0.9 };
+	double inverse[4] = { 0, 0, 1, 1 };
+	struct metrics_input in = { label, perfect, NULL, 4, NULL };
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	for (int id = METRICS_ACCURACY; id < METRICS_N; id++)
+		near(metrics_value(&m, id), 1.0, TOL);
+	near(m.loss, 0.0, TOL);
+	metrics_release(&m);
+
+	in.p = wrong;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	for (int id = METRICS_ACCURACY; id <= METRICS_AUROC; id++)
+		near(metrics_value(&m, id), 0.0, TOL);
+	/* AP: .9 neg, .8 neg (R 0), .2 pos (R 1/2, P 1/3), .1 pos (R 1, P 1/2) */
+	near(m.auprc, 1.0 / 6 + 1.0 / 4, TOL);
+	assert_int_equal(m.tp, 0);
+	assert_int_equal(m.fp, 2);
+	metrics_release(&m);
+
+	/* p exactly wrong: the log is clipped at 1e-15, -log(1e-15) = 34.538776394910684 */
+	in.p = inverse;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	near(m.loss, 34.538776394910684, 1e-9);
+	metrics_release(&m);
+}
+
+/* 224 normal (p .1), 92 anomalous of which `missed` have p .2, the rest .9;
+ * or the mirror with normal images called anomalous. */
+static void study(int *label, double *p, int anomalous_missed, int normal_flagged)
+{
+	for (int i = 0; i < 224; i++) {
+		label[i] = 0;
+		p[i] = i < normal_flagged ? 0.7 : 0.1;
+	}
+	for (int i = 0; i < 92; i++) {
+		label[224 + i] = 1;
+		p[224 + i] = i < anomalous_missed ? 0.2 : 0.9;
+	}
+}
+
+static void metrics_should_reproduce_the_study_scale(void **state)
+{
+	(void)state;
+	int label[316];
+	double p[316];
+	struct metrics_input in = { label, p, NULL, 316, NULL };
+	struct metrics m;
+
+	/* 58 anomalous called normal, normal positive: tp 224, fp 58, fn 0:
+	 * accuracy 258/316 = 0.8165, recall 1, F2 = 1120/1178 = 0.9508 */
+	study(label, p, 58, 0);
+	assert_int_equal(metrics_compute(&in, 0.5, 0, 2.0, &m), 0);
+	near(m.accuracy, 0.8165, 5e-5);
+	near(m.recall, 1.000, TOL);
+	near(m.fbeta, 0.9508, 5e-5);
+	near(m.fbeta, 1120.0 / 1178, TOL);
+	metrics_release(&m);
+	/* same predictions, anomalous positive: recall 34/92, and the normal-positive
+	 * figures as the "other" ones */
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	near(m.recall, 34.0 / 92, TOL);
+	near(m.recall_other, 1.0, TOL);
+	near(m.fbeta_other, 0.9508, 5e-5);
+	metrics_release(&m);
+
+	/* 58 normal called anomalous, anomalous positive: tp 92, fp 58:
+	 * recall 1, F2 = 460/518 = 0.8880 */
+	study(label, p, 0, 58);
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), 0);
+	near(m.accuracy, 0.8165, 5e-5);
+	near(m.recall, 1.000, TOL);
+	near(m.fbeta, 0.8880, 5e-5);
+	near(m.fbeta, 460.0 / 518, TOL);
+	metrics_release(&m);
+}
+
+static void metrics_should_report_recall_per_defect_type(void **state)
+{
+	(void)state;
+	int label[5] = { 0, 1, 1, 1, 0 };
+	double p[5] = { 0.1, 0.9, 0.2, 0.6, 0.7 };
+	const char *defect[5] = { "good", "cut", "bent", "bent", "good" };
+	struct metrics_input in = { label, p, defect, 5, NULL };
+	struct metrics m;
+	/* normal positive: defect recall is still "called anomalous" */
+	assert_int_equal(metrics_compute(&in, 0.5, 0, 2.0, &m), 0);
+	assert_int_equal(m.n_defects, 2);
+	assert_string_equal(m.defect_names[0], "bent");
+	assert_string_equal(m.defect_names[1], "cut");
+	assert_int_equal(m.defect_n[0], 2);
+	near(m.defect_recall[0], 0.5, TOL);
+	assert_int_equal(m.defect_n[1], 1);
+	near(m.defect_recall[1], 1.0, TOL);
+	metrics_release(&m);
+}
+
+static void metrics_should_apply_per_image_thresholds(void **state)
+{
+	(void)state;
+	int label[4] = { 1, 1, 0, 0 };
+	double p[4] = { 0.3, 0.6, 0.4, 0.7 };
+	double thr[4] = { 0.2, 0.5, 0.5, 0.8 };
+	struct metrics_input in = { label, p, NULL, 4, thr };
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 0.99, 1, 2.0, &m), 0);
+	assert_int_equal(m.tp, 2);
+	assert_int_equal(m.tn, 2);
+	metrics_release(&m);
+}
+
+static void metrics_should_tune_the_threshold_for_f_beta(void **state)
+{
+	(void)state;
+	int label[4] = { 0, 1, 0, 1 };
+	double p[4] = { 0.1, 0.2, 0.3, 0.4 };
+	struct metrics_input in = { label, p, NULL, 4, NULL };
+	/* F2 by split (anomalous positive): all 10/12, p>=.2 10/11, p>=.3 1/2,
+	 * p>=.4 5/9, none 0: best between .1 and .2 */
+	near(metrics_tune_threshold(&in, 1, 2.0), 0.15, TOL);
+	/* normal positive (called normal below t): best with p < .4 (10/11) */
+	near(metrics_tune_threshold(&in, 0, 2.0), 0.35, TOL);
+
+	/* a separable set is split at 0.5 when 0.5 separates it */
+	int l2[4] = { 0, 0, 1, 1 };
+	double p2[4] = { 0.1, 0.3, 0.6, 0.8 };
+	in.label = l2;
+	in.p = p2;
+	near(metrics_tune_threshold(&in, 1, 2.0), 0.5, TOL);
+	double p3[4] = { 0.1, 0.2, 0.3, 0.4 };
+	in.p = p3;
+	near(metrics_tune_threshold(&in, 1, 2.0), 0.25, TOL);
+
+	/* a tie in F1 (2/3 for "all anomalous" and for p >= .9): the split holding
+	 * 0.5 wins over the one at .05 */
+	int l4[4] = { 1, 0, 0, 1 };
+	double p4[4] = { 0.1, 0.2, 0.3, 0.9 };
+	in.label = l4;
+	in.p = p4;
+	near(metrics_tune_threshold(&in, 1, 1.0), 0.5, TOL);
+	in.n = 0;
+	near(metrics_tune_threshold(&in, 1, 2.0), 0.5, TOL);
+}
+
+static void metrics_should_trace_roc_and_pr_points(void **state)
+{
+	(void)state;
+	struct metrics_input in = { tie_label, tie_p, NULL, 6, NULL };
+	double *x, *y;
+	int n;
+	assert_int_equal(metrics_roc(&in, 1, &x, &y, &n), 0);
+	/* levels .9 .8 .4 .1 after the origin */
+	double rx[5] = { 0, 0, 1.0 / 3, 2.0 / 3, 1 }, ry[5] = { 0, 1.0 / 3, 2.0 / 3, 1, 1 };
+	assert_int_equal(n, 5);
+	for (int i = 0; i < 5; i++) {
+		near(x[i], rx[i], TOL);
+		near(y[i], ry[i], TOL);
+	}
+	free(x);
+	free(y);
+	assert_int_equal(metrics_pr(&in, 1, &x, &y, &n), 0);
+	double px[5] = { 0, 1.0 / 3, 2.0 / 3, 1, 1 }, py[5] = { 1, 1, 2.0 / 3, 3.0 / 5, 0.5 };
+	assert_int_equal(n, 5);
+	for (int i = 0; i < 5; i++) {
+		near(x[i], px[i], TOL);
+		near(y[i], py[i], TOL);
+	}
+	free(x);
+	free(y);
+	int one[2] = { 0, 0 };
+	double p[2] = { 0.1, 0.2 };
+	struct metrics_input single = { one, p, NULL, 2, NULL };
+	assert_int_equal(metrics_roc(&single, 1, &x, &y, &n), -1);
+	assert_null(x);
+	assert_int_equal(n, 0);
+}
+
+static void metrics_should_reject_bad_input(void **state)
+{
+	(void)state;
+	int label[2] = { 0, 2 };
+	double p[2] = { 0.1, 0.2 };
+	struct metrics_input in = { label, p, NULL, 2, NULL };
+	struct metrics m;
+	test_stderr_begin();
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), -1);
+	label[1] = 1;
+	p[0] = NAN;
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 2.0, &m), -1);
+	p[0] = 0.1;
+	assert_int_equal(metrics_compute(&in, 0.5, 3, 2.0, &m), -1);
+	assert_int_equal(metrics_compute(&in, 0.5, 1, 0.0, &m), -1);
+	char *msg = test_stderr_end();
+	assert_non_null(strstr(msg, "error: image 1 has label 2"));
+	assert_non_null(strstr(msg, "error: image 0 has a non-finite score"));
+	assert_non_null(strstr(msg, "positive class 3"));
+	assert_non_null(strstr(msg, "beta 0"));
+	free(msg);
+	metrics_release(&m);
+}
+
+static void metrics_should_name_metrics_as_documented(void **state)
+{
+	(void)state;
+	assert_string_equal(metrics_name(METRICS_F2), "f2");
+	assert_string_equal(metrics_name(METRICS_F2_OTHER), "f2_other_positive");
+	assert_string_equal(metrics_name(METRICS_RECALL_OTHER), "recall_other_positive");
+	assert_int_equal(metrics_id("auprc"), METRICS_AUPRC);
+	assert_int_equal(metrics_id("nope"), -1);
+	assert_null(metrics_name(METRICS_N));
+	assert_false(metrics_higher_is_better(METRICS_LOSS));
+	assert_true(metrics_higher_is_better(METRICS_F2));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(metrics_should_count_ties_as_one_half_in_auroc),
+		cmocka_unit_test(metrics_should_accept_any_score_range_for_ranking),
+		cmocka_unit_test(metrics_should_give_null_with_reason_for_a_one_class_fold),
+		cmocka_unit_test(metrics_should_score_perfect_and_all_wrong_predictors),
+		cmocka_unit_test(metrics_should_reproduce_the_study_scale),
+		cmocka_unit_test(metrics_should_report_recall_per_defect_type),
+		cmocka_unit_test(metrics_should_apply_per_image_thresholds),
+		cmocka_unit_test(metrics_should_tune_the_threshold_for_f_beta),
+		cmocka_unit_test(metrics_should_trace_roc_and_pr_points),
+		cmocka_unit_test(metrics_should_reject_bad_input),
+		cmocka_unit_test(metrics_should_name_metrics_as_documented),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,194 @@
+/* test_stats.c: GSL statistics against values worked out independently
+ * (python3 with the math module only; formulas and integrals noted). */
+#include "stats.h"
+
+#include "helpers.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define near(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
+
+static int setup(void **state)
+{
+	(void)state;
+	stats_init();
+	return 0;
+}
+
+static void stats_rng_should_match_the_reference_mt19937(void **state)
+{
+	(void)state;
+	/* C++ std::mt19937(42): first outputs 1608637542, 3421126067 */
+	struct stats_rng *r = stats_rng_new(42);
+	near(stats_rng_uniform(r), 1608637542.0 / 4294967296.0, 1e-15);
+	near(stats_rng_uniform(r), 3421126067.0 / 4294967296.0, 1e-15);
+	stats_rng_free(r);
+	/* the high word is folded in: 42 | 1 << 32 seeds 43 */
+	struct stats_rng *a = stats_rng_new(UINT64_C(42) | UINT64_C(1) << 32);
+	struct stats_rng *b = stats_rng_new(43);
+	assert_true(stats_rng_uniform(a) == stats_rng_uniform(b));
+	stats_rng_free(a);
+	stats_rng_free(b);
+	stats_rng_free(NULL);
+}
+
+static void stats_should_give_mean_sd_and_t_interval(void **state)
+{
+	(void)state;
+	double x[6] = { 1, 2, NAN, 3, 4, 5 };
+	double mean, sd, lo, hi;
+	int n;
+	stats_mean_sd(x, 6, &mean, &sd, &n);
+	assert_int_equal(n, 5);
+	near(mean, 3.0, 1e-15);
+	near(sd, sqrt(2.5), 1e-15);
+	/* 3 -/+ t_{0.975,4} sd / sqrt(5), t_{0.975,4} = 2.776445105 */
+	assert_int_equal(stats_t_interval(x, 6, 0.05, &lo, &hi), 0);
+	near(lo, 1.036756838662304, 1e-8);
+	near(hi, 4.9632431613376955, 1e-8);
+	/* one value: sd and the interval are undefined */
+	assert_int_equal(stats_t_interval(x, 1, 0.05, &lo, &hi), -1);
+	assert_true(isnan(lo) && isnan(hi));
+	stats_mean_sd(x + 2, 1, &mean, &sd, &n);
+	assert_int_equal(n, 0);
+	assert_true(isnan(mean) && isnan(sd));
+}
+
+static void stats_should_give_the_wilson_interval(void **state)
+{
+	(void)state;
+	double lo, hi;
+	/* (k + z^2/2)/(n + z^2) -/+ z/(n + z^2) sqrt(k(n-k)/n + z^2/4), z = 1.959963984540054 */
+	assert_int_equal(stats_wilson(8, 10, 0.05, &lo, &hi), 0);
+	near(lo, 0.4901624715366418, 1e-9);
+	near(hi, 0.9433178485456248, 1e-9);
+	/* k = n: upper end 1, lower end n/(n + z^2) = 10/13.8414588 */
+	assert_int_equal(stats_wilson(10, 10, 0.05, &lo, &hi), 0);
+	near(hi, 1.0, 1e-12);
+	near(lo, 10 / (10 + 1.959963984540054 * 1.959963984540054), 1e-9);
+	assert_int_equal(stats_wilson(0, 0, 0.05, &lo, &hi), -1);
+	assert_true(isnan(lo) && isnan(hi));
+}
+
+static void stats_nb_test_should_inflate_the_variance(void **state)
+{
+	(void)state;
+	double d[5] = { 0.02, 0.05, -0.01, 0.03, 0.04 };
+	struct stats_ttest t;
+	/* k = 5: n_test / n_train = 1/4; t = mean / sqrt((1/5 + 1/4) s^2) */
+	stats_nb_ttest(d, 5, 0.25, &t);
+	near(t.mean, 0.026, 1e-15);
+	near(t.t, 1.683562161419258, 1e-9);
+	near(t.df, 4, 0);
+	/* p = 2 (1/2 - integral_0^t of the t(4) density), Simpson with 2e5 steps */
+	near(t.p, 0.1675532214789277, 1e-8);
+	assert_null(t.reason);
+
+	double same[3] = { 0.1, 0.1, 0.1 };
+	stats_nb_ttest(same, 3, 0.25, &t);
+	assert_true(isnan(t.p));
+	assert_string_equal(t.reason, "paired differences have zero variance");
+	double zero[3] = { 0, 0, 0 };
+	stats_nb_ttest(zero, 3, 0.25, &t);
+	near(t.p, 1.0, 0);
+	stats_nb_ttest(d, 1, 0.25, &t);
+	assert_true(isnan(t.t));
+	assert_string_equal(t.reason, "fewer than 2 paired folds");
+}
+
+static void stats_holm_should_step_down(void **state)
+{
+	(void)state;
+	/* sorted .005 .01 .03 .04 times 4 3 2 1: .02 .03 .06 .04 -> running max .06 */
+	double p[4] = { 0.01, 0.04, 0.03, 0.005 }, adj[4];
+	stats_holm(p, 4, adj);
+	near(adj[0], 0.03, 1e-15);
+	near(adj[1], 0.06, 1e-15);
+	near(adj[2], 0.06, 1e-15);
+	near(adj[3], 0.02, 1e-15);
+	/* NAN is left out of the family: m' = 2; in place; capped at 1 */
+	double q[3] = { 0.01, NAN, 0.7 };
+	stats_holm(q, 3, q);
+	near(q[0], 0.02, 1e-15);
+	assert_true(isnan(q[1]));
+	near(q[2], 0.7, 1e-15);
+	double r[2] = { 0.6, 0.9 };
+	stats_holm(r, 2, r);
+	near(r[0], 1.0, 0);
+	near(r[1], 1.0, 0);
+}
+
+static void stats_mcnemar_should_use_exact_or_corrected_chi2(void **state)
+{
+	(void)state;
+	struct stats_mcnemar m;
+	/* b + c = 7 < 25: exact, 2 P(X <= 1), X ~ Bin(7, 1/2) = 2 (1 + 7) / 128 */
+	stats_mcnemar(1, 6, &m);
+	assert_string_equal(m.method, "exact");
+	near(m.statistic, 1, 0);
+	near(m.p, 0.125, 1e-12);
+	/* b + c = 35: (|10 - 25| - 1)^2 / 35 = 5.6, p = erfc(sqrt(5.6 / 2)) */
+	stats_mcnemar(10, 25, &m);
+	assert_string_equal(m.method, "chi2_cc");
+	near(m.statistic, 5.6, 1e-12);
+	near(m.p, 0.017960477526078766, 1e-10);
+	stats_mcnemar(0, 0, &m);
+	near(m.p, 1.0, 0);
+	stats_mcnemar(3, 3, &m); /* 2 P(X <= 3), X ~ Bin(6, 1/2) = 2 * 42/64 > 1 */
+	near(m.p, 1.0, 0);
+}
+
+struct mean_ctx {
+	const double *x;
+};
+
+static void boot_mean(const int *idx, int n, void *ctx, double *values)
+{
+	const struct mean_ctx *c = ctx;
+	double s = 0;
+	for (int i = 0; i < n; i++)
+		s += c->x[idx[i]];
+	values[0] = s / n;
+	values[1] = NAN; /* a statistic that is never defined */
+}
+
+static void stats_bootstrap_should_be_seeded_and_plausible(void **state)
+{
+	(void)state;
+	double x[100];
+	for (int i = 0; i < 100; i++)
+		x[i] = i;
+	struct mean_ctx c = { x };
+	double lo[2], hi[2], lo2[2], hi2[2], lo3[2], hi3[2];
+	stats_bootstrap(100, 1000, 7, 0.05, 2, boot_mean, &c, lo, hi);
+	stats_bootstrap(100, 1000, 7, 0.05, 2, boot_mean, &c, lo2, hi2);
+	stats_bootstrap(100, 1000, 8, 0.05, 2, boot_mean, &c, lo3, hi3);
+	assert_true(lo[0] == lo2[0] && hi[0] == hi2[0]);
+	assert_true(lo[0] != lo3[0] || hi[0] != hi3[0]);
+	/* normal approximation: 49.5 -/+ 1.96 * 28.87 / 10 = 43.8 .. 55.2 */
+	near(lo[0], 43.8, 1.5);
+	near(hi[0], 55.2, 1.5);
+	assert_true(isnan(lo[1]) && isnan(hi[1]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stats_rng_should_match_the_reference_mt19937),
+		cmocka_unit_test(stats_should_give_mean_sd_and_t_interval),
+		cmocka_unit_test(stats_should_give_the_wilson_interval),
+		cmocka_unit_test(stats_nb_test_should_inflate_the_variance),
+		cmocka_unit_test(stats_holm_should_step_down),
+		cmocka_unit_test(stats_mcnemar_should_use_exact_or_corrected_chi2),
+		cmocka_unit_test(stats_bootstrap_should_be_seeded_and_plausible),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,481 @@
+/* test_summary.c: summary.json from fixture unit files, checked against
+ * values worked out by hand (python3 with the math module for the t
+ * quantiles and tail probabilities; noted at each check). */
+#include "summary.h"
+
+#include "error.h"
+#include "fsutil.h"
+#include "helpers.h"
+#include "json.h"
+#include "stats.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define near(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
+
+/* 13 images in 4 folds (k = 4, one repeat):
+ *   f0: n1 n2 a1(bent) a2(cut)   f1: n3 n4 a3(bent) a4(cut)
+ *   f2: n5 n6 a5(bent)           f3: n7 n8 (normal only) */
+static const int fold_n[4] = { 4, 4, 3, 2 };
+static const char *const fold_path[4][4] = {
+	{ "good/n1.png", "good/n2.png", "bent/a1.png", "cut/a2.png" },
+	{ "good/n3.png", "good/n4.png", "bent/a3.png", "cut/a4.png" },
+	{ "good/n5.png", "good/n6.png", "bent/a5.png", NULL },
+	{ "good/n7.png", "good/n8.png", NULL, NULL },
+};
+static const int fold_label[4][4] = { { 0, 0, 1, 1 }, { 0, 0, 1, 1 }, { 0, 0, 1, 0 }, { 0, 0, 0, 0 } };
+static const char *const fold_defect[4][4] = {
+	{ "good", "good", "bent", "cut" },
+	{ "good", "good", "bent", "cut" },
+	{ "good", "good", "bent", NULL },
+	{ "good", "good", NULL, NULL },
+};
+static const double p_a[4][4] = { { .1, .2, .9, .8 }, { .3, .6, .7, .4 }, { .1, .7, .9, 0 }, { .2, .3, 0, 0 } };
+static const double p_b[4][4] = { { .6, .2, .9, .3 }, { .3, .2, .7, .8 }, { .6, .7, .4, 0 }, { .6, .1, 0, 0 } };
+/* learning curves of model a: (fold, epoch); NAN = absent */
+static const double a_train[4][2] = { { 1.0, 0.5 }, { 0.8, 0.4 }, { 0.9, 0.3 }, { 1.1, NAN } };
+static const double a_val[4][2] = { { 1.2, 0.7 }, { 1.0, NAN }, { 0.8, 0.6 }, { 0.9, NAN } };
+
+static void write_unit_r(const char *root, const char *model, int r, int f, const char *status,
+			 const double p[4][4])
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "format", "darkfold-unit/1");
+	jw_kstr(&w, "experiment", "fixture");
+	jw_kstr(&w, "model", model);
+	jw_kint(&w, "repeat", r);
+	jw_kint(&w, "fold", f);
+	jw_kstr(&w, "status", status);
+	jw_key(&w, "data");
+	jw_obj_begin(&w);
+	jw_kint(&w, "n_train", 13 - fold_n[f]);
+	jw_kint(&w, "n_test", fold_n[f]);
+	jw_obj_end(&w);
+	jw_key(&w, "curve");
+	jw_arr_begin(&w);
+	for (int e = 0; e < 2 && !isnan(a_train[f][e]); e++) {
+		jw_obj_begin(&w);
+		jw_kint(&w, "epoch", e + 1);
+		jw_knum(&w, "train_loss", a_train[f][e]);
+		jw_knum(&w, "val_loss", a_val[f][e]);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "threshold");
+	jw_obj_begin(&w);
+	jw_knum(&w, "value", 0.5);
+	jw_kstr(&w, "policy", "fixed");
+	jw_obj_end(&w);
+	jw_key(&w, "predictions");
+	jw_arr_begin(&w);
+	for (int i = 0; p && i < fold_n[f]; i++) {
+		jw_obj_begin(&w);
+		jw_kstr(&w, "path", fold_path[f][i]);
+		jw_kint(&w, "label", fold_label[f][i]);
+		jw_kstr(&w, "defect", fold_defect[f][i]);
+		jw_knum(&w, "p_anomalous", p[f][i]);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "timing");
+	jw_obj_begin(&w);
+	jw_knum(&w, "train_seconds", 10.0 * (f + 1));
+	jw_knum(&w, "images_per_second", 100.0);
+	jw_kstr(&w, "started", f == 1 ? "2026-01-01T00:00:00Z" : "2026-01-02T00:00:00Z");
+	jw_kstr(&w, "finished", "2026-01-03T00:00:00Z");
+	jw_obj_end(&w);
+	jw_key(&w, "provenance");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "git_commit", "abc");
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	char *dir = fs_join(root, model);
+	assert_int_equal(fs_mkdir_p(dir), 0);
+	char *path = xasprintf("%s/r%d-f%d.json", dir, r, f);
+	assert_int_equal(jw_write_file(&w, path), 0);
+	free(path);
+	free(dir);
+	jw_release(&w);
+}
+
+static void write_unit(const char *root, const char *model, int f, const char *status,
+		       const double p[4][4])
+{
+	write_unit_r(root, model, 0, f, status, p);
+}
+
+static const char *const model_names[3] = { "a", "b", "c" };
+
+static struct summary_config fixture(const char *root)
+{
+	for (int f = 0; f < 4; f++) {
+		write_unit(root, "a", f, "ok", p_a);
+		write_unit(root, "b", f, "ok", p_b);
+	}
+	/* c: one ok unit (perfect on f0), one failed, one diverged, one missing */
+	static const double p_c[4][4] = { { 0, 0, 1, 1 } };
+	write_unit(root, "c", 0, "ok", p_c);
+	write_unit(root, "c", 1, "failed", NULL);
+	write_unit(root, "c", 2, "diverged", NULL);
+	struct summary_config c = {
+		.experiment = "fixture", .experiment_sha256 = "00", .results_path = root,
+		.models = model_names, .n_models = 3, .k = 4, .repeats = 1, .positive = 1,
+		.beta = 2.0, .alpha = 0.05, .threshold_policy = "fixed", .bootstrap = 200,
+		.seed = 42,
+	};
+	return c;
+}
+
+static struct json *build(const struct summary_config *c, char **text)
+{
+	struct jw w;
+	jw_init(&w);
+	assert_int_equal(summary_build(c, &w), 0);
+	struct json *j = json_parse(w.buf, "summary");
+	assert_non_null(j);
+	if (text)
+		*text = xstrdup(w.buf);
+	jw_release(&w);
+	return j;
+}
+
+static const struct json *at(const struct json *j, const char *a, const char *b, const char *c,
+			     const char *d)
+{
+	j = json_get(j, a);
+	if (b)
+		j = json_get(j, b);
+	if (c)
+		j = json_get(j, c);
+	if (d)
+		j = json_get(j, d);
+	return j;
+}
+
+static double num(const struct json *j, const char *a, const char *b, const char *c, const char *d)
+{
+	return json_number(at(j, a, b, c, d));
+}
+
+static void summary_should_give_fold_means_and_t_intervals(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	struct json *j = build(&c, NULL);
+	const struct json *a = at(j, "models", "a", NULL, NULL);
+	/* f2 of a: folds 1, 1/2, 5/6, null (fold 3 has no anomalous image):
+	 * mean 7/9, sd 0.2545875386086578, t_{0.975,2} = 4.302652729911275 */
+	near(num(a, "metrics", "f2", "mean", NULL), 7.0 / 9, 1e-12);
+	near(num(a, "metrics", "f2", "sd", NULL), 0.2545875386086578, 1e-12);
+	near(num(a, "metrics", "f2", "ci_low", NULL), 0.14534727215453347, 1e-8);
+	near(num(a, "metrics", "f2", "ci_high", NULL), 1.4102082834010221, 1e-8);
+	assert_true(num(a, "metrics", "f2", "n", NULL) == 3);
+	const struct json *folds = at(a, "metrics", "f2", "folds", NULL);
+	assert_int_equal(json_size(folds), 4);
+	near(json_number(json_at(folds, 2)), 5.0 / 6, 1e-12);
+	assert_int_equal(json_type(json_at(folds, 3)), JSON_NULL);
+	assert_string_equal(json_string(at(a, "metrics", "recall", "reason", NULL)),
+			    "undefined in 1 of 4 folds: no anomalous images");
+	/* accuracy of a: 1, 1/2, 2/3, 1 */
+	near(num(a, "metrics", "accuracy", "mean", NULL), (1 + 0.5 + 2.0 / 3 + 1) / 4, 1e-12);
+	assert_int_equal(json_type(at(a, "metrics", "accuracy", "reason", NULL)), JSON_NULL);
+	/* units of a and c */
+	assert_true(num(a, "units", "ok", NULL, NULL) == 4);
+	const struct json *cm = at(j, "models", "c", NULL, NULL);
+	assert_true(num(cm, "units", "total", NULL, NULL) == 4);
+	assert_true(num(cm, "units", "ok", NULL, NULL) == 1);
+	assert_true(num(cm, "units", "failed", NULL, NULL) == 1);
+	assert_true(num(cm, "units", "diverged", NULL, NULL) == 1);
+	assert_true(num(cm, "units", "missing", NULL, NULL) == 1);
+	near(num(cm, "metrics", "accuracy", "mean", NULL), 1.0, 0);
+	assert_int_equal(json_type(at(cm, "metrics", "accuracy", "sd", NULL)), JSON_NULL);
+	assert_int_equal(json_type(at(cm, "metrics", "accuracy", "ci_low", NULL)), JSON_NULL);
+	assert_string_equal(json_string(at(cm, "metrics", "accuracy", "reason", NULL)),
+			    "one fold with a value: no sd or interval");
+	assert_string_equal(json_string(json_at(json_get(cm, "fold_units"), 0)), "r0-f0");
+	/* curve of a: epoch 1 from 4 units, epoch 2 from 3 */
+	const struct json *e1 = json_at(json_get(a, "curve"), 0), *e2 = json_at(json_get(a, "curve"), 1);
+	assert_true(num(e1, "n", NULL, NULL, NULL) == 4);
+	near(num(e1, "train_loss_mean", NULL, NULL, NULL), 0.95, 1e-12);
+	near(num(e1, "train_loss_sd", NULL, NULL, NULL), 0.12909944487358058, 1e-12);
+	assert_true(num(e2, "n", NULL, NULL, NULL) == 3);
+	near(num(e2, "train_loss_mean", NULL, NULL, NULL), 0.4, 1e-12);
+	near(num(e2, "val_loss_mean", NULL, NULL, NULL), 0.65, 1e-12);
+	/* timing: 10 20 30 40 s */
+	near(num(a, "timing", "train_seconds_mean", NULL, NULL), 25, 1e-12);
+	near(num(a, "timing", "train_seconds_total", NULL, NULL), 100, 1e-12);
+	/* c: the failed (20 s) and diverged (30 s) units cost time too */
+	near(num(cm, "timing", "train_seconds_mean", NULL, NULL), 20, 1e-12);
+	near(num(cm, "timing", "train_seconds_total", NULL, NULL), 60, 1e-12);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void summary_should_pool_predictions_with_intervals(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	struct json *j = build(&c, NULL);
+	const struct json *pa = at(j, "models", "a", "pooled", NULL);
+	/* pooled a: tp 4 (a1 a2 a3 a5), fn 1 (a4), fp 2 (n4 n6), tn 6 */
+	assert_true(num(pa, "confusion", "tp", NULL, NULL) == 4);
+	assert_true(num(pa, "confusion", "fn", NULL, NULL) == 1);
+	assert_true(num(pa, "confusion", "fp", NULL, NULL) == 2);
+	assert_true(num(pa, "confusion", "tn", NULL, NULL) == 6);
+	near(num(pa, "accuracy", "value", NULL, NULL), 10.0 / 13, 1e-12);
+	/* Wilson 10 of 13: python3 (k + z^2/2)/(n + z^2) -/+ ... */
+	near(num(pa, "accuracy", "wilson_low", NULL, NULL), 0.497436240532725, 1e-9);
+	near(num(pa, "accuracy", "wilson_high", NULL, NULL), 0.9182047128150144, 1e-9);
+	near(num(pa, "f2", "value", NULL, NULL), 20.0 / 26, 1e-12);
+	assert_int_equal(json_type(at(pa, "f2", "wilson_low", NULL, NULL)), JSON_NULL);
+	/* the bootstrap interval holds the pooled value */
+	double lo = num(pa, "accuracy", "boot_low", NULL, NULL), hi = num(pa, "accuracy", "boot_high", NULL, NULL);
+	assert_true(lo <= 10.0 / 13 && 10.0 / 13 <= hi && lo < hi);
+	/* pooled AUROC: positive/negative pairs won 37.5 of 40 (one tie at .7) */
+	near(num(pa, "auroc", "value", NULL, NULL), 37.5 / 40, 1e-12);
+	const struct json *roc = json_get(pa, "roc");
+	assert_true(json_size(roc) >= 2);
+	near(json_number(json_at(json_at(roc, 0), 0)), 0, 0);
+	near(json_number(json_at(json_at(roc, json_size(roc) - 1), 1)), 1, 0);
+	assert_true(json_size(json_get(pa, "pr")) >= 2);
+	/* defect recall pooled: bent 3 of 3, cut 1 of 2 */
+	const struct json *dr = at(j, "models", "a", "defect_recall", NULL);
+	near(num(dr, "bent", "recall", NULL, NULL), 1.0, 0);
+	near(num(dr, "cut", "recall", NULL, NULL), 0.5, 0);
+	assert_true(num(dr, "cut", "n", NULL, NULL) == 2);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void summary_should_run_baselines_on_the_same_labels(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	char *text1, *text2;
+	struct json *j = build(&c, &text1);
+	const struct json *b = json_get(j, "baselines");
+	/* 5 anomalous of 13 */
+	near(num(b, "always_anomalous", "pooled", "recall", "value"), 1.0, 0);
+	near(num(b, "always_anomalous", "pooled", "specificity", "value"), 0.0, 0);
+	near(num(b, "always_anomalous", "pooled", "accuracy", "value"), 5.0 / 13, 1e-12);
+	near(num(b, "always_normal", "pooled", "accuracy", "value"), 8.0 / 13, 1e-12);
+	near(num(b, "always_normal", "pooled", "recall", "value"), 0.0, 0);
+	assert_int_equal(json_type(at(b, "always_normal", "pooled", "precision", NULL)), JSON_OBJECT);
+	const struct json *prec = at(b, "always_normal", "pooled", "precision", NULL);
+	assert_int_equal(json_type(json_get(prec, "value")), JSON_NULL);
+	assert_string_equal(json_string(json_get(prec, "reason")), "no positive predictions");
+	/* per-fold: always anomalous has recall 1 in the three folds with anomalies */
+	near(num(b, "always_anomalous", "metrics", "recall", "mean"), 1.0, 0);
+	assert_true(num(b, "always_anomalous", "metrics", "recall", "n") == 3);
+	const struct json *sr = at(b, "stratified_random", "pooled", "accuracy", "value");
+	assert_int_equal(json_type(sr), JSON_NUMBER);
+	/* the random baseline is seeded: the same bytes again */
+	struct json *j2 = build(&c, &text2);
+	assert_string_equal(text1, text2);
+	/* non-finite values are null (and cJSON would not have parsed them) */
+	assert_null(strstr(text1, "nan,"));
+	assert_null(strstr(text1, "nan\n"));
+	assert_null(strstr(text1, "inf,"));
+	assert_null(strstr(text1, "inf\n"));
+	json_free(j2);
+	free(text2);
+	free(text1);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static const struct json *find_comparison(const struct json *j, const char *a, const char *b,
+					  const char *metric)
+{
+	const struct json *cs = json_get(j, "comparisons");
+	for (int i = 0; i < json_size(cs); i++) {
+		const struct json *x = json_at(cs, i);
+		if (!strcmp(json_string(json_get(x, "a")), a) && !strcmp(json_string(json_get(x, "b")), b) &&
+		    !strcmp(json_string(json_get(x, "metric")), metric))
+			return x;
+	}
+	return NULL;
+}
+
+static void summary_should_compare_models_with_corrected_tests(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	struct json *j = build(&c, NULL);
+	/* f2 a - b over folds where both are defined: .5, -.5, 5/6;
+	 * n_test/n_train averaged over those units: (4/9 + 4/9 + 3/10) / 3;
+	 * t = mean / sqrt((1/3 + ratio) s^2) = 0.468658474078987, df 2,
+	 * p = 1 - |t| / sqrt(2 + t^2) = 0.6854315749392341 (t(2) closed form) */
+	const struct json *x = find_comparison(j, "a", "b", "f2");
+	assert_non_null(x);
+	near(num(x, "diff_mean", NULL, NULL, NULL), 0.2777777777777778, 1e-12);
+	near(num(x, "t", NULL, NULL, NULL), 0.468658474078987, 1e-9);
+	near(num(x, "df", NULL, NULL, NULL), 2, 0);
+	near(num(x, "p", NULL, NULL, NULL), 0.6854315749392341, 1e-9);
+	/* a-c and b-c have one paired fold: left out of Holm's family */
+	near(num(x, "p_holm", NULL, NULL, NULL), 0.6854315749392341, 1e-9);
+	assert_int_equal(json_bool(json_get(x, "significant")), 0);
+	/* McNemar a vs b: a right b wrong on n1 a2 n5 a5 n7 (5), a wrong b right on
+	 * n4 a4 (2): exact, 2 P(X <= 2), X ~ Bin(7, 1/2) = 58/128 */
+	near(num(x, "mcnemar", "b", NULL, NULL), 5, 0);
+	near(num(x, "mcnemar", "c", NULL, NULL), 2, 0);
+	near(num(x, "mcnemar", "p", NULL, NULL), 58.0 / 128, 1e-12);
+	assert_string_equal(json_string(at(x, "mcnemar", "method", NULL, NULL)), "exact");
+	/* accuracy a - b: .5, -.5, 2/3, .5; ratio (4/9 + 4/9 + 3/10 + 2/11) / 4;
+	 * t = 0.7100144119312745, df 3, p (Simpson on the t(3) density) 0.5289092709070593 */
+	x = find_comparison(j, "a", "b", "accuracy");
+	near(num(x, "t", NULL, NULL, NULL), 0.7100144119312745, 1e-9);
+	near(num(x, "p", NULL, NULL, NULL), 0.5289092709070593, 1e-8);
+	x = find_comparison(j, "a", "c", "f2");
+	assert_int_equal(json_type(json_get(x, "p")), JSON_NULL);
+	assert_int_equal(json_type(json_get(x, "p_holm")), JSON_NULL);
+	assert_string_equal(json_string(json_get(x, "reason")), "fewer than 2 paired folds");
+	/* best by mean f2: a 7/9 over b 3/8 (c has a single fold and cannot win) */
+	const struct json *best = json_get(j, "best");
+	assert_string_equal(json_string(json_get(best, "metric")), "f2");
+	assert_string_equal(json_string(json_get(best, "model")), "a");
+	assert_string_equal(json_string(json_get(best, "runner_up")), "b");
+	near(num(best, "lead", NULL, NULL, NULL), 7.0 / 9 - 3.0 / 8, 1e-12);
+	near(num(best, "p_holm", NULL, NULL, NULL), 0.6854315749392341, 1e-9);
+	assert_int_equal(json_bool(json_get(best, "significant")), 0);
+	/* provenance: the earliest start and latest finish; wall time summed over
+	 * the 11 unit files: f1 units ran 2 days (3 of them), the rest 1 day (8) */
+	const struct json *pv = json_get(j, "provenance");
+	assert_string_equal(json_string(json_get(pv, "first_started")), "2026-01-01T00:00:00Z");
+	assert_string_equal(json_string(json_get(pv, "git_commit")), "abc");
+	assert_true(num(pv, "units_total", NULL, NULL, NULL) == 11);
+	near(num(pv, "wall_seconds_total", NULL, NULL, NULL), (3 * 2 + 8 * 1) * 86400.0, 1e-6);
+	assert_int_equal(json_bool(json_get(pv, "mixed_commits")), 0);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void summary_should_name_the_file_of_a_bad_unit(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	char *bad = xasprintf("%s/b/r0-f2.json", root);
+	const char *text = "{\"format\": \"darkfold-unit/1\", \"model\": \"b\", \"repeat\": 0, \"fold\": 2,\n"
+			   " \"status\": \"ok\", \"threshold\": {\"value\": 0.5},\n"
+			   " \"predictions\": [{\"path\": \"x\", \"label\": 1, \"p_anomalous\": \"high\"}]}\n";
+	test_write_file(bad, text, strlen(text));
+	char *out = xasprintf("%s/summary.json", root);
+	test_stderr_begin();
+	assert_int_equal(summary_write(&c, out), -1);
+	char *msg = test_stderr_end();
+	char *want = xasprintf("error: '%s': .predictions[0].p_anomalous: expected a number\n", bad);
+	assert_string_equal(msg, want);
+	assert_false(fs_is_file(out));
+	free(want);
+	free(msg);
+	/* truncated JSON: the parser's line and column */
+	test_write_file(bad, text, 40);
+	test_stderr_begin();
+	assert_int_equal(summary_write(&c, out), -1);
+	msg = test_stderr_end();
+	assert_non_null(strstr(msg, bad));
+	assert_non_null(strstr(msg, "line 1"));
+	free(msg);
+	/* a unit file naming another model */
+	const char *other = "{\"format\": \"darkfold-unit/1\", \"model\": \"a\", \"repeat\": 0, \"fold\": 2, \"status\": \"ok\"}";
+	test_write_file(bad, other, strlen(other));
+	test_stderr_begin();
+	assert_int_equal(summary_write(&c, out), -1);
+	msg = test_stderr_end();
+	assert_non_null(strstr(msg, "': .model: does not name the model of its folder"));
+	assert_false(fs_is_file(out));
+	free(msg);
+	/* restored, the summary is written */
+	write_unit(root, "b", 2, "ok", p_b);
+	assert_int_equal(summary_write(&c, out), 0);
+	assert_true(fs_is_file(out));
+	free(out);
+	free(bad);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void summary_should_follow_the_positive_class(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	c.positive = 0;
+	struct json *j = build(&c, NULL);
+	assert_string_equal(json_string(json_get(j, "positive")), "normal");
+	const struct json *pa = at(j, "models", "a", "pooled", NULL);
+	/* normal positive: recall = 6 of 8 normal images called normal,
+	 * recall_other_positive = 4 of 5 anomalous called anomalous */
+	near(num(pa, "recall", "value", NULL, NULL), 6.0 / 8, 1e-12);
+	near(num(pa, "recall_other_positive", "value", NULL, NULL), 4.0 / 5, 1e-12);
+	assert_true(num(pa, "confusion", "tp", NULL, NULL) == 6);
+	/* always_normal now has recall 1 */
+	near(num(at(j, "baselines", "always_normal", "pooled", "recall"), "value", NULL, NULL, NULL), 1.0, 0);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void summary_should_pool_repeats(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	for (int f = 0; f < 4; f++) {
+		write_unit_r(root, "a", 1, f, "ok", p_a);
+		write_unit_r(root, "b", 1, f, "ok", p_b);
+	}
+	c.repeats = 2;
+	struct json *j = build(&c, NULL);
+	const struct json *a = at(j, "models", "a", NULL, NULL);
+	assert_true(num(a, "units", "total", NULL, NULL) == 8);
+	assert_true(num(a, "units", "ok", NULL, NULL) == 8);
+	assert_true(num(a, "pooled", "n", NULL, NULL) == 26);
+	assert_string_equal(json_string(json_at(json_get(a, "fold_units"), 4)), "r1-f0");
+	/* the same four folds twice: the same mean, n 6 */
+	near(num(a, "metrics", "f2", "mean", NULL), 7.0 / 9, 1e-12);
+	assert_true(num(a, "metrics", "f2", "n", NULL) == 6);
+	/* c's repeat 1 is missing altogether */
+	assert_true(num(j, "models", "c", "units", "missing") == 5);
+	/* McNemar doubles: b 10, c 4 */
+	const struct json *x = json_at(json_get(j, "comparisons"), 0);
+	assert_true(num(x, "mcnemar", "b", NULL, NULL) == 10);
+	assert_true(num(x, "mcnemar", "c", NULL, NULL) == 4);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+int main(void)
+{
+	stats_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(summary_should_give_fold_means_and_t_intervals),
+		cmocka_unit_test(summary_should_pool_predictions_with_intervals),
+		cmocka_unit_test(summary_should_run_baselines_on_the_same_labels),
+		cmocka_unit_test(summary_should_compare_models_with_corrected_tests),
+		cmocka_unit_test(summary_should_name_the_file_of_a_bad_unit),
+		cmocka_unit_test(summary_should_follow_the_positive_class),
+		cmocka_unit_test(summary_should_pool_repeats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

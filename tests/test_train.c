@@ -1,0 +1,430 @@
+/* test_train.c: the epoch loop: augmentation, schedule, validation figures,
+ * learning, early stopping, divergence and exact resume from a checkpoint. */
+#include "train.h"
+
+#include "error.h"
+#include "fsutil.h"
+#include "helpers.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* 4x4x1 input, dense net, no batch norm or dropout: two builds with one
+ * seed in one process are identical. */
+static const char DENSE_CFG[] = "[net]\n"
+				"batch=4\n"
+				"subdivisions=1\n"
+				"width=4\n"
+				"height=4\n"
+				"channels=1\n"
+				"learning_rate=%s\n"
+				"momentum=0.9\n"
+				"decay=0.0005\n"
+				"\n"
+				"[connected]\n"
+				"output=8\n"
+				"activation=leaky\n"
+				"\n"
+				"[connected]\n"
+				"output=2\n"
+				"activation=linear\n"
+				"\n"
+				"[softmax]\n"
+				"groups=1\n";
+
+struct fixture {
+	char *dir;
+	struct cache cc;
+	int labels[30];
+	int train[22], val[8];
+};
+
+/* 30 images: 20 normal (dark, 0.2..0.4), 10 anomalous (a bright 2x2 patch
+ * on the dark ground). Every third image goes to validation. */
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof *f);
+	f->dir = test_tmpdir();
+	f->cc.w = f->cc.h = 4;
+	f->cc.c = 1;
+	f->cc.n = 30;
+	f->cc.data = xcalloc(30 * 16, sizeof(float));
+	int nt = 0, nv = 0;
+	for (int i = 0; i < 30; i++) {
+		int y = i % 3 == 1;
+		f->labels[i] = y;
+		for (int k = 0; k < 16; k++)
+			f->cc.data[i * 16 + k] = (float)(0.2 + 0.2 * ((i * 7 + k * 3) % 11) / 10.0);
+		if (y)
+			for (int r = 1; r < 3; r++)
+				for (int c = 1; c < 3; c++)
+					f->cc.data[i * 16 + r * 4 + c] = 0.95f;
+		if (i % 4 == 0)
+			f->val[nv++] = i;
+		else
+			f->train[nt++] = i;
+	}
+	assert_int_equal(nt, 22);
+	assert_int_equal(nv, 8);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	test_rm_rf(f->dir);
+	free(f->dir);
+	free(f->cc.data);
+	free(f);
+	return 0;
+}
+
+static struct net *dense(struct fixture *f, const char *lr)
+{
+	char *text = xasprintf(DENSE_CFG, lr);
+	char *path = fs_join(f->dir, "dense.cfg");
+	test_write_file(path, text, strlen(text));
+	struct net *n = NULL;
+	assert_int_equal(net_build(path, 42, NULL, &n), 0);
+	free(text);
+	free(path);
+	return n;
+}
+
+static struct train_options options(int epochs)
+{
+	struct train_options o = { 0 };
+	o.epochs = epochs;
+	o.seed = 1234;
+	o.lr_policy = NULL;
+	return o;
+}
+
+/* 3x3 planes numbered 0..8 row by row:   0 1 2
+ *                                       3 4 5
+ *                                       6 7 8 */
+static void transform_should_flip_and_rotate_by_hand(void **state)
+{
+	(void)state;
+	float x[9], tmp[9];
+	const float hflip[9] = { 2, 1, 0, 5, 4, 3, 8, 7, 6 };
+	const float vflip[9] = { 6, 7, 8, 3, 4, 5, 0, 1, 2 };
+	const float rot1[9] = { 6, 3, 0, 7, 4, 1, 8, 5, 2 }; /* clockwise */
+	const float rot2[9] = { 8, 7, 6, 5, 4, 3, 2, 1, 0 };
+	struct {
+		int fh, fv, rot;
+		const float *want;
+	} cases[] = { { 1, 0, 0, hflip }, { 0, 1, 0, vflip }, { 0, 0, 1, rot1 }, { 0, 0, 2, rot2 },
+		      { 1, 1, 0, rot2 } };
+	for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+		for (int i = 0; i < 9; i++)
+			x[i] = (float)i;
+		train_transform(x, tmp, 1, 3, 3, cases[t].fh, cases[t].fv, cases[t].rot, 0, 1);
+		for (int i = 0; i < 9; i++)
+			assert_true(x[i] == cases[t].want[i]);
+	}
+	/* Four quarter turns are the identity; each channel moves alike. */
+	float y[18];
+	for (int i = 0; i < 18; i++)
+		y[i] = (float)i;
+	float tmp2[18];
+	train_transform(y, tmp2, 2, 3, 3, 0, 0, 1, 0, 1);
+	assert_true(y[9] == 15 && y[10] == 12 && y[11] == 9);
+	for (int k = 0; k < 3; k++)
+		train_transform(y, tmp2, 2, 3, 3, 0, 0, 1, 0, 1);
+	for (int i = 0; i < 18; i++)
+		assert_true(y[i] == (float)i);
+}
+
+static void transform_should_jitter_and_clamp(void **state)
+{
+	(void)state;
+	float x[4] = { 0.0f, 0.25f, 0.5f, 1.0f }, tmp[4];
+	/* (x - 0.5) * 1.5 + 0.5 + 0.1 = -0.15 (0), 0.225, 0.6, 1.35 (1) */
+	train_transform(x, tmp, 1, 2, 2, 0, 0, 0, 0.1, 1.5);
+	assert_float_equal(x[0], 0.0, 1e-7);
+	assert_float_equal(x[1], 0.225, 1e-6);
+	assert_float_equal(x[2], 0.6, 1e-6);
+	assert_float_equal(x[3], 1.0, 1e-7);
+}
+
+static void schedule_should_follow_steps_and_poly(void **state)
+{
+	(void)state;
+	struct train_options o = options(10);
+	assert_true(isnan(train_schedule_rate(&o, 0)));
+	o.lr_policy = "constant";
+	o.lr_base = 0.01;
+	assert_float_equal(train_schedule_rate(&o, 7), 0.01, 1e-15);
+	int steps[2] = { 3, 6 };
+	o.lr_policy = "steps";
+	o.lr_steps = steps;
+	o.n_lr_steps = 2;
+	o.lr_scale = 0.1;
+	/* epochs 1-2 (e = 0,1): 0.01; 3-5: 0.001; 6-: 0.0001 */
+	assert_float_equal(train_schedule_rate(&o, 1), 0.01, 1e-15);
+	assert_float_equal(train_schedule_rate(&o, 2), 0.001, 1e-15);
+	assert_float_equal(train_schedule_rate(&o, 4), 0.001, 1e-15);
+	assert_float_equal(train_schedule_rate(&o, 5), 0.0001, 1e-15);
+	o.lr_policy = "poly";
+	o.lr_power = 2;
+	/* 0.01 * (1 - 5/10)^2 = 0.0025 */
+	assert_float_equal(train_schedule_rate(&o, 5), 0.0025, 1e-15);
+	assert_float_equal(train_schedule_rate(&o, 0), 0.01, 1e-15);
+}
+
+static void val_figures_should_match_hand_values(void **state)
+{
+	(void)state;
+	double p[4] = { 0.9, 0.2, 0.6, 0.0 };
+	int y[4] = { 1, 0, 0, 1 };
+	double loss, acc;
+	train_val_figures(p, y, 4, NULL, &loss, &acc);
+	/* -(ln .9 + ln .8 + ln .4 + ln 1e-15) / 4 */
+	double want = -(log(0.9) + log(0.8) + log(0.4) + log(1e-15)) / 4;
+	assert_float_equal(loss, want, 1e-12);
+	assert_float_equal(acc, 0.5, 1e-15);
+	double w[2] = { 0.5, 2 };
+	train_val_figures(p, y, 4, w, &loss, &acc);
+	want = -(2 * log(0.9) + 0.5 * log(0.8) + 0.5 * log(0.4) + 2 * log(1e-15)) / 4;
+	assert_float_equal(loss, want, 1e-12);
+}
+
+static void train_should_learn_a_separable_set(void **state)
+{
+	struct fixture *f = *state;
+	struct net *n = dense(f, "0.1");
+	struct train_options o = options(12);
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_int_equal(r.status, TRAIN_OK);
+	assert_int_equal(r.epochs_run, 12);
+	assert_int_equal(r.chosen_epoch, 12);
+	assert_int_equal(r.images, 12 * 22);
+	assert_true(r.curve[11].train_loss < 0.5 * r.curve[0].train_loss);
+	assert_true(r.curve[11].val_accuracy >= 0.99);
+	for (int e = 0; e < 12; e++) {
+		assert_int_equal(r.curve[e].epoch, e + 1);
+		assert_float_equal(r.curve[e].learning_rate, 0.1, 1e-7);
+	}
+	train_result_release(&r);
+	net_free(n);
+}
+
+/* With oversampling the 7 minority images of 22 (15 normal) are topped up
+ * to 15: 30 images per epoch. */
+static void oversampling_should_balance_each_epoch(void **state)
+{
+	struct fixture *f = *state;
+	struct net *n = dense(f, "0.1");
+	int cnt = 0;
+	for (int i = 0; i < 22; i++)
+		cnt += f->labels[f->train[i]];
+	assert_int_equal(cnt, 7);
+	struct train_options o = options(2);
+	o.imbalance = TRAIN_IMB_OVERSAMPLE;
+	o.flip = o.rot90 = 1;
+	o.jitter = 0.1;
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_int_equal(r.images, 2 * 30);
+	train_result_release(&r);
+	net_free(n);
+}
+
+/* Rate 0 keeps the network fixed, so the weighted epoch loss can be worked
+ * out from its scores beforehand: weights 22/(2*15) normal, 22/(2*7)
+ * anomalous, mean over the 22 images (the padding of the last batch has
+ * weight 0). */
+static void weighted_loss_should_use_inverse_class_frequency(void **state)
+{
+	struct fixture *f = *state;
+	struct net *n = dense(f, "0.1");
+	float X[22 * 16];
+	int y[22];
+	double p[22];
+	for (int i = 0; i < 22; i++) {
+		memcpy(X + i * 16, cache_image(&f->cc, f->train[i]), 16 * sizeof(float));
+		y[i] = f->labels[f->train[i]];
+	}
+	net_predict(n, X, 22, p);
+	double w[2] = { 22.0 / 30.0, 22.0 / 14.0 }, want = 0;
+	for (int i = 0; i < 22; i++)
+		want += w[y[i]] * -log(y[i] ? p[i] : 1 - p[i]);
+	want /= 22;
+	struct train_options o = options(1);
+	o.imbalance = TRAIN_IMB_WEIGHTED;
+	o.lr_policy = "constant";
+	o.lr_base = 0;
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_float_equal(r.curve[0].train_loss, want, 1e-6 * want);
+	assert_int_equal(r.images, 22);
+	train_result_release(&r);
+	net_free(n);
+}
+
+static void early_stopping_should_keep_the_best_epoch(void **state)
+{
+	struct fixture *f = *state;
+	/* Rate 0: the val loss never improves after epoch 1, so training stops
+	 * after 1 + patience epochs and epoch 1 is chosen. */
+	struct net *n = dense(f, "0.1");
+	struct train_options o = options(10);
+	o.lr_policy = "constant";
+	o.lr_base = 0;
+	o.early_stopping = 1;
+	o.patience = 2;
+	char *best = fs_join(f->dir, "best.weights");
+	o.best_weights = best;
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_int_equal(r.status, TRAIN_OK);
+	assert_int_equal(r.epochs_run, 3);
+	assert_int_equal(r.chosen_epoch, 1);
+	assert_true(fs_is_file(best));
+	train_result_release(&r);
+	net_free(n);
+
+	/* A learning network: the chosen epoch has the lowest val loss and the
+	 * network ends with its weights. */
+	n = dense(f, "0.3");
+	o = options(8);
+	o.early_stopping = 1;
+	o.patience = 8;
+	o.best_weights = best;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	int arg = 0;
+	for (int e = 1; e < r.epochs_run; e++)
+		if (r.curve[e].val_loss < r.curve[arg].val_loss)
+			arg = e;
+	assert_int_equal(r.chosen_epoch, arg + 1);
+	double p[8], loss, acc;
+	float X[8 * 16];
+	int y[8];
+	for (int i = 0; i < 8; i++) {
+		memcpy(X + i * 16, cache_image(&f->cc, f->val[i]), 16 * sizeof(float));
+		y[i] = f->labels[f->val[i]];
+	}
+	net_predict(n, X, 8, p);
+	train_val_figures(p, y, 8, NULL, &loss, &acc);
+	assert_true(loss == r.curve[arg].val_loss);
+	train_result_release(&r);
+	net_free(n);
+	free(best);
+}
+
+static void train_should_report_divergence_with_its_epoch(void **state)
+{
+	struct fixture *f = *state;
+	struct net *n = dense(f, "1e6");
+	struct train_options o = options(5);
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_int_equal(r.status, TRAIN_DIVERGED);
+	assert_true(r.diverged_epoch >= 1 && r.diverged_epoch <= 5);
+	assert_int_equal(r.epochs_run, r.diverged_epoch);
+	assert_false(isfinite(r.curve[r.diverged_epoch - 1].train_loss) &&
+		     isfinite(r.curve[r.diverged_epoch - 1].val_loss));
+	train_result_release(&r);
+	net_free(n);
+}
+
+/* Three epochs in one go, or two epochs then (in a fresh network) a resume
+ * to three: the same curve and the same final scores, bit for bit. */
+static void resume_should_equal_an_uninterrupted_run(void **state)
+{
+	struct fixture *f = *state;
+	char *ck1 = fs_join(f->dir, "a.ckpt"), *ck2 = fs_join(f->dir, "b.ckpt");
+	struct train_options o = options(3);
+	o.imbalance = TRAIN_IMB_OVERSAMPLE;
+	o.flip = o.rot90 = 1;
+	o.jitter = 0.05;
+	o.checkpoint_key = "k1";
+	double pa[8], pb[8];
+	float X[8 * 16];
+	for (int i = 0; i < 8; i++)
+		memcpy(X + i * 16, cache_image(&f->cc, f->val[i]), 16 * sizeof(float));
+
+	struct net *n = dense(f, "0.1");
+	o.checkpoint = ck1;
+	struct train_result a, b, c;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &a), 0);
+	assert_int_equal(a.resumed_epoch, 0);
+	net_predict(n, X, 8, pa);
+	net_free(n);
+
+	n = dense(f, "0.1");
+	o.checkpoint = ck2;
+	o.epochs = 2;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &b), 0);
+	net_free(n);
+	n = dense(f, "0.1");
+	o.epochs = 3;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &c), 0);
+	assert_int_equal(c.resumed_epoch, 2);
+	assert_int_equal(c.epochs_run, 3);
+	for (int e = 0; e < 3; e++) {
+		assert_true(a.curve[e].train_loss == c.curve[e].train_loss);
+		assert_true(a.curve[e].val_loss == c.curve[e].val_loss);
+	}
+	net_predict(n, X, 8, pb);
+	for (int i = 0; i < 8; i++)
+		assert_true(pa[i] == pb[i]);
+	net_free(n);
+
+	/* A checkpoint with another key is not resumed. */
+	n = dense(f, "0.1");
+	o.checkpoint_key = "other";
+	test_stderr_begin();
+	struct train_result d;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &d), 0);
+	char *err = test_stderr_end();
+	assert_int_equal(d.resumed_epoch, 0);
+	assert_non_null(strstr(err, "b.ckpt"));
+	free(err);
+	train_result_release(&d);
+	net_free(n);
+
+	/* A corrupt checkpoint is an error naming it. */
+	test_write_file(ck2, "DFCKPT01garbage", 15);
+	n = dense(f, "0.1");
+	test_stderr_begin();
+	int rc = train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &d);
+	err = test_stderr_end();
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, "b.ckpt"));
+	free(err);
+	net_free(n);
+
+	train_result_release(&a);
+	train_result_release(&b);
+	train_result_release(&c);
+	free(ck1);
+	free(ck2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(transform_should_flip_and_rotate_by_hand),
+		cmocka_unit_test(transform_should_jitter_and_clamp),
+		cmocka_unit_test(schedule_should_follow_steps_and_poly),
+		cmocka_unit_test(val_figures_should_match_hand_values),
+		cmocka_unit_test_setup_teardown(train_should_learn_a_separable_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(oversampling_should_balance_each_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(weighted_loss_should_use_inverse_class_frequency, setup, teardown),
+		cmocka_unit_test_setup_teardown(early_stopping_should_keep_the_best_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(train_should_report_divergence_with_its_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(resume_should_equal_an_uninterrupted_run, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
