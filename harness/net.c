@@ -296,6 +296,62 @@ int net_train_batch(struct net *n, const float *X, const float *Y, const float *
 	return 0;
 }
 
+/* Batch-normalised layers: whether l normalises, and over how many channels. */
+static int bn_channels(const layer *l)
+{
+	if (l->type == BATCHNORM)
+		return l->out_c;
+	if ((l->type == CONVOLUTIONAL || l->type == CONNECTED) && l->batch_normalize)
+		return l->out_c;
+	return 0;
+}
+
+int net_recalibrate(struct net *n, const float *X, int count)
+{
+	network *dn = n->dn;
+	int B = dn->batch;
+	int batches = count / B;
+	if (batches == 0)
+		return 0;
+	size_t total = 0;
+	for (int i = 0; i < dn->n; i++)
+		total += (size_t)bn_channels(&dn->layers[i]);
+	if (total == 0)
+		return 0;
+	double *mean = xcalloc(total, sizeof *mean), *var = xcalloc(total, sizeof *var);
+	for (int b = 0; b < batches; b++) {
+		memcpy(dn->input, X + (size_t)b * B * dn->inputs,
+		       (size_t)B * (size_t)dn->inputs * sizeof(float));
+		dn->train = 1;
+		quiet_begin(n);
+		forward_network(dn);
+		quiet_end(n);
+		size_t at = 0;
+		for (int i = 0; i < dn->n; i++) {
+			const layer *l = &dn->layers[i];
+			int c = bn_channels(l);
+			for (int j = 0; j < c; j++) {
+				mean[at + j] += l->mean[j];
+				var[at + j] += l->variance[j];
+			}
+			at += (size_t)c;
+		}
+	}
+	size_t at = 0;
+	for (int i = 0; i < dn->n; i++) {
+		layer *l = &dn->layers[i];
+		int c = bn_channels(l);
+		for (int j = 0; j < c; j++) {
+			l->rolling_mean[j] = (float)(mean[at + j] / batches);
+			l->rolling_variance[j] = (float)(var[at + j] / batches);
+		}
+		at += (size_t)c;
+	}
+	free(mean);
+	free(var);
+	return batches;
+}
+
 void net_predict(struct net *n, const float *X, int count, double *p)
 {
 	network *dn = n->dn;

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Batches used to recompute batch-norm statistics after each epoch. */
+enum { TRAIN_RECAL_BATCHES = 8 };
+
 /* ---- the unit's PRNG: xoshiro256**, seeded through splitmix64 ---- */
 
 struct prng {
@@ -421,6 +424,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	float *VX = xmalloc(((size_t)n_val + 1) * in * sizeof(float)); /* (n_val, C*H*W) */
 	double *vp = xmalloc(((size_t)n_val + 1) * sizeof(double));
 	int *vl = xmalloc(((size_t)n_val + 1) * sizeof(int));
+	/* Batch-norm recalibration set: up to TRAIN_RECAL_BATCHES full batches of
+	 * training images spread evenly over the training set, unaugmented. */
+	int n_recal = n_train / B < TRAIN_RECAL_BATCHES ? (n_train / B) * B : TRAIN_RECAL_BATCHES * B;
+	float *RX = xmalloc(((size_t)n_recal + 1) * in * sizeof(float)); /* (n_recal, C*H*W) */
 	for (int i = 0; i < n_val; i++) {
 		memcpy(VX + (size_t)i * in, cache_image(cc, val[i]), in * sizeof(float));
 		vl[i] = labels[val[i]] ? 1 : 0;
@@ -470,6 +477,12 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 		c->train_loss = loss / m;
 		c->learning_rate = rate;
 		c->val_loss = c->val_accuracy = NAN;
+		if (n_recal > 0) {
+			for (int i = 0; i < n_recal; i++)
+				memcpy(RX + (size_t)i * in, cache_image(cc, train[i * n_train / n_recal]),
+				       in * sizeof(float));
+			net_recalibrate(n, RX, n_recal);
+		}
 		if (n_val > 0) {
 			net_predict(n, VX, n_val, vp);
 			train_val_figures(vp, vl, n_val, weighted ? cw : NULL, &c->val_loss,
@@ -547,6 +560,7 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	free(W);
 	free(tmp);
 	free(VX);
+	free(RX);
 	free(vp);
 	free(vl);
 	if (rc < 0) {

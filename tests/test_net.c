@@ -426,6 +426,44 @@ static void net_predict_should_not_depend_on_the_other_images(void **state)
 	free(cfg);
 }
 
+static double cross_entropy(const double *p, const float *Y, int count)
+{
+	double sum = 0;
+	for (int b = 0; b < count; b++)
+		sum += -log(Y[b * 2 + 1] > 0.5f ? p[b] : 1.0 - p[b]);
+	return sum;
+}
+
+/* After recalibration, inference (running statistics) on a batch gives the
+ * same loss as the training-mode forward pass (batch statistics) on it. */
+static void net_recalibrate_should_make_inference_agree_with_training_mode(void **state)
+{
+	struct fixture *f = *state;
+	char *cfg = write_cfg(f->dir, "conv.cfg", CONV_CFG);
+	struct net *n = build(cfg, 3, NULL);
+	float X[4 * 192];
+	for (int i = 0; i < 4 * 192; i++)
+		X[i] = (float)(0.3 + 0.5 * ((i * 7 % 31) / 30.0));
+	float Y[8] = { 1, 0, 0, 1, 1, 0, 0, 1 };
+	double loss, p[4];
+	for (int s = 0; s < 2; s++)
+		net_train_batch(n, X, Y, NULL, &loss);
+	net_set_rate(n, 0.0); /* from here on a step changes no weight */
+
+	/* Darknet's own running statistics after 2 batches: far off. */
+	net_predict(n, X, 4, p);
+	double before = cross_entropy(p, Y, 4);
+	assert_int_equal(net_recalibrate(n, X, 3), 0); /* fewer than one batch */
+	assert_int_equal(net_recalibrate(n, X, 4), 1);
+	net_predict(n, X, 4, p);
+	double after = cross_entropy(p, Y, 4);
+	net_train_batch(n, X, Y, NULL, &loss); /* training mode, batch statistics */
+	assert_true(fabs(after - loss) <= 1e-4 * fabs(loss) + 1e-6);
+	assert_true(fabs(before - loss) > 1e-3 * fabs(loss));
+	net_free(n);
+	free(cfg);
+}
+
 static void net_should_report_divergence_as_a_non_finite_loss(void **state)
 {
 	struct fixture *f = *state;
@@ -474,6 +512,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(net_sample_weights_should_scale_the_gradient, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_state_should_resume_training_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_predict_should_not_depend_on_the_other_images, setup, teardown),
+		cmocka_unit_test_setup_teardown(net_recalibrate_should_make_inference_agree_with_training_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_should_report_divergence_as_a_non_finite_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_set_rate_should_override_the_cfg_policy, setup, teardown),
 	};
