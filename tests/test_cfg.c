@@ -510,9 +510,11 @@ static void study_models_should_be_two_class_with_their_topology(void **state)
 	assert_int_equal(count_sections(&c, "connected"), 3);
 	cfg_release(&c);
 	/* resnet50: stem + 16 blocks x 3 conv + 4 projections = 53 conv;
-	 * 16 shortcuts; 4 routes; avgpool, connected, softmax = 76 layers. */
+	 * 1 max pool; 16 shortcuts; 4 routes; avgpool, connected, softmax
+	 * = 77 layers. */
 	assert_int_equal(cfg_load(MODELS "resnet50.cfg", 2, &c), 0);
-	assert_int_equal(cfg_n_layers(&c), 76);
+	assert_int_equal(cfg_n_layers(&c), 77);
+	assert_int_equal(count_sections(&c, "maxpool"), 1);
 	assert_int_equal(count_sections(&c, "convolutional"), 53);
 	assert_int_equal(count_sections(&c, "shortcut"), 16);
 	assert_int_equal(count_sections(&c, "route"), 4);

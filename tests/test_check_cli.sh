@@ -89,7 +89,7 @@ check "the study's cfgs pass --classes 2" 0 $?
 same "the study's cfgs: layers and outputs" "ok: $S/cfg/dense.cfg: 4 layers, 2 outputs
 ok: $S/cfg/cnn.cfg: 10 layers, 2 outputs
 ok: $S/cfg/vgg16.cfg: 24 layers, 2 outputs
-ok: $S/cfg/resnet50.cfg: 76 layers, 2 outputs" "$out"
+ok: $S/cfg/resnet50.cfg: 77 layers, 2 outputs" "$out"
 
 # Debian's stock classifier cfgs pass with their 1000 ImageNet classes
 # (cifar: 10, extraction22k: 21842); the layer counts are those libdarknet's
