@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,22 +67,52 @@ struct progress {
 	const struct experiment *e;
 	struct study_unit *all; /* every unit of the study */
 	int n_all;
-	double *seconds;
-	int *remaining;
+	double *seconds;          /* (n_all) train_seconds of a finished unit, else -1 */
+	int *remaining;           /* (n_all) 1 if not done */
+	enum study_state *state;  /* (n_all) */
+	long long *stamp;         /* (n_all) result file's mtime and size when state was read */
 	int jobs;
 	int done;
 };
 
-/* Re-read every unit's state: other processes (make -j) finish units too. */
+/* A cheap fingerprint of a result file: changes when it is rewritten. */
+static long long file_stamp(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec + st.st_size;
+}
+
+/* Re-read the state of every unit whose result file changed since the last
+ * scan: other processes (make -j) finish units too. Reading a state checks
+ * the unit's inputs, which is not free, so unchanged files are not re-read. */
 static void progress_scan(struct progress *p)
 {
 	p->done = 0;
 	for (int i = 0; i < p->n_all; i++) {
-		p->seconds[i] = -1;
-		enum study_state st = study_unit_state(p->e, &p->all[i], &p->seconds[i]);
-		p->remaining[i] = st != STUDY_DONE;
-		p->done += st == STUDY_DONE;
+		const struct study_unit *u = &p->all[i];
+		char *path = unit_result_path(p->e, p->e->models[u->model].name, u->repeat, u->fold);
+		long long stamp = file_stamp(path);
+		free(path);
+		if (stamp != p->stamp[i]) {
+			p->seconds[i] = -1;
+			p->state[i] = study_unit_state(p->e, u, &p->seconds[i]);
+			p->stamp[i] = stamp;
+		}
+		p->remaining[i] = p->state[i] != STUDY_DONE;
+		p->done += p->state[i] == STUDY_DONE;
 	}
+}
+
+/* Index of unit u in p->all. */
+static int progress_index(const struct progress *p, const struct study_unit *u)
+{
+	for (int i = 0; i < p->n_all; i++)
+		if (p->all[i].model == u->model && p->all[i].repeat == u->repeat &&
+		    p->all[i].fold == u->fold)
+			return i;
+	return -1;
 }
 
 /* "12/20 done, study ETA 14m07s" */
@@ -225,6 +256,10 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	p.seconds = xcalloc((size_t)p.n_all, sizeof *p.seconds);
 	p.remaining = xcalloc((size_t)p.n_all, sizeof *p.remaining);
+	p.state = xcalloc((size_t)p.n_all, sizeof *p.state);
+	p.stamp = xcalloc((size_t)p.n_all, sizeof *p.stamp);
+	for (int i = 0; i < p.n_all; i++)
+		p.stamp[i] = -2; /* never read */
 	p.jobs = make_jobs(p.n_all);
 
 	int trained = 0, skipped = 0, failed = 0;
@@ -235,7 +270,7 @@ int cmd_run(int argc, char **argv)
 		study_unit_name(u, unit, sizeof unit);
 		snprintf(label, sizeof label, "%s %s %s", e.name, e.models[u->model].name, unit);
 		progress_scan(&p);
-		enum study_state st = study_unit_state(&e, u, NULL);
+		enum study_state st = p.state[progress_index(&p, u)];
 		if (st == STUDY_DONE && !o.force) {
 			progress_text(&p, prog, sizeof prog);
 			printf("run: %s: up to date (%s)\n", label, prog);
@@ -282,6 +317,8 @@ out:
 	free(p.all);
 	free(p.seconds);
 	free(p.remaining);
+	free(p.state);
+	free(p.stamp);
 	experiment_release(&e);
 	return rc;
 }

@@ -22,10 +22,10 @@ enum study_state {
 	STUDY_FAILED      /* result file with status failed */
 };
 
-/* The units matching the filters (model NULL, repeat -1, fold -1: all), as a
- * new array in study order. A model, repeat or fold outside the experiment is
- * an error naming it. Returns 0 (possibly with *n == 0 never: a filter that
- * matches nothing is an error) or -1. */
+/* The units matching the filters (model NULL, repeat -1, fold -1: any), as
+ * a new array in study order (caller frees). A model, repeat or fold outside
+ * the experiment is an error naming it, so on success *n >= 1. Returns 0 or
+ * -1 (then *out is NULL). */
 int study_units(const struct experiment *e, const char *model, int repeat, int fold,
 		struct study_unit **out, int *n);
 
