@@ -10,8 +10,8 @@ compare with `darkfold bench`, which prints both).
 The models mirror darkfold's cfg/*.cfg layer for layer:
   vgg16     13 3x3 convolutions (ReLU), 5 max-pools, dense 1024-1024-classes
             with dropout 0.5 (cfg/vgg16.cfg);
-  resnet50  torchvision's ResNet-50 without the max-pool after the stem, as
-            cfg/resnet50.cfg (torchvision's own is "resnet50-tv");
+  resnet50  torchvision's ResNet-50, as cfg/resnet50.cfg (7x7/2 stem, 3x3/2
+            max pool, 3-4-6-3 bottlenecks; also available as "resnet50-tv");
   cnn       3 convolutions 16/32/64 with batch norm, ReLU, max-pools, dense
             128 with dropout 0.5, classes (cfg/cnn.cfg);
   dense     dense 256-64-classes, ReLU (cfg/dense.cfg).
@@ -51,9 +51,7 @@ def resnet50_tv(classes, size):
 
 
 def resnet50(classes, size):
-    model = resnet50_tv(classes, size)
-    model.maxpool = nn.Identity()
-    return model
+    return resnet50_tv(classes, size)
 
 
 def cnn(classes, size):
