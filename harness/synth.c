@@ -7,6 +7,8 @@
  * on the C library's libm. */
 #include "synth.h"
 
+#include "prng.h"
+
 #include "error.h"
 #include "fsutil.h"
 #include "image.h"
@@ -80,63 +82,20 @@ int synth_options_check(const struct synth_options *o)
 
 /* ---- deterministic randomness and trigonometry ------------------------- */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static uint64_t mix64(uint64_t x)
 {
-	return splitmix64(&x);
+	return prng_splitmix64(&x);
 }
 
-struct rng {
-	uint64_t s[4];
-};
-
-static void rng_seed(struct rng *r, uint64_t seed)
+static double rng_range(struct prng *r, double lo, double hi)
 {
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** */
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
-}
-
-/* Uniform in [0,1). */
-static double rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double rng_range(struct rng *r, double lo, double hi)
-{
-	return lo + (hi - lo) * rng_unit(r);
+	return lo + (hi - lo) * prng_uniform(r);
 }
 
 /* Uniform integer in [0, n). */
-static int rng_int(struct rng *r, int n)
+static int rng_int(struct prng *r, int n)
 {
-	return (int)(rng_unit(r) * n);
+	return (int)(prng_uniform(r) * n);
 }
 
 #define PI 3.14159265358979323846
@@ -208,7 +167,7 @@ static const double col_cut_inner[3] = { 0.66, 0.62, 0.55 }; /* bared cut faces 
 static const double col_rim[3] = { 0.92, 0.90, 0.86 };
 #define STRIPE_COS 0.85 /* stripe covers angles with cos >= this: about 63 degrees */
 
-static void scene_draw(struct scene *s, int size, struct rng *r)
+static void scene_draw(struct scene *s, int size, struct prng *r)
 {
 	memset(s, 0, sizeof *s);
 	s->size = size;
@@ -262,7 +221,7 @@ static void scene_draw(struct scene *s, int size, struct rng *r)
 	s->grad_y = gm * det_sin(ga);
 	s->vignette = rng_range(r, 0.0, 0.5);
 	s->sigma = rng_range(r, 0.008, 0.022);
-	s->noise_seed = rng_next(r);
+	s->noise_seed = prng_next(r);
 }
 
 /* Point on the circle of radius rad around (x, y) at angle a. */
@@ -272,17 +231,17 @@ static void polar(double x, double y, double rad, double a, double *ox, double *
 	*oy = y + rad * det_sin(a);
 }
 
-static void add_defect(struct scene *s, enum defect d, int j, double scale, struct rng *r)
+static void add_defect(struct scene *s, enum defect d, int j, double scale, struct prng *r)
 {
 	struct conductor *c = &s->cond[j];
 	switch (d) {
 	case D_BENT_WIRE: {
 		/* strands nearest a random direction leave the bundle outward */
 		double a = rng_range(r, 0.0, 2.0 * PI), ux = det_cos(a), uy = det_sin(a);
-		int m = (int)floor(2.0 + 2.0 * scale + rng_unit(r));
+		int m = (int)floor(2.0 + 2.0 * scale + prng_uniform(r));
 		if (m > MAXBENT)
 			m = MAXBENT;
-		double len = (0.02 + 0.025 * rng_unit(r)) * scale;
+		double len = (0.02 + 0.025 * prng_uniform(r)) * scale;
 		s->br = s->r_s * 0.8;
 		for (int t = 0; t < m; t++) {
 			int best = -1;
@@ -349,7 +308,7 @@ static void add_defect(struct scene *s, enum defect d, int j, double scale, stru
 	}
 }
 
-static void apply_defect(struct scene *s, enum defect d, double scale, struct rng *r)
+static void apply_defect(struct scene *s, enum defect d, double scale, struct prng *r)
 {
 	int j = rng_int(r, 3);
 	if (d != D_COMBINED) {
@@ -525,7 +484,7 @@ static void scene_finish(const struct scene *s, const double *lin, uint8_t *rgb)
 static uint64_t image_seed(uint64_t seed, int folder, int index)
 {
 	uint64_t x = seed;
-	uint64_t a = splitmix64(&x);
+	uint64_t a = prng_splitmix64(&x);
 	return mix64(a ^ mix64(((uint64_t)folder << 32) | (uint32_t)index));
 }
 
@@ -538,9 +497,9 @@ int synth_render(const struct synth_options *o, int folder, int index, uint8_t *
 		return error("invalid synthetic image %d of folder %d", index, folder);
 	int n = o->size;
 	size_t plane = (size_t)n * n;
-	struct rng r;
+	struct prng r;
 	uint64_t seed = image_seed(o->seed, folder, index);
-	rng_seed(&r, seed);
+	prng_seed(&r, seed);
 	struct scene base;
 	scene_draw(&base, n, &r);
 	double *lin = xmalloc(sizeof(double) * 3 * plane);
@@ -560,8 +519,8 @@ int synth_render(const struct synth_options *o, int folder, int index, uint8_t *
 	double *dlin = xmalloc(sizeof(double) * 3 * plane);
 	uint8_t *good = xmalloc(plane * 3);
 	memcpy(good, rgb, plane * 3);
-	struct rng dr;
-	rng_seed(&dr, seed ^ 0x64656665637473ull);
+	struct prng dr;
+	prng_seed(&dr, seed ^ 0x64656665637473ull);
 	size_t changed = 0;
 	for (int attempt = 0; attempt < 16 && changed == 0; attempt++) {
 		struct scene def = base;

@@ -2,6 +2,8 @@
  * early stopping, divergence and checkpoints (see train.h). */
 #include "train.h"
 
+#include "prng.h"
+
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
@@ -15,59 +17,7 @@
 /* Batches used to recompute batch-norm statistics after each epoch. */
 enum { TRAIN_RECAL_BATCHES = 8 };
 
-/* ---- the unit's PRNG: xoshiro256**, seeded through splitmix64 ---- */
-
-struct prng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void prng_seed(struct prng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t prng_next(struct prng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
-}
-
-/* Uniform in [0, 1). */
-static double prng_uniform(struct prng *r)
-{
-	return (double)(prng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* Uniform in [0, n), without modulo bias. */
-static uint64_t prng_below(struct prng *r, uint64_t n)
-{
-	uint64_t limit = UINT64_MAX - UINT64_MAX % n, x;
-	do
-		x = prng_next(r);
-	while (x >= limit);
-	return x % n;
-}
+/* ---- the unit's PRNG (prng.h) ---- */
 
 static void shuffle(int *a, int n, struct prng *r)
 {
@@ -83,7 +33,7 @@ static void shuffle(int *a, int n, struct prng *r)
 static unsigned epoch_srand(uint64_t seed, int e)
 {
 	uint64_t x = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(e + 1));
-	return (unsigned)(splitmix64(&x) >> 32);
+	return (unsigned)(prng_splitmix64(&x) >> 32);
 }
 
 /* ---- schedule, figures ---- */
