@@ -1235,6 +1235,31 @@ static void mean_ci(struct sb *b, const struct json *m)
 		sb_printf(b, "%.3f (no interval)", mean);
 }
 
+/* Where the best model stands against the best baseline on the same metric:
+ * a model that does not beat "always anomalous" has learned nothing useful. */
+static void baseline_sentence(const struct report *r, struct sb *b, int bi, const struct col *c,
+			      const char *label)
+{
+	int base = -1;
+	double bv = NAN;
+	for (int i = r->n_models; i < r->n_rows; i++) {
+		double m = num(row_metric(&r->rows[i], c->metric), "mean");
+		if (!isfinite(m))
+			continue;
+		if (base < 0 || (c->lower_better ? m < bv : m > bv)) {
+			base = i;
+			bv = m;
+		}
+	}
+	double mv = num(row_metric(&r->rows[bi], c->metric), "mean");
+	if (base < 0 || !isfinite(mv))
+		return;
+	int beats = c->lower_better ? mv < bv : mv > bv;
+	sb_printf(b, " The best baseline by %s, %s, scores %.3f: %s.", label, r->rows[base].name, bv,
+		  beats ? "the best model is better than that baseline"
+			: "**no model beats that baseline**");
+}
+
 static void best_paragraph(const struct report *r, struct sb *b)
 {
 	const struct json *best = json_get(r->summary, "best");
@@ -1300,6 +1325,7 @@ static void best_paragraph(const struct report *r, struct sb *b)
 			     "corrected resampled t-test across folds), so these %d folds do not separate the two "
 			     "models.",
 			  p, r->alpha, (int)num(row_metric(&r->rows[bi], metric), "n"));
+	baseline_sentence(r, b, bi, &c, label);
 	sb_puts(b, "\n\n");
 	free(label);
 }

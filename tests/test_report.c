@@ -333,6 +333,9 @@ static void report_md_should_name_best_lead_significance_and_study(void **state)
 	assert_contains(rep, "**Best model by F2 (anomalous class positive): resnet50**, F2 = 0.959 [0.918, 1.000]");
 	assert_contains(rep, "It leads the runner-up, vgg16 (0.936), by 0.023.");
 	assert_contains(rep, "The lead is **not significant**: Holm-corrected p = 0.629 ≥ α = 0.05");
+	/* the best baseline by F2 is always_anomalous, 0.6199 */
+	assert_contains(rep, "The best baseline by F2, always_anomalous, scores 0.620: the best model is "
+			     "better than that baseline.");
 	/* the study's VGG16 against this vgg16, both positive-class conventions */
 	assert_contains(rep, "take the anomalous class as positive");
 	assert_contains(rep, "`recall_other_positive` and `f2_other_positive` take the normal class as positive");
