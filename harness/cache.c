@@ -264,31 +264,9 @@ static int cache_write(const char *path, const struct cache *cc)
 	memcpy(hd + 28, cc->key, 64);
 	uint64_t sum = payload_checksum(cc->data, nfloats);
 	memcpy(hd + 92, &sum, 8);
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		int e = errno;
-		free(tmp);
-		return error("cannot write '%s': %s", path, strerror(e));
-	}
-	int ok = fwrite(hd, 1, sizeof hd, f) == sizeof hd &&
-		 fwrite(cc->data, sizeof(float), nfloats, f) == nfloats && fflush(f) == 0 &&
-		 fsync(fileno(f)) == 0;
-	int e = errno;
-	if (fclose(f) != 0 && ok) {
-		ok = 0;
-		e = errno;
-	}
-	if (ok && rename(tmp, path) != 0) {
-		ok = 0;
-		e = errno;
-	}
-	if (!ok)
-		unlink(tmp);
-	free(tmp);
-	if (!ok)
-		return error("cannot write '%s': %s", path, strerror(e ? e : EIO));
-	return 0;
+	const void *parts[2] = { hd, cc->data };
+	size_t lens[2] = { sizeof hd, nfloats * sizeof(float) };
+	return fs_write_atomic_parts(path, parts, lens, 2, 1);
 }
 
 int cache_load(const struct dataset *d, int w, int h, int c, const char *cache_dir,

@@ -54,7 +54,8 @@ static int fsync_dir_of(const char *path)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len)
+int fs_write_atomic_parts(const char *path, const void *const *parts, const size_t *lens,
+			  int n, int sync)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -63,19 +64,21 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
 		free(tmp);
 		return error("cannot write '%s': %s", path, strerror(e));
 	}
-	const char *p = data;
-	size_t left = len;
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
+	for (int i = 0; i < n; i++) {
+		const char *p = parts[i];
+		size_t left = lens[i];
+		while (left > 0) {
+			ssize_t w = write(fd, p, left);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				goto fail;
+			}
+			p += w;
+			left -= (size_t)w;
 		}
-		p += w;
-		left -= (size_t)w;
 	}
-	if (fsync(fd) != 0 && errno != EINVAL)
+	if (sync && fsync(fd) != 0 && errno != EINVAL)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -85,7 +88,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len)
 	if (rename(tmp, path) != 0)
 		goto fail;
 	free(tmp);
-	return fsync_dir_of(path);
+	return sync ? fsync_dir_of(path) : 0;
 fail:;
 	int e = errno;
 	if (fd >= 0)
@@ -93,6 +96,12 @@ fail:;
 	unlink(tmp);
 	free(tmp);
 	return error("cannot write '%s': %s", path, strerror(e));
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len)
+{
+	const void *parts[1] = { data };
+	return fs_write_atomic_parts(path, parts, &len, 1, 1);
 }
 
 int fs_mkdir_p(const char *path)

@@ -16,6 +16,13 @@ int fs_read_file(const char *path, char **data, size_t *len);
  * naming path. */
 int fs_write_atomic(const char *path, const void *data, size_t len);
 
+/* The same for data in several pieces written one after another
+ * (parts[i] of lens[i] bytes), with fsync only when sync is 1: without it a
+ * reader still never sees a partial file, but a power cut may lose the file
+ * (for many files regenerated as a batch, which sync once at the end). */
+int fs_write_atomic_parts(const char *path, const void *const *parts, const size_t *lens,
+			  int n, int sync);
+
 /* mkdir -p. Returns 0 when the directory exists afterwards. */
 int fs_mkdir_p(const char *path);
 

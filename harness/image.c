@@ -7,6 +7,7 @@
 #include "image.h"
 
 #include "error.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <math.h>
@@ -376,27 +377,8 @@ static int writer_encode(struct png_writer *wr, const uint8_t *pixels, int w, in
  * after a batch (see synth_generate). */
 static int write_replace(const char *path, const void *data, size_t len)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		int e = errno;
-		free(tmp);
-		return error("cannot write '%s': %s", path, strerror(e));
-	}
-	int ok = fwrite(data, 1, len, f) == len;
-	int e = errno;
-	if (fclose(f) != 0 && ok) {
-		ok = 0;
-		e = errno;
-	}
-	if (ok && rename(tmp, path) != 0) {
-		ok = 0;
-		e = errno;
-	}
-	if (!ok)
-		remove(tmp);
-	free(tmp);
-	return ok ? 0 : error("cannot write '%s': %s", path, strerror(e ? e : EIO));
+	const void *parts[1] = { data };
+	return fs_write_atomic_parts(path, parts, &len, 1, 0);
 }
 
 int image_png_write(const char *path, const uint8_t *pixels, int w, int h, int c)

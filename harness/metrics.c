@@ -415,6 +415,19 @@ int metrics_pr(const struct metrics_input *in, int positive, double **x, double 
 	return curve_points(in, positive, 1, x, y, n);
 }
 
+void metrics_write_defects(struct jw *w, const struct metrics *m)
+{
+	jw_obj_begin(w);
+	for (int d = 0; d < m->n_defects; d++) {
+		jw_key(w, m->defect_names[d]);
+		jw_obj_begin(w);
+		jw_knum(w, "recall", m->defect_recall[d]);
+		jw_kint(w, "n", m->defect_n[d]);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
 void metrics_write_json(struct jw *w, const struct metrics *m, int positive, double beta,
 			double threshold)
 {
@@ -432,15 +445,7 @@ void metrics_write_json(struct jw *w, const struct metrics *m, int positive, dou
 	jw_kint(w, "fn", m->fn);
 	jw_obj_end(w);
 	jw_key(w, "defect_recall");
-	jw_obj_begin(w);
-	for (int d = 0; d < m->n_defects; d++) {
-		jw_key(w, m->defect_names[d]);
-		jw_obj_begin(w);
-		jw_knum(w, "recall", m->defect_recall[d]);
-		jw_kint(w, "n", m->defect_n[d]);
-		jw_obj_end(w);
-	}
-	jw_obj_end(w);
+	metrics_write_defects(w, m);
 	jw_key(w, "undefined");
 	jw_obj_begin(w);
 	for (int id = 0; id < METRICS_N; id++)

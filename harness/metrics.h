@@ -96,6 +96,10 @@ int metrics_higher_is_better(int id);
 
 /* Write m as the unit file's `metrics` object (docs/results.md): the caller
  * has written the key (or is inside an array). */
+/* Write m's recall per defect type as a JSON object
+ * { "<defect>": { "recall", "n" }, ... } (used inside metrics_write_json and
+ * for the pooled predictions of summary.json). */
+void metrics_write_defects(struct jw *w, const struct metrics *m);
 void metrics_write_json(struct jw *w, const struct metrics *m, int positive, double beta,
 			double threshold);
 

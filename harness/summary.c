@@ -238,19 +238,6 @@ static void write_points(struct jw *w, const char *key, const double *x, const d
 	jw_arr_end(w);
 }
 
-static void write_defects(struct jw *w, const struct metrics *m)
-{
-	jw_obj_begin(w);
-	for (int d = 0; d < m->n_defects; d++) {
-		jw_key(w, m->defect_names[d]);
-		jw_obj_begin(w);
-		jw_knum(w, "recall", m->defect_recall[d]);
-		jw_kint(w, "n", m->defect_n[d]);
-		jw_obj_end(w);
-	}
-	jw_obj_end(w);
-}
-
 /* "pooled" object and, after it, "defect_recall". */
 static int write_pooled(struct jw *w, const struct summary_config *c, const struct group *g,
 			int units)
@@ -316,7 +303,7 @@ static int write_pooled(struct jw *w, const struct summary_config *c, const stru
 	jw_obj_end(w);
 
 	jw_key(w, "defect_recall");
-	write_defects(w, &m);
+	metrics_write_defects(w, &m);
 	metrics_release(&m);
 	pool_release(&pl);
 	return 0;

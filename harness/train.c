@@ -126,6 +126,22 @@ static void augment(float *x, float *tmp, int c, int h, int w, const struct trai
 	train_transform(x, tmp, c, h, w, fh, fv, rot, b, ct);
 }
 
+void train_curve_write(struct jw *w, const struct train_epoch *curve, int n)
+{
+	jw_arr_begin(w);
+	for (int e = 0; e < n; e++) {
+		const struct train_epoch *c = &curve[e];
+		jw_obj_begin(w);
+		jw_kint(w, "epoch", c->epoch);
+		jw_knum(w, "train_loss", c->train_loss);
+		jw_knum(w, "val_loss", c->val_loss);
+		jw_knum(w, "val_accuracy", c->val_accuracy);
+		jw_knum(w, "learning_rate", c->learning_rate);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 /* ---- checkpoint: "DFCKPT01", u64 length + JSON, u64 length + net state ---- */
 
 static const char CKPT_MAGIC[8] = { 'D', 'F', 'C', 'K', 'P', 'T', '0', '1' };
@@ -166,18 +182,7 @@ static int ckpt_write(const char *path, const char *key, const struct progress *
 	jw_knum(&w, "step_seconds", p->step_seconds);
 	jw_kint(&w, "images", p->images);
 	jw_key(&w, "curve");
-	jw_arr_begin(&w);
-	for (int e = 0; e < p->epoch; e++) {
-		const struct train_epoch *c = &p->curve[e];
-		jw_obj_begin(&w);
-		jw_kint(&w, "epoch", c->epoch);
-		jw_knum(&w, "train_loss", c->train_loss);
-		jw_knum(&w, "val_loss", c->val_loss);
-		jw_knum(&w, "val_accuracy", c->val_accuracy);
-		jw_knum(&w, "learning_rate", c->learning_rate);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	train_curve_write(&w, p->curve, p->epoch);
 	jw_obj_end(&w);
 
 	char *state;

@@ -72,6 +72,11 @@ struct train_epoch {
 	double train_loss, val_loss, val_accuracy, learning_rate;
 };
 
+struct jw;
+/* Write curve[0..n) as a JSON array of {epoch, train_loss, val_loss,
+ * val_accuracy, learning_rate} (the checkpoint's and the result file's form). */
+void train_curve_write(struct jw *w, const struct train_epoch *curve, int n);
+
 enum train_status { TRAIN_OK = 0, TRAIN_DIVERGED };
 
 struct train_result {

@@ -394,18 +394,7 @@ static int write_result(struct unit_run_state *s)
 	write_training(&w, s);
 
 	jw_key(&w, "curve");
-	jw_arr_begin(&w);
-	for (int i = 0; s->have_train && i < s->tr.epochs_run; i++) {
-		const struct train_epoch *c = &s->tr.curve[i];
-		jw_obj_begin(&w);
-		jw_kint(&w, "epoch", c->epoch);
-		jw_knum(&w, "train_loss", c->train_loss);
-		jw_knum(&w, "val_loss", c->val_loss);
-		jw_knum(&w, "val_accuracy", c->val_accuracy);
-		jw_knum(&w, "learning_rate", c->learning_rate);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	train_curve_write(&w, s->tr.curve, s->have_train ? s->tr.epochs_run : 0);
 
 	jw_key(&w, "threshold");
 	jw_obj_begin(&w);
