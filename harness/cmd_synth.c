@@ -24,6 +24,8 @@ const char cmd_synth_usage[] =
 	"  --size PX             image side in pixels, 32..4096 (default 256)\n"
 	"  --difficulty D        0.25..4 (default 1): defect size is divided by D and,\n"
 	"                        for D > 1, defect contrast too\n"
+	"  --rotation DEG        0..180 (default 10): each cable is turned by a uniform\n"
+	"                        random angle within +-DEG of upright; 180 = any angle\n"
 	"  --contact-sheet FILE  also write one PNG showing test/good/000 and image 000\n"
 	"                        of each defect type: as written, with the mask in red,\n"
 	"                        and as seen after area downsampling to 64x64\n"
@@ -40,13 +42,15 @@ static int usage_error(const char *fmt, const char *arg)
 
 int cmd_synth(int argc, char **argv)
 {
-	struct synth_options o = { .seed = 0, .size = SYNTH_DEFAULT_SIZE, .difficulty = 1.0 };
+	struct synth_options o = { .seed = 0, .size = SYNTH_DEFAULT_SIZE, .difficulty = 1.0,
+				   .rotation = SYNTH_DEFAULT_ROTATION };
 	const char *out = NULL, *sheet = NULL;
 	int have_seed = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int known = !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--size") ||
-			    !strcmp(a, "--difficulty") || !strcmp(a, "--contact-sheet");
+			    !strcmp(a, "--difficulty") || !strcmp(a, "--rotation") ||
+			    !strcmp(a, "--contact-sheet");
 		if (!known)
 			return usage_error("unknown argument '%s'", a);
 		if (i + 1 >= argc)
@@ -70,6 +74,13 @@ int cmd_synth(int argc, char **argv)
 			if (!*v || *end || errno || s < SYNTH_MIN_SIZE || s > SYNTH_MAX_SIZE)
 				return usage_error("--size: expected an integer 32..4096, got '%s'", v);
 			o.size = (int)s;
+		} else if (!strcmp(a, "--rotation")) {
+			double d = strtod(v, &end);
+			if (!*v || *end || errno || !(d >= 0) || !(d <= SYNTH_MAX_ROTATION))
+				return usage_error("--rotation: expected a number of degrees 0..180, "
+						   "got '%s'",
+						   v);
+			o.rotation = d;
 		} else {
 			double d = strtod(v, &end);
 			if (!*v || *end || errno || !(d >= SYNTH_MIN_DIFFICULTY) ||

@@ -311,6 +311,7 @@ static void set_defaults(struct experiment *e)
 	e->dataset.synth_seed = 1;
 	e->dataset.synth_size = 256;
 	e->dataset.synth_difficulty = 1.0;
+	e->dataset.synth_rotation = SYNTH_DEFAULT_ROTATION;
 
 	e->cv.k = 5;
 	e->cv.repeats = 1;
@@ -351,13 +352,14 @@ static const char synth_size_rule[] =
 	"an integer between " STR(SYNTH_MIN_SIZE) " and " STR(SYNTH_MAX_SIZE);
 static const char synth_difficulty_rule[] =
 	"a number between " STR(SYNTH_MIN_DIFFICULTY) " and " STR(SYNTH_MAX_DIFFICULTY);
+static const char synth_rotation_rule[] = "a number of degrees between 0 and " STR(SYNTH_MAX_ROTATION);
 
 static int parse_dataset(struct ctx *c, const struct json *d, struct experiment *e)
 {
 	static const char *const keys[] = { "root", "category", "normal", "anomalous", "width",
 					    "height", "channels", "synthetic", "synth_dir",
 					    "synth_seed", "synth_size", "synth_difficulty",
-					    "cache_dir", NULL };
+					    "synth_rotation", "cache_dir", NULL };
 	if (check_object(c, d, keys) != 0)
 		return -1;
 	if (get_str(c, d, "root", &e->dataset.root) || get_str(c, d, "category", &e->dataset.category) ||
@@ -373,6 +375,8 @@ static int parse_dataset(struct ctx *c, const struct json *d, struct experiment 
 		  &e->dataset.synth_size) ||
 	    get_num(c, d, "synth_difficulty", SYNTH_MIN_DIFFICULTY, 0, SYNTH_MAX_DIFFICULTY, 0,
 		    synth_difficulty_rule, &e->dataset.synth_difficulty) ||
+	    get_num(c, d, "synth_rotation", 0, 0, SYNTH_MAX_ROTATION, 0, synth_rotation_rule,
+		    &e->dataset.synth_rotation) ||
 	    get_str(c, d, "cache_dir", &e->dataset.cache_dir))
 		return -1;
 	if (e->dataset.channels == 2) {

@@ -42,6 +42,7 @@ struct experiment {
 		uint64_t synth_seed;
 		int synth_size;    /* PNG side length, default 256 */
 		double synth_difficulty; /* default 1.0 */
+		double synth_rotation;   /* degrees, default SYNTH_DEFAULT_ROTATION */
 		char *cache_dir;   /* default "<results_dir>/cache" */
 	} dataset;
 

@@ -153,7 +153,7 @@ int study_prepare_data(const struct experiment *e)
 	if (strcmp(e->dataset.root, e->dataset.synth_dir) != 0)
 		return 0;
 	struct synth_options o = { e->dataset.synth_seed, e->dataset.synth_size,
-				   e->dataset.synth_difficulty };
+				   e->dataset.synth_difficulty, e->dataset.synth_rotation };
 	if (synth_is_current(&o, e->dataset.synth_dir))
 		return 0;
 	printf("data: generating the synthetic cable set in '%s/" SYNTH_CATEGORY "'\n",

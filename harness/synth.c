@@ -77,6 +77,9 @@ int synth_options_check(const struct synth_options *o)
 	if (!(o->difficulty >= SYNTH_MIN_DIFFICULTY && o->difficulty <= SYNTH_MAX_DIFFICULTY))
 		return error("invalid synthetic difficulty %g: expected %g..%g", o->difficulty,
 			     SYNTH_MIN_DIFFICULTY, SYNTH_MAX_DIFFICULTY);
+	if (!(o->rotation >= 0 && o->rotation <= SYNTH_MAX_ROTATION))
+		return error("invalid synthetic rotation %g: expected 0..%d degrees", o->rotation,
+			     SYNTH_MAX_ROTATION);
 	return 0;
 }
 
@@ -167,7 +170,7 @@ static const double col_cut_inner[3] = { 0.66, 0.62, 0.55 }; /* bared cut faces 
 static const double col_rim[3] = { 0.92, 0.90, 0.86 };
 #define STRIPE_COS 0.85 /* stripe covers angles with cos >= this: about 63 degrees */
 
-static void scene_draw(struct scene *s, int size, struct prng *r)
+static void scene_draw(struct scene *s, int size, double rotation, struct prng *r)
 {
 	memset(s, 0, sizeof *s);
 	s->size = size;
@@ -175,7 +178,9 @@ static void scene_draw(struct scene *s, int size, struct prng *r)
 	s->cx = 0.5 + rng_range(r, -0.035, 0.035);
 	s->cy = 0.5 + rng_range(r, -0.035, 0.035);
 	double k = rng_range(r, 0.95, 1.04);
-	double theta = rng_range(r, 0.0, 2.0 * PI);
+	/* upright: conductor 0 at angle PI/2, straight below the centre */
+	double spin = rotation * PI / 180.0;
+	double theta = PI / 2.0 + rng_range(r, -spin, spin);
 	s->r_outer = 0.43 * k;
 	s->r_inner = s->r_outer - 0.045 * k;
 	s->r_c = 0.155 * k;
@@ -501,7 +506,7 @@ int synth_render(const struct synth_options *o, int folder, int index, uint8_t *
 	uint64_t seed = image_seed(o->seed, folder, index);
 	prng_seed(&r, seed);
 	struct scene base;
-	scene_draw(&base, n, &r);
+	scene_draw(&base, n, o->rotation, &r);
 	double *lin = xmalloc(sizeof(double) * 3 * plane);
 	scene_render(&base, lin);
 	scene_finish(&base, lin, rgb);
@@ -551,8 +556,9 @@ int synth_render(const struct synth_options *o, int folder, int index, uint8_t *
 
 static char *manifest_text(const struct synth_options *o)
 {
-	return xasprintf("darkfold synthetic cable 1\nseed %llu\nsize %d\ndifficulty %.17g\n",
-			 (unsigned long long)o->seed, o->size, o->difficulty);
+	return xasprintf("darkfold synthetic cable 2\nseed %llu\nsize %d\ndifficulty %.17g\n"
+			 "rotation %.17g\n",
+			 (unsigned long long)o->seed, o->size, o->difficulty, o->rotation);
 }
 
 int synth_generate(const struct synth_options *o, const char *out_dir)
@@ -599,9 +605,9 @@ int synth_generate(const struct synth_options *o, const char *out_dir)
 	}
 	if (rc == 0)
 		printf("synth: wrote %d images and %d masks to '%s' (seed %llu, %dx%d, "
-		       "difficulty %g)\n",
+		       "difficulty %g, rotation %g)\n",
 		       nimg, nmask, cat, (unsigned long long)o->seed, o->size, o->size,
-		       o->difficulty);
+		       o->difficulty, o->rotation);
 	free(manifest);
 	free(cat);
 	return rc;

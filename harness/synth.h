@@ -23,6 +23,8 @@
 #define SYNTH_MAX_SIZE 4096
 #define SYNTH_MIN_DIFFICULTY 0.25
 #define SYNTH_MAX_DIFFICULTY 4.0
+#define SYNTH_MAX_ROTATION 180
+#define SYNTH_DEFAULT_ROTATION 10
 /* Written last into <out>/cable/: its presence means a complete set. */
 #define SYNTH_MANIFEST "darkfold-synth.txt"
 
@@ -32,6 +34,10 @@ struct synth_options {
 	/* Defect sizes are multiplied by 1/difficulty and their contrast by
 	 * min(1, 1/difficulty): 1 is the default, 2 is harder, 0.5 easier. */
 	double difficulty;
+	/* Degrees, 0..SYNTH_MAX_ROTATION: each cable is turned by an angle drawn
+	 * uniformly from [-rotation, +rotation] around the upright pose (green
+	 * conductor at the bottom). 180 allows any orientation. */
+	double rotation;
 };
 
 /* The folders of the category, in generation order: index 0 "train/good"

@@ -48,7 +48,9 @@ same "contact sheet is a PNG" "$(head -c 4 "$T/sheet.png" | tail -c 3)" "PNG"
 
 for bad in "--out $T/x" "--seed 7" "--seed -1 --out $T/x" "--seed x --out $T/x" \
            "--seed 7 --out $T/x --size 8" "--seed 7 --out $T/x --difficulty 0" \
-           "--seed 7 --out $T/x --difficulty nan" "--seed 7 --out $T/x --frobnicate" "--seed 7 --out"; do
+           "--seed 7 --out $T/x --difficulty nan" "--seed 7 --out $T/x --rotation -1" \
+           "--seed 7 --out $T/x --rotation 181" "--seed 7 --out $T/x --rotation ten" \
+           "--seed 7 --out $T/x --frobnicate" "--seed 7 --out"; do
   "$D" synth $bad >/dev/null 2>"$T/err"; check "usage error: synth $bad" 2 $?
   contains "usage error says so: $bad" "$(head -1 "$T/err")" "error: "
 done

@@ -93,6 +93,7 @@ static void experiment_should_fill_defaults_for_a_minimal_file(void **state)
 	assert_true(e.dataset.synth_seed == 1);
 	assert_int_equal(e.dataset.synth_size, 256);
 	assert_true(e.dataset.synth_difficulty == 1.0);
+	assert_true(e.dataset.synth_rotation == 10.0);
 	assert_string_equal(e.dataset.cache_dir, "results/cache");
 	assert_int_equal(e.n_models, 1);
 	assert_string_equal(e.models[0].name, "a");
@@ -146,7 +147,7 @@ static void experiment_should_read_every_key(void **state)
 		   "    \"normal\": [\"train/good\", \"test/good\"], \"anomalous\": [\"test/cut\"],\n"
 		   "    \"width\": 32, \"height\": 16, \"channels\": 1, \"synthetic\": false,\n"
 		   "    \"synth_dir\": \"s\", \"synth_seed\": 9007199254740991, \"synth_size\": 64,\n"
-		   "    \"synth_difficulty\": 0.25, \"cache_dir\": \"cc\"},\n"
+		   "    \"synth_difficulty\": 0.25, \"synth_rotation\": 180, \"cache_dir\": \"cc\"},\n"
 		   "  \"models\": {\"zeta\": {\"cfg\": \"cfg/b.cfg\", \"weights\": \"cfg/a.cfg\", \"weights_upto\": 3},\n"
 		   "             \"alpha\": \"cfg/a.cfg\"},\n"
 		   "  \"cv\": {\"k\": 3, \"repeats\": 2, \"seed\": 42, \"stratify\": false, \"inner_fraction\": 0.5},\n"
@@ -178,6 +179,7 @@ static void experiment_should_read_every_key(void **state)
 	assert_true(e.dataset.synth_seed == 9007199254740991ULL);
 	assert_int_equal(e.dataset.synth_size, 64);
 	assert_true(e.dataset.synth_difficulty == 0.25);
+	assert_true(e.dataset.synth_rotation == 180.0);
 	assert_string_equal(e.dataset.cache_dir, "cc");
 	/* models keep the file's order */
 	assert_int_equal(e.n_models, 2);
@@ -319,6 +321,10 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		{ "{\"dataset\": {\"synthetic\": 1}}", ".dataset.synthetic: expected true or false, got 1" },
 		{ "{\"dataset\": {\"synth_difficulty\": 0.2}}",
 		  ".dataset.synth_difficulty: expected a number between 0.25 and 4.0, got 0.2" },
+		{ "{\"dataset\": {\"synth_rotation\": -5}}",
+		  ".dataset.synth_rotation: expected a number of degrees between 0 and 180, got -5" },
+		{ "{\"dataset\": {\"synth_rotation\": \"ten\"}}",
+		  ".dataset.synth_rotation: expected a number of degrees between 0 and 180, got \"ten\"" },
 		{ "{\"dataset\": {\"synth_size\": 31}}",
 		  ".dataset.synth_size: expected an integer between 32 and 4096, got 31" },
 		{ "{\"models\": {}}", ".models: expected at least one model, got an object" },

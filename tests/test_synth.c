@@ -1,4 +1,4 @@
-/* test_synth.c: the synthetic cable set: counts, masks, difficulty,
+/* test_synth.c: the synthetic cable set: counts, masks, difficulty, rotation,
  * determinism, and the files it writes. Small image sizes keep it fast. */
 #include "synth.h"
 
@@ -46,16 +46,22 @@ static void folders_should_have_the_real_cable_counts(void **state)
 static void options_should_be_range_checked(void **state)
 {
 	(void)state;
-	struct synth_options ok = { 1, 64, 1.0 }, small = { 1, 16, 1.0 }, easy = { 1, 64, 0.1 },
-			     nan = { 1, 64, NAN };
+	struct synth_options ok = { 1, 64, 1.0, 10 }, small = { 1, 16, 1.0, 10 }, easy = { 1, 64, 0.1, 10 },
+			     nan = { 1, 64, NAN, 10 }, neg = { 1, 64, 1.0, -1 },
+			     wide = { 1, 64, 1.0, 180.5 }, nanrot = { 1, 64, 1.0, NAN };
 	assert_int_equal(synth_options_check(&ok), 0);
 	test_stderr_begin();
 	assert_int_equal(synth_options_check(&small), -1);
 	assert_int_equal(synth_options_check(&easy), -1);
 	assert_int_equal(synth_options_check(&nan), -1);
+	assert_int_equal(synth_options_check(&neg), -1);
+	assert_int_equal(synth_options_check(&wide), -1);
+	assert_int_equal(synth_options_check(&nanrot), -1);
 	char *msg = test_stderr_end();
 	assert_non_null(strstr(msg, "invalid synthetic image size 16"));
 	assert_non_null(strstr(msg, "invalid synthetic difficulty"));
+	assert_non_null(strstr(msg, "invalid synthetic rotation -1: expected 0..180 degrees"));
+	assert_non_null(strstr(msg, "invalid synthetic rotation 180.5"));
 	free(msg);
 }
 
@@ -73,7 +79,7 @@ static void masks_should_mark_exactly_the_changed_pixels(void **state)
 {
 	(void)state;
 	enum { N = 64 };
-	struct synth_options o = { 11, N, 1.0 };
+	struct synth_options o = { 11, N, 1.0, 10 };
 	uint8_t rgb[N * N * 3], clean[N * N * 3], mask[N * N];
 	for (int f = 0; f < synth_folder_count(); f++)
 		for (int i = 0; i < 3; i++) {
@@ -101,7 +107,7 @@ static void clean_rendering_should_be_a_plausible_good_cable(void **state)
 	 * layout statistics (the centre pixel lies inside the cable: brighter
 	 * than the dark background in the corner) */
 	enum { N = 64 };
-	struct synth_options o = { 3, N, 1.0 };
+	struct synth_options o = { 3, N, 1.0, 10 };
 	uint8_t rgb[N * N * 3], clean[N * N * 3];
 	for (int f = 0; f < synth_folder_count(); f++) {
 		assert_int_equal(synth_render(&o, f, 0, rgb, NULL, clean), 0);
@@ -114,10 +120,63 @@ static void clean_rendering_should_be_a_plausible_good_cable(void **state)
 	}
 }
 
+/* Direction, in degrees clockwise from "straight down" (image y grows
+ * downwards), of the green conductor's insulation as seen from the cable's
+ * centre: the centroid of the clearly green pixels relative to the centroid
+ * of all pixels brighter than the dark background. */
+static double green_angle(const uint8_t *rgb, int n)
+{
+	double gx = 0, gy = 0, cx = 0, cy = 0;
+	long green = 0, cable = 0;
+	for (int y = 0; y < n; y++)
+		for (int x = 0; x < n; x++) {
+			const uint8_t *p = rgb + ((size_t)y * n + x) * 3;
+			if (p[1] > 60 && p[1] > 1.5 * p[0] && p[1] > 1.5 * p[2]) {
+				gx += x;
+				gy += y;
+				green++;
+			}
+			if (p[0] + p[1] + p[2] > 3 * 60) {
+				cx += x;
+				cy += y;
+				cable++;
+			}
+		}
+	assert_true(green > n * n / 100);
+	assert_true(cable > n * n / 4);
+	return atan2(-(gx / green - cx / cable), gy / green - cy / cable) * 180.0 /
+	       3.14159265358979323846;
+}
+
+static void rotation_should_bound_the_cable_orientation(void **state)
+{
+	(void)state;
+	/* The measured angle is off by up to about 12 degrees even at rotation
+	 * 0: each conductor's angle is jittered by +-3 degrees and its yellow
+	 * stripe, at a random angle, is not green, which pulls the centroid
+	 * sideways. Hence the margins of 15 degrees. */
+	enum { N = 96, IMAGES = 24 };
+	static uint8_t rgb[N * N * 3];
+	const double rot[3] = { 0, 10, 180 };
+	double worst[3] = { 0, 0, 0 };
+	for (int k = 0; k < 3; k++) {
+		struct synth_options o = { 4, N, 1.0, rot[k] };
+		for (int i = 0; i < IMAGES; i++) {
+			assert_int_equal(synth_render(&o, 0, i, rgb, NULL, NULL), 0);
+			double a = fabs(green_angle(rgb, N));
+			if (a > worst[k])
+				worst[k] = a;
+		}
+	}
+	assert_true(worst[0] < 15.0);
+	assert_true(worst[1] < 25.0);
+	assert_true(worst[2] > 90.0); /* any orientation: some turned far away */
+}
+
 static long total_area(double difficulty, int folder)
 {
 	enum { N = 96 };
-	struct synth_options o = { 5, N, difficulty };
+	struct synth_options o = { 5, N, difficulty, 10 };
 	static uint8_t rgb[N * N * 3], mask[N * N];
 	long sum = 0;
 	for (int i = 0; i < 4; i++) {
@@ -149,7 +208,7 @@ static void difficulty_should_lower_contrast(void **state)
 	double mean[2];
 	const double d[2] = { 1.0, 3.0 };
 	for (int k = 0; k < 2; k++) {
-		struct synth_options o = { 9, N, d[k] };
+		struct synth_options o = { 9, N, d[k], 10 };
 		static uint8_t rgb[N * N * 3], clean[N * N * 3], mask[N * N];
 		double s = 0;
 		long n = 0;
@@ -169,7 +228,7 @@ static void render_should_be_deterministic_per_seed(void **state)
 {
 	(void)state;
 	enum { N = 48 };
-	struct synth_options a = { 42, N, 1.0 }, b = { 43, N, 1.0 };
+	struct synth_options a = { 42, N, 1.0, 10 }, b = { 43, N, 1.0, 10 };
 	static uint8_t x[N * N * 3], y[N * N * 3], mx[N * N], my[N * N];
 	for (int f = 0; f < synth_folder_count(); f++) {
 		assert_int_equal(synth_render(&a, f, 1, x, mx, NULL), 0);
@@ -197,13 +256,18 @@ static void generate_should_write_the_mvtec_layout_identically(void **state)
 {
 	(void)state;
 	char *a = test_tmpdir(), *b = test_tmpdir(), *c = test_tmpdir();
-	struct synth_options o = { 7, 32, 1.0 }, other = { 8, 32, 1.0 };
+	struct synth_options o = { 7, 32, 1.0, 10 }, other = { 8, 32, 1.0, 10 };
 	assert_int_equal(synth_is_current(&o, a), 0);
 	assert_int_equal(synth_generate(&o, a), 0);
 	assert_int_equal(synth_generate(&o, b), 0);
 	assert_int_equal(synth_generate(&other, c), 0);
 	assert_int_equal(synth_is_current(&o, a), 1);
 	assert_int_equal(synth_is_current(&other, a), 0);
+	struct synth_options turned = o, harder = o;
+	turned.rotation = 20;
+	harder.difficulty = 2;
+	assert_int_equal(synth_is_current(&turned, a), 0);
+	assert_int_equal(synth_is_current(&harder, a), 0);
 	char *ha = hash_tree(a), *hb = hash_tree(b), *hc = hash_tree(c);
 	assert_string_equal(ha, hb);
 	assert_string_not_equal(ha, hc);
@@ -247,7 +311,7 @@ static void contact_sheet_should_tile_nine_columns(void **state)
 	(void)state;
 	char *dir = test_tmpdir();
 	char *p = xasprintf("%s/sheet.png", dir);
-	struct synth_options o = { 7, 48, 1.0 };
+	struct synth_options o = { 7, 48, 1.0, 10 };
 	assert_int_equal(synth_contact_sheet(&o, p), 0);
 	struct image_png_format f;
 	assert_int_equal(image_png_info(p, &f), 0);
@@ -266,6 +330,7 @@ int main(void)
 		cmocka_unit_test(options_should_be_range_checked),
 		cmocka_unit_test(masks_should_mark_exactly_the_changed_pixels),
 		cmocka_unit_test(clean_rendering_should_be_a_plausible_good_cable),
+		cmocka_unit_test(rotation_should_bound_the_cable_orientation),
 		cmocka_unit_test(difficulty_should_shrink_defects),
 		cmocka_unit_test(difficulty_should_lower_contrast),
 		cmocka_unit_test(render_should_be_deterministic_per_seed),
