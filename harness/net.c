@@ -146,6 +146,62 @@ static int layer_state_arrays(const layer *l, struct farray a[14])
 	return k;
 }
 
+/* Darknet's CPU update functions ignore adam=1 (only its GPU code applies
+ * Adam), so darkfold does the Adam step itself, in the form of Darknet's
+ * GPU code (Kingma and Ba, with bias correction; weight decay added to
+ * the gradient, as L2). Darknet's *_updates buffers hold the negative
+ * gradient summed over the batch; Adam's ratio m / sqrt(v) does not depend
+ * on that scale. The buffers are cleared afterwards, as Darknet does. */
+static void adam_array(float *w, float *d, float *m, float *v, size_t n, float decay_batch,
+		       float rate, float b1, float b2, float c1, float c2, float eps)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = d[i] - decay_batch * w[i];
+		m[i] = b1 * m[i] + (1 - b1) * g;
+		v[i] = b2 * v[i] + (1 - b2) * g * g;
+		w[i] += rate * (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
+		d[i] = 0;
+	}
+}
+
+static int adam_layer(const layer *l)
+{
+	return l->type == CONVOLUTIONAL || l->type == CONNECTED;
+}
+
+static void adam_update(network *dn)
+{
+	update_args a = { 0 };
+	a.batch = dn->batch * dn->subdivisions;
+	a.learning_rate = get_current_rate(dn);
+	a.momentum = dn->momentum;
+	a.decay = dn->decay;
+	a.adam = 1;
+	a.B1 = dn->B1;
+	a.B2 = dn->B2;
+	a.eps = dn->eps;
+	a.t = ++*dn->t;
+	float c1 = 1 - powf(a.B1, (float)a.t), c2 = 1 - powf(a.B2, (float)a.t);
+	for (int i = 0; i < dn->n; i++) {
+		layer *l = &dn->layers[i];
+		if (!adam_layer(l)) {
+			if (l->update)
+				l->update(*l, a);
+			continue;
+		}
+		size_t nw, nb;
+		layer_sizes(l, &nw, &nb);
+		float rate = a.learning_rate * l->learning_rate_scale;
+		adam_array(l->weights, l->weight_updates, l->m, l->v, nw, a.decay * a.batch, rate,
+			   a.B1, a.B2, c1, c2, a.eps);
+		adam_array(l->biases, l->bias_updates, l->bias_m, l->bias_v, nb, 0, rate, a.B1,
+			   a.B2, c1, c2, a.eps);
+		if (l->batch_normalize)
+			adam_array(l->scales, l->scale_updates, l->scale_m, l->scale_v, nb, 0, rate,
+				   a.B1, a.B2, c1, c2, a.eps);
+	}
+}
+
 void net_srand(unsigned seed)
 {
 	srand(seed);
@@ -181,6 +237,12 @@ int net_build(const char *cfg_path, unsigned seed, const char *log_path, struct 
 		if (!layer_supported(dn->layers[i].type))
 			rc = error("'%s': layer %d: darkfold cannot train [%s] layers", cfg_path, i,
 				   layer_type_name(dn->layers[i].type));
+	for (int i = 0; i < dn->n && rc == 0 && dn->adam; i++) {
+		const layer *l = &dn->layers[i];
+		if (adam_layer(l) && (!l->m || !l->v || !l->bias_m || !l->bias_v ||
+				      (l->batch_normalize && (!l->scale_m || !l->scale_v))))
+			rc = error("'%s': layer %d: Darknet allocated no Adam state", cfg_path, i);
+	}
 	if (rc == 0 && dn->subdivisions != 1)
 		rc = error("'%s': subdivisions must be 1 (got %d)", cfg_path, dn->subdivisions);
 	if (rc == 0 && (dn->n < 1 || dn->layers[dn->n - 1].type != SOFTMAX))
@@ -291,7 +353,10 @@ int net_train_batch(struct net *n, const float *X, const float *Y, const float *
 
 	quiet_begin(n);
 	backward_network(dn);
-	update_network(dn);
+	if (dn->adam)
+		adam_update(dn);
+	else
+		update_network(dn);
 	quiet_end(n);
 	return 0;
 }

@@ -353,6 +353,81 @@ static void net_sample_weights_should_scale_the_gradient(void **state)
 	free(c2);
 }
 
+static float *read_floats(const char *path, size_t count)
+{
+	long size = file_size(path);
+	assert_true(size >= (long)(count * sizeof(float)));
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	float *v = xcalloc(count, sizeof(float));
+	assert_int_equal(fseek(f, size - (long)(count * sizeof(float)), SEEK_SET), 0);
+	assert_int_equal(fread(v, sizeof(float), count, f), count);
+	fclose(f);
+	return v;
+}
+
+/* Darknet's CPU code ignores adam=1; darkfold's own Adam step must apply.
+ * Adam's first step moves every parameter whose gradient is not tiny by
+ * the learning rate exactly (m/sqrt(v) = g/|g| after bias correction),
+ * which plain SGD with momentum would not. Later steps, with the Adam
+ * state carried through a saved training state, must match bit for bit. */
+static void net_adam_should_move_each_parameter_by_the_rate(void **state)
+{
+	struct fixture *f = *state;
+	char *text = xasprintf(DENSE_CFG, "0.01", "0.9");
+	char *at = strstr(text, "decay=0\n");
+	assert_non_null(at);
+	char *adam_text = xasprintf("%.*sdecay=0\nadam=1\n%s", (int)(at - text), text,
+				    at + strlen("decay=0\n"));
+	char *cfg = write_cfg(f->dir, "adam.cfg", adam_text);
+	struct net *n = build(cfg, 5, NULL);
+	struct net_info info;
+	net_info(n, &info);
+	assert_int_equal(info.adam, 1);
+	enum { PARAMS = 3 + 16 * 3 + 2 + 3 * 2 };
+	char *w0 = fs_join(f->dir, "before.weights"), *w1 = fs_join(f->dir, "after.weights");
+	assert_int_equal(net_save_weights(n, w0), 0);
+	float X[64], Y[8];
+	dense_batch(X, Y);
+	double loss;
+	net_train_batch(n, X, Y, NULL, &loss);
+	assert_int_equal(net_save_weights(n, w1), 0);
+	float *a = read_floats(w0, PARAMS), *b = read_floats(w1, PARAMS);
+	int exact = 0;
+	for (int i = 0; i < PARAMS; i++) {
+		double d = fabs((double)b[i] - a[i]);
+		assert_true(d <= 0.01 * (1 + 1e-5));
+		exact += fabs(d - 0.01) < 1e-5;
+	}
+	assert_true(exact >= PARAMS - 2); /* a dead unit may leave a few at 0 */
+
+	char *buf;
+	size_t len;
+	net_state_save(n, &buf, &len);
+	struct net *m = build(cfg, 11, NULL);
+	assert_int_equal(net_state_load(m, buf, len, "mem"), 0);
+	double la, lb, pa[4], pb[4];
+	for (int s = 0; s < 3; s++) {
+		net_train_batch(n, X, Y, NULL, &la);
+		net_train_batch(m, X, Y, NULL, &lb);
+		assert_true(la == lb);
+	}
+	net_predict(n, X, 4, pa);
+	net_predict(m, X, 4, pb);
+	for (int i = 0; i < 4; i++)
+		assert_true(pa[i] == pb[i]);
+	free(buf);
+	free(a);
+	free(b);
+	free(w0);
+	free(w1);
+	net_free(n);
+	net_free(m);
+	free(cfg);
+	free(adam_text);
+	free(text);
+}
+
 /* Saving the training state and loading it into a fresh network must carry
  * the momentum too: the next steps are then bit-identical. */
 static void net_state_should_resume_training_exactly(void **state)
@@ -510,6 +585,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(net_should_round_trip_weights_through_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_train_batch_should_report_the_cross_entropy, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_sample_weights_should_scale_the_gradient, setup, teardown),
+		cmocka_unit_test_setup_teardown(net_adam_should_move_each_parameter_by_the_rate, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(net_state_should_resume_training_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_predict_should_not_depend_on_the_other_images, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_recalibrate_should_make_inference_agree_with_training_mode, setup, teardown),
