@@ -2,14 +2,15 @@
 """PyTorch CPU training throughput of the reference architectures.
 
 Trains each model on random 3 x SIZE x SIZE images and random two-class
-labels with SGD (momentum 0.9), batch BATCH, on THREADS threads, after a
-warm-up batch, and prints images/s measured by the wall clock and by the
-process CPU time (on a shared machine the CPU-time figure is the one to
-compare with `darkfold bench`, which prints both).
+labels with Adam (as every cfg/*.cfg says; weight decay 0.0005), batch
+BATCH, on THREADS threads, after a warm-up batch, and prints images/s
+measured by the wall clock and by the process CPU time (on a shared
+machine the CPU-time figure is the one to compare with `darkfold bench`,
+which prints both).
 
 The models mirror darkfold's cfg/*.cfg layer for layer:
-  vgg16     13 3x3 convolutions (ReLU), 5 max-pools, dense 1024-1024-classes
-            with dropout 0.5 (cfg/vgg16.cfg);
+  vgg16     13 3x3 convolutions with batch norm and ReLU, 5 max-pools, dense
+            1024-1024-classes with dropout 0.5 (cfg/vgg16.cfg);
   resnet50  torchvision's ResNet-50, as cfg/resnet50.cfg (7x7/2 stem, 3x3/2
             max pool, 3-4-6-3 bottlenecks; also available as "resnet50-tv");
   cnn       3 convolutions 16/32/64 with batch norm, ReLU, max-pools, dense
@@ -36,7 +37,8 @@ def vgg16(classes, size):
         if v == "M":
             layers.append(nn.MaxPool2d(2, 2))
         else:
-            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, v, 3, padding=1, bias=False), nn.BatchNorm2d(v),
+                       nn.ReLU(inplace=True)]
             c = v
     s = size // 32
     return nn.Sequential(*layers, nn.Flatten(),
@@ -98,7 +100,7 @@ def measure(name, size, batch, iters, classes=2):
     torch.manual_seed(1)
     model = MODELS[name](classes, size)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=0.0005)
+    opt = torch.optim.Adam(model.parameters(), lr=0.0001, weight_decay=0.0005)
     loss_fn = nn.CrossEntropyLoss()
     x = torch.rand(batch, 3, size, size)
     y = torch.randint(0, classes, (batch,))

@@ -4,6 +4,7 @@
 
 #include "accel.h"
 #include "blas.h"
+#include "net.h"
 
 /* darknet.h declares its own error(const char *), which darkfold's error()
  * replaces in the process; hide the declaration from this file. */
@@ -225,7 +226,8 @@ static struct bench_type *type_slot(struct bench_result *r, LAYER_TYPE t)
 }
 
 /* One training batch as train_network_datum runs it (forward_network,
- * calc_network_cost, backward_network, update_network), with each layer's
+ * calc_network_cost, backward_network, update_network; darkfold's side
+ * updates as the trainer does, with Adam when the cfg says so), with each layer's
  * forward and backward timed into r's slots if r is not NULL. Returns the
  * loss. */
 static float train_batch(network *netp, struct bench_result *r)
@@ -279,7 +281,10 @@ static float train_batch(network *netp, struct bench_result *r)
 	float loss = *netp->cost;
 	if ((*netp->seen / netp->batch) % netp->subdivisions == 0) {
 		double t0 = cpu_s();
-		update_network(netp);
+		if (accel_enabled())
+			net_update(netp);
+		else
+			update_network(netp);
 		if (r)
 			r->update_s += cpu_s() - t0;
 	}

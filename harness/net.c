@@ -202,6 +202,14 @@ static void adam_update(network *dn)
 	}
 }
 
+void net_update(struct network *dn)
+{
+	if (dn->adam)
+		adam_update(dn);
+	else
+		update_network(dn);
+}
+
 void net_srand(unsigned seed)
 {
 	srand(seed);
@@ -353,10 +361,7 @@ int net_train_batch(struct net *n, const float *X, const float *Y, const float *
 
 	quiet_begin(n);
 	backward_network(dn);
-	if (dn->adam)
-		adam_update(dn);
-	else
-		update_network(dn);
+	net_update(dn);
 	quiet_end(n);
 	return 0;
 }

@@ -108,4 +108,11 @@ int net_load_weights(struct net *n, const char *path, int upto);
 void net_state_save(const struct net *n, char **buf, size_t *len);
 int net_state_load(struct net *n, const char *buf, size_t len, const char *name);
 
+/* The parameter update after backward_network, as darkfold trains: Adam
+ * (darkfold's own; Debian's CPU Darknet ignores adam=1) when the network
+ * says adam, else Darknet's update_network. For the benchmark, which drives
+ * a Darknet network directly. */
+struct network;
+void net_update(struct network *dn);
+
 #endif
