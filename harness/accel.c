@@ -239,6 +239,22 @@ static struct col_range col_range(int width, int out_w, int k, int stride, int p
 }
 
 ACCEL_CLONES
+void accel_adam(float *restrict w, float *restrict d, float *restrict m, float *restrict v,
+		size_t n, float decay_batch, float rate, float b1, float b2, float c1, float c2,
+		float eps)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = d[i] - decay_batch * w[i];
+		float mi = b1 * m[i] + (1 - b1) * g;
+		float vi = b2 * v[i] + (1 - b2) * g * g;
+		m[i] = mi;
+		v[i] = vi;
+		w[i] += rate * (mi / c1) / (sqrtf(vi / c2) + eps);
+		d[i] = 0;
+	}
+}
+
+ACCEL_CLONES
 static void im2col_kernel(const float *restrict im, int channels, int height, int width,
 			  int ksize, int stride, int pad, float *restrict col, size_t plane)
 {

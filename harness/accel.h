@@ -81,6 +81,14 @@ void accel_im2col(const float *im, int channels, int height, int width, int ksiz
  * the same order as Darknet's col2im_cpu. */
 void accel_col2im(const float *col, size_t ldcol, int channels, int height, int width,
 		  int ksize, int stride, int pad, float *im);
+/* One Adam step over n parameters w with accumulated update d (Darknet's
+ * negative gradient summed over the batch), moments m and v; clears d.
+ * Per element, in this order: g = d - decay_batch * w;
+ * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
+ * w += rate * (m / c1) / (sqrtf(v / c2) + eps). Vectorised; the same
+ * IEEE operations in every instruction-set version, so the same bits. */
+void accel_adam(float *w, float *d, float *m, float *v, size_t n, float decay_batch, float rate,
+		float b1, float b2, float c1, float c2, float eps);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 

@@ -3,6 +3,7 @@
  * prevented by checking inputs before Darknet sees them. */
 #include "net.h"
 
+#include "accel.h"
 #include "cfg.h"
 
 /* darknet.h declares its own void error(const char *), which would clash
@@ -152,18 +153,6 @@ static int layer_state_arrays(const layer *l, struct farray a[14])
  * the gradient, as L2). Darknet's *_updates buffers hold the negative
  * gradient summed over the batch; Adam's ratio m / sqrt(v) does not depend
  * on that scale. The buffers are cleared afterwards, as Darknet does. */
-static void adam_array(float *w, float *d, float *m, float *v, size_t n, float decay_batch,
-		       float rate, float b1, float b2, float c1, float c2, float eps)
-{
-	for (size_t i = 0; i < n; i++) {
-		float g = d[i] - decay_batch * w[i];
-		m[i] = b1 * m[i] + (1 - b1) * g;
-		v[i] = b2 * v[i] + (1 - b2) * g * g;
-		w[i] += rate * (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
-		d[i] = 0;
-	}
-}
-
 static int adam_layer(const layer *l)
 {
 	return l->type == CONVOLUTIONAL || l->type == CONNECTED;
@@ -192,12 +181,12 @@ static void adam_update(network *dn)
 		size_t nw, nb;
 		layer_sizes(l, &nw, &nb);
 		float rate = a.learning_rate * l->learning_rate_scale;
-		adam_array(l->weights, l->weight_updates, l->m, l->v, nw, a.decay * a.batch, rate,
+		accel_adam(l->weights, l->weight_updates, l->m, l->v, nw, a.decay * a.batch, rate,
 			   a.B1, a.B2, c1, c2, a.eps);
-		adam_array(l->biases, l->bias_updates, l->bias_m, l->bias_v, nb, 0, rate, a.B1,
+		accel_adam(l->biases, l->bias_updates, l->bias_m, l->bias_v, nb, 0, rate, a.B1,
 			   a.B2, c1, c2, a.eps);
 		if (l->batch_normalize)
-			adam_array(l->scales, l->scale_updates, l->scale_m, l->scale_v, nb, 0, rate,
+			accel_adam(l->scales, l->scale_updates, l->scale_m, l->scale_v, nb, 0, rate,
 				   a.B1, a.B2, c1, c2, a.eps);
 	}
 }
