@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,6 +204,42 @@ static int run_gnuplot(const struct plot *p, const char *setfmt, const char *hea
 	return rc;
 }
 
+/* cairo stamps each PDF with the time of drawing ("/CreationDate
+ * (D:YYYYMMDDHHMMSSZ)"), the only byte that differs between two drawings
+ * of the same figure. Replace it, in place and at the same length (the
+ * cross-reference offsets stay valid), with SOURCE_DATE_EPOCH when set, as
+ * reproducible builds do, else 1970-01-01. A PDF without such a stamp is
+ * left as it is. */
+int plot_pdf_pin_date(const char *path)
+{
+	static const char key[] = "/CreationDate (D:";
+	char *data;
+	size_t len;
+	if (fs_read_file(path, &data, &len) != 0)
+		return -1;
+	char *at = NULL;
+	for (size_t i = 0; i + sizeof key - 1 + 14 <= len && !at; i++)
+		if (!memcmp(data + i, key, sizeof key - 1))
+			at = data + i + sizeof key - 1;
+	int rc = 0;
+	if (at && strspn(at, "0123456789") >= 14) {
+		time_t t = 0;
+		const char *env = getenv("SOURCE_DATE_EPOCH");
+		char *end;
+		long long e = env ? strtoll(env, &end, 10) : 0;
+		if (env && *env && !*end && e >= 0 && e <= 253402300799LL) /* up to year 9999 */
+			t = (time_t)e;
+		struct tm tm;
+		char stamp[15];
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+		memcpy(at, stamp, 14);
+		rc = fs_write_atomic(path, data, len);
+	}
+	free(data);
+	return rc;
+}
+
 int plot_draw(const struct plot *p, const struct plot_figure *f)
 {
 	int rc = -1;
@@ -243,8 +280,15 @@ int plot_draw(const struct plot *p, const struct plot_figure *f)
 		error("'%s': gnuplot drew %dx%d pixels, expected %dx%d", png, w, h, f->width, f->height);
 		goto out;
 	}
-	if (p->pdf && run_gnuplot(p, "fmt='pdf'", header, log, 1) != 0)
-		goto out;
+	if (p->pdf) {
+		char *pdf = xasprintf("%s/%s.pdf", p->fig_dir, f->name);
+		int prc = run_gnuplot(p, "fmt='pdf'", header, log, 1);
+		if (prc == 0)
+			prc = plot_pdf_pin_date(pdf);
+		free(pdf);
+		if (prc != 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	free(text);

@@ -55,4 +55,10 @@ int plot_png_size(const char *path, int *width, int *height);
  * append it to a new string: returns malloc'd "'<s>'". */
 char *plot_quote(const char *s);
 
+/* Set the time stamp cairo writes into a PDF ("/CreationDate") to
+ * SOURCE_DATE_EPOCH, or 1970-01-01 without it, so that the same figure
+ * gives the same bytes. Returns 0, or -1 if path cannot be read or
+ * rewritten. */
+int plot_pdf_pin_date(const char *path);
+
 #endif

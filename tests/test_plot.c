@@ -356,6 +356,50 @@ static void png_size_should_read_ihdr_and_reject_other_files(void **state)
 	free(dir);
 }
 
+static void pdf_date_should_be_pinned_in_place(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir();
+	char *pdf = fs_join(dir, "a.pdf"), *plain = fs_join(dir, "b.pdf");
+	static const char text[] = "%PDF-1.5\n<< /Producer (cairo)\n   /CreationDate (D:20261128235411Z)\n>>\n";
+	static const char none[] = "%PDF-1.5\n<< /Producer (other) >>\n";
+	test_write_file(pdf, text, sizeof text - 1);
+	test_write_file(plain, none, sizeof none - 1);
+	assert_int_equal(unsetenv("SOURCE_DATE_EPOCH"), 0);
+	assert_int_equal(plot_pdf_pin_date(pdf), 0);
+	assert_int_equal(plot_pdf_pin_date(plain), 0);
+	char *got;
+	size_t len;
+	assert_int_equal(fs_read_file(pdf, &got, &len), 0);
+	assert_int_equal(len, sizeof text - 1); /* same length: offsets stay valid */
+	assert_non_null(strstr(got, "/CreationDate (D:19700101000000Z)\n>>"));
+	free(got);
+	/* 2000-02-29 12:34:56 UTC */
+	assert_int_equal(setenv("SOURCE_DATE_EPOCH", "951827696", 1), 0);
+	test_write_file(pdf, text, sizeof text - 1);
+	assert_int_equal(plot_pdf_pin_date(pdf), 0);
+	assert_int_equal(fs_read_file(pdf, &got, &len), 0);
+	assert_non_null(strstr(got, "(D:20000229123456Z)"));
+	free(got);
+	assert_int_equal(unsetenv("SOURCE_DATE_EPOCH"), 0);
+	assert_int_equal(fs_read_file(plain, &got, &len), 0);
+	assert_int_equal(len, sizeof none - 1);
+	assert_memory_equal(got, none, len);
+	free(got);
+	char *missing = fs_join(dir, "missing.pdf");
+	test_stderr_begin();
+	int rc = plot_pdf_pin_date(missing);
+	char *err = test_stderr_end();
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, "missing.pdf"));
+	free(err);
+	free(missing);
+	free(pdf);
+	free(plain);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 static void quote_should_double_single_quotes(void **state)
 {
 	(void)state;
@@ -378,6 +422,7 @@ int main(void)
 		cmocka_unit_test(missing_scripts_folder_should_fail_naming_it),
 		cmocka_unit_test(gnuplot_error_should_fail_with_script_status_and_message),
 		cmocka_unit_test(png_size_should_read_ihdr_and_reject_other_files),
+		cmocka_unit_test(pdf_date_should_be_pinned_in_place),
 		cmocka_unit_test(quote_should_double_single_quotes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,12 +45,17 @@ if command -v gnuplot >/dev/null 2>&1; then
     done
     contains "report.md embeds $f" "$(cat res/fix/report.md)" "(figures/$f.png)"
   done
-  # regenerate after deleting the figures: same PNG bytes (cairo output is deterministic)
+  # regenerate after deleting the figures, a second later: the same PNG and
+  # PDF bytes (cairo output is deterministic once the PDF date is pinned)
   cp res/fix/figures/roc.png roc.first.png
+  cp res/fix/figures/roc.pdf roc.first.pdf
+  sleep 1
   rm -rf res/fix/figures
   "$D" report fix.json >/dev/null 2>&1; check "figures regenerated" 0 $?
-  if cmp -s roc.first.png res/fix/figures/roc.png; then echo "ok: regenerated roc.png is identical"
-  else echo "FAIL: regenerated roc.png differs"; fail=1; fi
+  for ext in png pdf; do
+    if cmp -s roc.first.$ext res/fix/figures/roc.$ext; then echo "ok: regenerated roc.$ext is identical"
+    else echo "FAIL: regenerated roc.$ext differs"; fail=1; fi
+  done
 else
   echo "skip: gnuplot not installed"
 fi
