@@ -147,17 +147,20 @@ static int layer_state_arrays(const layer *l, struct farray a[14])
 	return k;
 }
 
-/* Darknet's CPU update functions ignore adam=1 (only its GPU code applies
- * Adam), so darkfold does the Adam step itself, in the form of Darknet's
- * GPU code (Kingma and Ba, with bias correction; weight decay added to
- * the gradient, as L2). Darknet's *_updates buffers hold the negative
- * gradient summed over the batch; Adam's ratio m / sqrt(v) does not depend
- * on that scale. The buffers are cleared afterwards, as Darknet does. */
+/* The layers with weights that Adam updates. */
 static int adam_layer(const layer *l)
 {
 	return l->type == CONVOLUTIONAL || l->type == CONNECTED;
 }
 
+/* Darknet's CPU update functions ignore adam=1 (only its GPU code applies
+ * Adam), so darkfold does the Adam step itself, in the form of Darknet's
+ * GPU code (Kingma and Ba, with bias correction; weight decay added to
+ * the gradient, as L2, for the weights only). Darknet's *_updates buffers
+ * hold the negative gradient summed over the batch; Adam's ratio
+ * m / sqrt(v) does not depend on that scale. The buffers are cleared
+ * afterwards, as Darknet does. Layers without weights keep their own
+ * update function. */
 static void adam_update(network *dn)
 {
 	update_args a = { 0 };

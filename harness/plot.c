@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char *absolute(const char *path)
@@ -221,8 +221,11 @@ int plot_pdf_pin_date(const char *path)
 	for (size_t i = 0; i + sizeof key - 1 + 14 <= len && !at; i++)
 		if (!memcmp(data + i, key, sizeof key - 1))
 			at = data + i + sizeof key - 1;
+	int digits = 0;
+	while (at && digits < 14 && at[digits] >= '0' && at[digits] <= '9')
+		digits++;
 	int rc = 0;
-	if (at && strspn(at, "0123456789") >= 14) {
+	if (digits == 14) {
 		time_t t = 0;
 		const char *env = getenv("SOURCE_DATE_EPOCH");
 		char *end;
