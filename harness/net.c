@@ -380,7 +380,11 @@ int net_recalibrate(struct net *n, const float *X, int count)
 		total += (size_t)bn_channels(&dn->layers[i]);
 	if (total == 0)
 		return 0;
-	double *mean = xcalloc(total, sizeof *mean), *var = xcalloc(total, sizeof *var);
+	/* Per channel: the sum of the batch means, of their squares, and of
+	 * the batch variances (Darknet's, with divisor N_b - 1, where N_b is
+	 * the batch size times the positions per channel). */
+	double *sum = xcalloc(total, sizeof *sum), *sq = xcalloc(total, sizeof *sq);
+	double *var = xcalloc(total, sizeof *var);
 	for (int b = 0; b < batches; b++) {
 		memcpy(dn->input, X + (size_t)b * B * dn->inputs,
 		       (size_t)B * (size_t)dn->inputs * sizeof(float));
@@ -393,23 +397,34 @@ int net_recalibrate(struct net *n, const float *X, int count)
 			const layer *l = &dn->layers[i];
 			int c = bn_channels(l);
 			for (int j = 0; j < c; j++) {
-				mean[at + j] += l->mean[j];
+				sum[at + j] += l->mean[j];
+				sq[at + j] += (double)l->mean[j] * l->mean[j];
 				var[at + j] += l->variance[j];
 			}
 			at += (size_t)c;
 		}
 	}
+	/* The statistics of all the images together (law of total variance):
+	 * within-batch sum of squares plus between-batch sum of squares, over
+	 * N - 1. Averaging the batch variances alone would miss the second
+	 * term, large when batches differ (e.g. one class per batch). */
 	size_t at = 0;
 	for (int i = 0; i < dn->n; i++) {
 		layer *l = &dn->layers[i];
 		int c = bn_channels(l);
+		double nb = (double)B * (l->type == CONNECTED ? 1 : (double)l->out_h * l->out_w);
+		double N = nb * batches;
 		for (int j = 0; j < c; j++) {
-			l->rolling_mean[j] = (float)(mean[at + j] / batches);
-			l->rolling_variance[j] = (float)(var[at + j] / batches);
+			double mean = sum[at + j] / batches;
+			double between = nb * (sq[at + j] - batches * mean * mean);
+			double within = (nb - 1) * var[at + j];
+			l->rolling_mean[j] = (float)mean;
+			l->rolling_variance[j] = (float)((within + (between > 0 ? between : 0)) / (N - 1));
 		}
 		at += (size_t)c;
 	}
-	free(mean);
+	free(sum);
+	free(sq);
 	free(var);
 	return batches;
 }

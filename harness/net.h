@@ -73,9 +73,10 @@ double net_rate(const struct net *n);
 int net_train_batch(struct net *n, const float *X, const float *Y, const float *weight,
 		    double *loss_sum);
 
-/* Set every batch-norm layer's running mean and variance to the average of
- * its batch statistics over the full batches of X (count, C*H*W), run forward
- * in training mode (no update). Darknet's running statistics start at zero
+/* Set every batch-norm layer's running mean and variance to the mean and
+ * variance of its inputs over all the full batches of X (count, C*H*W)
+ * together, run forward in training mode (no update): the batch means
+ * averaged, the variance pooled within and between batches. Darknet's running statistics start at zero
  * and move 1 % per batch, so after the few hundred batches a small data set
  * gives they are still far from the data; inference with them misclassifies
  * even training images. Returns the number of batches used (0 when count < B

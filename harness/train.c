@@ -17,6 +17,16 @@
 /* Batches used to recompute batch-norm statistics after each epoch. */
 enum { TRAIN_RECAL_BATCHES = 8 };
 
+static int gcd(int a, int b)
+{
+	while (b) {
+		int t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 /* ---- the unit's PRNG (prng.h) ---- */
 
 static void shuffle(int *a, int n, struct prng *r)
@@ -380,9 +390,18 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	double *vp = xmalloc(((size_t)n_val + 1) * sizeof(double));
 	int *vl = xmalloc(((size_t)n_val + 1) * sizeof(int));
 	/* Batch-norm recalibration set: up to TRAIN_RECAL_BATCHES full batches of
-	 * training images spread evenly over the training set, unaugmented. */
+	 * distinct training images, unaugmented, taken with a stride coprime
+	 * with the training set's size, so that each batch spreads over the
+	 * whole set (which is in path order, hence grouped by class and defect
+	 * type) instead of holding neighbours. */
 	int n_recal = n_train / B < TRAIN_RECAL_BATCHES ? (n_train / B) * B : TRAIN_RECAL_BATCHES * B;
 	float *RX = xmalloc(((size_t)n_recal + 1) * in * sizeof(float)); /* (n_recal, C*H*W) */
+	int stride = n_train / B > 1 ? n_train / B : 1;
+	while (gcd(stride, n_train) != 1)
+		stride++;
+	for (int i = 0; i < n_recal; i++)
+		memcpy(RX + (size_t)i * in, cache_image(cc, train[(size_t)i * stride % n_train]),
+		       in * sizeof(float));
 	for (int i = 0; i < n_val; i++) {
 		memcpy(VX + (size_t)i * in, cache_image(cc, val[i]), in * sizeof(float));
 		vl[i] = labels[val[i]] ? 1 : 0;
@@ -432,12 +451,8 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 		c->train_loss = loss / m;
 		c->learning_rate = rate;
 		c->val_loss = c->val_accuracy = NAN;
-		if (n_recal > 0) {
-			for (int i = 0; i < n_recal; i++)
-				memcpy(RX + (size_t)i * in, cache_image(cc, train[i * n_train / n_recal]),
-				       in * sizeof(float));
+		if (n_recal > 0)
 			net_recalibrate(n, RX, n_recal);
-		}
 		if (n_val > 0) {
 			net_predict(n, VX, n_val, vp);
 			train_val_figures(vp, vl, n_val, weighted ? cw : NULL, &c->val_loss,

@@ -539,6 +539,38 @@ static void net_recalibrate_should_make_inference_agree_with_training_mode(void 
 	free(cfg);
 }
 
+/* Recalibrating over batches that differ (here: one class per batch) must
+ * give the statistics of all the images together, not the average of the
+ * batch statistics, which misses the difference between the batches. Then
+ * inference on a batch that mixes the two agrees with training mode on it
+ * (up to the variance divisors, N - 1 of 4 or of 8 images). */
+static void net_recalibrate_should_pool_batches_that_differ(void **state)
+{
+	struct fixture *f = *state;
+	char *cfg = write_cfg(f->dir, "conv.cfg", CONV_CFG);
+	struct net *n = build(cfg, 3, NULL);
+	float A[192], Bimg[192], X[8 * 192], M[4 * 192];
+	for (int i = 0; i < 192; i++) {
+		A[i] = (float)(0.1 + 0.2 * ((i * 7 % 31) / 30.0));
+		Bimg[i] = (float)(0.7 + 0.2 * ((i * 11 % 29) / 28.0));
+	}
+	for (int k = 0; k < 8; k++) /* batch 1: A A A A, batch 2: B B B B */
+		memcpy(X + k * 192, k < 4 ? A : Bimg, sizeof A);
+	for (int k = 0; k < 4; k++) /* mixed: A B A B */
+		memcpy(M + k * 192, k % 2 ? Bimg : A, sizeof A);
+	float Y[8] = { 1, 0, 0, 1, 1, 0, 0, 1 };
+	double loss, p[4];
+	net_train_batch(n, M, Y, NULL, &loss);
+	net_set_rate(n, 0.0);
+	assert_int_equal(net_recalibrate(n, X, 8), 2);
+	net_predict(n, M, 4, p);
+	double inference = cross_entropy(p, Y, 4);
+	net_train_batch(n, M, Y, NULL, &loss);
+	assert_true(fabs(inference - loss) <= 0.005 * fabs(loss)); /* averaging: 1.02 vs 1.45 */
+	net_free(n);
+	free(cfg);
+}
+
 static void net_should_report_divergence_as_a_non_finite_loss(void **state)
 {
 	struct fixture *f = *state;
@@ -590,6 +622,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(net_state_should_resume_training_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_predict_should_not_depend_on_the_other_images, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_recalibrate_should_make_inference_agree_with_training_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(net_recalibrate_should_pool_batches_that_differ, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(net_should_report_divergence_as_a_non_finite_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_set_rate_should_override_the_cfg_policy, setup, teardown),
 	};
