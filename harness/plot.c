@@ -261,7 +261,7 @@ int plot_draw(const struct plot *p, const struct plot_figure *f)
 		goto out;
 	}
 	text = xasprintf("# %s.gp: inputs of the figure '%s', then its script.\n"
-			 "# Redraw: gnuplot %s.gp (PNG) or gnuplot -e \"fmt='pdf'\" %s.gp (PDF).\n"
+			 "# Redraw: gnuplot %s.gp (PNG) or gnuplot -e \"fmt='pdf'\" %s.gp (PDF, or 'svg').\n"
 			 "if (!exists(\"fmt\")) fmt = 'png'\n"
 			 "name = %s\n"
 			 "if (!exists(\"width\")) width = %d\n"
@@ -289,7 +289,7 @@ int plot_draw(const struct plot *p, const struct plot_figure *f)
 		if (prc == 0)
 			prc = plot_pdf_pin_date(pdf);
 		free(pdf);
-		if (prc != 0)
+		if (prc != 0 || run_gnuplot(p, "fmt='svg'", header, log, 1) != 0)
 			goto out;
 	}
 	rc = 0;

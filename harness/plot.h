@@ -5,9 +5,9 @@
  * small header <fig_dir>/<name>.gp that sets the script's inputs (output
  * name, format, size in pixels, and the caller's variables) and loads
  * plots/<name>.gp, then runs gnuplot on it inside <fig_dir> once per format
- * (png, then pdf). The header is kept, so
+ * (png, then pdf and svg). The header is kept, so
  *     cd <fig_dir> && gnuplot <name>.gp                   (PNG)
- *     cd <fig_dir> && gnuplot -e "fmt='pdf'" <name>.gp    (PDF)
+ *     cd <fig_dir> && gnuplot -e "fmt='pdf'" <name>.gp    (PDF; 'svg' for SVG)
  * redraws a figure by hand. gnuplot's messages go to <fig_dir>/<name>.log. */
 #ifndef DARKFOLD_PLOT_H
 #define DARKFOLD_PLOT_H
@@ -18,13 +18,13 @@ struct plot {
 	char *fig_dir;     /* absolute path of the figure folder */
 	char *scripts_dir; /* absolute path of the folder holding <name>.gp */
 	char *gnuplot;     /* resolved path of the gnuplot program */
-	int pdf;           /* 1: draw a PDF beside each PNG */
+	int pdf;           /* 1: draw a PDF and an SVG beside each PNG */
 };
 
 /* One figure to draw. */
 struct plot_figure {
-	const char *name; /* script plots/<name>.gp; outputs <name>.png and <name>.pdf */
-	int width, height; /* PNG size in pixels; the PDF is width/150 x height/150 inches */
+	const char *name; /* script plots/<name>.gp; outputs <name>.png, .pdf and .svg */
+	int width, height; /* PNG and SVG size in pixels; the PDF is width/150 x height/150 inches */
 	const char *vars;  /* gnuplot statements setting the script's inputs (may be NULL) */
 };
 

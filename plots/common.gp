@@ -1,13 +1,17 @@
 # common.gp: terminal, fonts and colours shared by every darkfold figure.
 # Inputs (set by the generated header in the figure folder):
 #   name    output file name without extension
-#   fmt     'png' (pngcairo, width x height pixels) or 'pdf' (pdfcairo,
-#           width/150 x height/150 inches: 1200 pixels make 8 inches)
+#   fmt     'png' (pngcairo, width x height pixels), 'svg' (the same size) or
+#           'pdf' (pdfcairo, width/150 x height/150 inches: 1200 pixels make 8 inches)
 #   width, height
 set encoding utf8
 if (fmt eq 'pdf') {
     set terminal pdfcairo size (width / 150.0), (height / 150.0) font 'Sans,8' noenhanced linewidth 1
-} else {
+}
+if (fmt eq 'svg') {
+    set terminal svg size width, height font 'Sans,11' noenhanced linewidth 1 background '#ffffff'
+}
+if (fmt eq 'png') {
     set terminal pngcairo size width, height font 'Sans,11' noenhanced linewidth 1
 }
 set output name . '.' . fmt

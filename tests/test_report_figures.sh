@@ -40,7 +40,7 @@ if ls res/fix/figures/*.png >/dev/null 2>&1; then echo "FAIL: PNGs without gnupl
 if command -v gnuplot >/dev/null 2>&1; then
   out=$("$D" report fix.json 2>&1); check "report with gnuplot" 0 $?
   for f in $figs; do
-    for ext in png pdf dat gp; do
+    for ext in png pdf svg dat gp; do
       if [ -s res/fix/figures/$f.$ext ]; then :; else echo "FAIL: figures/$f.$ext missing or empty"; fail=1; fi
     done
     contains "report.md embeds $f" "$(cat res/fix/report.md)" "(figures/$f.png)"
