@@ -49,10 +49,11 @@ if command -v gnuplot >/dev/null 2>&1; then
   # PDF bytes (cairo output is deterministic once the PDF date is pinned)
   cp res/fix/figures/roc.png roc.first.png
   cp res/fix/figures/roc.pdf roc.first.pdf
+  cp res/fix/figures/roc.svg roc.first.svg
   sleep 1
   rm -rf res/fix/figures
   "$D" report fix.json >/dev/null 2>&1; check "figures regenerated" 0 $?
-  for ext in png pdf; do
+  for ext in png pdf svg; do
     if cmp -s roc.first.$ext res/fix/figures/roc.$ext; then echo "ok: regenerated roc.$ext is identical"
     else echo "FAIL: regenerated roc.$ext differs"; fail=1; fi
   done
