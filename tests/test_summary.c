@@ -318,6 +318,7 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	(void)state;
 	char *root = test_tmpdir();
 	struct summary_config c = fixture(root);
+	c.primary = "f2";
 	struct json *j = build(&c, NULL);
 	/* f2 a - b over folds where both are defined: .5, -.5, 5/6;
 	 * n_test/n_train averaged over those units: (4/9 + 4/9 + 3/10) / 3;
@@ -347,7 +348,8 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	assert_int_equal(json_type(json_get(x, "p")), JSON_NULL);
 	assert_int_equal(json_type(json_get(x, "p_holm")), JSON_NULL);
 	assert_string_equal(json_string(json_get(x, "reason")), "fewer than 2 paired folds");
-	/* best by mean f2: a 7/9 over b 3/8 (c has a single fold and cannot win) */
+	/* best by mean f2 (the primary metric here): a 7/9 over b 3/8 (c has a
+	 * single fold and cannot win) */
 	const struct json *best = json_get(j, "best");
 	assert_string_equal(json_string(json_get(best, "metric")), "f2");
 	assert_string_equal(json_string(json_get(best, "model")), "a");
