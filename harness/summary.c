@@ -1016,6 +1016,11 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	if (rc < 0)
 		goto out;
 
+	int primary = metrics_id(c->primary ? c->primary : "auroc");
+	if (primary < 0) {
+		rc = error("summary of '%s': unknown primary metric '%s'", c->experiment, c->primary);
+		goto out;
+	}
 	jw_obj_begin(w);
 	jw_kstr(w, "format", "darkfold-summary/1");
 	jw_kstr(w, "experiment", c->experiment);
@@ -1026,6 +1031,12 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	jw_knum(w, "beta", c->beta);
 	jw_knum(w, "alpha", c->alpha);
 	jw_kstr(w, "threshold_policy", c->threshold_policy);
+	jw_kstr(w, "primary", metrics_name(primary));
+	jw_key(w, "costs");
+	jw_obj_begin(w);
+	jw_knum(w, "fp", c->cost_fp);
+	jw_knum(w, "fn", c->cost_fn);
+	jw_obj_end(w);
 	jw_kint(w, "bootstrap", c->bootstrap);
 
 	jw_key(w, "models");
@@ -1041,11 +1052,6 @@ int summary_build(const struct summary_config *c, struct jw *w)
 
 	/* (nq, pairs) comparisons, Holm across pairs per metric; the primary
 	 * metric is compared too when it is not among summary_compared */
-	int primary = metrics_id(c->primary ? c->primary : "auroc");
-	if (primary < 0) {
-		rc = error("summary of '%s': unknown primary metric '%s'", c->experiment, c->primary);
-		goto out;
-	}
 	int compared[SUMMARY_N_COMPARED + 1], nq = 0, primary_row = -1;
 	for (int q = 0; q < SUMMARY_N_COMPARED; q++) {
 		compared[nq] = metrics_id(summary_compared[q]);
