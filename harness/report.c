@@ -895,22 +895,33 @@ static void common_vars(const struct report *r, struct figs *f)
 /* Headline metrics: mean and CI per model and baseline, the study's marks. */
 static int fig_headline(const struct report *r, struct figs *f)
 {
-	static const char *metrics[] = { "loss", "accuracy", "recall", "f2", "auroc" };
-	const char *labels[5];
-	char *owned[5];
-	for (int m = 0; m < 5; m++) {
-		owned[m] = metric_label(r, metrics[m], CELL_PLAIN);
-		labels[m] = owned[m];
+	/* the primary metric first, then the other headline metrics */
+	static const char *const headline[] = { "loss", "accuracy", "recall", "f2", "auroc" };
+	const char *metrics[6];
+	char *labels[6];
+	int nm = 0, loss_index = 0;
+	metrics[nm++] = primary_metric(r);
+	for (int m = 0; m < 5; m++)
+		if (strcmp(headline[m], metrics[0]))
+			metrics[nm++] = headline[m];
+	for (int m = 0; m < nm; m++) {
+		if (!strcmp(metrics[m], "loss"))
+			loss_index = m;
+		if (!strcmp(metrics[m], "recall"))
+			labels[m] = xasprintf("Recall (%s +)", r->positive);
+		else if (!strcmp(metrics[m], "f2"))
+			labels[m] = xasprintf("F%g (%s +)", r->beta, r->positive);
+		else
+			labels[m] = metric_label(r, metrics[m], CELL_PLAIN);
 	}
-	char *rl = xasprintf("Recall (%s +)", r->positive), *fl = xasprintf("F%g (%s +)", r->beta, r->positive);
-	labels[2] = rl;
-	labels[3] = fl;
 	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# headline metrics: one block per model, then per baseline\n"
-			 "# metric_index mean ci_low ci_high (metric 0 loss, 1 accuracy, 2 recall, 3 F-beta, 4 AUROC)\n");
+	sb_puts(&f->dat, "# headline metrics: one block per model, then per baseline\n# metric_index mean ci_low ci_high (metric");
+	for (int m = 0; m < nm; m++)
+		sb_printf(&f->dat, "%s %d %s", m ? "," : "", m, metrics[m]);
+	sb_puts(&f->dat, "; 0 is the primary metric)\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		sb_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
-		for (int m = 0; m < 5; m++) {
+		for (int m = 0; m < nm; m++) {
 			const struct json *j = row_metric(&r->rows[i], metrics[m]);
 			double mean = num(j, "mean"), lo = num(j, "ci_low"), hi = num(j, "ci_high");
 			if (!isfinite(lo) || !isfinite(hi))
@@ -925,23 +936,25 @@ static int fig_headline(const struct report *r, struct figs *f)
 	int rc = put_dat(f, "headline.dat");
 	sb_clear(&f->dat);
 	sb_puts(&f->dat, "# the original study's VGG16: metric_index value\n");
-	for (size_t s = 0; s < N_STUDY; s++)
-		for (int m = 0; m < 5; m++)
-			if (!strcmp(study_vgg16[s].metric, metrics[m]))
+	int ref_primary = 0;
+	for (int m = 0; m < nm; m++)
+		for (size_t s = 0; s < N_STUDY; s++)
+			if (!strcmp(study_vgg16[s].metric, metrics[m])) {
 				sb_printf(&f->dat, "%d %.3f\n", m, study_vgg16[s].value);
+				ref_primary |= m == 0;
+			}
 	if (rc == 0)
 		rc = put_dat(f, "headline_ref.dat");
 	common_vars(r, f);
 	int n;
 	const char **names = row_names(r, 0, &n);
-	sb_printf(&f->vars, "nseries = %d\n", n);
+	sb_printf(&f->vars, "nseries = %d\nnmetrics = %d\nloss_index = %d\nref_primary = %d\n", n, nm,
+		  loss_index, ref_primary);
 	gp_array(&f->vars, "series", names, n);
-	gp_array(&f->vars, "metric_labels", labels, 5);
+	gp_array(&f->vars, "metric_labels", (const char *const *)labels, nm);
 	free(names);
-	for (int m = 0; m < 5; m++)
-		free(owned[m]);
-	free(rl);
-	free(fl);
+	for (int m = 0; m < nm; m++)
+		free(labels[m]);
 	if (rc == 0)
 		rc = draw(f, "headline", 1400, 650);
 	return rc;
@@ -997,6 +1010,32 @@ static int fig_learning(const struct report *r, struct figs *f)
 }
 
 /* ROC (which = "roc") or PR ("pr") curves of every model, pooled. */
+/* roc_points.dat: each curve's operating point at the units' thresholds
+ * (summary.json's operating_point), as false and true positive rate for the
+ * positive class; color[i] - 1 is curve i's model row. */
+static int roc_points(const struct report *r, struct figs *f, const int *color, int nc)
+{
+	struct sb *d = &f->dat;
+	int anomalous = !strcmp(r->positive, "anomalous");
+	int *curve = xcalloc((size_t)nc + 1, sizeof *curve), n = 0;
+	sb_clear(d);
+	sb_puts(d, "# operating points at the chosen thresholds, one line per curve that has one: fpr tpr\n");
+	for (int i = 0; i < nc; i++) {
+		const struct json *op = json_get(r->rows[color[i] - 1].node, "operating_point");
+		double gr = num(op, "good_rejected_share"), dp = num(op, "defective_passed_share");
+		if (!isfinite(gr) || !isfinite(dp))
+			continue;
+		dat_num(d, anomalous ? gr : dp);
+		dat_num(d, anomalous ? 1 - dp : 1 - gr);
+		sb_printf(d, " # %s\n", r->rows[color[i] - 1].name);
+		curve[n++] = i + 1;
+	}
+	sb_printf(&f->vars, "npoints = %d\n", n);
+	gp_ints(&f->vars, "point_curve", curve, n);
+	free(curve);
+	return put_dat(f, "roc_points.dat");
+}
+
 static int fig_curves(const struct report *r, struct figs *f, const char *which)
 {
 	int roc = !strcmp(which, "roc");
@@ -1031,6 +1070,8 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 	int rc = put_dat(f, file);
 	free(file);
 	common_vars(r, f);
+	if (roc && rc == 0)
+		rc = roc_points(r, f, color, nc);
 	sb_printf(&f->vars, "ncurves = %d\n", nc);
 	gp_array(&f->vars, "curve_titles", (const char *const *)titles, nc);
 	gp_ints(&f->vars, "curve_color", color, nc);
