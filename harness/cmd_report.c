@@ -91,7 +91,10 @@ int cmd_report(int argc, char **argv)
 		.positive = e.metrics.positive == EXP_POS_ANOMALOUS,
 		.beta = e.metrics.beta,
 		.alpha = e.metrics.alpha,
-		.threshold_policy = e.metrics.threshold_policy == EXP_THR_TUNED ? "tuned" : "fixed",
+		.threshold_policy = experiment_threshold_name(e.metrics.threshold_policy),
+		.primary = e.metrics.primary,
+		.cost_fp = e.metrics.cost_fp,
+		.cost_fn = e.metrics.cost_fn,
 		.bootstrap = e.metrics.bootstrap,
 		.seed = e.cv.seed,
 	};

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
+#include "metrics.h"
 #include "sha256.h"
 #include "synth.h"
 
@@ -338,8 +339,13 @@ static void set_defaults(struct experiment *e)
 
 	e->metrics.positive = EXP_POS_ANOMALOUS;
 	e->metrics.beta = 2;
-	e->metrics.threshold_policy = EXP_THR_FIXED;
+	e->metrics.threshold_policy = EXP_THR_TUNED;
 	e->metrics.threshold = 0.5;
+	e->metrics.quantile = 0.95;
+	e->metrics.recall_target = 0.95;
+	e->metrics.primary = xstrdup("auroc");
+	e->metrics.cost_fp = 1;
+	e->metrics.cost_fn = 1;
 	e->metrics.alpha = 0.05;
 	e->metrics.bootstrap = 2000;
 }
@@ -636,23 +642,52 @@ static int parse_training(struct ctx *c, const struct json *v, struct experiment
 	return 0;
 }
 
+static const char *const threshold_names[] = { "fixed", "tuned", "normal_quantile",
+					      "recall_target", NULL };
+
+const char *experiment_threshold_name(enum exp_threshold t)
+{
+	return (int)t >= 0 && (int)t <= EXP_THR_RECALL_TARGET ? threshold_names[t] : NULL;
+}
+
 static int parse_metrics(struct ctx *c, const struct json *v, struct experiment *e)
 {
 	static const char *const keys[] = { "positive", "beta", "threshold_policy", "threshold",
-					    "alpha", "bootstrap", NULL };
+					    "quantile", "recall_target", "primary", "cost_fp",
+					    "cost_fn", "alpha", "bootstrap", NULL };
 	static const char *const positives[] = { "anomalous", "normal", NULL };
-	static const char *const thresholds[] = { "fixed", "tuned", NULL };
 	if (check_object(c, v, keys) != 0)
 		return -1;
 	int pos = (int)e->metrics.positive, thr = (int)e->metrics.threshold_policy;
 	if (get_enum(c, v, "positive", positives, &pos) ||
 	    get_num(c, v, "beta", 0, 1, 100, 0, "a number > 0 and <= 100", &e->metrics.beta) ||
-	    get_enum(c, v, "threshold_policy", thresholds, &thr) ||
+	    get_enum(c, v, "threshold_policy", threshold_names, &thr) ||
 	    get_num(c, v, "threshold", 0, 1, 1, 1, "a number > 0 and < 1", &e->metrics.threshold) ||
+	    get_num(c, v, "quantile", 0, 1, 1, 1, "a number > 0 and < 1", &e->metrics.quantile) ||
+	    get_num(c, v, "recall_target", 0, 1, 1, 0, "a number > 0 and <= 1",
+		    &e->metrics.recall_target) ||
+	    get_num(c, v, "cost_fp", 0, 0, 1e12, 0, "a number >= 0", &e->metrics.cost_fp) ||
+	    get_num(c, v, "cost_fn", 0, 0, 1e12, 0, "a number >= 0", &e->metrics.cost_fn) ||
 	    get_num(c, v, "alpha", 0, 1, 0.5, 0, "a number > 0 and <= 0.5", &e->metrics.alpha) ||
 	    get_i(c, v, "bootstrap", 0, 1000000, "an integer between 0 and 1000000",
 		  &e->metrics.bootstrap))
 		return -1;
+	const struct json *pm = json_get(v, "primary");
+	if (pm) {
+		size_t old = ctx_push_key(c, "primary");
+		int rc = 0;
+		const char *s = json_string(pm);
+		if (!s || metrics_id(s) < 0)
+			rc = fail_expected(c, pm, "a metric name: \"auroc\", \"auprc\", \"f2\", \"loss\", "
+						  "\"accuracy\", \"balanced_accuracy\", \"precision\", "
+						  "\"recall\", \"specificity\", \"f1\", "
+						  "\"recall_other_positive\" or \"f2_other_positive\"");
+		ctx_pop(c, old);
+		if (rc != 0)
+			return -1;
+		free(e->metrics.primary);
+		e->metrics.primary = xstrdup(s);
+	}
 	e->metrics.positive = (enum exp_positive)pos;
 	e->metrics.threshold_policy = (enum exp_threshold)thr;
 	return 0;
@@ -815,6 +850,7 @@ void experiment_release(struct experiment *e)
 	}
 	free(e->models);
 	free(e->training.lr_policy);
+	free(e->metrics.primary);
 	free(e->training.lr_steps);
 	memset(e, 0, sizeof *e);
 }

@@ -13,7 +13,7 @@
 
 enum exp_optimizer { EXP_OPT_CFG = 0, EXP_OPT_SGD, EXP_OPT_ADAM };
 enum exp_imbalance { EXP_IMB_NONE = 0, EXP_IMB_OVERSAMPLE, EXP_IMB_WEIGHTED };
-enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED };
+enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED, EXP_THR_NORMAL_QUANTILE, EXP_THR_RECALL_TARGET };
 enum exp_positive { EXP_POS_ANOMALOUS = 0, EXP_POS_NORMAL };
 
 struct exp_model {
@@ -82,6 +82,10 @@ struct experiment {
 		double beta;      /* default 2 */
 		enum exp_threshold threshold_policy;
 		double threshold; /* fixed threshold, default 0.5 */
+		double quantile;      /* normal_quantile: q in (0, 1), default 0.95 */
+		double recall_target; /* recall_target: in (0, 1], default 0.95 */
+		char *primary;    /* metric that decides the verdict, default "auroc" */
+		double cost_fp, cost_fn; /* cost of a good part rejected / a defective part passed, default 1 */
 		double alpha;     /* significance level, default 0.05 */
 		int bootstrap;    /* bootstrap resamples, default 2000 */
 	} metrics;
@@ -94,6 +98,10 @@ void experiment_release(struct experiment *e);
 
 /* Index of the model called name, or -1. */
 int experiment_model(const struct experiment *e, const char *name);
+
+/* Name of a threshold policy ("fixed", "tuned", "normal_quantile",
+ * "recall_target"); static string. */
+const char *experiment_threshold_name(enum exp_threshold t);
 
 /* <results_dir>/<name>, new string. */
 char *experiment_results_path(const struct experiment *e);

@@ -307,12 +307,31 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta)
+const char *metrics_threshold_check(const struct metrics_threshold *t)
+{
+	switch (t->policy) {
+	case METRICS_THR_FIXED:
+		return isfinite(t->fixed) ? NULL : "the fixed threshold is not finite";
+	case METRICS_THR_TUNED:
+		return t->beta > 0 ? NULL : "beta must be > 0";
+	case METRICS_THR_NORMAL_QUANTILE:
+		return t->quantile > 0 && t->quantile < 1 ? NULL : "the quantile must be in (0, 1)";
+	case METRICS_THR_RECALL_TARGET:
+		return t->recall_target > 0 && t->recall_target <= 1
+			       ? NULL
+			       : "the recall target must be in (0, 1]";
+	}
+	return "unknown threshold policy";
+}
+
+double metrics_choose_threshold(const struct metrics_input *in, const struct metrics_threshold *t)
 {
 	int n = in->n;
+	if (t->policy == METRICS_THR_FIXED)
+		return t->fixed;
 	if (n <= 0)
 		return 0.5;
-	/* (n) scores ascending with their labels */
+	/* (n) scores ascending, then the m distinct levels */
 	double *s = xmalloc(sizeof *s * (size_t)n);
 	for (int i = 0; i < n; i++)
 		s[i] = in->p[i];
@@ -321,6 +340,14 @@ double metrics_tune_threshold(const struct metrics_input *in, int positive, doub
 	for (int i = 0; i < n; i++)
 		if (m == 0 || s[i] != s[m - 1])
 			s[m++] = s[i];
+	/* Scores in [0, 1] are probabilities: candidates stay in (0, 1) and
+	 * ties go to the one closest to 0.5. Other scores (unbounded anomaly
+	 * scores) get outer ends one score range beyond the extremes and ties go
+	 * to the candidate closest to the middle of the range. */
+	int bounded = s[0] >= 0 && s[m - 1] <= 1;
+	double span = s[m - 1] > s[0] ? s[m - 1] - s[0] : 1;
+	double lo_end = bounded ? 0 : s[0] - span, hi_end = bounded ? 1 : s[m - 1] + span;
+	double centre = bounded ? 0.5 : (s[0] + s[m - 1]) / 2;
 	/* counts of each class at or above each distinct level: above[j][c] =
 	 * images of class c with p >= s[j]; (m + 1, 2), above[m] = 0 */
 	long (*above)[2] = xcalloc((size_t)m + 1, sizeof *above);
@@ -334,30 +361,56 @@ double metrics_tune_threshold(const struct metrics_input *in, int positive, doub
 		above[j][0] += above[j + 1][0];
 		above[j][1] += above[j + 1][1];
 	}
-	double best_t = 0.5, best_f = -1;
+	double best_t = centre, best_f = -INFINITY;
+	int found = 0;
 	for (int j = 0; j <= m; j++) {
 		/* thresholds in (lo, hi] predict "anomalous" for p >= s[j] */
-		double lo = j == 0 ? 0 : s[j - 1], hi = j == m ? 1 : s[j];
-		if (lo < 0)
-			lo = 0;
-		if (hi > 1)
-			hi = 1;
+		double lo = j == 0 ? lo_end : s[j - 1], hi = j == m ? hi_end : s[j];
+		if (lo < lo_end)
+			lo = lo_end;
+		if (hi > hi_end)
+			hi = hi_end;
 		if (!(lo < hi))
 			continue;
-		double t = (lo < 0.5 && 0.5 <= hi) ? 0.5 : (lo + hi) / 2;
+		double c = (lo < centre && centre <= hi) ? centre : (lo + hi) / 2;
 		long a0 = above[j][0], a1 = above[j][1];
-		double f = positive ? fbeta_counts(a1, a0, total[1] - a1, beta)
-				    : fbeta_counts(total[0] - a0, total[1] - a1, a0, beta);
+		double f = NAN;
+		switch (t->policy) {
+		case METRICS_THR_TUNED:
+			f = t->positive ? fbeta_counts(a1, a0, total[1] - a1, t->beta)
+					: fbeta_counts(total[0] - a0, total[1] - a1, a0, t->beta);
+			break;
+		case METRICS_THR_NORMAL_QUANTILE:
+			/* at most 1 - q of the normal images rejected; lowest such threshold */
+			if (a0 <= (1 - t->quantile) * (double)total[0] + 1e-9)
+				f = -j;
+			break;
+		case METRICS_THR_RECALL_TARGET:
+			/* anomalous recall reached; highest such threshold */
+			if (a1 >= t->recall_target * (double)total[1] - 1e-9)
+				f = j;
+			break;
+		default:
+			break;
+		}
 		if (isnan(f))
 			continue;
-		if (f > best_f + 1e-12 || (fabs(f - best_f) <= 1e-12 && fabs(t - 0.5) < fabs(best_t - 0.5))) {
+		if (!found || f > best_f + 1e-12 ||
+		    (fabs(f - best_f) <= 1e-12 && fabs(c - centre) < fabs(best_t - centre))) {
 			best_f = f;
-			best_t = t;
+			best_t = c;
+			found = 1;
 		}
 	}
 	free(above);
 	free(s);
 	return best_t;
+}
+
+double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta)
+{
+	struct metrics_threshold t = { .policy = METRICS_THR_TUNED, .positive = positive, .beta = beta };
+	return metrics_choose_threshold(in, &t);
 }
 
 static int curve_points(const struct metrics_input *in, int positive, int pr, double **x,

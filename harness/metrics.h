@@ -72,12 +72,43 @@ int metrics_compute(const struct metrics_input *in, double threshold, int positi
 		    struct metrics *out);
 void metrics_release(struct metrics *m);
 
-/* The threshold in (0,1) maximising F-beta on (label, p) for the positive
- * class; ties go to the threshold closest to 0.5. Used on the inner split.
- * Each candidate split of the sorted distinct scores is represented by 0.5
- * when 0.5 already gives it, else by the midpoint between the neighbouring
- * scores (with 0 and 1 as outer ends). Returns 0.5 when n == 0 or F-beta is
- * undefined everywhere. */
+/* How a unit's threshold is chosen on the inner validation split (scores
+ * where higher means more anomalous, probabilities or not):
+ *   FIXED            `fixed`;
+ *   TUNED            maximise F-beta for the positive class;
+ *   NORMAL_QUANTILE  the lowest threshold that rejects at most 1 - quantile
+ *                    of the normal images (the quantile of their scores);
+ *   RECALL_TARGET    lowering the threshold from the top, the first one whose
+ *                    anomalous recall reaches recall_target (the highest such
+ *                    threshold, so the fewest normal images rejected).
+ * Candidates: each split of the sorted distinct scores, represented by the
+ * centre (0.5 for scores in [0, 1], else the middle of the score range) when
+ * it gives that split, else by the midpoint between the neighbouring scores;
+ * the outer ends are 0 and 1 for scores in [0, 1], else one score range
+ * beyond the extremes. Ties (equal F-beta) go to the candidate closest to the
+ * centre. With no images, or no candidate meeting the rule (e.g. F-beta
+ * undefined everywhere), the result is the centre. With no normal images every
+ * candidate meets NORMAL_QUANTILE (the lowest is taken); with no anomalous
+ * images every candidate meets RECALL_TARGET (the highest is taken). */
+enum metrics_threshold_policy {
+	METRICS_THR_FIXED = 0,
+	METRICS_THR_TUNED,
+	METRICS_THR_NORMAL_QUANTILE,
+	METRICS_THR_RECALL_TARGET
+};
+struct metrics_threshold {
+	enum metrics_threshold_policy policy;
+	double fixed;         /* FIXED */
+	int positive;         /* TUNED: 1 anomalous positive, 0 normal */
+	double beta;          /* TUNED: > 0 */
+	double quantile;      /* NORMAL_QUANTILE: in (0, 1) */
+	double recall_target; /* RECALL_TARGET: in (0, 1] */
+};
+/* NULL when t's parameters are valid, else a static message. */
+const char *metrics_threshold_check(const struct metrics_threshold *t);
+/* The threshold t's policy picks on (label, p); the caller checks t first. */
+double metrics_choose_threshold(const struct metrics_input *in, const struct metrics_threshold *t);
+/* metrics_choose_threshold with TUNED. */
 double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta);
 
 /* Name of a metric as in docs/results.md ("loss", ..., "f2",

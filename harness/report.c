@@ -226,6 +226,24 @@ static int column_best(const struct report *r, const struct col *c)
 	return best;
 }
 
+/* The metric that decides (summary.json's verdict; "auroc" when absent). */
+static const char *primary_metric(const struct report *r)
+{
+	const char *p = json_string(json_get(json_get(r->summary, "verdict"), "primary"));
+	return p ? p : "auroc";
+}
+
+/* The significance test's name, as summary.json's verdict records it. */
+static const char *test_name(const struct report *r, int fmt)
+{
+	const char *t = json_string(json_get(json_get(r->summary, "verdict"), "test"));
+	if (t && !strcmp(t, "corrected_repeated_kfold"))
+		return fmt == CELL_TEX ? "Bouckaert--Frank corrected repeated k-fold t-test"
+				       : "Bouckaert–Frank corrected repeated k-fold t-test";
+	return fmt == CELL_TEX ? "Nadeau--Bengio corrected resampled t-test"
+			       : "Nadeau–Bengio corrected resampled t-test";
+}
+
 static struct cell get_cell(const struct report *r, int row, const struct col *c)
 {
 	struct cell x;
@@ -237,7 +255,7 @@ static struct cell get_cell(const struct report *r, int row, const struct col *c
 	x.n = (int)num(m, "n");
 	x.reason = json_string(json_get(m, "reason"));
 	x.p_holm = NAN;
-	if (r->rows[row].baseline || !isfinite(x.mean))
+	if (r->rows[row].baseline || !isfinite(x.mean) || strcmp(c->metric, primary_metric(r)))
 		return x;
 	int b = column_best(r, c);
 	if (b < 0)
@@ -581,11 +599,13 @@ static void legend_sentence(const struct report *r, struct sb *b, int fmt)
 {
 	const char *bold = fmt == CELL_TEX ? "Bold" : "**Bold**";
 	const char *dag = fmt == CELL_TEX ? "$^{\\dagger}$" : "†";
-	sb_printf(b, "%s: best model in the column (lowest loss, highest otherwise). %s: differs from the column's "
-		     "best model (Nadeau%sBengio corrected resampled t-test, Holm-corrected across model pairs, "
+	char *label = metric_label(r, primary_metric(r), CELL_PLAIN);
+	sb_printf(b, "%s: best model by the primary metric, %s, in its column only (secondary metrics never mark a "
+		     "model). %s: differs from that model in %s (%s, Holm-corrected across model pairs, "
 		     "%s = %g). %s: undefined.",
-		  bold, dag, fmt == CELL_TEX ? "--" : "–", fmt == CELL_TEX ? "$\\alpha$" : "α", r->alpha,
+		  bold, label, dag, label, test_name(r, fmt), fmt == CELL_TEX ? "$\\alpha$" : "α", r->alpha,
 		  fmt == CELL_TEX ? "--" : "—");
+	free(label);
 }
 
 static void md_table(const struct report *r, struct sb *b, const struct col *cols, int ncols)
@@ -875,22 +895,33 @@ static void common_vars(const struct report *r, struct figs *f)
 /* Headline metrics: mean and CI per model and baseline, the study's marks. */
 static int fig_headline(const struct report *r, struct figs *f)
 {
-	static const char *metrics[] = { "loss", "accuracy", "recall", "f2", "auroc" };
-	const char *labels[5];
-	char *owned[5];
-	for (int m = 0; m < 5; m++) {
-		owned[m] = metric_label(r, metrics[m], CELL_PLAIN);
-		labels[m] = owned[m];
+	/* the primary metric first, then the other headline metrics */
+	static const char *const headline[] = { "loss", "accuracy", "recall", "f2", "auroc" };
+	const char *metrics[6];
+	char *labels[6];
+	int nm = 0, loss_index = 0;
+	metrics[nm++] = primary_metric(r);
+	for (int m = 0; m < 5; m++)
+		if (strcmp(headline[m], metrics[0]))
+			metrics[nm++] = headline[m];
+	for (int m = 0; m < nm; m++) {
+		if (!strcmp(metrics[m], "loss"))
+			loss_index = m;
+		if (!strcmp(metrics[m], "recall"))
+			labels[m] = xasprintf("Recall (%s +)", r->positive);
+		else if (!strcmp(metrics[m], "f2"))
+			labels[m] = xasprintf("F%g (%s +)", r->beta, r->positive);
+		else
+			labels[m] = metric_label(r, metrics[m], CELL_PLAIN);
 	}
-	char *rl = xasprintf("Recall (%s +)", r->positive), *fl = xasprintf("F%g (%s +)", r->beta, r->positive);
-	labels[2] = rl;
-	labels[3] = fl;
 	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# headline metrics: one block per model, then per baseline\n"
-			 "# metric_index mean ci_low ci_high (metric 0 loss, 1 accuracy, 2 recall, 3 F-beta, 4 AUROC)\n");
+	sb_puts(&f->dat, "# headline metrics: one block per model, then per baseline\n# metric_index mean ci_low ci_high (metric");
+	for (int m = 0; m < nm; m++)
+		sb_printf(&f->dat, "%s %d %s", m ? "," : "", m, metrics[m]);
+	sb_puts(&f->dat, "; 0 is the primary metric)\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		sb_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
-		for (int m = 0; m < 5; m++) {
+		for (int m = 0; m < nm; m++) {
 			const struct json *j = row_metric(&r->rows[i], metrics[m]);
 			double mean = num(j, "mean"), lo = num(j, "ci_low"), hi = num(j, "ci_high");
 			if (!isfinite(lo) || !isfinite(hi))
@@ -905,23 +936,25 @@ static int fig_headline(const struct report *r, struct figs *f)
 	int rc = put_dat(f, "headline.dat");
 	sb_clear(&f->dat);
 	sb_puts(&f->dat, "# the original study's VGG16: metric_index value\n");
-	for (size_t s = 0; s < N_STUDY; s++)
-		for (int m = 0; m < 5; m++)
-			if (!strcmp(study_vgg16[s].metric, metrics[m]))
+	int ref_primary = 0;
+	for (int m = 0; m < nm; m++)
+		for (size_t s = 0; s < N_STUDY; s++)
+			if (!strcmp(study_vgg16[s].metric, metrics[m])) {
 				sb_printf(&f->dat, "%d %.3f\n", m, study_vgg16[s].value);
+				ref_primary |= m == 0;
+			}
 	if (rc == 0)
 		rc = put_dat(f, "headline_ref.dat");
 	common_vars(r, f);
 	int n;
 	const char **names = row_names(r, 0, &n);
-	sb_printf(&f->vars, "nseries = %d\n", n);
+	sb_printf(&f->vars, "nseries = %d\nnmetrics = %d\nloss_index = %d\nref_primary = %d\n", n, nm,
+		  loss_index, ref_primary);
 	gp_array(&f->vars, "series", names, n);
-	gp_array(&f->vars, "metric_labels", labels, 5);
+	gp_array(&f->vars, "metric_labels", (const char *const *)labels, nm);
 	free(names);
-	for (int m = 0; m < 5; m++)
-		free(owned[m]);
-	free(rl);
-	free(fl);
+	for (int m = 0; m < nm; m++)
+		free(labels[m]);
 	if (rc == 0)
 		rc = draw(f, "headline", 1400, 650);
 	return rc;
@@ -977,6 +1010,32 @@ static int fig_learning(const struct report *r, struct figs *f)
 }
 
 /* ROC (which = "roc") or PR ("pr") curves of every model, pooled. */
+/* roc_points.dat: each curve's operating point at the units' thresholds
+ * (summary.json's operating_point), as false and true positive rate for the
+ * positive class; color[i] - 1 is curve i's model row. */
+static int roc_points(const struct report *r, struct figs *f, const int *color, int nc)
+{
+	struct sb *d = &f->dat;
+	int anomalous = !strcmp(r->positive, "anomalous");
+	int *curve = xcalloc((size_t)nc + 1, sizeof *curve), n = 0;
+	sb_clear(d);
+	sb_puts(d, "# operating points at the chosen thresholds, one line per curve that has one: fpr tpr\n");
+	for (int i = 0; i < nc; i++) {
+		const struct json *op = json_get(r->rows[color[i] - 1].node, "operating_point");
+		double gr = num(op, "good_rejected_share"), dp = num(op, "defective_passed_share");
+		if (!isfinite(gr) || !isfinite(dp))
+			continue;
+		dat_num(d, anomalous ? gr : dp);
+		dat_num(d, anomalous ? 1 - dp : 1 - gr);
+		sb_printf(d, " # %s\n", r->rows[color[i] - 1].name);
+		curve[n++] = i + 1;
+	}
+	sb_printf(&f->vars, "npoints = %d\n", n);
+	gp_ints(&f->vars, "point_curve", curve, n);
+	free(curve);
+	return put_dat(f, "roc_points.dat");
+}
+
 static int fig_curves(const struct report *r, struct figs *f, const char *which)
 {
 	int roc = !strcmp(which, "roc");
@@ -1011,6 +1070,8 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 	int rc = put_dat(f, file);
 	free(file);
 	common_vars(r, f);
+	if (roc && rc == 0)
+		rc = roc_points(r, f, color, nc);
 	sb_printf(&f->vars, "ncurves = %d\n", nc);
 	gp_array(&f->vars, "curve_titles", (const char *const *)titles, nc);
 	gp_ints(&f->vars, "curve_color", color, nc);
@@ -1235,99 +1296,138 @@ static void mean_ci(struct sb *b, const struct json *m)
 		sb_printf(b, "%.3f (no interval)", mean);
 }
 
-/* Where the best model stands against the best baseline on the same metric:
- * a model that does not beat "always anomalous" has learned nothing useful. */
-static void baseline_sentence(const struct report *r, struct sb *b, int bi, const struct col *c,
-			      const char *label)
+/* "name 0.975 [0.932, 1.018]" of a verdict ranking entry. */
+static void ranked_model(struct sb *b, const struct json *e)
 {
-	int base = -1;
-	double bv = NAN;
-	for (int i = r->n_models; i < r->n_rows; i++) {
-		double m = num(row_metric(&r->rows[i], c->metric), "mean");
-		if (!isfinite(m))
-			continue;
-		if (base < 0 || (c->lower_better ? m < bv : m > bv)) {
-			base = i;
-			bv = m;
-		}
-	}
-	double mv = num(row_metric(&r->rows[bi], c->metric), "mean");
-	if (base < 0 || !isfinite(mv))
-		return;
-	int beats = c->lower_better ? mv < bv : mv > bv;
-	sb_printf(b, " The best baseline by %s, %s, scores %.3f: %s.", label, r->rows[base].name, bv,
-		  beats ? "the best model is better than that baseline"
-			: "**no model beats that baseline**");
+	sb_printf(b, "%s ", json_string(json_get(e, "model")));
+	mean_ci(b, e);
 }
 
-static void best_paragraph(const struct report *r, struct sb *b)
+static const struct json *ranking_entry(const struct json *v, const char *model)
 {
-	const struct json *best = json_get(r->summary, "best");
-	const char *metric = json_string(json_get(best, "metric"));
-	if (!metric)
-		metric = "f2";
-	struct col c = { metric, !strcmp(metric, "loss") };
-	int bi = row_index(r, json_string(json_get(best, "model")));
-	if (bi < 0)
-		bi = column_best(r, &c);
-	if (bi < 0) {
-		sb_printf(b, "No model has a defined %s, so there is no best model.\n\n", metric);
-		return;
+	const struct json *rk = json_get(v, "ranking");
+	for (int i = 0; model && i < json_size(rk); i++)
+		if (!strcmp(json_string(json_get(json_at(rk, i), "model")), model))
+			return json_at(rk, i);
+	return NULL;
+}
+
+/* The models tied at the top and what more repeats would separate them. */
+static void tied_sentences(const struct report *r, struct sb *b, const struct json *v, const char *label)
+{
+	const struct json *models = json_get(v, "models");
+	int nt = json_size(models);
+	sb_printf(b, " Tied at the top by %s, as estimated from %d folds: ", label, r->k * r->repeats);
+	for (int i = 0; i < nt; i++) {
+		sb_puts(b, i == 0 ? "" : i < nt - 1 ? ", " : " and ");
+		ranked_model(b, ranking_entry(v, json_string(json_at(models, i))));
 	}
+	sb_puts(b, ".");
+	const char *top = json_string(json_at(models, 0));
+	for (int i = 1; i < nt; i++) {
+		const struct json *e = ranking_entry(v, json_string(json_at(models, i)));
+		const struct json *vs = json_get(e, "vs_top");
+		double d = num(vs, "diff_mean"), need = num(vs, "repeats_needed");
+		sb_printf(b, " %s leads %s by %.3f (Holm-corrected p = %.3g).", top,
+			  json_string(json_get(e, "model")), fabs(d), num(vs, "p_holm"));
+		if (isfinite(need))
+			sb_printf(b, " If that difference and its spread across folds held, about %d repeat%s of %d-fold "
+				     "cross-validation would separate them; this is an estimate from the observed effect "
+				     "size and variance, not a promise.",
+				  (int)need, need == 1 ? "" : "s", r->k);
+		else if (isfinite(d) && d != 0)
+			sb_printf(b, " At that difference and spread, no number of repeats of %d-fold cross-validation "
+				     "(up to 100) would separate them: the corrected test's variance does not fall below "
+				     "n_test/n_train times the variance of the differences, so only a larger effect or "
+				     "more data would (an estimate from the observed effect size and variance).",
+				  r->k);
+	}
+}
+
+/* The first paragraph: the primary metric, the decision rule and its
+ * outcome (summary.json's `verdict`). */
+static void verdict_paragraph(const struct report *r, struct sb *b)
+{
+	const struct json *v = json_get(r->summary, "verdict");
+	const char *metric = primary_metric(r), *outcome = json_string(json_get(v, "outcome"));
 	char *label = metric_label(r, metric, CELL_PLAIN);
-	const char *conv = (!strcmp(metric, "f2") || !strcmp(metric, "recall") || !strcmp(metric, "precision"))
-				   ? r->positive : NULL;
-	sb_printf(b, "**Best model by %s%s%s%s: %s**, %s = ", label, conv ? " (" : "", conv ? conv : "",
-		  conv ? " class positive)" : "", r->rows[bi].name, label);
-	mean_ci(b, row_metric(&r->rows[bi], metric));
-	sb_printf(b, " (mean [%g %% CI] over %d folds).", 100 * (1 - r->alpha),
-		  (int)num(row_metric(&r->rows[bi], metric), "n"));
-	int ri = row_index(r, json_string(json_get(best, "runner_up")));
-	if (ri < 0) {
-		/* the next best model by mean */
-		double bv = NAN;
-		for (int i = 0; i < r->n_models; i++) {
-			double m = num(row_metric(&r->rows[i], metric), "mean");
-			if (i == bi || !isfinite(m))
-				continue;
-			if (ri < 0 || (c.lower_better ? m < bv : m > bv)) {
-				ri = i;
-				bv = m;
-			}
+	int higher = json_bool(json_get(v, "higher_is_better")) != 0;
+	sb_printf(b, "**Primary metric: %s** (`metrics.primary`; the other metrics are reported but never decide). "
+		     "**Decision rule:** a model is named best only if it beats every other model in %s "
+		     "significantly (%s across folds, Holm-corrected across model pairs, α = %g) and its "
+		     "%g %% interval lies %s the best baseline's %s; otherwise no model is named best.\n\n",
+		  label, label, test_name(r, CELL_MD), r->alpha, 100 * (1 - r->alpha),
+		  higher ? "above" : "below", label);
+	const struct json *bb = json_get(v, "best_baseline");
+	const char *bname = json_string(json_get(bb, "name"));
+	const struct json *first = json_at(json_get(v, "ranking"), 0);
+	if (!outcome || !strcmp(outcome, "no_ranked_model")) {
+		sb_printf(b, "**Outcome: no verdict.** No model has %s in at least two folds.\n\n", label);
+	} else if (!strcmp(outcome, "no_model_beats_baseline")) {
+		sb_printf(b, "**Outcome: no model beats the best baseline.** %s scores %.3f in %s, and no model's "
+			     "interval lies %s that.",
+			  bname ? bname : "the best baseline", num(bb, "value"), label,
+			  higher ? "above" : "below");
+		tied_sentences(r, b, v, label);
+		sb_puts(b, "\n\n");
+	} else if (!strcmp(outcome, "clear_winner")) {
+		sb_printf(b, "**Outcome: %s is the best model.** ", json_string(json_get(first, "model")));
+		sb_printf(b, "%s = ", label);
+		mean_ci(b, first);
+		double worst = NAN;
+		const struct json *rk = json_get(v, "ranking");
+		for (int i = 1; i < json_size(rk); i++) {
+			double p = num(json_get(json_at(rk, i), "vs_top"), "p_holm");
+			if (isfinite(p) && !(p <= worst))
+				worst = p;
 		}
+		sb_printf(b, " over %d folds; it beats every other model", (int)num(first, "n"));
+		if (isfinite(worst))
+			sb_printf(b, " (largest Holm-corrected p = %.3g)", worst);
+		sb_printf(b, ", and its interval lies %s the best baseline, %s (%.3f).\n\n",
+			  higher ? "above" : "below", bname ? bname : "none", num(bb, "value"));
+	} else {
+		sb_puts(b, "**Outcome: no model is separated.**");
+		tied_sentences(r, b, v, label);
+		if (!json_bool(json_get(first, "beats_baseline")))
+			sb_printf(b, " The top model's interval does not lie %s the best baseline, %s (%.3f).",
+				  higher ? "above" : "below", bname ? bname : "none", num(bb, "value"));
+		sb_puts(b, "\n\n");
 	}
-	if (ri < 0) {
-		sb_puts(b, " It is the only model with a defined value.\n\n");
-		free(label);
-		return;
-	}
-	double lead = num(best, "lead");
-	if (!isfinite(lead))
-		lead = fabs(num(row_metric(&r->rows[bi], metric), "mean") -
-			    num(row_metric(&r->rows[ri], metric), "mean"));
-	sb_printf(b, " It leads the runner-up, %s (%.3f), by %.3f.", r->rows[ri].name,
-		  num(row_metric(&r->rows[ri], metric), "mean"), lead);
-	double p = num(best, "p_holm");
-	int sig = json_bool(json_get(best, "significant"));
-	if (!isfinite(p) || sig < 0) {
-		const struct json *cmp = find_comparison(r, r->rows[bi].name, r->rows[ri].name, metric);
-		p = num(cmp, "p_holm");
-		sig = json_bool(json_get(cmp, "significant"));
-	}
-	if (!isfinite(p) || sig < 0)
-		sb_puts(b, " summary.json holds no test of this lead, so its significance is unknown.");
-	else if (sig)
-		sb_printf(b, " The lead is **significant**: Holm-corrected p = %.3g < α = %g (Nadeau–Bengio corrected "
-			     "resampled t-test across folds).",
-			  p, r->alpha);
-	else
-		sb_printf(b, " The lead is **not significant**: Holm-corrected p = %.3g ≥ α = %g (Nadeau–Bengio "
-			     "corrected resampled t-test across folds), so these %d folds do not separate the two "
-			     "models.",
-			  p, r->alpha, (int)num(row_metric(&r->rows[bi], metric), "n"));
-	baseline_sentence(r, b, bi, &c, label);
-	sb_puts(b, "\n\n");
 	free(label);
+}
+
+/* Operating points at each model's chosen thresholds (summary.json's
+ * `operating_point` and `fixed_threshold`). */
+static void operating_table(const struct report *r, struct sb *b)
+{
+	const char *policy = json_string(json_get(r->summary, "threshold_policy"));
+	sb_puts(b, "## Operating points\n\n");
+	sb_printf(b, "Each unit's threshold was chosen by the `%s` policy on its inner validation split (docs/experiments.md); "
+		     "the pooled held-out images are judged with it. Cost per inspected part: %g per good part rejected, "
+		     "%g per defective part passed (`metrics.cost_fp`, `metrics.cost_fn`). The last column gives F%g at "
+		     "the fixed threshold 0.5 of the original study, for comparison only.\n\n",
+		  policy ? policy : "fixed", num(json_get(r->summary, "costs"), "fp"),
+		  num(json_get(r->summary, "costs"), "fn"), r->beta);
+	sb_printf(b, "| Model | Threshold (mean) | Good parts rejected | Defective parts passed | Cost per part | F%g here | "
+		     "F%g at 0.5 |\n|---|---:|---:|---:|---:|---:|---:|\n",
+		  r->beta, r->beta);
+	for (int i = 0; i < r->n_rows; i++) {
+		const struct row *row = &r->rows[i];
+		if (i == r->n_models)
+			sb_puts(b, "| *Baselines* | | | | | | |\n");
+		const struct json *op = json_get(row->node, "operating_point");
+		sb_printf(b, "| %s | %.3g | %.1f %% (%d/%d) | %.1f %% (%d/%d) | %.3f | ", row->name,
+			  num(op, "threshold_mean"), 100 * num(op, "good_rejected_share"),
+			  (int)num(op, "good_rejected"), (int)num(op, "good"),
+			  100 * num(op, "defective_passed_share"), (int)num(op, "defective_passed"),
+			  (int)num(op, "defective"), num(op, "cost_per_part"));
+		mean_ci(b, row_metric(row, "f2"));
+		sb_puts(b, " | ");
+		mean_ci(b, json_get(json_get(row->node, "fixed_threshold"), "f2"));
+		sb_puts(b, " |\n");
+	}
+	sb_puts(b, "\n");
 }
 
 static void study_paragraph(const struct report *r, struct sb *b)
@@ -1341,9 +1441,8 @@ static void study_paragraph(const struct report *r, struct sb *b)
 			ref = i;
 	const char *why = "";
 	if (ref < 0) {
-		struct col c = { "f2", 0 };
-		ref = column_best(r, &c);
-		why = " (no VGG model in this experiment: the best model by F-beta is compared)";
+		ref = row_index(r, json_string(json_get(json_get(r->summary, "best"), "model")));
+		why = " (no VGG model in this experiment: the top model by the primary metric is compared)";
 	}
 	if (ref < 0)
 		return;
@@ -1405,7 +1504,8 @@ static int write_report_md(const struct report *r, const char *path, int figures
 	struct sb b = { 0 };
 	const char *exp = json_string(json_get(r->summary, "experiment"));
 	sb_printf(&b, "# %s: report\n\n", exp ? exp : "experiment");
-	best_paragraph(r, &b);
+	verdict_paragraph(r, &b);
+	operating_table(r, &b);
 	study_paragraph(r, &b);
 	sb_puts(&b, "## Results\n\n");
 	folds_sentence(r, &b, CELL_MD);

@@ -168,6 +168,7 @@ void stats_nb_ttest(const double *d, int n, double test_train_ratio, struct stat
 	int m;
 	stats_mean_sd(d, n, &mean, &sd, &m);
 	out->mean = mean;
+	out->sd = sd;
 	out->t = out->df = out->p = NAN;
 	out->reason = NULL;
 	if (m < 2) {
@@ -189,6 +190,23 @@ void stats_nb_ttest(const double *d, int n, double test_train_ratio, struct stat
 	out->p = 2 * gsl_cdf_tdist_Q(fabs(out->t), out->df);
 	if (out->p > 1)
 		out->p = 1;
+}
+
+int stats_repeats_needed(double mean, double sd, double test_train_ratio, int k, double alpha,
+			 int max_repeats)
+{
+	if (!(isfinite(mean) && isfinite(sd)) || mean == 0 || k < 2 || !(alpha > 0 && alpha < 1))
+		return -1;
+	for (int r = 1; r <= max_repeats; r++) {
+		int n = r * k;
+		double se = sqrt(sd * sd * (1.0 / n + test_train_ratio));
+		if (se == 0)
+			return r;
+		double t = fabs(mean) / se;
+		if (2 * gsl_cdf_tdist_Q(t, n - 1) < alpha)
+			return r;
+	}
+	return -1;
 }
 
 struct holm_item {

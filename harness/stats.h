@@ -55,15 +55,26 @@ void stats_bootstrap(int n, int resamples, uint64_t seed, double alpha, int n_st
 		     stats_boot_fn stat, void *ctx, double *lo, double *hi);
 
 /* Nadeau-Bengio corrected resampled t-test on paired differences d[0..n)
- * from n train/test resamples (k folds x r repeats) with test/train size
- * ratio `test_train_ratio`: variance sigma^2 (n - 1 denominator) is
- * multiplied by (1/n + test_train_ratio), t = mean / sqrt(that),
- * df = n - 1, two-sided p from Student-t. */
+ * from n train/test resamples with test/train size ratio
+ * `test_train_ratio`: variance sigma^2 (n - 1 denominator) is multiplied by
+ * (1/n + test_train_ratio), t = mean / sqrt(that), df = n - 1, two-sided p
+ * from Student-t. With the n = r * k folds of r repeats of k-fold
+ * cross-validation this is Bouckaert and Frank's corrected repeated k-fold
+ * t-test (variance factor 1/(r k) + n_test/n_train, df = r k - 1). */
 struct stats_ttest {
-	double mean, t, df, p;
+	double mean, sd, t, df, p;
 	const char *reason; /* why t and p are NAN, or NULL */
 };
 void stats_nb_ttest(const double *d, int n, double test_train_ratio, struct stats_ttest *out);
+
+/* Repeats of k-fold cross-validation at which the corrected repeated k-fold
+ * t-test would call paired differences with this mean and sd (n - 1
+ * denominator) significant at level alpha (two-sided p < alpha,
+ * df = r k - 1), assuming the mean and sd stay as observed: the smallest
+ * r in [1, max_repeats], or -1 when none (mean 0, or the correction's
+ * floor sd^2 * test_train_ratio keeps t below the critical value). */
+int stats_repeats_needed(double mean, double sd, double test_train_ratio, int k, double alpha,
+			 int max_repeats);
 
 /* Holm's step-down correction of p[0..m) into p_adj[0..m) (p_adj may be p):
  * sorted ascending, p_adj_(i) = max over j <= i of min(1, (m' - j) p_(j)),

@@ -489,6 +489,7 @@ static void mcnemar_counts(const struct group *a, const struct group *b, int uni
 
 struct comparison {
 	int a, b, metric;
+	double ratio; /* mean n_test / n_train of the paired units */
 	struct stats_ttest t;
 	double p_holm;
 	struct stats_mcnemar mc;
@@ -516,11 +517,104 @@ static void compare(const struct summary_config *c, const struct group *g, int u
 	}
 	/* without recorded sizes, k-fold gives n_test / n_train = 1 / (k - 1) */
 	ratio = nr > 0 ? ratio / nr : 1.0 / (c->k - 1);
+	cmp->ratio = ratio;
 	stats_nb_ttest(d, n, ratio, &cmp->t);
 	free(d);
 	long nb, nc;
 	mcnemar_counts(ga, gb, units, &nb, &nc);
 	stats_mcnemar(nb, nc, &cmp->mc);
+}
+
+/* Mean, t interval and count of the finite per-fold values of metric id
+ * over the ok units of g (NAN where undefined). */
+static void fold_stats(const struct summary_config *c, const struct group *g, int units, int id,
+		       double *mean, double *lo, double *hi, int *n)
+{
+	double *v = xmalloc(sizeof *v * (size_t)(units + 1));
+	int m = 0;
+	for (int i = 0; i < units; i++)
+		if (g->u[i].status == UNIT_OK)
+			v[m++] = metrics_value(&g->u[i].m, id);
+	double sd;
+	stats_mean_sd(v, m, mean, &sd, n);
+	stats_t_interval(v, m, c->alpha, lo, hi);
+	free(v);
+}
+
+/* "operating_point": the pooled predictions judged with each unit's own
+ * threshold, counted by class (whatever the positive class). */
+static void write_operating_point(struct jw *w, const struct summary_config *c,
+				  const struct group *g, int units)
+{
+	long good = 0, bad = 0, rejected = 0, passed = 0;
+	double tsum = 0;
+	int nt = 0;
+	for (int i = 0; i < units; i++) {
+		const struct unit *u = &g->u[i];
+		if (u->status != UNIT_OK)
+			continue;
+		tsum += u->threshold;
+		nt++;
+		for (int j = 0; j < u->n; j++) {
+			int called = u->p[j] >= u->threshold;
+			if (u->label[j]) {
+				bad++;
+				passed += !called;
+			} else {
+				good++;
+				rejected += called;
+			}
+		}
+	}
+	long n = good + bad;
+	jw_key(w, "operating_point");
+	jw_obj_begin(w);
+	jw_knum(w, "threshold_mean", nt > 0 ? tsum / nt : NAN);
+	jw_kint(w, "good", good);
+	jw_kint(w, "good_rejected", rejected);
+	jw_knum(w, "good_rejected_share", good > 0 ? (double)rejected / good : NAN);
+	jw_kint(w, "defective", bad);
+	jw_kint(w, "defective_passed", passed);
+	jw_knum(w, "defective_passed_share", bad > 0 ? (double)passed / bad : NAN);
+	jw_knum(w, "cost_per_part",
+		n > 0 ? (c->cost_fp * (double)rejected + c->cost_fn * (double)passed) / (double)n : NAN);
+	jw_obj_end(w);
+}
+
+/* "fixed_threshold": F-beta and recall across folds at the fixed threshold
+ * 0.5, for comparison with studies that used it. */
+static void write_fixed_threshold(struct jw *w, const struct summary_config *c,
+				  const struct group *g, int units)
+{
+	static const int ids[] = { METRICS_F2, METRICS_RECALL };
+	struct group g5 = { g->name, xcalloc((size_t)units, sizeof *g5.u) };
+	for (int i = 0; i < units; i++) {
+		const struct unit *u = &g->u[i];
+		if (u->status != UNIT_OK)
+			continue;
+		struct metrics_input in = { u->label, u->p, NULL, u->n, NULL };
+		if (metrics_compute(&in, 0.5, c->positive, c->beta, &g5.u[i].m) == 0)
+			g5.u[i].status = UNIT_OK;
+	}
+	jw_key(w, "fixed_threshold");
+	jw_obj_begin(w);
+	jw_knum(w, "threshold", 0.5);
+	for (size_t q = 0; q < sizeof ids / sizeof ids[0]; q++) {
+		double mean, lo, hi;
+		int n;
+		fold_stats(c, &g5, units, ids[q], &mean, &lo, &hi, &n);
+		jw_key(w, metrics_name(ids[q]));
+		jw_obj_begin(w);
+		jw_knum(w, "mean", mean);
+		jw_knum(w, "ci_low", lo);
+		jw_knum(w, "ci_high", hi);
+		jw_kint(w, "n", n);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+	for (int i = 0; i < units; i++)
+		metrics_release(&g5.u[i].m);
+	free(g5.u);
 }
 
 static void write_group(struct jw *w, const struct summary_config *c, const struct group *g,
@@ -545,6 +639,8 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	write_fold_metrics(w, c, g, units);
 	if (write_pooled(w, c, g, units) < 0)
 		*rc = -1;
+	write_operating_point(w, c, g, units);
+	write_fixed_threshold(w, c, g, units);
 	if (is_model) {
 		write_curve(w, g, units);
 		write_timing(w, g, units);
@@ -710,6 +806,171 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 	jw_obj_end(w);
 }
 
+/* The comparison of models a and b in one metric's row (either order). */
+static const struct comparison *find_pair(const struct comparison *row, int pairs, int a, int b)
+{
+	for (int i = 0; i < pairs; i++)
+		if ((row[i].a == a && row[i].b == b) || (row[i].a == b && row[i].b == a))
+			return &row[i];
+	return NULL;
+}
+
+/* Is x better than y in a metric where higher (or lower) is better? */
+static int better(double x, double y, int higher)
+{
+	return higher ? x > y : x < y;
+}
+
+#define VERDICT_MAX_REPEATS 100
+
+/* "best" and "verdict" by the primary metric (docs/report.md, "The verdict"):
+ * row holds the pairs' comparisons in that metric. */
+static void write_verdict(struct jw *w, const struct summary_config *c, const struct group *g,
+			  const struct group *base, int units, const struct comparison *row,
+			  int pairs, int id)
+{
+	int nm = c->n_models, hib = metrics_higher_is_better(id);
+	double *mean = xmalloc(sizeof *mean * (size_t)(nm + 1));
+	double *lo = xmalloc(sizeof *lo * (size_t)(nm + 1));
+	double *hi = xmalloc(sizeof *hi * (size_t)(nm + 1));
+	int *n = xmalloc(sizeof *n * (size_t)(nm + 1));
+	int *order = xmalloc(sizeof *order * (size_t)(nm + 1));
+	int ranked = 0;
+	/* models with at least two fold values, best mean first (stable) */
+	for (int m = 0; m < nm; m++) {
+		fold_stats(c, &g[m], units, id, &mean[m], &lo[m], &hi[m], &n[m]);
+		if (n[m] < 2)
+			continue;
+		int at = ranked++;
+		while (at > 0 && better(mean[m], mean[order[at - 1]], hib)) {
+			order[at] = order[at - 1];
+			at--;
+		}
+		order[at] = m;
+	}
+	int top = ranked > 0 ? order[0] : -1, second = ranked > 1 ? order[1] : -1;
+	int bb = -1;
+	double bmean[3];
+	for (int b = 0; b < 3; b++) {
+		double l, h;
+		int bn;
+		fold_stats(c, &base[b], units, id, &bmean[b], &l, &h, &bn);
+		if (isfinite(bmean[b]) && (bb < 0 || better(bmean[b], bmean[bb], hib)))
+			bb = b;
+	}
+	double bv = bb >= 0 ? bmean[bb] : NAN;
+	int family = 0;
+	for (int i = 0; i < pairs; i++)
+		family += isfinite(row[i].t.p);
+
+	const struct comparison *top_vs_second = top >= 0 && second >= 0
+							 ? find_pair(row, pairs, top, second)
+							 : NULL;
+	double ph = top_vs_second ? top_vs_second->p_holm : NAN;
+	jw_key(w, "best");
+	jw_obj_begin(w);
+	jw_kstr(w, "metric", metrics_name(id));
+	jw_kstr(w, "model", top >= 0 ? g[top].name : NULL);
+	jw_knum(w, "value", top >= 0 ? mean[top] : NAN);
+	jw_kstr(w, "runner_up", second >= 0 ? g[second].name : NULL);
+	jw_knum(w, "lead", second >= 0 ? mean[top] - mean[second] : NAN);
+	jw_knum(w, "p_holm", ph);
+	jw_kbool(w, "significant", ph < c->alpha);
+	jw_obj_end(w);
+
+	/* beats the best baseline: its interval lies on the better side of the
+	 * baseline's mean; separated: significantly better than the top model's
+	 * rival after Holm, in the top model's favour */
+	int any_beats = 0, separated = top >= 0;
+	int *beats = xcalloc((size_t)nm + 1, sizeof *beats);
+	int *sep = xcalloc((size_t)nm + 1, sizeof *sep);
+	for (int r = 0; r < ranked; r++) {
+		int m = order[r];
+		beats[m] = isfinite(bv) && better(hib ? lo[m] : hi[m], bv, hib);
+		any_beats |= beats[m];
+		if (m == top)
+			continue;
+		const struct comparison *x = find_pair(row, pairs, top, m);
+		double d = x ? (x->a == top ? x->t.mean : -x->t.mean) : NAN;
+		sep[m] = x && x->p_holm < c->alpha && better(d, 0, hib);
+		separated &= sep[m];
+	}
+	const char *outcome = top < 0	     ? "no_ranked_model"
+			      : !any_beats   ? "no_model_beats_baseline"
+			      : separated && beats[top] ? "clear_winner"
+						       : "tie";
+	jw_key(w, "verdict");
+	jw_obj_begin(w);
+	jw_kstr(w, "primary", metrics_name(id));
+	jw_kbool(w, "higher_is_better", hib);
+	jw_knum(w, "alpha", c->alpha);
+	jw_kstr(w, "test", c->repeats > 1 ? "corrected_repeated_kfold" : "corrected_resampled");
+	jw_kstr(w, "outcome", outcome);
+	jw_key(w, "models");
+	jw_arr_begin(w);
+	for (int r = 0; r < ranked; r++)
+		if (order[r] == top || !sep[order[r]])
+			jw_str(w, g[order[r]].name);
+	jw_arr_end(w);
+	jw_key(w, "best_baseline");
+	jw_obj_begin(w);
+	jw_kstr(w, "name", bb >= 0 ? base[bb].name : NULL);
+	jw_knum(w, "value", bv);
+	jw_obj_end(w);
+	jw_key(w, "ranking");
+	jw_arr_begin(w);
+	for (int r = 0; r < nm; r++) {
+		/* ranked models first, then the others in experiment order */
+		int m = r < ranked ? order[r] : -1;
+		if (m < 0) {
+			int skip = r - ranked;
+			for (int x = 0; x < nm; x++)
+				if (n[x] < 2 && skip-- == 0)
+					m = x;
+		}
+		jw_obj_begin(w);
+		jw_kstr(w, "model", g[m].name);
+		jw_kbool(w, "ranked", n[m] >= 2);
+		jw_knum(w, "mean", mean[m]);
+		jw_knum(w, "ci_low", lo[m]);
+		jw_knum(w, "ci_high", hi[m]);
+		jw_kint(w, "n", n[m]);
+		jw_kbool(w, "beats_baseline", beats[m]);
+		jw_key(w, "vs_top");
+		const struct comparison *x = m != top && n[m] >= 2 ? find_pair(row, pairs, top, m) : NULL;
+		if (!x) {
+			jw_null(w);
+		} else {
+			double d = x->a == top ? x->t.mean : -x->t.mean;
+			jw_obj_begin(w);
+			jw_knum(w, "diff_mean", d);
+			jw_knum(w, "diff_sd", x->t.sd);
+			jw_knum(w, "test_train_ratio", x->ratio);
+			jw_knum(w, "p_holm", x->p_holm);
+			jw_kbool(w, "separated", sep[m]);
+			int need = -1;
+			if (!sep[m] && better(d, 0, hib) && family > 0)
+				need = stats_repeats_needed(d, x->t.sd, x->ratio, c->k,
+							    c->alpha / family, VERDICT_MAX_REPEATS);
+			if (need > 0)
+				jw_kint(w, "repeats_needed", need);
+			else
+				jw_key(w, "repeats_needed"), jw_null(w);
+			jw_obj_end(w);
+		}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	free(beats);
+	free(sep);
+	free(mean);
+	free(lo);
+	free(hi);
+	free(n);
+	free(order);
+}
+
 int summary_build(const struct summary_config *c, struct jw *w)
 {
 	if (c->k < 2 || c->repeats < 1 || c->n_models < 0)
@@ -755,6 +1016,11 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	if (rc < 0)
 		goto out;
 
+	int primary = metrics_id(c->primary ? c->primary : "auroc");
+	if (primary < 0) {
+		rc = error("summary of '%s': unknown primary metric '%s'", c->experiment, c->primary);
+		goto out;
+	}
 	jw_obj_begin(w);
 	jw_kstr(w, "format", "darkfold-summary/1");
 	jw_kstr(w, "experiment", c->experiment);
@@ -765,6 +1031,12 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	jw_knum(w, "beta", c->beta);
 	jw_knum(w, "alpha", c->alpha);
 	jw_kstr(w, "threshold_policy", c->threshold_policy);
+	jw_kstr(w, "primary", metrics_name(primary));
+	jw_key(w, "costs");
+	jw_obj_begin(w);
+	jw_knum(w, "fp", c->cost_fp);
+	jw_knum(w, "fn", c->cost_fn);
+	jw_obj_end(w);
 	jw_kint(w, "bootstrap", c->bootstrap);
 
 	jw_key(w, "models");
@@ -778,18 +1050,30 @@ int summary_build(const struct summary_config *c, struct jw *w)
 		write_group(w, c, &base[b], units, 0, &rc);
 	jw_obj_end(w);
 
-	/* (SUMMARY_N_COMPARED, pairs) comparisons, Holm across pairs per metric */
-	int pairs = c->n_models * (c->n_models - 1) / 2;
-	struct comparison *cmp = xcalloc((size_t)(pairs * SUMMARY_N_COMPARED + 1), sizeof *cmp);
-	double *p = xmalloc(sizeof *p * (size_t)(pairs + 1));
+	/* (nq, pairs) comparisons, Holm across pairs per metric; the primary
+	 * metric is compared too when it is not among summary_compared */
+	int compared[SUMMARY_N_COMPARED + 1], nq = 0, primary_row = -1;
 	for (int q = 0; q < SUMMARY_N_COMPARED; q++) {
+		compared[nq] = metrics_id(summary_compared[q]);
+		if (compared[nq] == primary)
+			primary_row = nq;
+		nq++;
+	}
+	if (primary_row < 0) {
+		primary_row = nq;
+		compared[nq++] = primary;
+	}
+	int pairs = c->n_models * (c->n_models - 1) / 2;
+	struct comparison *cmp = xcalloc((size_t)(pairs * nq + 1), sizeof *cmp);
+	double *p = xmalloc(sizeof *p * (size_t)(pairs + 1));
+	for (int q = 0; q < nq; q++) {
 		struct comparison *row = cmp + q * pairs;
 		int i = 0;
 		for (int a = 0; a < c->n_models; a++)
 			for (int b = a + 1; b < c->n_models; b++, i++) {
 				row[i].a = a;
 				row[i].b = b;
-				row[i].metric = metrics_id(summary_compared[q]);
+				row[i].metric = compared[q];
 				compare(c, g, units, &row[i]);
 				p[i] = row[i].t.p;
 			}
@@ -800,12 +1084,13 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	free(p);
 	jw_key(w, "comparisons");
 	jw_arr_begin(w);
-	for (int i = 0; i < pairs * SUMMARY_N_COMPARED; i++) {
+	for (int i = 0; i < pairs * nq; i++) {
 		const struct comparison *x = &cmp[i];
 		jw_obj_begin(w);
 		jw_kstr(w, "a", g[x->a].name);
 		jw_kstr(w, "b", g[x->b].name);
 		jw_kstr(w, "metric", metrics_name(x->metric));
+		jw_kstr(w, "test", c->repeats > 1 ? "corrected_repeated_kfold" : "corrected_resampled");
 		jw_knum(w, "diff_mean", x->t.mean);
 		jw_knum(w, "t", x->t.t);
 		jw_knum(w, "df", x->t.df);
@@ -825,44 +1110,7 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	}
 	jw_arr_end(w);
 
-	/* best by the mean of the first compared metric (f2) */
-	int id = metrics_id(summary_compared[0]);
-	int best = -1, second = -1;
-	double *mean = xmalloc(sizeof *mean * (size_t)(c->n_models + 1));
-	for (int m = 0; m < c->n_models; m++) {
-		double *v = xmalloc(sizeof *v * (size_t)units);
-		int n = 0;
-		for (int i = 0; i < units; i++)
-			if (g[m].u[i].status == UNIT_OK)
-				v[n++] = metrics_value(&g[m].u[i].m, id);
-		double sd;
-		int used;
-		stats_mean_sd(v, n, &mean[m], &sd, &used);
-		free(v);
-		if (used < 2) /* a mean of one fold cannot win */
-			continue;
-		if (best < 0 || mean[m] > mean[best]) {
-			second = best;
-			best = m;
-		} else if (second < 0 || mean[m] > mean[second]) {
-			second = m;
-		}
-	}
-	jw_key(w, "best");
-	jw_obj_begin(w);
-	jw_kstr(w, "metric", metrics_name(id));
-	jw_kstr(w, "model", best >= 0 ? g[best].name : NULL);
-	jw_knum(w, "value", best >= 0 ? mean[best] : NAN);
-	jw_kstr(w, "runner_up", second >= 0 ? g[second].name : NULL);
-	jw_knum(w, "lead", second >= 0 ? mean[best] - mean[second] : NAN);
-	double ph = NAN;
-	for (int i = 0; second >= 0 && i < pairs; i++)
-		if ((cmp[i].a == best && cmp[i].b == second) || (cmp[i].a == second && cmp[i].b == best))
-			ph = cmp[i].p_holm;
-	jw_knum(w, "p_holm", ph);
-	jw_kbool(w, "significant", ph < c->alpha);
-	jw_obj_end(w);
-	free(mean);
+	write_verdict(w, c, g, base, units, cmp + primary_row * pairs, pairs, primary);
 	free(cmp);
 
 	write_provenance(w, c, g, units);

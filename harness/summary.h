@@ -22,7 +22,9 @@ struct summary_config {
 	int positive;                 /* 1 anomalous (default), 0 normal */
 	double beta;                  /* F-beta */
 	double alpha;                 /* significance level and 1 - interval level */
-	const char *threshold_policy; /* "fixed" or "tuned" (as recorded) */
+	const char *threshold_policy; /* "fixed", "tuned", ... (as recorded) */
+	const char *primary;          /* metric that decides the verdict; NULL: "auroc" */
+	double cost_fp, cost_fn;      /* cost of a good part rejected / a defective part passed */
 	int bootstrap;                /* bootstrap resamples of the pooled predictions */
 	uint64_t seed;                /* experiment seed: bootstrap and random baseline */
 };
@@ -38,8 +40,8 @@ int summary_build(const struct summary_config *c, struct jw *w);
  * untouched on failure). */
 int summary_write(const struct summary_config *c, const char *path);
 
-/* Metrics compared between every pair of models, in summary order
- * ("f2" first: it also decides `best`). */
+/* Metrics compared between every pair of models, in summary order; the
+ * primary metric is compared too when it is not among them. */
 #define SUMMARY_N_COMPARED 5
 extern const char *const summary_compared[SUMMARY_N_COMPARED];
 

@@ -142,6 +142,10 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 	jw_knum(&w, "beta", e->metrics.beta);
 	jw_kint(&w, "threshold_policy", e->metrics.threshold_policy);
 	jw_knum(&w, "threshold", e->metrics.threshold);
+	if (e->metrics.threshold_policy == EXP_THR_NORMAL_QUANTILE)
+		jw_knum(&w, "quantile", e->metrics.quantile);
+	if (e->metrics.threshold_policy == EXP_THR_RECALL_TARGET)
+		jw_knum(&w, "recall_target", e->metrics.recall_target);
 	jw_kstr(&w, "model", m->name);
 	jw_kstr(&w, "cfg", m->cfg);
 	jw_kstr(&w, "weights", m->weights);
@@ -203,6 +207,12 @@ out:
 	json_free(j);
 	return current;
 }
+
+_Static_assert((int)EXP_THR_FIXED == (int)METRICS_THR_FIXED &&
+		       (int)EXP_THR_TUNED == (int)METRICS_THR_TUNED &&
+		       (int)EXP_THR_NORMAL_QUANTILE == (int)METRICS_THR_NORMAL_QUANTILE &&
+		       (int)EXP_THR_RECALL_TARGET == (int)METRICS_THR_RECALL_TARGET,
+	       "threshold policies in experiment.h and metrics.h agree");
 
 /* ---- the result file ---- */
 
@@ -402,7 +412,11 @@ static int write_result(struct unit_run_state *s)
 		jw_knum(&w, "value", s->threshold);
 	else
 		jw_key(&w, "value"), jw_null(&w);
-	jw_kstr(&w, "policy", e->metrics.threshold_policy == EXP_THR_TUNED ? "tuned" : "fixed");
+	jw_kstr(&w, "policy", experiment_threshold_name(e->metrics.threshold_policy));
+	if (e->metrics.threshold_policy == EXP_THR_NORMAL_QUANTILE)
+		jw_knum(&w, "quantile", e->metrics.quantile);
+	if (e->metrics.threshold_policy == EXP_THR_RECALL_TARGET)
+		jw_knum(&w, "recall_target", e->metrics.recall_target);
 	jw_kstr(&w, "chosen_on", ok ? s->chosen_on : NULL);
 	jw_obj_end(&w);
 
@@ -664,7 +678,7 @@ static int run(struct unit_run_state *s)
 	size_t in = (size_t)net_inputs(n);
 	s->threshold = e->metrics.threshold;
 	s->chosen_on = "fixed";
-	if (e->metrics.threshold_policy == EXP_THR_TUNED) {
+	if (e->metrics.threshold_policy != EXP_THR_FIXED) {
 		int nv = s->n_inner_val;
 		float *X = xmalloc(((size_t)nv + 1) * in * sizeof(float));
 		double *p = xmalloc(((size_t)nv + 1) * sizeof(double));
@@ -675,7 +689,15 @@ static int run(struct unit_run_state *s)
 		}
 		net_predict(n, X, nv, p);
 		struct metrics_input mi = { .label = l, .p = p, .n = nv };
-		s->threshold = metrics_tune_threshold(&mi, positive, e->metrics.beta);
+		struct metrics_threshold policy = {
+			.policy = (enum metrics_threshold_policy)e->metrics.threshold_policy,
+			.fixed = e->metrics.threshold,
+			.positive = positive,
+			.beta = e->metrics.beta,
+			.quantile = e->metrics.quantile,
+			.recall_target = e->metrics.recall_target,
+		};
+		s->threshold = metrics_choose_threshold(&mi, &policy);
 		s->chosen_on = "inner_val";
 		free(X);
 		free(p);

@@ -124,8 +124,12 @@ static void experiment_should_fill_defaults_for_a_minimal_file(void **state)
 	assert_int_equal(e.training.threads, 1);
 	assert_int_equal(e.metrics.positive, EXP_POS_ANOMALOUS);
 	assert_true(e.metrics.beta == 2);
-	assert_int_equal(e.metrics.threshold_policy, EXP_THR_FIXED);
+	assert_int_equal(e.metrics.threshold_policy, EXP_THR_TUNED);
 	assert_true(e.metrics.threshold == 0.5);
+	assert_true(e.metrics.quantile == 0.95);
+	assert_true(e.metrics.recall_target == 0.95);
+	assert_string_equal(e.metrics.primary, "auroc");
+	assert_true(e.metrics.cost_fp == 1 && e.metrics.cost_fn == 1);
 	assert_true(e.metrics.alpha == 0.05);
 	assert_int_equal(e.metrics.bootstrap, 2000);
 	char *rp = experiment_results_path(&e);
@@ -156,7 +160,9 @@ static void experiment_should_read_every_key(void **state)
 		   "    \"jitter\": 0.1}, \"imbalance\": \"weighted\", \"early_stopping\": true, \"patience\": 3,\n"
 		   "    \"lr_policy\": \"steps\", \"lr_power\": 2, \"lr_steps\": [3, 5], \"lr_scale\": 0.5,\n"
 		   "    \"threads\": 2},\n"
-		   "  \"metrics\": {\"positive\": \"normal\", \"beta\": 0.5, \"threshold_policy\": \"tuned\",\n"
+		   "  \"metrics\": {\"positive\": \"normal\", \"beta\": 0.5,\n"
+		   "    \"threshold_policy\": \"recall_target\", \"quantile\": 0.9, \"recall_target\": 1,\n"
+		   "    \"primary\": \"f2\", \"cost_fp\": 0, \"cost_fn\": 12.5,\n"
 		   "    \"threshold\": 0.3, \"alpha\": 0.01, \"bootstrap\": 0}\n"
 		   "}\n");
 	struct experiment e;
@@ -217,7 +223,11 @@ static void experiment_should_read_every_key(void **state)
 	assert_int_equal(e.training.threads, 2);
 	assert_int_equal(e.metrics.positive, EXP_POS_NORMAL);
 	assert_true(e.metrics.beta == 0.5);
-	assert_int_equal(e.metrics.threshold_policy, EXP_THR_TUNED);
+	assert_int_equal(e.metrics.threshold_policy, EXP_THR_RECALL_TARGET);
+	assert_true(e.metrics.quantile == 0.9);
+	assert_true(e.metrics.recall_target == 1);
+	assert_string_equal(e.metrics.primary, "f2");
+	assert_true(e.metrics.cost_fp == 0 && e.metrics.cost_fn == 12.5);
 	assert_true(e.metrics.threshold == 0.3);
 	assert_true(e.metrics.alpha == 0.01);
 	assert_int_equal(e.metrics.bootstrap, 0);
@@ -378,7 +388,27 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		  ".metrics.positive: expected one of \"anomalous\" or \"normal\", got \"defective\"" },
 		{ "{\"metrics\": {\"beta\": 0}}", ".metrics.beta: expected a number > 0 and <= 100, got 0" },
 		{ "{\"metrics\": {\"threshold_policy\": \"best\"}}",
-		  ".metrics.threshold_policy: expected one of \"fixed\" or \"tuned\", got \"best\"" },
+		  ".metrics.threshold_policy: expected one of \"fixed\", \"tuned\", \"normal_quantile\", "
+		  "or \"recall_target\", got \"best\"" },
+		{ "{\"metrics\": {\"primary\": \"auc\"}}",
+		  ".metrics.primary: expected a metric name: \"auroc\", \"auprc\", \"f2\", \"loss\", "
+		  "\"accuracy\", \"balanced_accuracy\", \"precision\", \"recall\", \"specificity\", "
+		  "\"f1\", \"recall_other_positive\" or \"f2_other_positive\", got \"auc\"" },
+		{ "{\"metrics\": {\"primary\": 3}}",
+		  ".metrics.primary: expected a metric name: \"auroc\", \"auprc\", \"f2\", \"loss\", "
+		  "\"accuracy\", \"balanced_accuracy\", \"precision\", \"recall\", \"specificity\", "
+		  "\"f1\", \"recall_other_positive\" or \"f2_other_positive\", got 3" },
+		{ "{\"metrics\": {\"quantile\": 0}}",
+		  ".metrics.quantile: expected a number > 0 and < 1, got 0" },
+		{ "{\"metrics\": {\"quantile\": 1}}",
+		  ".metrics.quantile: expected a number > 0 and < 1, got 1" },
+		{ "{\"metrics\": {\"recall_target\": 0}}",
+		  ".metrics.recall_target: expected a number > 0 and <= 1, got 0" },
+		{ "{\"metrics\": {\"recall_target\": 1.5}}",
+		  ".metrics.recall_target: expected a number > 0 and <= 1, got 1.5" },
+		{ "{\"metrics\": {\"cost_fp\": -1}}", ".metrics.cost_fp: expected a number >= 0, got -1" },
+		{ "{\"metrics\": {\"cost_fn\": -0.5}}",
+		  ".metrics.cost_fn: expected a number >= 0, got -0.5" },
 		{ "{\"metrics\": {\"threshold\": 1}}", ".metrics.threshold: expected a number > 0 and < 1, got 1" },
 		{ "{\"metrics\": {\"alpha\": 0.9}}", ".metrics.alpha: expected a number > 0 and <= 0.5, got 0.9" },
 		{ "{\"metrics\": {\"bootstrap\": -5}}",

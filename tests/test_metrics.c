@@ -282,6 +282,88 @@ static void metrics_should_tune_the_threshold_for_f_beta(void **state)
 	near(metrics_tune_threshold(&in, 1, 2.0), 0.5, TOL);
 }
 
+static double choose(const int *label, const double *p, int n, enum metrics_threshold_policy policy,
+		     double param)
+{
+	struct metrics_input in = { label, p, NULL, n, NULL };
+	struct metrics_threshold t = { .policy = policy, .fixed = 0.5, .positive = 1, .beta = 2.0,
+				       .quantile = param, .recall_target = param };
+	assert_null(metrics_threshold_check(&t));
+	return metrics_choose_threshold(&in, &t);
+}
+
+static void metrics_should_pick_the_normal_quantile_threshold(void **state)
+{
+	(void)state;
+	/* ten normal scores .1 ... .9, .95 and two anomalous ones, .85 and .97 */
+	int label[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1 };
+	double p[12] = { .1, .2, .3, .4, .5, .6, .7, .8, .9, .95, .85, .97 };
+	/* q .8: at most 2 of 10 normal images rejected; p >= .85 rejects .9 and
+	 * .95 only, p >= .8 three: the lowest such split lies in (.8, .85] */
+	near(choose(label, p, 12, METRICS_THR_NORMAL_QUANTILE, 0.8), 0.825, TOL);
+	/* q .95: at most 0.5 normal images, so none: (.95, .97] */
+	near(choose(label, p, 12, METRICS_THR_NORMAL_QUANTILE, 0.95), 0.96, TOL);
+	/* scores that are not probabilities: 10 p - 3, the same split (5, 5.5] */
+	double u[12];
+	for (int i = 0; i < 12; i++)
+		u[i] = 10 * p[i] - 3;
+	near(choose(label, u, 12, METRICS_THR_NORMAL_QUANTILE, 0.8), 5.25, TOL);
+}
+
+static void metrics_should_pick_the_recall_target_threshold(void **state)
+{
+	(void)state;
+	int label[8] = { 1, 1, 1, 1, 0, 0, 0, 0 };
+	double p[8] = { .3, .6, .7, .9, .1, .4, .5, .8 };
+	/* recall .75 needs 3 of 4 anomalous: p >= .6 holds .6, .7, .9, p >= .7
+	 * two: the highest split reaching it lies in (.5, .6] (0.5 itself gives
+	 * another split) */
+	near(choose(label, p, 8, METRICS_THR_RECALL_TARGET, 0.75), 0.55, TOL);
+	/* recall .5: p >= .7 (two of four), in (.6, .7] */
+	near(choose(label, p, 8, METRICS_THR_RECALL_TARGET, 0.5), 0.65, TOL);
+	/* recall 1: every anomalous image, p >= .3, in (.1, .3] */
+	near(choose(label, p, 8, METRICS_THR_RECALL_TARGET, 1.0), 0.2, TOL);
+	/* unbounded scores, the lowest one anomalous: recall 1 needs every image
+	 * called anomalous; the outer end is one score range (3) below -1 */
+	int l2[4] = { 1, 0, 0, 1 };
+	double u[4] = { -1, 0, 1, 2 };
+	near(choose(l2, u, 4, METRICS_THR_RECALL_TARGET, 1.0), -2.5, TOL);
+}
+
+static void metrics_should_tune_unbounded_scores(void **state)
+{
+	(void)state;
+	/* separable anomaly scores: F2 is 1 for any split in (-1, 2]; the middle
+	 * of the score range, 1, lies inside it */
+	int label[4] = { 0, 0, 1, 1 };
+	double u[4] = { -3, -1, 2, 5 };
+	near(choose(label, u, 4, METRICS_THR_TUNED, 0), 1.0, TOL);
+	/* shifted by +100: the same split, the centre moves with the scores */
+	double v[4] = { 97, 99, 102, 105 };
+	near(choose(label, v, 4, METRICS_THR_TUNED, 0), 101.0, TOL);
+	/* the fixed policy ignores the scores */
+	near(choose(label, v, 4, METRICS_THR_FIXED, 0), 0.5, TOL);
+}
+
+static void metrics_should_reject_bad_threshold_parameters(void **state)
+{
+	(void)state;
+	struct metrics_threshold t = { .policy = METRICS_THR_NORMAL_QUANTILE, .quantile = 1.0 };
+	assert_non_null(metrics_threshold_check(&t));
+	t.quantile = 0;
+	assert_non_null(metrics_threshold_check(&t));
+	t.policy = METRICS_THR_RECALL_TARGET;
+	t.recall_target = 1.0;
+	assert_null(metrics_threshold_check(&t));
+	t.recall_target = 1.01;
+	assert_non_null(metrics_threshold_check(&t));
+	t.recall_target = 0;
+	assert_non_null(metrics_threshold_check(&t));
+	t.policy = METRICS_THR_TUNED;
+	t.beta = 0;
+	assert_non_null(metrics_threshold_check(&t));
+}
+
 static void metrics_should_trace_roc_and_pr_points(void **state)
 {
 	(void)state;
@@ -363,6 +445,10 @@ int main(void)
 		cmocka_unit_test(metrics_should_report_recall_per_defect_type),
 		cmocka_unit_test(metrics_should_apply_per_image_thresholds),
 		cmocka_unit_test(metrics_should_tune_the_threshold_for_f_beta),
+		cmocka_unit_test(metrics_should_pick_the_normal_quantile_threshold),
+		cmocka_unit_test(metrics_should_pick_the_recall_target_threshold),
+		cmocka_unit_test(metrics_should_tune_unbounded_scores),
+		cmocka_unit_test(metrics_should_reject_bad_threshold_parameters),
 		cmocka_unit_test(metrics_should_trace_roc_and_pr_points),
 		cmocka_unit_test(metrics_should_reject_bad_input),
 		cmocka_unit_test(metrics_should_name_metrics_as_documented),

@@ -216,12 +216,16 @@ static void figure_data_should_hold_the_summary_numbers(void **state)
 	assert_int_equal(rc, -1);
 	char *fig = fs_join(dir, "figures");
 	char *t = read_text(fig, "headline.dat");
-	/* loss: mean 0.14687, ci [0.13085, 0.16289]; the first block is vgg16 */
-	assert_non_null(strstr(t, "# vgg16\n0 0.1468702434 0.130849225 0.1628912617\n"));
+	/* the fixture's summary names no verdict: the primary metric is AUROC,
+	 * drawn first (index 0), then loss (1), accuracy, recall, F-beta; vgg16
+	 * is the first block: AUROC 0.99790 [0.99617, 0.99963], loss 0.14687
+	 * [0.13085, 0.16289] */
+	assert_non_null(strstr(t, "# vgg16\n0 0.9978999033 0.9961666419 0.9996331646\n"
+				  "1 0.1468702434 0.130849225 0.1628912617\n"));
 	assert_non_null(strstr(t, "\n\n\n# always_anomalous\n"));
 	free(t);
 	t = read_text(fig, "headline_ref.dat");
-	assert_non_null(strstr(t, "\n0 0.506\n1 0.816\n2 1.000\n3 0.953\n"));
+	assert_non_null(strstr(t, "\n1 0.506\n2 0.816\n3 1.000\n4 0.953\n"));
 	free(t);
 	/* anomalous positive: tp 86, fp 5, tn 277, fn 6 as predicted x actual */
 	t = read_text(fig, "confusion.dat");

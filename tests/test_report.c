@@ -91,11 +91,38 @@ static void edit(const char *dir, const char *file, const char *anchor, const ch
 
 static const struct report_opts tables_only = { 0, NULL, NULL, 0, 0 };
 
+/* A verdict by loss (lower is better) on the fixture's numbers: vgg16 and
+ * resnet50 tied at the top, every model's interval below always_normal's
+ * loss. Written before the fixture's "best" object. */
+#define VERDICT_HEAD \
+	"\"verdict\": {\"primary\": \"loss\", \"higher_is_better\": false, \"alpha\": 0.05, " \
+	"\"test\": \"corrected_resampled\", "
+#define VERDICT_TAIL \
+	"\"best_baseline\": {\"name\": \"always_normal\", \"value\": 8.495}, \"ranking\": [" \
+	"{\"model\": \"vgg16\", \"ranked\": true, \"mean\": 0.1468702434, \"ci_low\": 0.130849225, " \
+	"\"ci_high\": 0.1628912617, \"n\": 5, \"beats_baseline\": true, \"vs_top\": null}, " \
+	"{\"model\": \"resnet50\", \"ranked\": true, \"mean\": 0.171, \"ci_low\": 0.146, " \
+	"\"ci_high\": 0.196, \"n\": 5, \"beats_baseline\": true, \"vs_top\": {\"diff_mean\": -0.024, " \
+	"\"diff_sd\": 0.03, \"test_train_ratio\": 0.25, \"p_holm\": 0.5, \"separated\": false, " \
+	"\"repeats_needed\": 7}}]}, \"best\": {"
+static const char verdict_tie[] = VERDICT_HEAD "\"outcome\": \"tie\", \"models\": [\"vgg16\", \"resnet50\"], "
+					       VERDICT_TAIL;
+static const char verdict_winner[] = VERDICT_HEAD "\"outcome\": \"clear_winner\", \"models\": [\"vgg16\"], "
+						  VERDICT_TAIL;
+static const char verdict_none[] = VERDICT_HEAD "\"outcome\": \"no_model_beats_baseline\", "
+						"\"models\": [\"vgg16\", \"resnet50\"], " VERDICT_TAIL;
+
+static void render_with(char **dir, const struct report_opts *o, const char *verdict)
+{
+	*dir = fixture_copy();
+	edit(*dir, "summary.json", "\"comparisons\"", "\"best\": {", verdict);
+	assert_int_equal(report_render(NULL, *dir, o), 0);
+}
+
 /* Renders the fixture's tables into *dir (caller frees and removes). */
 static void render(char **dir, const struct report_opts *o)
 {
-	*dir = fixture_copy();
-	assert_int_equal(report_render(NULL, *dir, o), 0);
+	render_with(dir, o, verdict_tie);
 }
 
 static void md_should_show_mean_and_ci_halfwidth_with_best_and_significance(void **state)
@@ -104,25 +131,25 @@ static void md_should_show_mean_and_ci_halfwidth_with_best_and_significance(void
 	char *dir;
 	render(&dir, &tables_only);
 	char *md = slurp(dir, "summary.md");
-	/* best: loss vgg16 (lowest), accuracy resnet50, precision vgg16,
-	 * recall resnet50, F2 resnet50, AUROC vgg16, AUPRC vgg16. Only
-	 * vgg16 vs small_cnn on loss is significant (Holm p = 0.0405) among
-	 * the pairs that involve a column's best model. */
+	/* primary metric loss: only its column marks a model: vgg16 lowest;
+	 * vgg16 vs small_cnn on loss is significant (Holm p = 0.0405). Other
+	 * columns (accuracy best resnet50, AUROC vgg16, ...) mark nothing. */
 	assert_contains(md, "| Model | Units | Loss ↓ | Accuracy | Precision | Recall | F2 | AUROC | AUPRC |\n");
-	assert_contains(md, "| vgg16 | 5/5 | **0.147 ± 0.016** | 0.971 ± 0.014 | **0.947 ± 0.046** | "
-			    "0.935 ± 0.076 | 0.936 ± 0.057 | **0.998 ± 0.002** | **0.994 ± 0.005** |\n");
-	assert_contains(md, "| resnet50 | 5/5 | 0.171 ± 0.025 | **0.973 ± 0.017** | 0.930 ± 0.067 | "
-			    "**0.968 ± 0.058** | **0.959 ± 0.041** | 0.995 ± 0.011 | 0.989 ± 0.020 |\n");
+	assert_contains(md, "| vgg16 | 5/5 | **0.147 ± 0.016** | 0.971 ± 0.014 | 0.947 ± 0.046 | "
+			    "0.935 ± 0.076 | 0.936 ± 0.057 | 0.998 ± 0.002 | 0.994 ± 0.005 |\n");
+	assert_contains(md, "| resnet50 | 5/5 | 0.171 ± 0.025 | 0.973 ± 0.017 | 0.930 ± 0.067 | "
+			    "0.968 ± 0.058 | 0.959 ± 0.041 | 0.995 ± 0.011 | 0.989 ± 0.020 |\n");
 	assert_contains(md, "| small_cnn | 5/5 | 0.331 ± 0.068 † | 0.877 ± 0.067 | 0.735 ± 0.126 | "
 			    "0.771 ± 0.221 | 0.761 ± 0.192 | 0.932 ± 0.061 | 0.846 ± 0.168 |\n");
 	/* small_cnn vs dense2 on F2 is significant, but neither is the best:
 	 * no marker on dense2's F2. dense2 has 4 ok units of 5. */
 	assert_contains(md, "| dense2 | 4/5 | 0.617 ± 0.206 | 0.710 ± 0.180 | 0.443 ± 0.300 | "
 			    "0.485 ± 0.239 | 0.475 ± 0.253 | 0.667 ± 0.205 | 0.458 ± 0.233 |\n");
-	/* second table: specificity, recall and F2 with normal positive:
-	 * best vgg16, small_cnn significantly worse (p 0.026, 0.026, 0.048) */
-	assert_contains(md, "| small_cnn | 5/5 | 0.841 ± 0.117 | 0.911 ± 0.035 † | 0.749 ± 0.158 | "
-			    "0.911 ± 0.035 † | 0.914 ± 0.035 † |\n");
+	/* second table: small_cnn differs significantly from vgg16 in
+	 * specificity (p 0.026), but that is not the primary metric: no marker */
+	assert_contains(md, "| small_cnn | 5/5 | 0.841 ± 0.117 | 0.911 ± 0.035 | 0.749 ± 0.158 | "
+			    "0.911 ± 0.035 | 0.914 ± 0.035 |\n");
+	assert_contains(md, "**Bold**: best model by the primary metric, Loss, in its column only");
 	free(md);
 	test_rm_rf(dir);
 	free(dir);
@@ -179,7 +206,7 @@ static void csv_should_hold_every_metric_with_best_and_holm_p(void **state)
 	const char *d = strstr(csv, "\ndense2,model,f2,");
 	assert_non_null(d);
 	assert_non_null(strstr(d, ",4,4,5,5,1,anomalous,0,"));
-	/* exactly one best model per metric */
+	/* one best model in the primary metric's column (loss), none elsewhere */
 	static const char *metrics[] = { "loss", "accuracy", "balanced_accuracy", "precision", "recall", "specificity",
 					 "f1", "f2", "recall_other_positive", "f2_other_positive", "auroc", "auprc" };
 	for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
@@ -192,7 +219,7 @@ static void csv_should_hold_every_metric_with_best_and_holm_p(void **state)
 			assert_true(a && a < eol);
 			best += a[11] == '1';
 		}
-		assert_int_equal(best, 1);
+		assert_int_equal(best, m == 0 ? 1 : 0);
 		free(needle);
 	}
 	free(csv);
@@ -329,13 +356,20 @@ static void report_md_should_name_best_lead_significance_and_study(void **state)
 	char *dir;
 	render(&dir, &tables_only);
 	char *rep = slurp(dir, "report.md");
-	/* best.model resnet50, lead 0.02337 over vgg16 (0.936), p_holm 0.6287 */
-	assert_contains(rep, "**Best model by F2 (anomalous class positive): resnet50**, F2 = 0.959 [0.918, 1.000]");
-	assert_contains(rep, "It leads the runner-up, vgg16 (0.936), by 0.023.");
-	assert_contains(rep, "The lead is **not significant**: Holm-corrected p = 0.629 ≥ α = 0.05");
-	/* the best baseline by F2 is always_anomalous, 0.6199 */
-	assert_contains(rep, "The best baseline by F2, always_anomalous, scores 0.620: the best model is "
-			     "better than that baseline.");
+	/* the rule in words, then the outcome: a tie at the top */
+	assert_contains(rep, "**Primary metric: Loss** (`metrics.primary`; the other metrics are reported but "
+			     "never decide). **Decision rule:** a model is named best only if it beats every other "
+			     "model in Loss significantly (Nadeau–Bengio corrected resampled t-test across folds, "
+			     "Holm-corrected across model pairs, α = 0.05) and its 95 % interval lies below the best "
+			     "baseline's Loss; otherwise no model is named best.\n\n");
+	assert_contains(rep, "**Outcome: no model is separated.** Tied at the top by Loss, as estimated from 5 "
+			     "folds: vgg16 0.147 [0.131, 0.163] and resnet50 0.171 [0.146, 0.196]. vgg16 leads "
+			     "resnet50 by 0.024 (Holm-corrected p = 0.5). If that difference and its spread across "
+			     "folds held, about 7 repeats of 5-fold cross-validation would separate them; this is an "
+			     "estimate from the observed effect size and variance, not a promise.");
+	assert_lacks(rep, "is the best model");
+	/* operating points from summary.json's operating_point and fixed_threshold */
+	assert_contains(rep, "## Operating points");
 	/* the study's VGG16 against this vgg16, both positive-class conventions */
 	assert_contains(rep, "take the anomalous class as positive");
 	assert_contains(rep, "`recall_other_positive` and `f2_other_positive` take the normal class as positive");
@@ -352,15 +386,25 @@ static void report_md_should_name_best_lead_significance_and_study(void **state)
 	free(dir);
 }
 
-static void significant_lead_should_be_reported(void **state)
+static void verdict_should_name_a_winner_or_say_nothing_beats_the_baseline(void **state)
 {
 	(void)state;
-	char *dir = fixture_copy();
-	edit(dir, "summary.json", "\"best\": {", "\"p_holm\": 0.628670475879541", "\"p_holm\": 0.0123");
-	edit(dir, "summary.json", "\"best\": {", "\"significant\": false", "\"significant\": true");
-	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
+	char *dir;
+	render_with(&dir, &tables_only, verdict_winner);
 	char *rep = slurp(dir, "report.md");
-	assert_contains(rep, "The lead is **significant**: Holm-corrected p = 0.0123 < α = 0.05");
+	assert_contains(rep, "**Outcome: vgg16 is the best model.** Loss = 0.147 [0.131, 0.163] over 5 folds; it "
+			     "beats every other model (largest Holm-corrected p = 0.5), and its interval lies below "
+			     "the best baseline, always_normal (8.495).");
+	free(rep);
+	test_rm_rf(dir);
+	free(dir);
+	render_with(&dir, &tables_only, verdict_none);
+	rep = slurp(dir, "report.md");
+	/* said first, right after the rule */
+	assert_contains(rep, "baseline's Loss; otherwise no model is named best.\n\n**Outcome: no model beats the "
+			     "best baseline.** always_normal scores 8.495 in Loss, and no model's interval lies below "
+			     "that. Tied at the top by Loss");
+	assert_lacks(rep, "is the best model");
 	free(rep);
 	test_rm_rf(dir);
 	free(dir);
@@ -486,7 +530,7 @@ int main(void)
 		cmocka_unit_test(normal_positive_should_relabel_the_other_class),
 		cmocka_unit_test(interval_cells_should_show_ci_bounds),
 		cmocka_unit_test(report_md_should_name_best_lead_significance_and_study),
-		cmocka_unit_test(significant_lead_should_be_reported),
+		cmocka_unit_test(verdict_should_name_a_winner_or_say_nothing_beats_the_baseline),
 		cmocka_unit_test(output_should_be_byte_identical_when_rendered_twice),
 		cmocka_unit_test(missing_summary_should_fail_naming_the_file),
 		cmocka_unit_test(bad_summary_should_fail_without_writing_tables),

@@ -104,6 +104,45 @@ static void stats_nb_test_should_inflate_the_variance(void **state)
 	assert_string_equal(t.reason, "fewer than 2 paired folds");
 }
 
+static void stats_should_correct_repeated_k_fold_differences(void **state)
+{
+	(void)state;
+	/* two repeats of 5-fold (r k = 10 paired differences), n_test/n_train
+	 * 1/4. Bouckaert and Frank: sigma^2 (n - 1 denominator)
+	 * 0.0005344444444444446, mean 0.027, t = mean / sqrt((1/10 + 1/4)
+	 * sigma^2) = 1.9741423193979448, df 9, two-sided p (Simpson on the t(9)
+	 * density, Python standard library) 0.07980847994373752 */
+	const double d[10] = { 0.05, 0.02, -0.01, 0.04, 0.03, 0.06, 0.00, 0.02, 0.05, 0.01 };
+	struct stats_ttest t;
+	stats_nb_ttest(d, 10, 0.25, &t);
+	near(t.mean, 0.027, 1e-15);
+	near(t.sd * t.sd, 0.0005344444444444446, 1e-15);
+	near(t.t, 1.9741423193979448, 1e-9);
+	near(t.df, 9, 0);
+	near(t.p, 0.07980847994373752, 1e-8);
+}
+
+static void stats_should_estimate_the_repeats_a_difference_needs(void **state)
+{
+	(void)state;
+	/* found independently by the same search with Python's t(df) tail by
+	 * Simpson's rule: mean .06, sd .05, ratio 1/4, k 5: p 0.0512 at 3
+	 * repeats (df 14), 0.0411 at 4 (df 19) */
+	assert_int_equal(stats_repeats_needed(0.06, 0.05, 0.25, 5, 0.05, 100), 4);
+	/* mean .05, sd .05: p 0.05009 at 31 repeats, 0.04995 at 32 */
+	assert_int_equal(stats_repeats_needed(0.05, 0.05, 0.25, 5, 0.05, 100), 32);
+	/* a negative difference is judged by its size */
+	assert_int_equal(stats_repeats_needed(-0.06, 0.05, 0.25, 5, 0.05, 100), 4);
+	/* mean .03, sd .05: t never exceeds .03 / (.05 sqrt(1/4)) = 1.2, below
+	 * the critical value whatever the repeats: none */
+	assert_int_equal(stats_repeats_needed(0.03, 0.05, 0.25, 5, 0.05, 100), -1);
+	/* .05 / .05 at alpha .01: t tends to 2, below 2.58 */
+	assert_int_equal(stats_repeats_needed(0.05, 0.05, 0.25, 5, 0.01, 100), -1);
+	assert_int_equal(stats_repeats_needed(0, 0.05, 0.25, 5, 0.05, 100), -1);
+	/* capped: 32 needed, 10 allowed */
+	assert_int_equal(stats_repeats_needed(0.05, 0.05, 0.25, 5, 0.05, 10), -1);
+}
+
 static void stats_holm_should_step_down(void **state)
 {
 	(void)state;
@@ -186,6 +225,8 @@ int main(void)
 		cmocka_unit_test(stats_should_give_mean_sd_and_t_interval),
 		cmocka_unit_test(stats_should_give_the_wilson_interval),
 		cmocka_unit_test(stats_nb_test_should_inflate_the_variance),
+		cmocka_unit_test(stats_should_correct_repeated_k_fold_differences),
+		cmocka_unit_test(stats_should_estimate_the_repeats_a_difference_needs),
 		cmocka_unit_test(stats_holm_should_step_down),
 		cmocka_unit_test(stats_mcnemar_should_use_exact_or_corrected_chi2),
 		cmocka_unit_test(stats_bootstrap_should_be_seeded_and_plausible),

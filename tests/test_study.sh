@@ -49,13 +49,21 @@ dense r0-f2"
 contains "a unit's finish line counts units done" "$out" "/6 done"
 contains "the last unit finishes the study" "$out" "(6/6 done)"
 contains "epoch lines come from the units" "$out" "epoch 3/3"
-contains "summary line names the best model and the report" "$out" "study: best model: "
+contains "summary line gives the verdict by the primary metric" "$out" "study: verdict by auroc: "
 contains "summary line names the report" "$out" "; report: results/smoke/report.md"
 last=$(echo "$out" | tail -1)
-case "$last" in "study: best model: "*) echo "ok: the summary line is the last line";; *) echo "FAIL: last line: $last"; fail=1;; esac
-best=$(echo "$last" | sed -n 's/^study: best model: \([a-z0-9]*\) (f2 [0-9.]*);.*/\1/p')
-case "$best" in dense|cnn) echo "ok: best model is one of the study's ($best)";; *) echo "FAIL: best model '$best'"; fail=1;; esac
-grep -q "\"model\": \"$best\"" results/smoke/summary.json && echo "ok: summary.json agrees" || { echo "FAIL: summary.json best"; fail=1; }
+case "$last" in "study: verdict by auroc: "*) echo "ok: the summary line is the last line";; *) echo "FAIL: last line: $last"; fail=1;; esac
+# the line follows summary.json's verdict: its outcome and its models
+outcome=$(sed -n '/^  "verdict": {/,/^  }/s/^    "outcome": "\(.*\)",$/\1/p' results/smoke/summary.json)
+models=$(sed -n '/^    "models": \[$/,/^    \]/s/^      "\(.*\)",\{0,1\}$/\1/p' results/smoke/summary.json | paste -sd, - | sed 's/,/, /g')
+case "$outcome" in
+  clear_winner) want="study: verdict by auroc: $models is the best model;";;
+  tie) want="study: verdict by auroc: no model is separated; tied at the top: $models;";;
+  no_model_beats_baseline) want="study: verdict by auroc: no model beats the best baseline (";;
+  *) want="(outcome '$outcome' unknown)";;
+esac
+case "$last" in "$want"*) echo "ok: the last line follows the verdict ($outcome: $models)";; *) echo "FAIL: '$last' does not start with '$want'"; fail=1;; esac
+[ -n "$models" ] && echo "ok: the verdict names models" || { echo "FAIL: no models in the verdict"; fail=1; }
 for m in dense cnn; do for f in 0 1 2; do
   r=results/smoke/$m/r0-f$f.json
   grep -q '"status": "ok"' "$r" 2>/dev/null && echo "ok: $r is ok" || { echo "FAIL: $r missing or not ok"; fail=1; }
@@ -70,7 +78,7 @@ before=$(sums)
 # ---- a second study trains nothing and changes nothing
 out=$("${MK[@]}" quick 2>&1); check "make quick again" 0 $?
 equals "the second study starts no unit" "$(started "$out")" ""
-contains "the second study still ends with the summary line" "$out" "study: best model: $best"
+contains "the second study still ends with the summary line" "$out" "$last"
 contains "the plan says everything is done" "$out" "6 of 6 units up to date"
 equals "no result file changed" "$(sums)" "$before"
 out=$("$D" run experiments/smoke.json 2>&1); check "darkfold run with everything done" 0 $?

@@ -318,6 +318,7 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	(void)state;
 	char *root = test_tmpdir();
 	struct summary_config c = fixture(root);
+	c.primary = "f2";
 	struct json *j = build(&c, NULL);
 	/* f2 a - b over folds where both are defined: .5, -.5, 5/6;
 	 * n_test/n_train averaged over those units: (4/9 + 4/9 + 3/10) / 3;
@@ -347,7 +348,8 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	assert_int_equal(json_type(json_get(x, "p")), JSON_NULL);
 	assert_int_equal(json_type(json_get(x, "p_holm")), JSON_NULL);
 	assert_string_equal(json_string(json_get(x, "reason")), "fewer than 2 paired folds");
-	/* best by mean f2: a 7/9 over b 3/8 (c has a single fold and cannot win) */
+	/* best by mean f2 (the primary metric here): a 7/9 over b 3/8 (c has a
+	 * single fold and cannot win) */
 	const struct json *best = json_get(j, "best");
 	assert_string_equal(json_string(json_get(best, "metric")), "f2");
 	assert_string_equal(json_string(json_get(best, "model")), "a");
@@ -465,6 +467,90 @@ static void summary_should_pool_repeats(void **state)
 	free(root);
 }
 
+/* The verdict on the unit files of tests/data/verdict/<scenario>, against
+ * the outcome make_verdict.py worked out there. */
+static void check_verdict(const char *scenario)
+{
+	static const char *const names[3] = { "w", "x", "y" };
+	char *root = xasprintf("%s/tests/data/verdict/%s", DARKFOLD_SOURCE_DIR, scenario);
+	char *exp_path = xasprintf("%s/expected.json", root);
+	struct json *want = json_parse_file(exp_path);
+	assert_non_null(want);
+	struct summary_config c = {
+		.experiment = "verdict", .results_path = root, .models = names, .n_models = 3,
+		.k = 5, .repeats = 1, .positive = 1, .beta = 2.0, .alpha = 0.05,
+		.threshold_policy = "fixed", .primary = "auroc", .cost_fp = 1, .cost_fn = 1,
+		.bootstrap = 0, .seed = 1,
+	};
+	struct json *j = build(&c, NULL);
+	const struct json *v = json_get(j, "verdict");
+	assert_string_equal(json_string(json_get(v, "primary")), "auroc");
+	assert_string_equal(json_string(json_get(v, "outcome")), json_string(json_get(want, "outcome")));
+	const struct json *wm = json_get(want, "models"), *gm = json_get(v, "models");
+	assert_int_equal(json_size(gm), json_size(wm));
+	for (int i = 0; i < json_size(wm); i++)
+		assert_string_equal(json_string(json_at(gm, i)), json_string(json_at(wm, i)));
+	/* the best baseline: the highest of the three baselines' mean AUROC */
+	const struct json *bb = json_get(v, "best_baseline");
+	double best_base = -1;
+	static const char *const bases[3] = { "always_anomalous", "always_normal", "stratified_random" };
+	for (int b = 0; b < 3; b++) {
+		double m = json_number(json_get(at(j, "baselines", bases[b], "metrics", "auroc"), "mean"));
+		if (m > best_base)
+			best_base = m;
+	}
+	near(num(bb, "value", NULL, NULL, NULL), best_base, 1e-12);
+	assert_true(best_base >= 0.5);
+	const struct json *wr = json_get(want, "ranking"), *gr = json_get(v, "ranking");
+	assert_int_equal(json_size(gr), 3);
+	for (int i = 0; i < 3; i++) {
+		const struct json *a = json_at(gr, i), *b = json_at(wr, i);
+		assert_string_equal(json_string(json_get(a, "model")), json_string(json_get(b, "model")));
+		near(num(a, "mean", NULL, NULL, NULL), num(b, "mean", NULL, NULL, NULL), 1e-12);
+		near(num(a, "ci_low", NULL, NULL, NULL), num(b, "ci_low", NULL, NULL, NULL), 1e-9);
+		near(num(a, "ci_high", NULL, NULL, NULL), num(b, "ci_high", NULL, NULL, NULL), 1e-9);
+		const struct json *av = json_get(a, "vs_top"), *bv = json_get(b, "vs_top");
+		if (json_type(bv) == JSON_NULL) {
+			assert_int_equal(json_type(av), JSON_NULL);
+			continue;
+		}
+		near(num(av, "diff_mean", NULL, NULL, NULL), num(bv, "diff_mean", NULL, NULL, NULL), 1e-12);
+		near(num(av, "p_holm", NULL, NULL, NULL), num(bv, "p_holm", NULL, NULL, NULL), 1e-7);
+		assert_int_equal(json_bool(json_get(av, "separated")), json_bool(json_get(bv, "separated")));
+		const struct json *need = json_get(bv, "repeats_needed");
+		if (json_type(need) == JSON_NULL)
+			assert_int_equal(json_type(json_get(av, "repeats_needed")), JSON_NULL);
+		else
+			assert_true(num(av, "repeats_needed", NULL, NULL, NULL) == json_number(need));
+	}
+	/* best follows the primary metric */
+	assert_string_equal(json_string(at(j, "best", "metric", NULL, NULL)), "auroc");
+	assert_string_equal(json_string(at(j, "best", "model", NULL, NULL)),
+			    json_string(json_get(json_at(wr, 0), "model")));
+	json_free(j);
+	json_free(want);
+	free(exp_path);
+	free(root);
+}
+
+static void summary_verdict_should_name_a_clear_winner(void **state)
+{
+	(void)state;
+	check_verdict("clear_winner");
+}
+
+static void summary_verdict_should_report_a_tie_at_the_top(void **state)
+{
+	(void)state;
+	check_verdict("tie");
+}
+
+static void summary_verdict_should_say_when_nothing_beats_the_baseline(void **state)
+{
+	(void)state;
+	check_verdict("no_model_beats_baseline");
+}
+
 int main(void)
 {
 	stats_init();
@@ -476,6 +562,9 @@ int main(void)
 		cmocka_unit_test(summary_should_name_the_file_of_a_bad_unit),
 		cmocka_unit_test(summary_should_follow_the_positive_class),
 		cmocka_unit_test(summary_should_pool_repeats),
+		cmocka_unit_test(summary_verdict_should_name_a_clear_winner),
+		cmocka_unit_test(summary_verdict_should_report_a_tie_at_the_top),
+		cmocka_unit_test(summary_verdict_should_say_when_nothing_beats_the_baseline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

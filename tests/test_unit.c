@@ -133,6 +133,34 @@ static void unit_should_be_current_only_for_the_same_inputs(void **state)
 	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
 	assert_int_equal(unit_is_current(e, "dense", 0, 1), 0); /* another fold */
 
+	/* The threshold policy does, and only its own parameter: the other
+	 * policies' parameters, the primary metric and the costs do not. */
+	assert_int_equal(e->metrics.threshold_policy, EXP_THR_TUNED);
+	e->metrics.quantile = 0.5;
+	e->metrics.recall_target = 0.5;
+	e->metrics.cost_fp = 9;
+	e->metrics.cost_fn = 3;
+	swap_str(&e->metrics.primary, "f2", &old);
+	free(old);
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	e->metrics.threshold_policy = EXP_THR_RECALL_TARGET;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	e->metrics.threshold_policy = EXP_THR_NORMAL_QUANTILE;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	assert_int_equal(unit_run(e, "dense", 0, 0), 0);
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	char *rp = unit_result_path(e, "dense", 0, 0), *rt;
+	assert_int_equal(fs_read_file(rp, &rt, NULL), 0);
+	assert_non_null(strstr(rt, "\"policy\": \"normal_quantile\""));
+	assert_non_null(strstr(rt, "\"quantile\": 0.5"));
+	free(rt);
+	free(rp);
+	e->metrics.recall_target = 0.9;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	e->metrics.quantile = 0.9;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	e->metrics.quantile = 0.5;
+
 	/* A failed result is never current. */
 	char *path = unit_result_path(e, "dense", 0, 0), *text;
 	assert_int_equal(fs_read_file(path, &text, NULL), 0);

@@ -34,10 +34,12 @@ done
 f=$T/results/four/cnn/r0-f0.json
 imgs=$(sed -n 's/^ *"path": "\(.*\.png\)",$/\1/p' "$f" | sed -n '1p;10p;30p')
 out=$("$D" predict "$T/results/four/cnn/r0-f0" $imgs); check "predict with a unit folder" 0 $?
+thr=$(sed -n '/^  "threshold": {/,/^  }/s/^ *"value": \(.*\),$/\1/p' "$f")
+[ -n "$thr" ] && ok "the unit records its threshold ($thr)" || bad "no threshold value in $f"
 for img in $imgs; do
-  want=$(grep -A3 "\"path\": \"$img\"" "$f" | sed -n 's/^ *"p_anomalous": \(.*\)$/\1/p')
-  want=$(printf '%.6f' "$want")
-  verdict=$(awk -v p="$want" 'BEGIN { print (p >= 0.5) ? "anomalous" : "normal" }')
+  p=$(grep -A3 "\"path\": \"$img\"" "$f" | sed -n 's/^ *"p_anomalous": \(.*\)$/\1/p')
+  want=$(printf '%.6f' "$p")
+  verdict=$(awk -v p="$p" -v t="$thr" 'BEGIN { print (p + 0 >= t + 0) ? "anomalous" : "normal" }')
   contains "predict scores $img as the unit did" "$out" "$(printf '%s\t%s\t%s' "$img" "$want" "$verdict")"
 done
 [ "$(printf '%s\n' "$out" | wc -l)" = 3 ] && ok "predict prints one line per image" || bad "predict line count"
