@@ -8,6 +8,7 @@
 #include "folds.h"
 #include "study.h"
 #include "unit.h"
+#include "unitlock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@ const char cmd_plan_usage[] =
 	"List the units (model, repeat, fold) of an experiment.\n"
 	"\n"
 	"  --format table  (default) each unit with its fold sizes and class counts\n"
-	"                  (normal/anomalous) and whether its result is up to date\n"
+	"                  (normal/anomalous) and its state: pending (no current\n"
+	"                  result), running (a process holds its lock), done or\n"
+	"                  failed\n"
 	"  --format list   one unit per line: EXPERIMENT-NAME MODEL REPEAT FOLD,\n"
 	"                  for farming units out (e.g. a Slurm job array)\n"
 	"  --format make   make variables and one rule per unit whose target is the\n"
@@ -76,7 +79,7 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 	printf("  results  %s/%s/\n\n", e->results_dir, e->name);
 	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", "model", "unit", "train (n/a)",
 	       "inner (n/a)", "val (n/a)", "test (n/a)", "result");
-	int rc = 0, done = 0;
+	int rc = 0, done = 0, n_running = 0, n_failed = 0;
 	for (int i = 0; i < n_units && rc == 0; i++) {
 		const struct study_unit *u = &units[i];
 		int *tr, *te, *itr, *iva, ntr, nte, nitr, niva;
@@ -92,16 +95,21 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 		for (int j = 0; j < 4; j++)
 			snprintf(cell[j], sizeof cell[j], "%d (%d/%d)", c[j].n, c[j].normal, c[j].anomalous);
 		enum study_state st = study_unit_state(e, u, NULL);
+		int running = st != STUDY_DONE &&
+			      unitlock_is_held(e, e->models[u->model].name, u->repeat, u->fold);
 		done += st == STUDY_DONE;
+		n_running += running;
+		n_failed += !running && st == STUDY_FAILED;
 		printf("%-12s %-8s %14s %14s %14s %14s  %s\n", e->models[u->model].name, name, cell[0],
-		       cell[1], cell[2], cell[3], study_state_name(st));
+		       cell[1], cell[2], cell[3], running ? "running" : study_state_name(st));
 		free(tr);
 		free(te);
 		free(itr);
 		free(iva);
 	}
 	if (rc == 0)
-		printf("\n%d of %d units up to date\n", done, n_units);
+		printf("\n%d of %d units up to date; %d running, %d failed, %d pending\n", done,
+		       n_units, n_running, n_failed, n_units - done - n_running - n_failed);
 	folds_release(&fo);
 	free(labels);
 	dataset_release(&d);

@@ -59,7 +59,7 @@ bad=$(echo "$rows" | tr '()/' '   ' | awk '
     tot[$1] += te; n74[$1] += (te_n == 74); a30[$1] += (te_a == 30) }
   END { for (m in tot) { if (tot[m] != 316) print "cover", m; if (n74[m] != 1 || a30[m] != 1) print "strata count", m } }')
 [ -z "$bad" ] && echo "ok: fold sizes and class counts add up" || { echo "FAIL: fold sizes: $bad"; echo "$out"; fail=1; }
-contains "table shows the state of each unit" "$rows" "to do"
+contains "table shows the state of each unit" "$rows" "pending"
 
 # ---- make: a unit is a target whose output is its result file
 "$D" plan experiments/t.json --format make > units.mk; check "plan --format make" 0 $?
