@@ -2,6 +2,7 @@
  * people, a list for job arrays, or make rules for Makefile.bench. */
 #include "commands.h"
 
+#include "cost.h"
 #include "dataset.h"
 #include "error.h"
 #include "experiment.h"
@@ -50,6 +51,29 @@ static struct counts count(const int *idx, int n, const int *labels)
 	return c;
 }
 
+/* The study's estimated CPU time (see cost_unit_seconds) and the models
+ * without a measured cost. */
+static void print_cost(const struct experiment *e, double seconds, int n_costed,
+		       unsigned long long uncosted)
+{
+	if (n_costed == 0) {
+		printf("estimated cost: unknown (no measured cost for any model in costs.json beside "
+		       "its cfg)\n");
+		return;
+	}
+	printf("estimated cost: %.1f CPU hours for all units (one core each, %d epochs each%s), "
+	       "from the per-image costs in costs.json beside each cfg",
+	       seconds / 3600, e->training.epochs,
+	       e->training.early_stopping ? ": an upper bound with early stopping" : "");
+	if (uncosted) {
+		printf("; not counted, no measured cost:");
+		for (int m = 0; m < e->n_models; m++)
+			if (uncosted & (1ull << (m < 63 ? m : 63)))
+				printf(" %s", e->models[m].name);
+	}
+	printf("\n");
+}
+
 static int print_table(const struct experiment *e, const struct study_unit *units, int n_units)
 {
 	struct dataset d;
@@ -80,6 +104,9 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", "model", "unit", "train (n/a)",
 	       "inner (n/a)", "val (n/a)", "test (n/a)", "result");
 	int rc = 0, done = 0, n_running = 0, n_failed = 0;
+	double cost = 0;             /* estimated single-core seconds of all units with a cost */
+	int n_costed = 0;
+	unsigned long long uncosted = 0; /* bit m: model m has no measured cost */
 	for (int i = 0; i < n_units && rc == 0; i++) {
 		const struct study_unit *u = &units[i];
 		int *tr, *te, *itr, *iva, ntr, nte, nitr, niva;
@@ -94,6 +121,21 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 		study_unit_name(u, name, sizeof name);
 		for (int j = 0; j < 4; j++)
 			snprintf(cell[j], sizeof cell[j], "%d (%d/%d)", c[j].n, c[j].normal, c[j].anomalous);
+		double sec;
+		int crc = cost_unit_seconds(e, u->model, ntr, &sec);
+		if (crc < 0) {
+			rc = -1;
+			free(tr);
+			free(te);
+			free(itr);
+			free(iva);
+			break;
+		}
+		if (crc == 0) {
+			cost += sec;
+			n_costed++;
+		} else
+			uncosted |= 1ull << (u->model < 63 ? u->model : 63);
 		enum study_state st = study_unit_state(e, u, NULL);
 		int running = st != STUDY_DONE &&
 			      unitlock_is_held(e, e->models[u->model].name, u->repeat, u->fold);
@@ -110,6 +152,8 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 	if (rc == 0)
 		printf("\n%d of %d units up to date; %d running, %d failed, %d pending\n", done,
 		       n_units, n_running, n_failed, n_units - done - n_running - n_failed);
+	if (rc == 0)
+		print_cost(e, cost, n_costed, uncosted);
 	folds_release(&fo);
 	free(labels);
 	dataset_release(&d);
