@@ -5,7 +5,7 @@
 # killed holder leaves no stale lock.
 . "${SRCDIR:?}/tests/unit_common.sh"
 
-write_experiment lock 60
+write_experiment lock 400
 m=cnn
 f=$T/results/lock/$m/r0-f0.json
 lk=$T/results/lock/$m/r0-f0.lock
@@ -15,7 +15,7 @@ lk=$T/results/lock/$m/r0-f0.lock
 start_first() {
   (cd "$T" && exec setsid "$D" run lock.json --model $m --repeat 0 --fold 0 >"$T/first.out" 2>&1) &
   pid=$!
-  while ! grep -q 'epoch 1/60' "$T/first.out" 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+  while ! grep -q 'epoch 1/400' "$T/first.out" 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.05; done
 }
 
 start_first
