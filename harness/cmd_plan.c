@@ -2,12 +2,14 @@
  * people, a list for job arrays, or make rules for Makefile.bench. */
 #include "commands.h"
 
+#include "cost.h"
 #include "dataset.h"
 #include "error.h"
 #include "experiment.h"
 #include "folds.h"
 #include "study.h"
 #include "unit.h"
+#include "unitlock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,9 @@ const char cmd_plan_usage[] =
 	"List the units (model, repeat, fold) of an experiment.\n"
 	"\n"
 	"  --format table  (default) each unit with its fold sizes and class counts\n"
-	"                  (normal/anomalous) and whether its result is up to date\n"
+	"                  (normal/anomalous) and its state: pending (no current\n"
+	"                  result), running (a process holds its lock), done or\n"
+	"                  failed\n"
 	"  --format list   one unit per line: EXPERIMENT-NAME MODEL REPEAT FOLD,\n"
 	"                  for farming units out (e.g. a Slurm job array)\n"
 	"  --format make   make variables and one rule per unit whose target is the\n"
@@ -45,6 +49,29 @@ static struct counts count(const int *idx, int n, const int *labels)
 			c.anomalous++;
 	}
 	return c;
+}
+
+/* The study's estimated CPU time (see cost_unit_seconds) and the models
+ * without a measured cost. */
+static void print_cost(const struct experiment *e, double seconds, int n_costed,
+		       unsigned long long uncosted)
+{
+	if (n_costed == 0) {
+		printf("estimated cost: unknown (no measured cost for any model in costs.json beside "
+		       "its cfg)\n");
+		return;
+	}
+	printf("estimated cost: %.1f CPU hours for all units (one core each, %d epochs each%s), "
+	       "from the per-image costs in costs.json beside each cfg",
+	       seconds / 3600, e->training.epochs,
+	       e->training.early_stopping ? ": an upper bound with early stopping" : "");
+	if (uncosted) {
+		printf("; not counted, no measured cost:");
+		for (int m = 0; m < e->n_models; m++)
+			if (uncosted & (1ull << (m < 63 ? m : 63)))
+				printf(" %s", e->models[m].name);
+	}
+	printf("\n");
 }
 
 static int print_table(const struct experiment *e, const struct study_unit *units, int n_units)
@@ -76,7 +103,10 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 	printf("  results  %s/%s/\n\n", e->results_dir, e->name);
 	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", "model", "unit", "train (n/a)",
 	       "inner (n/a)", "val (n/a)", "test (n/a)", "result");
-	int rc = 0, done = 0;
+	int rc = 0, done = 0, n_running = 0, n_failed = 0;
+	double cost = 0;             /* estimated single-core seconds of all units with a cost */
+	int n_costed = 0;
+	unsigned long long uncosted = 0; /* bit m: model m has no measured cost */
 	for (int i = 0; i < n_units && rc == 0; i++) {
 		const struct study_unit *u = &units[i];
 		int *tr, *te, *itr, *iva, ntr, nte, nitr, niva;
@@ -91,17 +121,39 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 		study_unit_name(u, name, sizeof name);
 		for (int j = 0; j < 4; j++)
 			snprintf(cell[j], sizeof cell[j], "%d (%d/%d)", c[j].n, c[j].normal, c[j].anomalous);
+		double sec;
+		int crc = cost_unit_seconds(e, u->model, ntr, &sec);
+		if (crc < 0) {
+			rc = -1;
+			free(tr);
+			free(te);
+			free(itr);
+			free(iva);
+			break;
+		}
+		if (crc == 0) {
+			cost += sec;
+			n_costed++;
+		} else
+			uncosted |= 1ull << (u->model < 63 ? u->model : 63);
 		enum study_state st = study_unit_state(e, u, NULL);
+		int running = st != STUDY_DONE &&
+			      unitlock_is_held(e, e->models[u->model].name, u->repeat, u->fold);
 		done += st == STUDY_DONE;
+		n_running += running;
+		n_failed += !running && st == STUDY_FAILED;
 		printf("%-12s %-8s %14s %14s %14s %14s  %s\n", e->models[u->model].name, name, cell[0],
-		       cell[1], cell[2], cell[3], study_state_name(st));
+		       cell[1], cell[2], cell[3], running ? "running" : study_state_name(st));
 		free(tr);
 		free(te);
 		free(itr);
 		free(iva);
 	}
 	if (rc == 0)
-		printf("\n%d of %d units up to date\n", done, n_units);
+		printf("\n%d of %d units up to date; %d running, %d failed, %d pending\n", done,
+		       n_units, n_running, n_failed, n_units - done - n_running - n_failed);
+	if (rc == 0)
+		print_cost(e, cost, n_costed, uncosted);
 	folds_release(&fo);
 	free(labels);
 	dataset_release(&d);

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "study.h"
 #include "unit.h"
+#include "unitlock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -34,10 +35,15 @@ const char cmd_run_usage[] =
 	"  --fold F     only fold F (0-based)\n"
 	"  --force      retrain the selected units from scratch even if up to date\n"
 	"\n"
+	"A unit holds an exclusive lock (a .lock file beside its result) while it\n"
+	"trains. A unit whose lock another process holds is not run: run says so\n"
+	"and goes on with the other units.\n"
+	"\n"
 	"Prints one line per unit as it starts and as it finishes, with the study's\n"
 	"units done/total and an estimate of the time left (from the finished\n"
 	"units' timing.train_seconds; under make -jN divided among N jobs).\n"
-	"Exit status 1 if any unit failed.";
+	"Exit status 1 if any unit failed, else 3 if a unit was locked by another\n"
+	"process, else 0.";
 
 static double now_seconds(void)
 {
@@ -180,6 +186,15 @@ static int run_child(const struct experiment *e, const struct study_unit *u, con
 	return -1;
 }
 
+/* The refusal of a unit that another process is training. */
+static void report_busy(const struct experiment *e, const struct study_unit *u, const char *label)
+{
+	char *path = unitlock_path(e, e->models[u->model].name, u->repeat, u->fold);
+	fprintf(stderr, "run: %s: not run: another process is training it (it holds '%s')\n", label,
+		path);
+	free(path);
+}
+
 struct run_opts {
 	const char *path, *model;
 	int repeat, fold, force;
@@ -262,7 +277,7 @@ int cmd_run(int argc, char **argv)
 		p.stamp[i] = -2; /* never read */
 	p.jobs = make_jobs(p.n_all);
 
-	int trained = 0, skipped = 0, failed = 0;
+	int trained = 0, skipped = 0, failed = 0, busy = 0;
 	double t0 = now_seconds();
 	for (int i = 0; i < n_sel; i++) {
 		const struct study_unit *u = &sel[i];
@@ -277,7 +292,27 @@ int cmd_run(int argc, char **argv)
 			skipped++;
 			continue;
 		}
+		int lock;
+		int lrc = unitlock_acquire(&e, e.models[u->model].name, u->repeat, u->fold, &lock);
+		if (lrc != 0) {
+			if (lrc > 0)
+				report_busy(&e, u, label);
+			busy += lrc > 0;
+			failed += lrc < 0;
+			continue;
+		}
+		/* Another process may have finished the unit before we took the lock. */
+		progress_scan(&p);
+		st = p.state[progress_index(&p, u)];
+		if (st == STUDY_DONE && !o.force) {
+			unitlock_release(lock);
+			progress_text(&p, prog, sizeof prog);
+			printf("run: %s: up to date (%s)\n", label, prog);
+			skipped++;
+			continue;
+		}
 		if (o.force && study_forget_unit(&e, u) != 0) {
+			unitlock_release(lock);
 			failed++;
 			continue;
 		}
@@ -289,6 +324,7 @@ int cmd_run(int argc, char **argv)
 		       prog);
 		double t = now_seconds();
 		int urc = run_child(&e, u, label);
+		unitlock_release(lock);
 		double wall = now_seconds() - t;
 		char status[32], reason[256], took[32];
 		read_outcome(&e, u, status, sizeof status, reason, sizeof reason);
@@ -311,7 +347,10 @@ int cmd_run(int argc, char **argv)
 	if (n_sel > 1 || failed)
 		printf("run: %s: %d unit%s: %d trained, %d up to date, %d failed, in %s\n", e.name,
 		       n_sel, n_sel == 1 ? "" : "s", trained, skipped, failed, took);
-	rc = failed ? 1 : 0;
+	if (busy)
+		printf("run: %s: %d unit%s not run: locked by another process\n", e.name, busy,
+		       busy == 1 ? "" : "s");
+	rc = failed ? 1 : busy ? UNITLOCK_EXIT_BUSY : 0;
 out:
 	free(sel);
 	free(p.all);

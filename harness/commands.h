@@ -13,6 +13,7 @@
 	X(plan, "list the units of an experiment")                                \
 	X(run, "train and evaluate units of an experiment")                       \
 	X(report, "statistics, tables and figures from unit results")             \
+	X(submit, "submit pending units and the report to Slurm")                 \
 	X(predict, "score images with a trained model")                           \
 	X(bench, "measure training throughput of a cfg")
 

@@ -96,13 +96,13 @@ const char *study_state_name(enum study_state s)
 {
 	switch (s) {
 	case STUDY_DONE:
-		return "up to date";
+		return "done";
 	case STUDY_OUTDATED:
-		return "outdated";
+		return "pending (outdated)";
 	case STUDY_FAILED:
 		return "failed";
 	default:
-		return "to do";
+		return "pending";
 	}
 }
 

@@ -73,6 +73,11 @@ static int effective_cfg(const struct experiment *e, const struct exp_model *m, 
 	return 0;
 }
 
+int unit_effective_cfg(const struct experiment *e, const struct exp_model *m, struct cfg *c)
+{
+	return effective_cfg(e, m, c);
+}
+
 static const char *optimizer_name(enum exp_optimizer o)
 {
 	return o == EXP_OPT_SGD ? "sgd" : o == EXP_OPT_ADAM ? "adam" : "cfg";

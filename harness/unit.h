@@ -18,6 +18,12 @@ char *unit_work_dir(const struct experiment *e, const char *model, int repeat, i
  * and darkfold's version), else 0. */
 int unit_is_current(const struct experiment *e, const char *model, int repeat, int fold);
 
+struct cfg;
+/* The model's cfg with the experiment's overrides (input size, batch,
+ * optimiser, subdivisions 1, 2 classes), checked. Returns 0 with *c filled
+ * (caller releases it with cfg_release), or -1 with an error. */
+int unit_effective_cfg(const struct experiment *e, const struct exp_model *m, struct cfg *c);
+
 /* Train and evaluate the unit, resuming from its checkpoint if one exists,
  * and write its result file atomically. Returns 0 when a result file with
  * status ok or diverged was written, -1 on failure (a result file with status

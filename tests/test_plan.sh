@@ -59,7 +59,7 @@ bad=$(echo "$rows" | tr '()/' '   ' | awk '
     tot[$1] += te; n74[$1] += (te_n == 74); a30[$1] += (te_a == 30) }
   END { for (m in tot) { if (tot[m] != 316) print "cover", m; if (n74[m] != 1 || a30[m] != 1) print "strata count", m } }')
 [ -z "$bad" ] && echo "ok: fold sizes and class counts add up" || { echo "FAIL: fold sizes: $bad"; echo "$out"; fail=1; }
-contains "table shows the state of each unit" "$rows" "to do"
+contains "table shows the state of each unit" "$rows" "pending"
 
 # ---- make: a unit is a target whose output is its result file
 "$D" plan experiments/t.json --format make > units.mk; check "plan --format make" 0 $?
@@ -133,4 +133,21 @@ contains "names the fold range" "$(cat err.txt)" "no fold 3 (folds are 0 to 2)"
 contains "names the bad value" "$(cat err.txt)" "--repeat: expected a non-negative integer, got 'x'"
 "$D" run >/dev/null 2>&1; check "run without an experiment" 2 $?
 "$D" run experiments/t.json --frob >/dev/null 2>&1; check "run --frob" 2 $?
+# ---- the cost estimate, from costs.json beside the cfgs. By hand: the
+# training folds of the 3 units of model small hold 316 - (106 + 105 + 105)
+# = 632 images in all; 0.5 s per image and epoch measured at 8x8, run at
+# 16x16 (4 times the pixels) for 2 epochs: 0.5 * 632 * 2 * 4 = 2528 s =
+# 0.702 CPU hours. Model big has no measured cost.
+sed 's/"cv"/"training": { "epochs": 2 }, "cv"/' experiments/t.json > experiments/t2.json
+out=$("$D" plan experiments/t2.json); check "plan without costs.json" 0 $?
+contains "no cost without costs.json" "$out" "estimated cost: unknown"
+echo '{ "models": { "small.cfg": { "seconds_per_image_epoch": 0.5, "width": 8, "height": 8 } } }' > cfg/costs.json
+out=$("$D" plan experiments/t2.json); check "plan with costs.json" 0 $?
+contains "CPU hours worked out by hand" "$out" "estimated cost: 0.7 CPU hours for all units (one core each, 2 epochs each)"
+contains "names the model without a cost" "$out" "not counted, no measured cost: big"
+echo '{ "models": { "small.cfg": { "seconds_per_image_epoch": "fast", "width": 8, "height": 8 } } }' > cfg/costs.json
+"$D" plan experiments/t2.json >/dev/null 2>err.txt; check "plan with a bad costs.json" 1 $?
+contains "the error names the file and the JSON path" "$(cat err.txt)" \
+  "cfg/costs.json: .models.\"small.cfg\".seconds_per_image_epoch: expected a positive number"
+rm cfg/costs.json
 exit $fail
