@@ -11,7 +11,6 @@
 #include "accel.h"
 
 #include "blas.h"
-#include "winograd.h"
 
 /* darknet.h declares its own error(const char *); see bench.c. */
 #define error darknet_error
@@ -118,11 +117,8 @@ void forward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_forward_convolutional_layer);
 	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
-	const int wino = winograd_applies(l.size, l.stride, l.pad, l.groups, l.c, l.n, l.h, l.w);
-	if (wino)
-		winograd_forward(net.input, l.batch, l.c, l.h, l.w, l.pad, l.weights, l.n, l.output);
 	const int chunk = chunk_of(&l, K, n);
-	for (int b0 = 0; !wino && b0 < l.batch; b0 += chunk) {
+	for (int b0 = 0; b0 < l.batch; b0 += chunk) {
 		int cb = l.batch - b0 < chunk ? l.batch - b0 : chunk;
 		size_t N = (size_t)cb * n;
 		float *out = l.output + (size_t)b0 * m * n;             /* (cb, m, n) */
@@ -165,14 +161,6 @@ void backward_convolutional_layer(layer l, network net)
 	else
 		backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
 
-	if (winograd_applies(l.size, l.stride, l.pad, l.groups, l.c, l.n, l.h, l.w)) {
-		winograd_backward_weights(net.input, l.delta, l.batch, l.c, l.h, l.w, l.pad, l.n,
-					  l.weight_updates);
-		if (net.delta)
-			winograd_backward_data(l.delta, l.batch, l.c, l.h, l.w, l.pad, l.weights, l.n,
-					       net.delta);
-		return;
-	}
 	const int chunk = chunk_of(&l, K, n);
 	const size_t in_size = (size_t)l.c * l.h * l.w;
 	for (int b0 = 0; b0 < l.batch; b0 += chunk) {

@@ -497,18 +497,6 @@ static const char chunked_cfg[] =
 	"[connected]\noutput=2\nactivation=linear\n\n"
 	"[softmax]\n";
 
-/* 3x3 stride-1 layers with 16 and more channels in and out, which run by
- * Winograd (harness/winograd.h): padding 1, then 0, odd sizes. */
-static const char winograd_cfg[] =
-	"[net]\nbatch=3\nsubdivisions=1\nwidth=11\nheight=11\nchannels=3\n"
-	"learning_rate=0.001\nmomentum=0.9\ndecay=0.0005\n\n"
-	"[convolutional]\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=relu\n\n"
-	"[convolutional]\nbatch_normalize=1\nfilters=17\nsize=3\nstride=1\npad=1\n"
-	"activation=leaky\n\n"
-	"[convolutional]\nfilters=16\nsize=3\nstride=1\npad=0\nactivation=relu\n\n"
-	"[connected]\noutput=2\nactivation=linear\n\n"
-	"[softmax]\n";
-
 static char *write_cfg(char **dir, const char *text)
 {
 	*dir = test_tmpdir();
@@ -631,12 +619,6 @@ static void losses_should_agree_for_every_way_of_joining_images(void **state)
 	check_losses_agree(chunked_cfg, 20, 5);
 }
 
-static void losses_should_agree_with_winograd_layers(void **state)
-{
-	(void)state;
-	check_losses_agree(winograd_cfg, 11, 3);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,7 +636,6 @@ int main(void)
 		cmocka_unit_test(training_should_call_every_replacement),
 		cmocka_unit_test(losses_should_agree_with_and_without_replacements),
 		cmocka_unit_test(losses_should_agree_for_every_way_of_joining_images),
-		cmocka_unit_test(losses_should_agree_with_winograd_layers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
