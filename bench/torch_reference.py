@@ -18,12 +18,19 @@ The models mirror darkfold's cfg/*.cfg layer for layer:
   dense     dense 256-64-classes, ReLU (cfg/dense.cfg).
 It also prints the convolution and dense layers' multiply-add work as
 GFLOP per training batch (forward, and twice that backward), counted the
-same way as `darkfold bench`, and the GFLOP/s achieved.
+same way as `darkfold bench`, and the GFLOP/s achieved, and the peak
+resident set size of the process that trained the model (each model trains
+in a child process of its own, forked after torch is imported, so the figure
+is the interpreter and torch plus that model's training, as `darkfold bench`
+reports its own process's peak).
 
 Usage: python3 bench/torch_reference.py [--models vgg16,resnet50,cnn,dense]
        [--size 64] [--batch 16] [--iters 5] [--threads 1]
 """
 import argparse
+import os
+import resource
+import sys
 import time
 
 import torch
@@ -131,10 +138,20 @@ def main():
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} thread(s), {a.size}x{a.size}, "
           f"batch {a.batch}, {a.iters} timed batches")
+    sys.stdout.flush()
     for name in a.models.split(","):
-        wall, cpu, gflop, gflops = measure(name, a.size, a.batch, a.iters)
-        print(f"{name}: {wall:.2f} images/s (wall clock), {cpu:.2f} images/s (CPU time), "
-              f"{gflop:.2f} GFLOP/batch, {gflops:.1f} GFLOP/s (CPU time)")
+        pid = os.fork()
+        if pid == 0:
+            wall, cpu, gflop, gflops = measure(name, a.size, a.batch, a.iters)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+            print(f"{name}: {wall:.2f} images/s (wall clock), {cpu:.2f} images/s (CPU time), "
+                  f"{gflop:.2f} GFLOP/batch, {gflops:.1f} GFLOP/s (CPU time), "
+                  f"peak RSS {rss:.0f} MiB")
+            sys.stdout.flush()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            sys.exit(f"error: {name}: the measuring process failed (status {status})")
 
 
 if __name__ == "__main__":

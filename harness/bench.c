@@ -16,10 +16,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -353,6 +355,7 @@ int bench_run(const struct bench_options *o, struct bench_result *r)
 	r->gflops = r->gflop_per_batch * o->iters / r->seconds;
 	r->images_per_cpu_s = o->iters * (double)o->batch / r->cpu_seconds;
 	r->cpu_gflops = r->gflop_per_batch * o->iters / r->cpu_seconds;
+	r->max_rss_mib = bench_max_rss_mib();
 	free_network(net);
 	return 0;
 }
@@ -370,5 +373,49 @@ int bench_losses(const struct bench_options *o, int n, float *losses)
 		losses[i] = train_batch(net, NULL);
 	}
 	free_network(net);
+	return 0;
+}
+
+double bench_max_rss_mib(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru))
+		return NAN;
+	return ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+int bench_gemm(int n, int iters, int threads, struct bench_gemm_result *r)
+{
+	memset(r, 0, sizeof *r);
+	if (n < 1 || iters < 1 || threads < 1)
+		return error("bench: --gemm size, iters and threads must be >= 1");
+	size_t nn = (size_t)n * n;
+	float *a = malloc(sizeof *a * nn), *b = malloc(sizeof *b * nn), *c = malloc(sizeof *c * nn);
+	if (!a || !b || !c) {
+		free(a);
+		free(b);
+		free(c);
+		return error("bench: cannot allocate three %dx%d matrices", n, n);
+	}
+	uint64_t rng = 1;
+	for (size_t i = 0; i < nn; i++) {
+		a[i] = rng_uniform(&rng) - 0.5f;
+		b[i] = rng_uniform(&rng) - 0.5f;
+	}
+	blas_set_threads(threads);
+	blas_sgemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+	double t0 = now_s(), c0 = cpu_s();
+	for (int i = 0; i < iters; i++)
+		blas_sgemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
+	r->seconds = now_s() - t0;
+	r->cpu_seconds = cpu_s() - c0;
+	r->n = n;
+	r->iters = iters;
+	double flop = 2.0 * n * (double)n * n * iters;
+	r->gflops = flop / r->seconds * 1e-9;
+	r->cpu_gflops = flop / r->cpu_seconds * 1e-9;
+	free(a);
+	free(b);
+	free(c);
 	return 0;
 }

@@ -50,6 +50,7 @@ struct bench_result {
 	double gflops;           /* gflop_per_batch * iters / seconds */
 	double cpu_gflops;       /* gflop_per_batch * iters / cpu_seconds */
 	float first_loss, last_loss;
+	double max_rss_mib;      /* the process's peak resident set so far, MiB */
 	struct bench_type types[BENCH_MAX_TYPES];
 	int n_types;
 };
@@ -65,5 +66,22 @@ int bench_run(const struct bench_options *o, struct bench_result *r);
  * batches of the same random data without timing; losses[i] is the loss
  * Darknet reports for batch i (its net->cost). Returns 0 or -1. */
 int bench_losses(const struct bench_options *o, int n, float *losses);
+
+/* Single-thread-or-more sgemm rate: C (n, n) = A (n, n) B (n, n) through
+ * blas_sgemm with the current OpenBLAS thread count, one untimed call then
+ * `iters` timed ones on values from a fixed generator. 2 n^3 FLOP per call. */
+struct bench_gemm_result {
+	int n, iters;
+	double seconds, cpu_seconds; /* wall clock and process CPU time, timed calls */
+	double gflops, cpu_gflops;   /* 2 n^3 iters / seconds, / cpu_seconds, in 1e9 */
+};
+
+/* Run the sgemm benchmark; n >= 1, iters >= 1, threads >= 1 (sets the
+ * OpenBLAS thread count for the rest of the process). Returns 0, or -1 with
+ * an error if the matrices cannot be allocated. */
+int bench_gemm(int n, int iters, int threads, struct bench_gemm_result *r);
+
+/* The process's peak resident set size so far, in MiB (getrusage). */
+double bench_max_rss_mib(void);
 
 #endif

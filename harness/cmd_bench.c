@@ -4,6 +4,7 @@
 
 #include "bench.h"
 #include "blas.h"
+#include "error.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,7 +14,8 @@
 
 const char cmd_bench_usage[] =
 	"usage: darkfold bench --cfg F [--size N] [--batch B] [--iters I] [--warmup W]\n"
-	"                      [--threads T] [--seed S] [--stock | --compare]\n"
+	"                      [--threads T] [--seed S] [--stock | --compare] [--torch M]\n"
+	"       darkfold bench --gemm N [--iters I] [--threads T]\n"
 	"\n"
 	"Trains the network of cfg F on random N x N images (3 channels as the cfg\n"
 	"says) and one-hot labels, W untimed batches then I timed ones, and prints\n"
@@ -28,7 +30,12 @@ const char cmd_bench_usage[] =
 	"  --threads T   OpenBLAS threads inside each GEMM (default 1)\n"
 	"  --seed S      weights and data seed (default 1)\n"
 	"  --stock       run Darknet as shipped: all of darkfold's replacements off\n"
-	"  --compare     run darkfold, then stock, and print the speed-up";
+	"  --compare     run darkfold, then stock, and print the speed-up\n"
+	"  --torch M     also run bench/torch_reference.py's model M (vgg16,\n"
+	"                resnet50, cnn, dense) at the same size, batch, iters and\n"
+	"                threads, and print both speeds and peak RSS side by side\n"
+	"  --gemm N      measure OpenBLAS's sgemm on N x N matrices instead (I calls,\n"
+	"                default 5), the peak rate a convolution's GEMMs can reach";
 
 static int parse_int(const char *opt, const char *s, long min, long *out)
 {
@@ -65,7 +72,73 @@ static void print_result(const char *label, const struct bench_options *o,
 	}
 	printf("  %-14s %6s %12.2f %12s %6.1f%%\n", "update", "", 1e3 * r->update_s / r->iters,
 	       "", 100 * r->update_s / r->cpu_seconds);
+	printf("  peak RSS of the process so far: %.0f MiB\n", r->max_rss_mib);
 	(void)o;
+}
+
+/* Model names the reference script knows: plain words, safe in a command. */
+static int valid_model(const char *m)
+{
+	if (!*m || strlen(m) > 32)
+		return 0;
+	for (const char *p = m; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* Run the PyTorch reference for one model with o's settings, echo its
+ * output and print it beside r. Returns 0, or -1 with an error if the
+ * script fails or prints no figures for the model. */
+static int run_torch(const char *model, const struct bench_options *o,
+		     const struct bench_result *r)
+{
+	static const char script[] = DARKFOLD_SOURCE_DIR "/bench/torch_reference.py";
+	if (strchr(script, '\''))
+		return error("bench: cannot quote the path '%s'", script);
+	char cmd[sizeof script + 256];
+	snprintf(cmd, sizeof cmd,
+		 "/usr/bin/python3 '%s' --models %s --size %d --batch %d --iters %d --threads %d",
+		 script, model, o->size, o->batch, o->iters, o->threads);
+	fflush(stdout);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return error("bench: cannot run '%s': %s", script, strerror(errno));
+	char line[1024], prefix[48];
+	snprintf(prefix, sizeof prefix, "%s: ", model);
+	double wall = 0, cpu = 0, gflop = 0, gflops = 0, rss = 0;
+	int found = 0;
+	while (fgets(line, sizeof line, p)) {
+		printf("torch: %s", line);
+		if (!strncmp(line, prefix, strlen(prefix)) &&
+		    sscanf(line + strlen(prefix),
+			   "%lf images/s (wall clock), %lf images/s (CPU time), %lf GFLOP/batch, "
+			   "%lf GFLOP/s (CPU time), peak RSS %lf MiB",
+			   &wall, &cpu, &gflop, &gflops, &rss) == 5)
+			found = 1;
+	}
+	int status = pclose(p);
+	if (status != 0 || !found)
+		return error("bench: '%s' failed or printed no figures for '%s' (is python3-torch "
+			     "installed?)", script, model);
+	printf("against PyTorch: %.2fx in CPU time (darkfold %.2f, PyTorch %.2f images/s), "
+	       "%.2fx in wall-clock time; peak RSS darkfold %.0f MiB, PyTorch %.0f MiB\n",
+	       r->images_per_cpu_s / cpu, r->images_per_cpu_s, cpu, r->images_per_s / wall,
+	       r->max_rss_mib, rss);
+	return 0;
+}
+
+static int run_gemm(int n, int iters, int threads)
+{
+	struct bench_gemm_result g;
+	printf("bench: sgemm %dx%d times %dx%d, %d timed calls, %d thread%s, OpenBLAS core %s\n",
+	       n, n, n, n, iters, threads, threads == 1 ? "" : "s", blas_corename());
+	fflush(stdout);
+	if (bench_gemm(n, iters, threads, &g))
+		return 1;
+	printf("sgemm: %.1f GFLOP/s (wall clock), %.1f GFLOP/s (CPU time), %.1f ms per call\n",
+	       g.gflops, g.cpu_gflops, 1e3 * g.seconds / g.iters);
+	return 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -73,6 +146,8 @@ int cmd_bench(int argc, char **argv)
 	struct bench_options o = { .size = 64, .batch = 16, .warmup = 1, .iters = 5,
 				   .threads = 1, .seed = 1 };
 	int compare = 0;
+	long gemm = 0;
+	const char *torch = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		long v = 0;
@@ -85,7 +160,8 @@ int cmd_bench(int argc, char **argv)
 			continue;
 		}
 		static const char *const valued[] = { "--cfg", "--size", "--batch", "--iters",
-						      "--warmup", "--threads", "--seed" };
+						      "--warmup", "--threads", "--seed", "--gemm",
+						      "--torch" };
 		int known = 0;
 		for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
 			known |= !strcmp(a, valued[k]);
@@ -102,6 +178,14 @@ int cmd_bench(int argc, char **argv)
 			o.cfg = val;
 			continue;
 		}
+		if (!strcmp(a, "--torch")) {
+			if (!valid_model(val)) {
+				fprintf(stderr, "error: bench: --torch: not a model name: '%s'\n", val);
+				return 2;
+			}
+			torch = val;
+			continue;
+		}
 		long min = !strcmp(a, "--warmup") || !strcmp(a, "--seed") ? 0 : 1;
 		if (parse_int(a, val, min, &v))
 			return 2;
@@ -115,8 +199,17 @@ int cmd_bench(int argc, char **argv)
 			o.warmup = (int)v;
 		else if (!strcmp(a, "--threads"))
 			o.threads = (int)v;
+		else if (!strcmp(a, "--gemm"))
+			gemm = v;
 		else
 			o.seed = (unsigned long)v;
+	}
+	if (gemm) {
+		if (o.cfg || compare || o.stock || torch) {
+			fprintf(stderr, "error: bench: --gemm takes only --iters and --threads\n");
+			return 2;
+		}
+		return run_gemm((int)gemm, o.iters, o.threads);
 	}
 	if (!o.cfg) {
 		fprintf(stderr, "error: bench: --cfg is required\n%s\n", cmd_bench_usage);
@@ -136,6 +229,8 @@ int cmd_bench(int argc, char **argv)
 	if (bench_run(&o, &fast))
 		return 1;
 	print_result(o.stock ? "stock" : "darkfold", &o, &fast);
+	if (torch && run_torch(torch, &o, &fast))
+		return 1;
 	if (!compare)
 		return 0;
 	fflush(stdout);

@@ -456,6 +456,7 @@ static int write_result(struct unit_run_state *s)
 	jw_knum(&w, "train_seconds", s->have_train ? s->tr.train_seconds : NAN);
 	jw_knum(&w, "images_per_second", s->have_train ? s->tr.images_per_second : NAN);
 	jw_kint(&w, "peak_rss_kb", ru.ru_maxrss);
+	jw_knum(&w, "max_rss_mib", ru.ru_maxrss / 1024.0);
 	jw_kstr(&w, "started", s->started);
 	jw_kstr(&w, "finished", finished);
 	jw_obj_end(&w);

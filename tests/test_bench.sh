@@ -59,6 +59,31 @@ contains "non-numeric size is reported" "$(cat "$tmp/err")" "--size"
 "$D" bench >/dev/null 2>&1; check "no cfg" 2 $?
 "$D" bench --cfg "$tmp/tiny.cfg" --stock --compare >/dev/null 2>&1; check "--stock with --compare" 2 $?
 
+# Peak RSS: a network whose dense layer holds 1024 x 12288 weights (48 MiB)
+# and as many weight updates, both written while training, cannot peak
+# below 96 MiB; the tiny one's figure must be smaller.
+rss_of() { sed -n 's/.*peak RSS of the process so far: \([0-9]*\) MiB.*/\1/p' <<<"$1" | head -1; }
+small=$(rss_of "$out")
+sed 's/^output=2$/output=12288/' "$tmp/tiny.cfg" > "$tmp/wide.cfg"
+printf '[connected]\noutput=2\nactivation=linear\n\n[softmax]\n' >> "$tmp/wide.cfg"
+sed -i '0,/^\[softmax\]$/{/^\[softmax\]$/d}' "$tmp/wide.cfg"
+wide=$("$D" bench --cfg "$tmp/wide.cfg" --size 64 --batch 2 --iters 1 2>"$tmp/err"); check "bench, wide dense layer" 0 $?
+big=$(rss_of "$wide")
+if [ -n "$small" ] && [ -n "$big" ] && [ "$big" -ge 96 ] && [ "$small" -lt "$big" ]; then
+  echo "ok: peak RSS $big MiB >= 96 MiB of dense weights, tiny net $small MiB"
+else echo "FAIL: peak RSS: wide '$big', tiny '$small'"; echo "$wide"; fail=1; fi
+
+# --gemm: OpenBLAS's sgemm rate; options that make no sense with it are refused.
+out=$("$D" bench --gemm 96 --iters 2); check "bench --gemm" 0 $?
+contains "bench --gemm names the product" "$out" "sgemm 96x96 times 96x96, 2 timed calls"
+contains "bench --gemm prints the rate" "$out" "GFLOP/s (CPU time)"
+"$D" bench --gemm 0 >/dev/null 2>"$tmp/err"; check "--gemm 0" 2 $?
+contains "--gemm 0 is reported" "$(cat "$tmp/err")" "--gemm"
+"$D" bench --gemm 64 --cfg "$tmp/tiny.cfg" >/dev/null 2>"$tmp/err"; check "--gemm with --cfg" 2 $?
+"$D" bench --gemm 64 --compare >/dev/null 2>&1; check "--gemm with --compare" 2 $?
+"$D" bench --cfg "$tmp/tiny.cfg" --torch 'vgg16;true' >/dev/null 2>"$tmp/err"; check "--torch with a bad name" 2 $?
+contains "a bad --torch name is reported" "$(cat "$tmp/err")" "--torch"
+
 # OpenBLAS runs the kernels darkfold chose, unless the user chose.
 out=$(OPENBLAS_CORETYPE=Haswell "$D" --version); check "--version with a user core" 0 $?
 contains "a user-set OPENBLAS_CORETYPE is kept" "$out" "core Haswell"
