@@ -139,7 +139,7 @@ static void read_outcome(const struct experiment *e, const struct study_unit *u,
 	reason[0] = '\0';
 	char *path = unit_result_path(e, e->models[u->model].name, u->repeat, u->fold);
 	if (fs_is_file(path)) {
-		struct json *j = json_parse_file(path);
+		struct json *j = unit_file_parse(path);
 		const char *s = json_string(json_get(j, "status"));
 		const char *r = json_string(json_get(j, "reason"));
 		if (s)

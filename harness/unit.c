@@ -5,6 +5,7 @@
 #include "blas.h"
 #include "cache.h"
 #include "cfg.h"
+#include "checksum.h"
 #include "dataset.h"
 #include "error.h"
 #include "folds.h"
@@ -169,6 +170,19 @@ static int load_data(const struct experiment *e, struct dataset *d, struct cache
 	return 0;
 }
 
+/* SHA-256 of the model's effective cfg text; -1 when the cfg is invalid. */
+static int effective_cfg_sha(const struct experiment *e, const struct exp_model *m, char hex[65])
+{
+	struct cfg c;
+	if (effective_cfg(e, m, &c) < 0)
+		return -1;
+	char *text = cfg_to_text(&c);
+	sha256_hex(text, strlen(text), hex);
+	free(text);
+	cfg_release(&c);
+	return 0;
+}
+
 int unit_is_current(const struct experiment *e, const char *model, int repeat, int fold)
 {
 	int mi = experiment_model(e, model);
@@ -176,20 +190,15 @@ int unit_is_current(const struct experiment *e, const char *model, int repeat, i
 		return 0;
 	char *path = unit_result_path(e, model, repeat, fold);
 	int current = 0;
-	struct json *j = fs_is_file(path) ? json_parse_file(path) : NULL;
+	struct json *j = fs_is_file(path) ? unit_file_parse(path) : NULL;
 	free(path);
 	const char *status = json_string(json_get(j, "status"));
 	const char *recorded = json_string(json_get(j, "inputs_sha256"));
 	if (!status || !recorded || !(strcmp(status, "ok") == 0 || strcmp(status, "diverged") == 0))
 		goto out;
-	struct cfg c;
-	if (effective_cfg(e, &e->models[mi], &c) < 0)
-		goto out;
-	char *text = cfg_to_text(&c);
 	char cfg_sha[65];
-	sha256_hex(text, strlen(text), cfg_sha);
-	free(text);
-	cfg_release(&c);
+	if (effective_cfg_sha(e, &e->models[mi], cfg_sha) < 0)
+		goto out;
 	struct dataset d;
 	struct cache cc;
 	if (load_data(e, &d, &cc) < 0)
@@ -345,7 +354,7 @@ static int write_result(struct unit_run_state *s)
 	struct jw w;
 	jw_init(&w);
 	jw_obj_begin(&w);
-	jw_kstr(&w, "format", "darkfold-unit/1");
+	jw_kstr(&w, "format", UNIT_FORMAT);
 	jw_kstr(&w, "experiment", e->name);
 	jw_kstr(&w, "experiment_sha256", e->sha256);
 	jw_kstr(&w, "inputs_sha256", s->inputs_sha[0] ? s->inputs_sha : NULL);
@@ -470,6 +479,7 @@ static int write_result(struct unit_run_state *s)
 	jw_kstr(&w, "cjson", json_library_version());
 	jw_obj_end(&w);
 	free(commit);
+	checksum_append(&w);
 	jw_obj_end(&w);
 
 	char *path = unit_result_path(e, s->m->name, s->repeat, s->fold);
@@ -483,7 +493,7 @@ static int write_result(struct unit_run_state *s)
 
 static double result_seconds(const char *path)
 {
-	struct json *j = fs_is_file(path) ? json_parse_file(path) : NULL;
+	struct json *j = fs_is_file(path) ? unit_file_parse(path) : NULL;
 	double s = NAN;
 	const char *status = json_string(json_get(j, "status"));
 	if (status && strcmp(status, "failed"))
@@ -563,6 +573,15 @@ static int fail(struct unit_run_state *s, const char *reason)
 	write_result(s);
 	fprintf(stderr, "%s r%d-f%d: failed: %s\n", s->m->name, s->repeat, s->fold, reason);
 	return -1;
+}
+
+/* 1 if all n scores are finite. */
+static int scores_finite(const double *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(p[i]))
+			return 0;
+	return 1;
 }
 
 static int run(struct unit_run_state *s)
@@ -674,6 +693,16 @@ static int run(struct unit_run_state *s)
 			l[i] = labels[inner_val[i]];
 		}
 		net_predict(n, X, nv, p);
+		if (!scores_finite(p, nv)) {
+			free(X);
+			free(p);
+			free(l);
+			s->status = "diverged";
+			s->reason = "the network gave a NaN or infinite score on the inner validation images";
+			rc = write_result(s);
+			printf("%s: diverged: non-finite validation score\n", label);
+			goto cleanup;
+		}
 		struct metrics_input mi = { .label = l, .p = p, .n = nv };
 		s->threshold = metrics_tune_threshold(&mi, positive, e->metrics.beta);
 		s->chosen_on = "inner_val";
@@ -693,6 +722,15 @@ static int run(struct unit_run_state *s)
 	}
 	net_predict(n, X, s->n_test, s->p);
 	free(X);
+	if (!scores_finite(s->p, s->n_test)) {
+		free(l);
+		free(defect);
+		s->status = "diverged";
+		s->reason = "the network gave a NaN or infinite score on the held-out images";
+		rc = write_result(s);
+		printf("%s: diverged: non-finite held-out score\n", label);
+		goto cleanup;
+	}
 	struct metrics_input mi = { .label = l, .p = s->p, .defect = defect, .n = s->n_test };
 	rc = metrics_compute(&mi, s->threshold, positive, e->metrics.beta, &s->met);
 	free(l);
@@ -760,4 +798,58 @@ int unit_run(const struct experiment *e, const char *model, int repeat, int fold
 	}
 	state_release(&s);
 	return rc;
+}
+
+struct json *unit_file_parse(const char *path)
+{
+	struct json *j = checksum_parse_file(path);
+	const char *fmt = json_string(json_get(j, "format"));
+	if (j && (!fmt || strcmp(fmt, UNIT_FORMAT))) {
+		error("'%s': .format: expected \"%s\", found %s%s%s: not a unit file of this "
+		      "darkfold version", path, UNIT_FORMAT, fmt ? "\"" : "", fmt ? fmt : "none",
+		      fmt ? "\"" : "");
+		json_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+char **unit_inputs_all(const struct experiment *e, int *failed)
+{
+	*failed = 0;
+	if (!fs_is_dir(e->dataset.root)) {
+		warning("dataset folder '%s' does not exist: the unit files' inputs hashes "
+			"cannot be checked", e->dataset.root);
+		return NULL;
+	}
+	struct dataset d;
+	struct cache cc;
+	if (load_data(e, &d, &cc) < 0) {
+		*failed = 1;
+		return NULL;
+	}
+	int per = e->cv.repeats * e->cv.k;
+	char **list = xcalloc((size_t)e->n_models * per + 1, sizeof *list);
+	for (int m = 0; m < e->n_models; m++) {
+		char cfg_sha[65];
+		if (effective_cfg_sha(e, &e->models[m], cfg_sha) < 0)
+			continue;
+		for (int i = 0; i < per; i++) {
+			list[m * per + i] = xmalloc(65);
+			inputs_hash(e, &e->models[m], i / e->cv.k, i % e->cv.k, cfg_sha, cc.key,
+				    list[m * per + i]);
+		}
+	}
+	cache_release(&cc);
+	dataset_release(&d);
+	return list;
+}
+
+void unit_inputs_free(char **list, const struct experiment *e)
+{
+	if (!list)
+		return;
+	for (int i = 0; i < e->n_models * e->cv.repeats * e->cv.k; i++)
+		free(list[i]);
+	free(list);
 }
