@@ -6,6 +6,7 @@
 #include "experiment.h"
 #include "fsutil.h"
 #include "json.h"
+#include "preflight.h"
 #include "study.h"
 #include "unit.h"
 
@@ -132,12 +133,17 @@ static void progress_text(const struct progress *p, char *buf, size_t size)
 }
 
 /* status and reason of a unit result file, for the finish line. */
-static void read_outcome(const struct experiment *e, const struct study_unit *u, char *status,
-			 size_t n_status, char *reason, size_t n_reason)
+static void read_outcome(const struct experiment *e, const struct study_unit *u, int urc,
+			 char *status, size_t n_status, char *reason, size_t n_reason)
 {
 	snprintf(status, n_status, "no result file");
 	reason[0] = '\0';
-	char *path = unit_result_path(e, e->models[u->model].name, u->repeat, u->fold);
+	const char *model = e->models[u->model].name;
+	char *path = unit_failed_path(e, model, u->repeat, u->fold);
+	if (urc == 0 || !fs_is_file(path)) {
+		free(path);
+		path = unit_result_path(e, model, u->repeat, u->fold);
+	}
 	if (fs_is_file(path)) {
 		struct json *j = unit_file_parse(path);
 		const char *s = json_string(json_get(j, "status"));
@@ -239,6 +245,18 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+/* The synthetic set and the image cache, created once under a lock when
+ * several units start together. */
+static int prepare(const struct experiment *e)
+{
+	int lock = preflight_lock(e);
+	if (lock < 0)
+		return -1;
+	int rc = study_prepare_data(e) != 0 || study_prepare_cache(e) != 0 ? -1 : 0;
+	preflight_unlock(lock);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -251,8 +269,8 @@ int cmd_run(int argc, char **argv)
 	struct progress p = { .e = &e };
 	int n_sel = 0, rc = 1;
 	if (study_units(&e, o.model, o.repeat, o.fold, &sel, &n_sel) != 0 ||
-	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || study_prepare_data(&e) != 0 ||
-	    study_prepare_cache(&e) != 0)
+	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || prepare(&e) != 0 ||
+	    preflight_check(&e, n_sel) != 0)
 		goto out;
 	p.seconds = xcalloc((size_t)p.n_all, sizeof *p.seconds);
 	p.remaining = xcalloc((size_t)p.n_all, sizeof *p.remaining);
@@ -291,7 +309,7 @@ int cmd_run(int argc, char **argv)
 		int urc = run_child(&e, u, label);
 		double wall = now_seconds() - t;
 		char status[32], reason[256], took[32];
-		read_outcome(&e, u, status, sizeof status, reason, sizeof reason);
+		read_outcome(&e, u, urc, status, sizeof status, reason, sizeof reason);
 		study_format_duration(wall, took, sizeof took);
 		progress_scan(&p);
 		progress_text(&p, prog, sizeof prog);

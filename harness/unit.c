@@ -35,6 +35,14 @@ char *unit_result_path(const struct experiment *e, const char *model, int repeat
 	return p;
 }
 
+char *unit_failed_path(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	char *root = experiment_results_path(e);
+	char *p = xasprintf("%s/%s/r%d-f%d.failed.json", root, model, repeat, fold);
+	free(root);
+	return p;
+}
+
 char *unit_work_dir(const struct experiment *e, const char *model, int repeat, int fold)
 {
 	char *root = experiment_results_path(e);
@@ -345,6 +353,18 @@ static void write_training(struct jw *w, const struct unit_run_state *s)
 	jw_obj_end(w);
 }
 
+/* 1 if path holds a valid unit result file with status ok. */
+static int result_is_ok(const char *path)
+{
+	if (!fs_is_file(path))
+		return 0;
+	struct json *j = unit_file_parse(path);
+	const char *st = json_string(json_get(j, "status"));
+	int ok = st && !strcmp(st, "ok");
+	json_free(j);
+	return ok;
+}
+
 static int write_result(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
@@ -483,8 +503,20 @@ static int write_result(struct unit_run_state *s)
 	jw_obj_end(&w);
 
 	char *path = unit_result_path(e, s->m->name, s->repeat, s->fold);
+	char *beside = unit_failed_path(e, s->m->name, s->repeat, s->fold);
+	int good = !strcmp(s->status, "ok") || !strcmp(s->status, "diverged");
+	if (!good && result_is_ok(path)) {
+		fprintf(stderr, "%s r%d-f%d: keeping the ok result '%s'; this run's result goes to "
+			"'%s'\n", s->m->name, s->repeat, s->fold, path, beside);
+		char *t = path;
+		path = beside;
+		beside = t;
+	}
 	int rc = jw_write_file(&w, path);
+	if (rc == 0 && good)
+		unlink(beside);
 	free(path);
+	free(beside);
 	jw_release(&w);
 	return rc;
 }

@@ -27,6 +27,11 @@ void unit_inputs_free(char **list, const struct experiment *e);
 
 /* <results>/<exp>/<model>/r<R>-f<F>.json (new string). */
 char *unit_result_path(const struct experiment *e, const char *model, int repeat, int fold);
+/* <results>/<exp>/<model>/r<R>-f<F>.failed.json (new string): where a
+ * failed (or interrupted) run's result file goes when the unit already has a
+ * result with status ok, which is never replaced by a failure. */
+char *unit_failed_path(const struct experiment *e, const char *model, int repeat, int fold);
+
 /* <results>/<exp>/<model>/r<R>-f<F>/ (new string): effective cfg, log,
  * checkpoint, weights. */
 char *unit_work_dir(const struct experiment *e, const char *model, int repeat, int fold);
