@@ -8,6 +8,7 @@
 #include "json.h"
 #include "preflight.h"
 #include "study.h"
+#include "train.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -157,6 +158,28 @@ static void read_outcome(const struct experiment *e, const struct study_unit *u,
 	free(path);
 }
 
+/* SIGTERM and SIGINT while a unit runs: the parent passes the signal on to
+ * the unit's process (which stops after its current batch, keeping its last
+ * checkpoint) and starts no further unit. Set by signal handlers only. */
+static volatile sig_atomic_t child_pid, stop_signal;
+
+static void forward_signal(int sig)
+{
+	stop_signal = sig;
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+static void on_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
 /* Train one unit in a child process. Returns 0 when the child reported
  * success, -1 otherwise (with a message saying how it ended). */
 static int run_child(const struct experiment *e, const struct study_unit *u, const char *label)
@@ -167,17 +190,24 @@ static int run_child(const struct experiment *e, const struct study_unit *u, con
 	if (pid < 0)
 		return error("%s: cannot start a process: %s", label, strerror(errno));
 	if (pid == 0) {
+		on_signals(train_interrupt);
+		if (stop_signal)
+			train_interrupt(stop_signal);
 		int rc = unit_run(e, e->models[u->model].name, u->repeat, u->fold);
 		fflush(stdout);
 		fflush(stderr);
 		_exit(rc == 0 ? 0 : 1);
 	}
+	child_pid = pid;
+	if (stop_signal) /* came between the check and the fork */
+		kill(pid, stop_signal);
 	int st;
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR)
 			return error("%s: cannot wait for process %ld: %s", label, (long)pid,
 				     strerror(errno));
 	}
+	child_pid = 0;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st) == 0 ? 0 : -1;
 	if (WIFSIGNALED(st))
@@ -282,7 +312,8 @@ int cmd_run(int argc, char **argv)
 
 	int trained = 0, skipped = 0, failed = 0;
 	double t0 = now_seconds();
-	for (int i = 0; i < n_sel; i++) {
+	on_signals(forward_signal);
+	for (int i = 0; i < n_sel && !stop_signal; i++) {
 		const struct study_unit *u = &sel[i];
 		char unit[32], label[128], prog[160];
 		study_unit_name(u, unit, sizeof unit);
@@ -329,7 +360,10 @@ int cmd_run(int argc, char **argv)
 	if (n_sel > 1 || failed)
 		printf("run: %s: %d unit%s: %d trained, %d up to date, %d failed, in %s\n", e.name,
 		       n_sel, n_sel == 1 ? "" : "s", trained, skipped, failed, took);
-	rc = failed ? 1 : 0;
+	if (stop_signal)
+		printf("run: %s: interrupted by signal %d (%s); rerun to resume\n", e.name,
+		       (int)stop_signal, strsignal(stop_signal));
+	rc = failed || stop_signal ? 1 : 0;
 out:
 	free(sel);
 	free(p.all);

@@ -118,7 +118,7 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 		u->status = UNIT_DIVERGED;
 		return 0;
 	}
-	if (!strcmp(st, "failed")) {
+	if (!strcmp(st, "failed") || !strcmp(st, "interrupted")) {
 		u->status = UNIT_FAILED;
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include "sha256.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,19 @@ out:
 
 /* ---- the loop ---- */
 
+/* Set from a signal handler: the one mutable global, as signals need. */
+static volatile sig_atomic_t stop_signal;
+
+void train_interrupt(int sig)
+{
+	stop_signal = sig;
+}
+
+int train_interrupted(void)
+{
+	return stop_signal;
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -487,6 +501,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	int run_epochs = 0;
 	rc = 0;
 	while (!p.stopped && p.epoch < o->epochs) {
+		if (stop_signal) {
+			status = TRAIN_INTERRUPTED;
+			break;
+		}
 		int e = p.epoch; /* 0-based index of this epoch */
 		double t0 = now_seconds();
 		net_srand(epoch_srand(o->seed, e));
@@ -498,7 +516,7 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 		int *order;
 		int m = epoch_order(train, n_train, labels, o->imbalance, &p.rng, &order);
 		double loss = 0, step = 0;
-		for (int s = 0; s < m; s += B) {
+		for (int s = 0; s < m && !stop_signal; s += B) {
 			int real = m - s < B ? m - s : B;
 			for (int b = 0; b < B; b++) {
 				int pos = order[s + (b < real ? b : b % real)];
@@ -518,6 +536,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 			loss += ls;
 		}
 		free(order);
+		if (stop_signal) {
+			status = TRAIN_INTERRUPTED;
+			break;
+		}
 		p.images += m;
 		p.step_seconds += step;
 		struct train_epoch *c = &p.curve[e];

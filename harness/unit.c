@@ -249,6 +249,7 @@ struct unit_run_state {
 	struct metrics met;
 	int have_metrics;
 	char started[32];
+	char why[256]; /* reason text built at run time */
 };
 
 static void iso_now(char out[32])
@@ -703,6 +704,18 @@ static int run(struct unit_run_state *s)
 	}
 	s->have_train = 1;
 
+	if (s->tr.status == TRAIN_INTERRUPTED) {
+		int sig = train_interrupted();
+		snprintf(s->why, sizeof s->why, "interrupted by signal %d (%s) after epoch %d of %d; "
+			 "rerun the unit to resume from its checkpoint", sig, strsignal(sig),
+			 s->tr.epochs_run, e->training.epochs);
+		s->status = "interrupted";
+		s->reason = s->why;
+		write_result(s);
+		printf("%s: %s\n", label, s->why);
+		rc = -1;
+		goto out;
+	}
 	if (s->tr.status == TRAIN_DIVERGED) {
 		s->status = "diverged";
 		s->reason = "the training loss became NaN or Inf";
