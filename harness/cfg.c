@@ -379,15 +379,14 @@ static int list_count(const char *s)
 	return n;
 }
 
-/* Element i (0-based) of a comma list into buf; buf has room for strlen(s)+1. */
-static void list_elem(const char *s, int i, char *buf)
+/* The comma list element starting at *s into buf (room for strlen(*s)+1);
+ * *s moves past it and its comma, so that walking a list is linear. */
+static void list_next(const char **s, char *buf)
 {
-	for (; i > 0; s++)
-		if (*s == ',')
-			i--;
-	size_t n = strcspn(s, ",");
-	memcpy(buf, s, n);
+	size_t n = strcspn(*s, ",");
+	memcpy(buf, *s, n);
 	buf[n] = '\0';
+	*s += n + ((*s)[n] == ',');
 }
 
 static int check_value(const struct cfg *c, const struct cfg_section *sec, const struct cfg_option *o,
@@ -416,8 +415,9 @@ static int check_value(const struct cfg *c, const struct cfg_section *sec, const
 		int n = list_count(v);
 		char *buf = xmalloc(strlen(v) + 1);
 		int rc = 0;
+		const char *at = v;
 		for (int i = 0; i < n && !rc; i++) {
-			list_elem(v, i, buf);
+			list_next(&at, buf);
 			int bad = kd->type == T_INTS ? parse_long(buf, &l) : parse_double(buf, &d);
 			if (kd->type == T_INTS)
 				d = (double)l;
@@ -639,9 +639,10 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 			}
 			int n = list_count(f->value);
 			char *buf = xmalloc(strlen(f->value) + 1);
+			const char *at = f->value;
 			for (int j = 0; j < n; j++) {
 				long v = 0;
-				list_elem(f->value, j, buf);
+				list_next(&at, buf);
 				parse_long(buf, &v);
 				long r = resolve_ref(v, i);
 				if (r < 0 || r >= i) {
@@ -761,9 +762,10 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 			char *buf = xmalloc(strlen(v) + 1);
 			o.outputs = 0;
 			struct shape first = { 0, 0, 0, 0 };
+			const char *at = v;
 			for (int j = 0; j < n; j++) {
 				long ref = 0;
-				list_elem(v, j, buf);
+				list_next(&at, buf);
 				parse_long(buf, &ref);
 				const struct shape *f = &out[resolve_ref(ref, i)];
 				o.outputs += f->outputs;

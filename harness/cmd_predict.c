@@ -7,6 +7,7 @@
 #include "image.h"
 #include "json.h"
 #include "net.h"
+#include "unit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static void model_release(struct model *m)
 /* Fill m from a unit's result file. */
 static int model_from_result(const char *path, struct model *m)
 {
-	struct json *j = json_parse_file(path);
+	struct json *j = unit_file_parse(path);
 	if (!j)
 		return -1;
 	int rc = 0;
@@ -177,7 +178,12 @@ int cmd_predict(int argc, char **argv)
 		}
 		double p;
 		net_predict(n, x->data, 1, &p);
-		printf("%s\t%.6f\t%s\n", argv[i], p, p >= m.threshold ? "anomalous" : "normal");
+		if (!isfinite(p)) {
+			error("'%s': the network gave a non-finite score (%g) with weights '%s'",
+			      argv[i], p, m.weights);
+			status = 1;
+		} else
+			printf("%s\t%.6f\t%s\n", argv[i], p, p >= m.threshold ? "anomalous" : "normal");
 		fflush(stdout);
 		if (x == &rs)
 			image_release(&rs);

@@ -7,13 +7,14 @@
 #include "fsutil.h"
 #include "report.h"
 #include "summary.h"
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char cmd_report_usage[] =
-	"usage: darkfold report EXPERIMENT [--no-figures] [--gnuplot PROGRAM]\n"
+	"usage: darkfold report EXPERIMENT [--no-figures] [--gnuplot PROGRAM] [--allow-stale]\n"
 	"\n"
 	"Reads the unit result files results/<name>/<model>/r<R>-f<F>.json of the\n"
 	"experiment file EXPERIMENT and writes results/<name>/summary.json:\n"
@@ -23,12 +24,15 @@ const char cmd_report_usage[] =
 	"between every pair of models with Holm-corrected p-values, McNemar's test,\n"
 	"and the best model by F-beta (docs/results.md). Then it writes the tables\n"
 	"(summary.csv, .md, .tex), the figures and report.md beside it.\n"
-	"Missing units are counted, not fatal; nothing is trained.\n"
+	"Missing units are counted, not fatal; nothing is trained. A unit file made\n"
+	"for another experiment or from other inputs (stale) is an error.\n"
 	"\n"
+	"  --allow-stale      report stale unit files, counted as stale\n"
 	"  --no-figures       tables and report.md only (no gnuplot)\n"
 	"  --gnuplot PROGRAM  the gnuplot to run (default: gnuplot on PATH)\n"
 	"\n"
-	"Exit status: 0 done, 1 failure (a bad unit file, gnuplot failing),\n"
+	"Exit status: 0 done, 1 failure (a bad or stale unit file, no finished\n"
+	"unit, gnuplot failing),\n"
 	"2 usage error.";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -39,6 +43,18 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
+/* 1 if the summary at path counts an ok unit for some model. */
+static int any_finished(const char *path)
+{
+	struct json *s = json_parse_file(path);
+	const struct json *m = json_get(s, "models");
+	int any = 0;
+	for (int i = 0; i < json_size(m); i++)
+		any |= json_number(json_get(json_get(json_at(m, i), "units"), "ok")) > 0;
+	json_free(s);
+	return any;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	if (cmd_wants_help(argc, argv)) {
@@ -46,11 +62,13 @@ int cmd_report(int argc, char **argv)
 		return 0;
 	}
 	const char *path = NULL, *gnuplot = NULL;
-	int figures = 1;
+	int figures = 1, allow_stale = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--no-figures")) {
 			figures = 0;
+		} else if (!strcmp(a, "--allow-stale")) {
+			allow_stale = 1;
 		} else if (!strcmp(a, "--gnuplot")) {
 			if (i + 1 >= argc)
 				return usage_error("%s needs a value", a);
@@ -69,7 +87,8 @@ int cmd_report(int argc, char **argv)
 	struct experiment e;
 	if (experiment_load(path, &e) != 0)
 		return 1;
-	int rc = 1;
+	int rc = 1, failed;
+	char **inputs = NULL;
 	char *results = experiment_results_path(&e);
 	char *out = fs_join(results, "summary.json");
 	const char **models = xcalloc((size_t)e.n_models + 1, sizeof *models);
@@ -80,6 +99,9 @@ int cmd_report(int argc, char **argv)
 		      path);
 		goto out;
 	}
+	inputs = unit_inputs_all(&e, &failed);
+	if (failed)
+		goto out;
 	struct summary_config c = {
 		.experiment = e.name,
 		.experiment_sha256 = e.sha256,
@@ -97,16 +119,24 @@ int cmd_report(int argc, char **argv)
 		.cost_fn = e.metrics.cost_fn,
 		.bootstrap = e.metrics.bootstrap,
 		.seed = e.cv.seed,
+		.inputs_sha256 = inputs,
+		.allow_stale = allow_stale,
 	};
 	if (summary_write(&c, out) != 0)
 		goto out;
 	printf("wrote %s\n", out);
+	if (!any_finished(out)) {
+		error("nothing has finished: no unit of '%s' has status ok; run 'darkfold run %s' "
+		      "first", path, path);
+		goto out;
+	}
 	struct report_opts o = { .figures = figures, .gnuplot = gnuplot, .pdf = 1 };
 	if (report_render(&e, results, &o) != 0)
 		goto out;
 	printf("wrote the tables%s and report.md in %s\n", figures ? ", figures" : "", results);
 	rc = 0;
 out:
+	unit_inputs_free(inputs, &e);
 	free(models);
 	free(out);
 	free(results);

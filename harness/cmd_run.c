@@ -6,7 +6,9 @@
 #include "experiment.h"
 #include "fsutil.h"
 #include "json.h"
+#include "preflight.h"
 #include "study.h"
+#include "train.h"
 #include "unit.h"
 #include "unitlock.h"
 
@@ -138,14 +140,19 @@ static void progress_text(const struct progress *p, char *buf, size_t size)
 }
 
 /* status and reason of a unit result file, for the finish line. */
-static void read_outcome(const struct experiment *e, const struct study_unit *u, char *status,
-			 size_t n_status, char *reason, size_t n_reason)
+static void read_outcome(const struct experiment *e, const struct study_unit *u, int urc,
+			 char *status, size_t n_status, char *reason, size_t n_reason)
 {
 	snprintf(status, n_status, "no result file");
 	reason[0] = '\0';
-	char *path = unit_result_path(e, e->models[u->model].name, u->repeat, u->fold);
+	const char *model = e->models[u->model].name;
+	char *path = unit_failed_path(e, model, u->repeat, u->fold);
+	if (urc == 0 || !fs_is_file(path)) {
+		free(path);
+		path = unit_result_path(e, model, u->repeat, u->fold);
+	}
 	if (fs_is_file(path)) {
-		struct json *j = json_parse_file(path);
+		struct json *j = unit_file_parse(path);
 		const char *s = json_string(json_get(j, "status"));
 		const char *r = json_string(json_get(j, "reason"));
 		if (s)
@@ -155,6 +162,28 @@ static void read_outcome(const struct experiment *e, const struct study_unit *u,
 		json_free(j);
 	}
 	free(path);
+}
+
+/* SIGTERM and SIGINT while a unit runs: the parent passes the signal on to
+ * the unit's process (which stops after its current batch, keeping its last
+ * checkpoint) and starts no further unit. Set by signal handlers only. */
+static volatile sig_atomic_t child_pid, stop_signal;
+
+static void forward_signal(int sig)
+{
+	stop_signal = sig;
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+static void on_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 }
 
 /* Train one unit in a child process. Returns 0 when the child reported
@@ -167,17 +196,24 @@ static int run_child(const struct experiment *e, const struct study_unit *u, con
 	if (pid < 0)
 		return error("%s: cannot start a process: %s", label, strerror(errno));
 	if (pid == 0) {
+		on_signals(train_interrupt);
+		if (stop_signal)
+			train_interrupt(stop_signal);
 		int rc = unit_run(e, e->models[u->model].name, u->repeat, u->fold);
 		fflush(stdout);
 		fflush(stderr);
 		_exit(rc == 0 ? 0 : 1);
 	}
+	child_pid = pid;
+	if (stop_signal) /* came between the check and the fork */
+		kill(pid, stop_signal);
 	int st;
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR)
 			return error("%s: cannot wait for process %ld: %s", label, (long)pid,
 				     strerror(errno));
 	}
+	child_pid = 0;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st) == 0 ? 0 : -1;
 	if (WIFSIGNALED(st))
@@ -254,6 +290,18 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+/* The synthetic set and the image cache, created once under a lock when
+ * several units start together. */
+static int prepare(const struct experiment *e)
+{
+	int lock = preflight_lock(e);
+	if (lock < 0)
+		return -1;
+	int rc = study_prepare_data(e) != 0 || study_prepare_cache(e) != 0 ? -1 : 0;
+	preflight_unlock(lock);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -266,8 +314,8 @@ int cmd_run(int argc, char **argv)
 	struct progress p = { .e = &e };
 	int n_sel = 0, rc = 1;
 	if (study_units(&e, o.model, o.repeat, o.fold, &sel, &n_sel) != 0 ||
-	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || study_prepare_data(&e) != 0 ||
-	    study_prepare_cache(&e) != 0)
+	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || prepare(&e) != 0 ||
+	    preflight_check(&e, n_sel) != 0)
 		goto out;
 	p.seconds = xcalloc((size_t)p.n_all, sizeof *p.seconds);
 	p.remaining = xcalloc((size_t)p.n_all, sizeof *p.remaining);
@@ -279,7 +327,8 @@ int cmd_run(int argc, char **argv)
 
 	int trained = 0, skipped = 0, failed = 0, busy = 0;
 	double t0 = now_seconds();
-	for (int i = 0; i < n_sel; i++) {
+	on_signals(forward_signal);
+	for (int i = 0; i < n_sel && !stop_signal; i++) {
 		const struct study_unit *u = &sel[i];
 		char unit[32], label[128], prog[160];
 		study_unit_name(u, unit, sizeof unit);
@@ -327,7 +376,7 @@ int cmd_run(int argc, char **argv)
 		unitlock_release(lock);
 		double wall = now_seconds() - t;
 		char status[32], reason[256], took[32];
-		read_outcome(&e, u, status, sizeof status, reason, sizeof reason);
+		read_outcome(&e, u, urc, status, sizeof status, reason, sizeof reason);
 		study_format_duration(wall, took, sizeof took);
 		progress_scan(&p);
 		progress_text(&p, prog, sizeof prog);
@@ -350,7 +399,10 @@ int cmd_run(int argc, char **argv)
 	if (busy)
 		printf("run: %s: %d unit%s not run: locked by another process\n", e.name, busy,
 		       busy == 1 ? "" : "s");
-	rc = failed ? 1 : busy ? UNITLOCK_EXIT_BUSY : 0;
+	if (stop_signal)
+		printf("run: %s: interrupted by signal %d (%s); rerun to resume\n", e.name,
+		       (int)stop_signal, strsignal(stop_signal));
+	rc = failed || stop_signal ? 1 : busy ? UNITLOCK_EXIT_BUSY : 0;
 out:
 	free(sel);
 	free(p.all);

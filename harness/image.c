@@ -159,6 +159,11 @@ static int reader_open(struct png_reader *r, const char *path, struct image_png_
 	}
 	png_set_user_limits(r->png, IMAGE_MAX_SIDE, IMAGE_MAX_SIDE);
 	png_set_chunk_malloc_max(r->png, 64u << 20);
+	/* Text and other metadata chunks are never used: skip them unread, so
+	 * that their declared length costs no memory whatever it is. */
+	static const png_byte skipped[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+	png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_NEVER, skipped,
+				    (int)(sizeof skipped / 5));
 	png_init_io(r->png, r->f);
 	png_set_sig_bytes(r->png, (int)sizeof sig);
 	png_read_info(r->png, r->info);

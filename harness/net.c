@@ -500,6 +500,21 @@ int net_save_weights(struct net *n, const char *path)
 	return rc;
 }
 
+/* 0 if every parameter of layers [0, upto) is finite, else -1 naming the
+ * first layer holding NaN or Inf. */
+static int weights_finite(const network *dn, int upto, const char *path)
+{
+	for (int i = 0; i < upto; i++) {
+		struct farray a[14];
+		int k = layer_state_arrays(&dn->layers[i], a);
+		for (int j = 0; j < k; j++)
+			for (size_t q = 0; q < a[j].n; q++)
+				if (!isfinite(a[j].p[q]))
+					return error("weights '%s': layer %d holds NaN or Inf", path, i);
+	}
+	return 0;
+}
+
 int net_load_weights(struct net *n, const char *path, int upto)
 {
 	network *dn = n->dn;
@@ -519,7 +534,7 @@ int net_load_weights(struct net *n, const char *path, int upto)
 			     path, n->cfg_path, net_weights_bytes(n, upto), (long long)st.st_size);
 	long long expected = net_weights_bytes(n, upto);
 	/* Files before version 0.2 store the image count as a 32-bit int. */
-	int old = !(hdr[0] * 10 + hdr[1] >= 2 && hdr[0] < 1000 && hdr[1] < 1000);
+	int old = !((long long)hdr[0] * 10 + hdr[1] >= 2 && hdr[0] < 1000 && hdr[1] < 1000);
 	if (old)
 		expected -= 4;
 	long long actual = (long long)st.st_size;
@@ -537,7 +552,7 @@ int net_load_weights(struct net *n, const char *path, int upto)
 	quiet_end(n);
 	*dn->seen = seen;
 	free(p);
-	return 0;
+	return weights_finite(dn, all ? dn->n : upto, path);
 }
 
 /* Training state blob: "DFNETST1", u64 seen, i64 t, u32 layers, then per

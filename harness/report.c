@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "plot.h"
+#include "unit.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -393,14 +394,9 @@ static int load_units(struct report *r, struct row *row)
 	row->units = xcalloc((size_t)(n ? n : 1), sizeof *row->units);
 	for (int i = 0; i < n && rc == 0; i++) {
 		char *path = fs_join(dir, names[i].file);
-		struct json *u = json_parse_file(path);
-		const char *fmtag = json_string(json_get(u, "format"));
+		struct json *u = unit_file_parse(path);
 		if (!u) {
 			rc = -1;
-		} else if (!fmtag || strcmp(fmtag, "darkfold-unit/1")) {
-			rc = error("'%s': not a darkfold unit result file (format '%s', expected "
-				   "'darkfold-unit/1')",
-				   path, fmtag ? fmtag : "(none)");
 		} else {
 			const struct json *t = json_get(u, "timing");
 			double w = iso_seconds(json_string(json_get(t, "finished"))) -

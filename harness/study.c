@@ -75,7 +75,7 @@ enum study_state study_unit_state(const struct experiment *e, const struct study
 	if (!fs_is_file(path))
 		goto done;
 	/* A result file that does not parse (its error is printed) is outdated. */
-	struct json *j = json_parse_file(path);
+	struct json *j = unit_file_parse(path);
 	const char *status = json_string(json_get(j, "status"));
 	double secs = json_number(json_get(json_get(j, "timing"), "train_seconds"));
 	if (seconds && isfinite(secs) && status && strcmp(status, "failed"))

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "stats.h"
+#include "unit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ enum unit_status { UNIT_MISSING, UNIT_OK, UNIT_DIVERGED, UNIT_FAILED };
 /* One unit file, read. Strings point into doc. */
 struct unit {
 	enum unit_status status;
+	int stale;           /* made for another experiment or other inputs */
 	struct json *doc;
 	int n;               /* predictions */
 	int *label;          /* (n) */
@@ -65,6 +67,31 @@ static double number_or_nan(const struct json *j)
 	return json_type(j) == JSON_NUMBER ? json_number(j) : NAN;
 }
 
+/* A unit file that names another experiment, or whose inputs hash is not
+ * expected (when expected is not NULL), is stale: an error, or with
+ * allow_stale a warning and u->stale. */
+static int check_stale(const struct summary_config *c, const char *file, const char *expected,
+		       struct unit *u)
+{
+	const char *exp = json_string(json_get(u->doc, "experiment"));
+	const char *inputs = json_string(json_get(u->doc, "inputs_sha256"));
+	char why[256];
+	if (!exp || strcmp(exp, c->experiment))
+		snprintf(why, sizeof why, "it belongs to experiment '%.64s', not '%.64s'",
+			 exp ? exp : "(none)", c->experiment);
+	else if (expected && (inputs ? strcmp(inputs, expected) != 0 : u->status != UNIT_FAILED))
+		snprintf(why, sizeof why, "its inputs hash is not the current one (the experiment, "
+			 "cfg or data changed since it was made)");
+	else
+		return 0;
+	if (!c->allow_stale)
+		return error("'%s': stale unit file: %s; rerun it with 'darkfold run' or report it "
+			     "marked stale with --allow-stale", file, why);
+	warning("'%s': stale unit file, reported marked stale: %s", file, why);
+	u->stale = 1;
+	return 0;
+}
+
 static int read_unit(const char *file, const char *model, int r, int f, struct unit *u)
 {
 	memset(u, 0, sizeof *u);
@@ -72,13 +99,10 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 		u->status = UNIT_MISSING;
 		return 0;
 	}
-	struct json *d = json_parse_file(file);
+	struct json *d = unit_file_parse(file);
 	if (!d)
 		return -1;
 	u->doc = d;
-	const char *fmt = json_string(json_get(d, "format"));
-	if (!fmt || strcmp(fmt, "darkfold-unit/1"))
-		return bad(file, ".format", "expected \"darkfold-unit/1\"");
 	const char *m = json_string(json_get(d, "model"));
 	if (!m || strcmp(m, model))
 		return bad(file, ".model", "does not name the model of its folder");
@@ -94,7 +118,7 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 		u->status = UNIT_DIVERGED;
 		return 0;
 	}
-	if (!strcmp(st, "failed")) {
+	if (!strcmp(st, "failed") || !strcmp(st, "interrupted")) {
 		u->status = UNIT_FAILED;
 		return 0;
 	}
@@ -623,9 +647,11 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	jw_key(w, g->name);
 	jw_obj_begin(w);
 	if (is_model) {
-		int cnt[4] = { 0, 0, 0, 0 };
-		for (int i = 0; i < units; i++)
+		int cnt[4] = { 0, 0, 0, 0 }, stale = 0;
+		for (int i = 0; i < units; i++) {
 			cnt[g->u[i].status]++;
+			stale += g->u[i].stale;
+		}
 		jw_key(w, "units");
 		jw_obj_begin(w);
 		jw_kint(w, "total", units);
@@ -633,6 +659,7 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 		jw_kint(w, "diverged", cnt[UNIT_DIVERGED]);
 		jw_kint(w, "failed", cnt[UNIT_FAILED]);
 		jw_kint(w, "missing", cnt[UNIT_MISSING]);
+		jw_kint(w, "stale", stale);
 		jw_obj_end(w);
 	}
 	write_fold_units(w, c, g);
@@ -991,6 +1018,9 @@ int summary_build(const struct summary_config *c, struct jw *w)
 			char *file = fs_join(dir, name);
 			struct unit *u = &g[m].u[i];
 			rc = read_unit(file, c->models[m], i / c->k, i % c->k, u);
+			if (rc == 0 && u->status != UNIT_MISSING)
+				rc = check_stale(c, file, c->inputs_sha256 ? c->inputs_sha256[m * units + i]
+									   : NULL, u);
 			if (rc == 0 && u->status == UNIT_OK) {
 				struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
 				if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)

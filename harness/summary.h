@@ -27,6 +27,13 @@ struct summary_config {
 	double cost_fp, cost_fn;      /* cost of a good part rejected / a defective part passed */
 	int bootstrap;                /* bootstrap resamples of the pooled predictions */
 	uint64_t seed;                /* experiment seed: bootstrap and random baseline */
+	/* The current inputs hash of each unit, (n_models * repeats * k), unit
+	 * (m, r, f) at (m * repeats + r) * k + f; NULL (or a NULL entry): not
+	 * checked. A unit file naming another experiment, or another inputs hash,
+	 * is stale: an error, unless allow_stale, which reads it and counts it in
+	 * units.stale. */
+	char *const *inputs_sha256;
+	int allow_stale;
 };
 
 /* Read every unit file of the experiment and write summary.json's object

@@ -7,8 +7,10 @@
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
+#include "sha256.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +154,12 @@ void train_curve_write(struct jw *w, const struct train_epoch *curve, int n)
 	jw_arr_end(w);
 }
 
-/* ---- checkpoint: "DFCKPT01", u64 length + JSON, u64 length + net state ---- */
+/* ---- checkpoint: "DFCKPT02", u64 length + JSON, u64 length + net state,
+ * then the SHA-256 (64 hex digits) of every byte before it ---- */
 
-static const char CKPT_MAGIC[8] = { 'D', 'F', 'C', 'K', 'P', 'T', '0', '1' };
+static const char CKPT_MAGIC[8] = { 'D', 'F', 'C', 'K', 'P', 'T', '0', '2' };
+#define CKPT_HEAD 24 /* magic and the two lengths */
+#define CKPT_SUM 64
 
 struct progress {
 	int epoch;       /* epochs done */
@@ -199,13 +204,16 @@ static int ckpt_write(const char *path, const char *key, const struct progress *
 	size_t slen;
 	net_state_save(n, &state, &slen);
 	uint64_t jl = w.len, sl = slen;
-	size_t total = 8 + 8 + jl + 8 + sl;
+	size_t total = CKPT_HEAD + jl + sl + CKPT_SUM;
 	char *buf = xmalloc(total), *q = buf;
 	memcpy(q, CKPT_MAGIC, 8), q += 8;
 	memcpy(q, &jl, 8), q += 8;
 	memcpy(q, w.buf, jl), q += jl;
 	memcpy(q, &sl, 8), q += 8;
-	memcpy(q, state, sl);
+	memcpy(q, state, sl), q += sl;
+	char hex[65];
+	sha256_hex(buf, total - CKPT_SUM, hex);
+	memcpy(q, hex, CKPT_SUM);
 	int rc = fs_write_atomic(path, buf, total);
 	free(buf);
 	free(state);
@@ -213,8 +221,82 @@ static int ckpt_write(const char *path, const char *key, const struct progress *
 	return rc;
 }
 
-/* Returns 1 when resumed, 0 when there is no usable checkpoint, -1 on a
- * corrupt one. */
+/* Integer member key of j in [lo, hi] into *v; -1 when absent or not such
+ * an integer. */
+static int ckpt_int(const struct json *j, const char *key, long long lo, long long hi,
+		    long long *v)
+{
+	double x = json_number(json_get(j, key));
+	if (!(x >= (double)lo && x <= (double)hi) || x != floor(x))
+		return -1;
+	*v = (long long)x;
+	return 0;
+}
+
+/* Number member key of j (null reads as NAN, the writer's form of a
+ * non-finite value) into *v; -1 when absent or of another type. */
+static int ckpt_num(const struct json *j, const char *key, double *v)
+{
+	const struct json *x = json_get(j, key);
+	if (json_type(x) == JSON_NULL) {
+		*v = NAN;
+		return 0;
+	}
+	if (json_type(x) != JSON_NUMBER)
+		return -1;
+	*v = json_number(x);
+	return 0;
+}
+
+/* The progress held by a checkpoint's JSON; -1 when a field is missing or
+ * out of range. */
+static int ckpt_progress(const struct json *j, int epochs, struct progress *p)
+{
+	long long ep, stopped, best, since, images;
+	const struct json *curve = json_get(j, "curve"), *rng = json_get(j, "rng");
+	if (ckpt_int(j, "epoch", 1, epochs, &ep) < 0 || ckpt_int(j, "stopped", 0, 1, &stopped) < 0 ||
+	    ckpt_int(j, "best_epoch", 0, ep, &best) < 0 ||
+	    ckpt_int(j, "since_best", 0, ep, &since) < 0 ||
+	    ckpt_int(j, "images", 0, 1LL << 52, &images) < 0 ||
+	    ckpt_num(j, "best_val_loss", &p->best_val) < 0 ||
+	    ckpt_num(j, "seconds", &p->seconds) < 0 ||
+	    ckpt_num(j, "step_seconds", &p->step_seconds) < 0 || json_type(curve) != JSON_ARRAY ||
+	    json_size(curve) != ep || json_type(rng) != JSON_ARRAY || json_size(rng) != 4)
+		return -1;
+	if (best == 0)
+		p->best_val = INFINITY;
+	p->epoch = (int)ep;
+	p->stopped = (int)stopped;
+	p->best_epoch = (int)best;
+	p->since_best = (int)since;
+	p->images = images;
+	for (int i = 0; i < 4; i++) {
+		const char *hex = json_string(json_at(rng, i));
+		char *end;
+		if (!hex || strlen(hex) != 16)
+			return -1;
+		p->rng.s[i] = strtoull(hex, &end, 16);
+		if (*end)
+			return -1;
+	}
+	for (int e = 0; e < ep; e++) {
+		const struct json *c = json_at(curve, e);
+		struct train_epoch *t = &p->curve[e];
+		long long n;
+		if (ckpt_int(c, "epoch", e + 1, e + 1, &n) < 0 ||
+		    ckpt_num(c, "train_loss", &t->train_loss) < 0 ||
+		    ckpt_num(c, "val_loss", &t->val_loss) < 0 ||
+		    ckpt_num(c, "val_accuracy", &t->val_accuracy) < 0 ||
+		    ckpt_num(c, "learning_rate", &t->learning_rate) < 0)
+			return -1;
+		t->epoch = (int)n;
+	}
+	return 0;
+}
+
+/* Returns 1 when resumed, 0 when there is no usable checkpoint (a corrupt
+ * one, or one made from other inputs, is discarded with a warning), -1 when
+ * it cannot be read or its state does not fit the network. */
 static int ckpt_read(const char *path, const char *key, int epochs, struct progress *p,
 		     struct net *n)
 {
@@ -224,21 +306,28 @@ static int ckpt_read(const char *path, const char *key, int epochs, struct progr
 	size_t len;
 	if (fs_read_file(path, &data, &len) < 0)
 		return -1;
-	int rc = -1;
+	int rc = 0;
 	struct json *j = NULL;
-	uint64_t jl, sl;
-	if (len < 24 || memcmp(data, CKPT_MAGIC, 8)) {
-		error("'%s': not a darkfold checkpoint", path);
+	const char *why = NULL;
+	uint64_t jl = 0, sl;
+	char hex[65];
+	if (len < CKPT_HEAD + CKPT_SUM || memcmp(data, CKPT_MAGIC, 8)) {
+		why = "not a checkpoint of this darkfold version";
+		goto out;
+	}
+	sha256_hex(data, len - CKPT_SUM, hex);
+	if (memcmp(hex, data + len - CKPT_SUM, CKPT_SUM)) {
+		why = "checksum mismatch (truncated or corrupt)";
 		goto out;
 	}
 	memcpy(&jl, data + 8, 8);
-	if (jl > len - 24) {
-		error("'%s': truncated checkpoint", path);
+	if (jl > len - CKPT_HEAD - CKPT_SUM) {
+		why = "inconsistent lengths";
 		goto out;
 	}
 	memcpy(&sl, data + 16 + jl, 8);
-	if (sl != len - 24 - jl) {
-		error("'%s': truncated checkpoint", path);
+	if (sl != len - CKPT_HEAD - CKPT_SUM - jl) {
+		why = "inconsistent lengths";
 		goto out;
 	}
 	char *text = xmalloc(jl + 1);
@@ -246,49 +335,48 @@ static int ckpt_read(const char *path, const char *key, int epochs, struct progr
 	text[jl] = '\0';
 	j = json_parse(text, path);
 	free(text);
-	if (!j)
+	if (!j) {
+		why = "its header is not valid JSON";
 		goto out;
+	}
 	const char *k = json_string(json_get(j, "key"));
 	if (!k || strcmp(k, key ? key : "")) {
-		warning("'%s' was made from other inputs; starting the unit afresh", path);
-		rc = 0;
+		why = "it was made from other inputs";
 		goto out;
 	}
-	int ep = (int)json_number(json_get(j, "epoch"));
-	const struct json *curve = json_get(j, "curve"), *rng = json_get(j, "rng");
-	if (ep < 1 || ep > epochs || json_size(curve) != ep || json_size(rng) != 4) {
-		error("'%s': inconsistent checkpoint", path);
+	struct progress q = *p;
+	if (ckpt_progress(j, epochs, &q) < 0) {
+		why = "a field is missing or out of range";
 		goto out;
 	}
-	if (net_state_load(n, data + 24 + jl, sl, path) < 0)
+	if (net_state_load(n, data + CKPT_HEAD + jl, sl, path) < 0) {
+		rc = -1;
 		goto out;
-	p->epoch = ep;
-	p->stopped = (int)json_number(json_get(j, "stopped"));
-	for (int i = 0; i < 4; i++)
-		p->rng.s[i] = strtoull(json_string(json_at(rng, i)) ? json_string(json_at(rng, i)) : "0",
-				       NULL, 16);
-	p->best_epoch = (int)json_number(json_get(j, "best_epoch"));
-	p->best_val = json_number(json_get(j, "best_val_loss"));
-	p->since_best = (int)json_number(json_get(j, "since_best"));
-	p->seconds = json_number(json_get(j, "seconds"));
-	p->step_seconds = json_number(json_get(j, "step_seconds"));
-	p->images = (long long)json_number(json_get(j, "images"));
-	for (int e = 0; e < ep; e++) {
-		const struct json *c = json_at(curve, e);
-		p->curve[e].epoch = (int)json_number(json_get(c, "epoch"));
-		p->curve[e].train_loss = json_number(json_get(c, "train_loss"));
-		p->curve[e].val_loss = json_number(json_get(c, "val_loss"));
-		p->curve[e].val_accuracy = json_number(json_get(c, "val_accuracy"));
-		p->curve[e].learning_rate = json_number(json_get(c, "learning_rate"));
 	}
+	*p = q;
 	rc = 1;
 out:
+	if (why)
+		warning("'%s': %s: discarding the checkpoint, restarting the unit", path, why);
 	json_free(j);
 	free(data);
 	return rc;
 }
 
 /* ---- the loop ---- */
+
+/* Set from a signal handler: the one mutable global, as signals need. */
+static volatile sig_atomic_t stop_signal;
+
+void train_interrupt(int sig)
+{
+	stop_signal = sig;
+}
+
+int train_interrupted(void)
+{
+	return stop_signal;
+}
 
 static double now_seconds(void)
 {
@@ -413,6 +501,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	int run_epochs = 0;
 	rc = 0;
 	while (!p.stopped && p.epoch < o->epochs) {
+		if (stop_signal) {
+			status = TRAIN_INTERRUPTED;
+			break;
+		}
 		int e = p.epoch; /* 0-based index of this epoch */
 		double t0 = now_seconds();
 		net_srand(epoch_srand(o->seed, e));
@@ -424,7 +516,7 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 		int *order;
 		int m = epoch_order(train, n_train, labels, o->imbalance, &p.rng, &order);
 		double loss = 0, step = 0;
-		for (int s = 0; s < m; s += B) {
+		for (int s = 0; s < m && !stop_signal; s += B) {
 			int real = m - s < B ? m - s : B;
 			for (int b = 0; b < B; b++) {
 				int pos = order[s + (b < real ? b : b % real)];
@@ -444,6 +536,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 			loss += ls;
 		}
 		free(order);
+		if (stop_signal) {
+			status = TRAIN_INTERRUPTED;
+			break;
+		}
 		p.images += m;
 		p.step_seconds += step;
 		struct train_epoch *c = &p.curve[e];

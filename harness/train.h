@@ -77,7 +77,16 @@ struct jw;
  * val_accuracy, learning_rate} (the checkpoint's and the result file's form). */
 void train_curve_write(struct jw *w, const struct train_epoch *curve, int n);
 
-enum train_status { TRAIN_OK = 0, TRAIN_DIVERGED };
+enum train_status { TRAIN_OK = 0, TRAIN_DIVERGED, TRAIN_INTERRUPTED };
+
+/* A signal handler (SIGTERM, SIGINT): asks train_run to stop. The batch
+ * running finishes, the epoch is abandoned, and train_run returns with
+ * status TRAIN_INTERRUPTED; the checkpoint of the last whole epoch (written
+ * completely, even when the signal came while it was being written) is kept
+ * for a resume. Async-signal-safe. */
+void train_interrupt(int sig);
+/* The signal train_interrupt received, or 0. */
+int train_interrupted(void);
 
 struct train_result {
 	enum train_status status;
@@ -100,7 +109,8 @@ double train_schedule_rate(const struct train_options *o, int e);
  * stopping, val figures NAN). Resumes from o->checkpoint when it exists with
  * the same key, and writes it atomically after every epoch. At the end the
  * network holds the chosen epoch's weights (the best val loss with early
- * stopping, else the last epoch). Returns 0 (status ok or diverged in *out;
+ * stopping, else the last epoch). Returns 0 (status ok, diverged or
+ * interrupted in *out;
  * release with train_result_release) or -1 on an I/O or shape error. */
 int train_run(struct net *n, const struct cache *cc, const int *labels,
 	      const int *train, int n_train, const int *val, int n_val,

@@ -5,6 +5,7 @@
 #include "blas.h"
 #include "cache.h"
 #include "cfg.h"
+#include "checksum.h"
 #include "dataset.h"
 #include "error.h"
 #include "folds.h"
@@ -30,6 +31,14 @@ char *unit_result_path(const struct experiment *e, const char *model, int repeat
 {
 	char *root = experiment_results_path(e);
 	char *p = xasprintf("%s/%s/r%d-f%d.json", root, model, repeat, fold);
+	free(root);
+	return p;
+}
+
+char *unit_failed_path(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	char *root = experiment_results_path(e);
+	char *p = xasprintf("%s/%s/r%d-f%d.failed.json", root, model, repeat, fold);
 	free(root);
 	return p;
 }
@@ -178,6 +187,19 @@ static int load_data(const struct experiment *e, struct dataset *d, struct cache
 	return 0;
 }
 
+/* SHA-256 of the model's effective cfg text; -1 when the cfg is invalid. */
+static int effective_cfg_sha(const struct experiment *e, const struct exp_model *m, char hex[65])
+{
+	struct cfg c;
+	if (effective_cfg(e, m, &c) < 0)
+		return -1;
+	char *text = cfg_to_text(&c);
+	sha256_hex(text, strlen(text), hex);
+	free(text);
+	cfg_release(&c);
+	return 0;
+}
+
 int unit_is_current(const struct experiment *e, const char *model, int repeat, int fold)
 {
 	int mi = experiment_model(e, model);
@@ -185,20 +207,15 @@ int unit_is_current(const struct experiment *e, const char *model, int repeat, i
 		return 0;
 	char *path = unit_result_path(e, model, repeat, fold);
 	int current = 0;
-	struct json *j = fs_is_file(path) ? json_parse_file(path) : NULL;
+	struct json *j = fs_is_file(path) ? unit_file_parse(path) : NULL;
 	free(path);
 	const char *status = json_string(json_get(j, "status"));
 	const char *recorded = json_string(json_get(j, "inputs_sha256"));
 	if (!status || !recorded || !(strcmp(status, "ok") == 0 || strcmp(status, "diverged") == 0))
 		goto out;
-	struct cfg c;
-	if (effective_cfg(e, &e->models[mi], &c) < 0)
-		goto out;
-	char *text = cfg_to_text(&c);
 	char cfg_sha[65];
-	sha256_hex(text, strlen(text), cfg_sha);
-	free(text);
-	cfg_release(&c);
+	if (effective_cfg_sha(e, &e->models[mi], cfg_sha) < 0)
+		goto out;
 	struct dataset d;
 	struct cache cc;
 	if (load_data(e, &d, &cc) < 0)
@@ -247,6 +264,7 @@ struct unit_run_state {
 	struct metrics met;
 	int have_metrics;
 	char started[32];
+	char why[256]; /* reason text built at run time */
 };
 
 static void iso_now(char out[32])
@@ -351,6 +369,18 @@ static void write_training(struct jw *w, const struct unit_run_state *s)
 	jw_obj_end(w);
 }
 
+/* 1 if path holds a valid unit result file with status ok. */
+static int result_is_ok(const char *path)
+{
+	if (!fs_is_file(path))
+		return 0;
+	struct json *j = unit_file_parse(path);
+	const char *st = json_string(json_get(j, "status"));
+	int ok = st && !strcmp(st, "ok");
+	json_free(j);
+	return ok;
+}
+
 static int write_result(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
@@ -360,7 +390,7 @@ static int write_result(struct unit_run_state *s)
 	struct jw w;
 	jw_init(&w);
 	jw_obj_begin(&w);
-	jw_kstr(&w, "format", "darkfold-unit/1");
+	jw_kstr(&w, "format", UNIT_FORMAT);
 	jw_kstr(&w, "experiment", e->name);
 	jw_kstr(&w, "experiment_sha256", e->sha256);
 	jw_kstr(&w, "inputs_sha256", s->inputs_sha[0] ? s->inputs_sha : NULL);
@@ -490,11 +520,24 @@ static int write_result(struct unit_run_state *s)
 	jw_kstr(&w, "cjson", json_library_version());
 	jw_obj_end(&w);
 	free(commit);
+	checksum_append(&w);
 	jw_obj_end(&w);
 
 	char *path = unit_result_path(e, s->m->name, s->repeat, s->fold);
+	char *beside = unit_failed_path(e, s->m->name, s->repeat, s->fold);
+	int good = !strcmp(s->status, "ok") || !strcmp(s->status, "diverged");
+	if (!good && result_is_ok(path)) {
+		fprintf(stderr, "%s r%d-f%d: keeping the ok result '%s'; this run's result goes to "
+			"'%s'\n", s->m->name, s->repeat, s->fold, path, beside);
+		char *t = path;
+		path = beside;
+		beside = t;
+	}
 	int rc = jw_write_file(&w, path);
+	if (rc == 0 && good)
+		unlink(beside);
 	free(path);
+	free(beside);
 	jw_release(&w);
 	return rc;
 }
@@ -503,7 +546,7 @@ static int write_result(struct unit_run_state *s)
 
 static double result_seconds(const char *path)
 {
-	struct json *j = fs_is_file(path) ? json_parse_file(path) : NULL;
+	struct json *j = fs_is_file(path) ? unit_file_parse(path) : NULL;
 	double s = NAN;
 	const char *status = json_string(json_get(j, "status"));
 	if (status && strcmp(status, "failed"))
@@ -583,6 +626,15 @@ static int fail(struct unit_run_state *s, const char *reason)
 	write_result(s);
 	fprintf(stderr, "%s r%d-f%d: failed: %s\n", s->m->name, s->repeat, s->fold, reason);
 	return -1;
+}
+
+/* 1 if all n scores are finite. */
+static int scores_finite(const double *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(p[i]))
+			return 0;
+	return 1;
 }
 
 static int run(struct unit_run_state *s)
@@ -672,6 +724,18 @@ static int run(struct unit_run_state *s)
 	}
 	s->have_train = 1;
 
+	if (s->tr.status == TRAIN_INTERRUPTED) {
+		int sig = train_interrupted();
+		snprintf(s->why, sizeof s->why, "interrupted by signal %d (%s) after epoch %d of %d; "
+			 "rerun the unit to resume from its checkpoint", sig, strsignal(sig),
+			 s->tr.epochs_run, e->training.epochs);
+		s->status = "interrupted";
+		s->reason = s->why;
+		write_result(s);
+		printf("%s: %s\n", label, s->why);
+		rc = -1;
+		goto out;
+	}
 	if (s->tr.status == TRAIN_DIVERGED) {
 		s->status = "diverged";
 		s->reason = "the training loss became NaN or Inf";
@@ -694,6 +758,16 @@ static int run(struct unit_run_state *s)
 			l[i] = labels[inner_val[i]];
 		}
 		net_predict(n, X, nv, p);
+		if (!scores_finite(p, nv)) {
+			free(X);
+			free(p);
+			free(l);
+			s->status = "diverged";
+			s->reason = "the network gave a NaN or infinite score on the inner validation images";
+			rc = write_result(s);
+			printf("%s: diverged: non-finite validation score\n", label);
+			goto cleanup;
+		}
 		struct metrics_input mi = { .label = l, .p = p, .n = nv };
 		struct metrics_threshold policy = {
 			.policy = (enum metrics_threshold_policy)e->metrics.threshold_policy,
@@ -721,6 +795,15 @@ static int run(struct unit_run_state *s)
 	}
 	net_predict(n, X, s->n_test, s->p);
 	free(X);
+	if (!scores_finite(s->p, s->n_test)) {
+		free(l);
+		free(defect);
+		s->status = "diverged";
+		s->reason = "the network gave a NaN or infinite score on the held-out images";
+		rc = write_result(s);
+		printf("%s: diverged: non-finite held-out score\n", label);
+		goto cleanup;
+	}
 	struct metrics_input mi = { .label = l, .p = s->p, .defect = defect, .n = s->n_test };
 	rc = metrics_compute(&mi, s->threshold, positive, e->metrics.beta, &s->met);
 	free(l);
@@ -788,4 +871,58 @@ int unit_run(const struct experiment *e, const char *model, int repeat, int fold
 	}
 	state_release(&s);
 	return rc;
+}
+
+struct json *unit_file_parse(const char *path)
+{
+	struct json *j = checksum_parse_file(path);
+	const char *fmt = json_string(json_get(j, "format"));
+	if (j && (!fmt || strcmp(fmt, UNIT_FORMAT))) {
+		error("'%s': .format: expected \"%s\", found %s%s%s: not a unit file of this "
+		      "darkfold version", path, UNIT_FORMAT, fmt ? "\"" : "", fmt ? fmt : "none",
+		      fmt ? "\"" : "");
+		json_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+char **unit_inputs_all(const struct experiment *e, int *failed)
+{
+	*failed = 0;
+	if (!fs_is_dir(e->dataset.root)) {
+		warning("dataset folder '%s' does not exist: the unit files' inputs hashes "
+			"cannot be checked", e->dataset.root);
+		return NULL;
+	}
+	struct dataset d;
+	struct cache cc;
+	if (load_data(e, &d, &cc) < 0) {
+		*failed = 1;
+		return NULL;
+	}
+	int per = e->cv.repeats * e->cv.k;
+	char **list = xcalloc((size_t)e->n_models * per + 1, sizeof *list);
+	for (int m = 0; m < e->n_models; m++) {
+		char cfg_sha[65];
+		if (effective_cfg_sha(e, &e->models[m], cfg_sha) < 0)
+			continue;
+		for (int i = 0; i < per; i++) {
+			list[m * per + i] = xmalloc(65);
+			inputs_hash(e, &e->models[m], i / e->cv.k, i % e->cv.k, cfg_sha, cc.key,
+				    list[m * per + i]);
+		}
+	}
+	cache_release(&cc);
+	dataset_release(&d);
+	return list;
+}
+
+void unit_inputs_free(char **list, const struct experiment *e)
+{
+	if (!list)
+		return;
+	for (int i = 0; i < e->n_models * e->cv.repeats * e->cv.k; i++)
+		free(list[i]);
+	free(list);
 }

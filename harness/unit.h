@@ -6,9 +6,32 @@
 #define DARKFOLD_UNIT_H
 
 #include "experiment.h"
+#include "json.h"
+
+/* Format tag of the unit result file (docs/results.md). */
+#define UNIT_FORMAT "darkfold-unit/2"
+
+/* Read a unit result file: its checksum is verified and its format tag
+ * checked. Returns the document (free with json_free) or NULL with a
+ * message naming the file. */
+struct json *unit_file_parse(const char *path);
+
+/* The current inputs hash (the result file's inputs_sha256) of every unit:
+ * n_models * repeats * k new strings, unit (m, r, f) at (m * repeats + r) * k
+ * + f, NULL for a model whose cfg is invalid. Returns NULL with a warning
+ * when the dataset folder does not exist (nothing to compare with), NULL
+ * with *failed set and an error when the data cannot be read. Free with
+ * unit_inputs_free(list, e). */
+char **unit_inputs_all(const struct experiment *e, int *failed);
+void unit_inputs_free(char **list, const struct experiment *e);
 
 /* <results>/<exp>/<model>/r<R>-f<F>.json (new string). */
 char *unit_result_path(const struct experiment *e, const char *model, int repeat, int fold);
+/* <results>/<exp>/<model>/r<R>-f<F>.failed.json (new string): where a
+ * failed (or interrupted) run's result file goes when the unit already has a
+ * result with status ok, which is never replaced by a failure. */
+char *unit_failed_path(const struct experiment *e, const char *model, int repeat, int fold);
+
 /* <results>/<exp>/<model>/r<R>-f<F>/ (new string): effective cfg, log,
  * checkpoint, weights. */
 char *unit_work_dir(const struct experiment *e, const char *model, int repeat, int fold);

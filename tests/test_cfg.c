@@ -226,6 +226,25 @@ static void cfg_should_reject_bad_input_with_file_and_line(void **state)
 	free(err);
 }
 
+/* A [route] of 100000 entries is walked element by element: the last one,
+ * bad, is named by its position. */
+static void cfg_should_check_a_long_route_to_its_last_element(void **state)
+{
+	(void)state;
+	const char *head = "[net]\nbatch=4\nwidth=8\nheight=8\nchannels=1\n"
+			   "[convolutional]\nfilters=2\nsize=1\n[route]\nlayers=";
+	size_t hl = strlen(head), n = 100000;
+	char *t = xmalloc(hl + 3 * n + 8);
+	memcpy(t, head, hl);
+	char *p = t + hl;
+	for (size_t i = 0; i + 1 < n; i++, p += 3)
+		memcpy(p, "-1,", 3);
+	strcpy(p, "7\n");
+	expect_error(t, 0, "error: t.cfg:10: route layers= element 100000 (7) refers to layer 7, "
+			   "but only layer 0 comes before it\n");
+	free(t);
+}
+
 static void cfg_load_should_name_a_missing_file(void **state)
 {
 	(void)state;
@@ -527,6 +546,7 @@ int main(void)
 		cmocka_unit_test(cfg_should_read_sections_keys_and_lines),
 		cmocka_unit_test(cfg_outputs_should_follow_darknet_shape_arithmetic),
 		cmocka_unit_test(cfg_should_reject_bad_input_with_file_and_line),
+		cmocka_unit_test(cfg_should_check_a_long_route_to_its_last_element),
 		cmocka_unit_test(cfg_load_should_name_a_missing_file),
 		cmocka_unit_test(cfg_should_read_crlf_and_bom_like_lf),
 		cmocka_unit_test(cfg_to_text_should_be_canonical),

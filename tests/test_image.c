@@ -18,6 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -475,6 +479,41 @@ static void png_should_reject_absurd_dimensions_before_allocating(void **state)
 	free(p);
 }
 
+/* A PNG whose tEXt chunk declares 2 GiB - 1 bytes and holds 1000 is
+ * refused, and decoding it (in a child) peaks far below the declared size:
+ * the text is skipped, never allocated. */
+static void png_should_not_allocate_a_declared_text_chunk(void **state)
+{
+	char *p = path_in(state, "text.png");
+	struct buf png = { 0 };
+	static const unsigned char sig[8] = { 137, 80, 78, 71, 13, 10, 26, 10 };
+	put(&png, sig, 8);
+	const unsigned char ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0 };
+	chunk(&png, "IHDR", ihdr, sizeof ihdr);
+	put32be(&png, 0x7fffffffu);
+	put(&png, "tEXt", 4);
+	for (int i = 0; i < 1000; i++)
+		put8(&png, 'x');
+	test_write_file(p, png.p, png.n);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct image im;
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 2);
+		_exit(image_png_read(p, 1, &im, NULL) == -1 ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct rusage ru;
+	assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	assert_true(ru.ru_maxrss < 256 * 1024); /* KiB; the old reader took 2 GiB */
+	free(png.p);
+	free(p);
+}
+
 /* ---- encoding ------------------------------------------------------------- */
 
 static void png_write_should_round_trip_exactly(void **state)
@@ -609,6 +648,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(png_should_decode_8bit_gray_replicated_to_rgb, setup, teardown),
+		cmocka_unit_test_setup_teardown(png_should_not_allocate_a_declared_text_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(png_should_keep_16bit_precision, setup, teardown),
 		cmocka_unit_test_setup_teardown(png_should_scale_low_bit_depth_gray_to_full_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(png_should_drop_alpha_of_gray_alpha, setup, teardown),

@@ -7,6 +7,7 @@
 #include "helpers.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,6 +258,49 @@ static void net_should_reject_weights_of_the_wrong_size(void **state)
 	free(tiny);
 	free(longer);
 	free(shorter);
+	free(w);
+	net_free(n);
+	free(cfg);
+}
+
+/* A header whose major version is INT32_MAX is read without overflow (as
+ * Darknet's pre-0.2 layout, 4 bytes shorter); a NaN or an Inf among the
+ * weights is refused naming the file and the layer. */
+static void net_should_reject_hostile_and_non_finite_weights(void **state)
+{
+	struct fixture *f = *state;
+	char *cfg = write_cfg(f->dir, "conv.cfg", CONV_CFG);
+	struct net *n = build(cfg, 1, NULL);
+	char *w = fs_join(f->dir, "conv.weights");
+	assert_int_equal(net_save_weights(n, w), 0);
+	char *data;
+	size_t len;
+	assert_int_equal(fs_read_file(w, &data, &len), 0);
+	assert_int_equal(len, 1036);
+
+	int32_t major = INT32_MAX;
+	memcpy(data, &major, 4);
+	test_write_file(w, data, len);
+	test_stderr_begin();
+	int rc = net_load_weights(n, w, -1);
+	char *err = test_stderr_end();
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, "expected 1032 bytes, got 1036"));
+	free(err);
+
+	memset(data, 0, 4);
+	const float bad[2] = { NAN, INFINITY };
+	for (int i = 0; i < 2; i++) {
+		memcpy(data + len - 4, &bad[i], 4); /* a weight of [connected], layer 2 */
+		test_write_file(w, data, len);
+		test_stderr_begin();
+		rc = net_load_weights(n, w, -1);
+		err = test_stderr_end();
+		assert_int_equal(rc, -1);
+		assert_non_null(strstr(err, "conv.weights': layer 2 holds NaN or Inf"));
+		free(err);
+	}
+	free(data);
 	free(w);
 	net_free(n);
 	free(cfg);
@@ -613,6 +657,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(net_weights_bytes_should_match_the_layer_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_should_reject_weights_of_the_wrong_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_should_round_trip_weights_through_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(net_should_reject_hostile_and_non_finite_weights, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(net_train_batch_should_report_the_cross_entropy, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_sample_weights_should_scale_the_gradient, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_adam_should_move_each_parameter_by_the_rate, setup,

@@ -118,9 +118,9 @@ sys.exit(1 if errors else 0)
 PY
 
 # bad input: one line naming the file, exit 1, summary.json left as it was
-printf '{"format": "darkfold-unit/1", "model": "dense2", "repeat": 0, "fold": 1,\n "status": "ok", "predictions": [}\n' > res/fix/dense2/r0-f1.json
+printf '{"format": "darkfold-unit/2", "model": "dense2", "repeat": 0, "fold": 1,\n "status": "ok", "predictions": [}\n' > res/fix/dense2/r0-f1.json
 out=$("$D" report fix.json --no-figures 2>&1); check "corrupt unit file" 1 $?
-contains "error names the unit file" "$out" "res/fix/dense2/r0-f1.json': line 2"
+contains "error names the unit file" "$out" "error: 'res/fix/dense2/r0-f1.json': no checksum at the end"
 if cmp -s first.json res/fix/summary.json; then echo "ok: summary.json untouched on error"
 else echo "FAIL: summary.json changed on error"; fail=1; fi
 rm -f res/fix/summary.json

@@ -21,7 +21,7 @@ equals() { # equals DESCRIPTION ACTUAL EXPECTED
 started() { echo "$1" | sed -n 's/^run: smoke \([^ ]*\) \(r[0-9]*-f[0-9]*\): started.*/\1 \2/p' | sort; }
 # A result file without its timing and host objects (the only parts that may
 # differ between two runs of the same unit).
-stable() { sed '/^  "timing": {/,/^  }/d; /^  "host": {/,/^  }/d' "$1"; }
+stable() { sed '/^  "timing": {/,/^  }/d; /^  "host": {/,/^  }/d; /^  "checksum": /d' "$1"; }
 sums() { sha256sum results/smoke/*/r*-f*.json; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/darkfold-study-XXXXXX")

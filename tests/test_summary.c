@@ -3,11 +3,14 @@
  * quantiles and tail probabilities; noted at each check). */
 #include "summary.h"
 
+#include "checksum.h"
 #include "error.h"
 #include "fsutil.h"
 #include "helpers.h"
 #include "json.h"
+#include "sha256.h"
 #include "stats.h"
+#include "unit.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -50,8 +54,11 @@ static void write_unit_r(const char *root, const char *model, int r, int f, cons
 	struct jw w;
 	jw_init(&w);
 	jw_obj_begin(&w);
-	jw_kstr(&w, "format", "darkfold-unit/1");
+	jw_kstr(&w, "format", UNIT_FORMAT);
 	jw_kstr(&w, "experiment", "fixture");
+	char inputs[64];
+	snprintf(inputs, sizeof inputs, "inputs-%s-r%d-f%d", model, r, f);
+	jw_kstr(&w, "inputs_sha256", inputs);
 	jw_kstr(&w, "model", model);
 	jw_kint(&w, "repeat", r);
 	jw_kint(&w, "fold", f);
@@ -98,6 +105,7 @@ static void write_unit_r(const char *root, const char *model, int r, int f, cons
 	jw_obj_begin(&w);
 	jw_kstr(&w, "git_commit", "abc");
 	jw_obj_end(&w);
+	checksum_append(&w);
 	jw_obj_end(&w);
 	char *dir = fs_join(root, model);
 	assert_int_equal(fs_mkdir_p(dir), 0);
@@ -370,16 +378,104 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	free(root);
 }
 
+/* Write body + the checksum line + "}\n" (docs/results.md). */
+static void write_checksummed(const char *path, const char *body)
+{
+	char hex[65];
+	sha256_hex(body, strlen(body), hex);
+	char *text = xasprintf("%s,\n  \"checksum\": \"%s\"\n}\n", body, hex);
+	test_write_file(path, text, strlen(text));
+	free(text);
+}
+
+/* Run summary_write expecting failure; returns stderr (caller frees). */
+static char *summary_error(const struct summary_config *c, const char *out)
+{
+	test_stderr_begin();
+	assert_int_equal(summary_write(c, out), -1);
+	assert_false(fs_is_file(out));
+	return test_stderr_end();
+}
+
+static void summary_should_refuse_corrupt_and_stale_units(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	char *file = xasprintf("%s/a/r0-f1.json", root);
+	char *out = xasprintf("%s/summary.json", root);
+	char *text;
+	size_t len;
+	assert_int_equal(fs_read_file(file, &text, &len), 0);
+
+	/* one byte changed in a prediction */
+	char *p = strstr(text, "\"p_anomalous\": 0.");
+	assert_non_null(p);
+	char keep = p[17];
+	p[17] = keep == '9' ? '1' : keep + 1;
+	test_write_file(file, text, len);
+	char *msg = summary_error(&c, out);
+	char *want = xasprintf("error: '%s': checksum mismatch", file);
+	assert_non_null(strstr(msg, want));
+	free(want);
+	free(msg);
+	/* cut short */
+	p[17] = keep;
+	test_write_file(file, text, len / 2);
+	msg = summary_error(&c, out);
+	want = xasprintf("error: '%s': no checksum at the end", file);
+	assert_non_null(strstr(msg, want));
+	free(want);
+	free(msg);
+	test_write_file(file, text, len);
+	assert_int_equal(summary_write(&c, out), 0);
+	unlink(out);
+
+	/* the current inputs hashes: a's r0-f1 no longer matches */
+	char *cur[12];
+	for (int i = 0; i < 12; i++)
+		cur[i] = xasprintf("inputs-%s-r0-f%d", model_names[i / 4], i % 4);
+	cur[1][0] = 'X';
+	c.inputs_sha256 = cur;
+	msg = summary_error(&c, out);
+	want = xasprintf("error: '%s': stale unit file: its inputs hash is not the current one", file);
+	assert_non_null(strstr(msg, want));
+	free(want);
+	free(msg);
+	c.allow_stale = 1;
+	struct json *j = build(&c, NULL);
+	assert_int_equal(num(j, "models", "a", "units", "stale"), 1);
+	assert_int_equal(num(j, "models", "b", "units", "stale"), 0);
+	json_free(j);
+	c.allow_stale = 0;
+	cur[1][0] = 'i';
+	assert_int_equal(summary_write(&c, out), 0);
+	unlink(out);
+
+	/* a file copied in from another experiment */
+	c.experiment = "other";
+	msg = summary_error(&c, out);
+	assert_non_null(strstr(msg, "stale unit file: it belongs to experiment 'fixture', not 'other'"));
+	free(msg);
+	for (int i = 0; i < 12; i++)
+		free(cur[i]);
+	free(text);
+	free(file);
+	free(out);
+	test_rm_rf(root);
+	free(root);
+}
+
 static void summary_should_name_the_file_of_a_bad_unit(void **state)
 {
 	(void)state;
 	char *root = test_tmpdir();
 	struct summary_config c = fixture(root);
 	char *bad = xasprintf("%s/b/r0-f2.json", root);
-	const char *text = "{\"format\": \"darkfold-unit/1\", \"model\": \"b\", \"repeat\": 0, \"fold\": 2,\n"
+	const char *text = "{\"format\": \"darkfold-unit/2\", \"experiment\": \"fixture\", \"model\": \"b\", \"repeat\": 0, \"fold\": 2,\n"
 			   " \"status\": \"ok\", \"threshold\": {\"value\": 0.5},\n"
-			   " \"predictions\": [{\"path\": \"x\", \"label\": 1, \"p_anomalous\": \"high\"}]}\n";
-	test_write_file(bad, text, strlen(text));
+			   " \"predictions\": [{\"path\": \"x\", \"label\": 1, \"p_anomalous\": \"high\"}]";
+	write_checksummed(bad, text);
 	char *out = xasprintf("%s/summary.json", root);
 	test_stderr_begin();
 	assert_int_equal(summary_write(&c, out), -1);
@@ -389,17 +485,20 @@ static void summary_should_name_the_file_of_a_bad_unit(void **state)
 	assert_false(fs_is_file(out));
 	free(want);
 	free(msg);
-	/* truncated JSON: the parser's line and column */
-	test_write_file(bad, text, 40);
+	/* invalid JSON under a valid checksum: the parser's line and column */
+	char *cut = xstrdup(text);
+	cut[40] = '\0';
+	write_checksummed(bad, cut);
+	free(cut);
 	test_stderr_begin();
 	assert_int_equal(summary_write(&c, out), -1);
 	msg = test_stderr_end();
 	assert_non_null(strstr(msg, bad));
-	assert_non_null(strstr(msg, "line 1"));
+	assert_non_null(strstr(msg, "line "));
 	free(msg);
 	/* a unit file naming another model */
-	const char *other = "{\"format\": \"darkfold-unit/1\", \"model\": \"a\", \"repeat\": 0, \"fold\": 2, \"status\": \"ok\"}";
-	test_write_file(bad, other, strlen(other));
+	const char *other = "{\"format\": \"darkfold-unit/2\", \"experiment\": \"fixture\", \"model\": \"a\", \"repeat\": 0, \"fold\": 2, \"status\": \"ok\"";
+	write_checksummed(bad, other);
 	test_stderr_begin();
 	assert_int_equal(summary_write(&c, out), -1);
 	msg = test_stderr_end();
@@ -560,6 +659,7 @@ int main(void)
 		cmocka_unit_test(summary_should_run_baselines_on_the_same_labels),
 		cmocka_unit_test(summary_should_compare_models_with_corrected_tests),
 		cmocka_unit_test(summary_should_name_the_file_of_a_bad_unit),
+		cmocka_unit_test(summary_should_refuse_corrupt_and_stale_units),
 		cmocka_unit_test(summary_should_follow_the_positive_class),
 		cmocka_unit_test(summary_should_pool_repeats),
 		cmocka_unit_test(summary_verdict_should_name_a_clear_winner),

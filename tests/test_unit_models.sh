@@ -10,7 +10,7 @@ for m in dense cnn vgg16 resnet50; do
   f=$T/results/four/$m/r0-f0.json
   [ -f "$f" ] || { bad "$m: no result file"; cat "$T/out"; continue; }
   contains "$m status ok" "$(cat "$f")" '"status": "ok"'
-  contains "$m format" "$(cat "$f")" '"format": "darkfold-unit/1"'
+  contains "$m format" "$(cat "$f")" '"format": "darkfold-unit/2"'
   # Fold 0 of 2, stratified: 29 of the 58 normal and 5 or 6 of the 11
   # anomalous images.
   nt=$(json_int "$f" n_test); ntr=$(json_int "$f" n_train)

@@ -16,9 +16,9 @@ contains() { # contains DESCRIPTION HAYSTACK NEEDLE
   case "$2" in *"$3"*) ok "$1";; *) bad "$1: output lacks '$3'"; printf '%s\n' "$2" | tail -20;; esac
 }
 # The unit result file without its timing and host objects (the parts that
-# may differ between runs).
+# may differ between runs) and the checksum, which covers them.
 strip_volatile() {
-  sed '/^  "timing": {/,/^  },/d; /^  "host": {/,/^  },/d' "$1"
+  sed '/^  "timing": {/,/^  },/d; /^  "host": {/,/^  },/d; /^  "checksum": /d' "$1"
 }
 # json_int FILE KEY: the first integer value of "KEY": in FILE.
 json_int() { sed -n "s/^ *\"$2\": \\(-\\?[0-9][0-9]*\\),\\?\$/\\1/p" "$1" | head -1; }

@@ -201,7 +201,8 @@ def unit_file(model, f, status, p_all, mets, curve, cfg_epochs, ips, spe):
     start_s = 8 * 3600 + 5 * 60 * (MODEL_NAMES.index(model) * K + f)
     all_units.append((model, start_s, start_s + int(t_sec) + 3))
     return {
-        "format": "darkfold-unit/1", "experiment": "cable5", "experiment_sha256": EXP_SHA,
+        # the command-line tests report these units as experiment "fix"
+        "format": "darkfold-unit/2", "experiment": "fix", "experiment_sha256": EXP_SHA,
         "model": model, "repeat": 0, "fold": f, "unit": "r0-f%d" % f, "status": status,
         "reason": None if status == "ok" else "train loss became NaN at epoch 7",
         "diverged_epoch": None if status == "ok" else 7,
@@ -329,7 +330,7 @@ for name, sep, hard, epochs, ips, spe in MODELS:
                     "val_loss_mean": vm, "val_loss_sd": vs})
     n_ok = sum(1 for v in fv["accuracy"] if v is not None)
     summary_models[name] = {
-        "units": {"total": K, "ok": n_ok, "diverged": K - n_ok, "failed": 0, "missing": 0},
+        "units": {"total": K, "ok": n_ok, "diverged": K - n_ok, "failed": 0, "missing": 0, "stale": 0},
         "metrics": mets_sum, "pooled": pooled, "defect_recall": pm["defect_recall"], "curve": cur,
         "timing": {"train_seconds_mean": sum(unit_secs) / K, "train_seconds_total": sum(unit_secs),
                    "images_per_second_mean": sum(unit_ips) / K},
@@ -426,6 +427,16 @@ def dump(obj, path):
     with open(path, "w") as fh:
         json.dump(obj, fh, indent=2)
         fh.write("\n")
+def dump_unit(obj, path):
+    # docs/results.md: the last key is "checksum", the SHA-256 of the bytes
+    # before the ',\n  "checksum"' that introduces it
+    body = json.dumps(obj, indent=2)
+    assert body.endswith("\n}")
+    body = body[:-2]
+    text = body + ',\n  "checksum": "%s"\n}\n' % hashlib.sha256(body.encode()).hexdigest()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(text)
 dump(summary, os.path.join(out, "summary.json"))
 for u in units_written:
-    dump(u, os.path.join(out, u["model"], u["unit"] + ".json"))
+    dump_unit(u, os.path.join(out, u["model"], u["unit"] + ".json"))
