@@ -12,7 +12,7 @@ The baselines score constants (AUROC 1/2) or random 0/1 draws; the rule only
 needs the best baseline's mean, which is at least 1/2, so the scenarios keep
 every interval well away from that line except where they mean to cross it.
 """
-import json, math, os
+import hashlib, json, math, os
 
 K, ALPHA, T975_4 = 5, 0.05, 2.7764451051977987  # Student-t 0.975 quantile, df 4
 RATIO = 8 / 32  # n_test / n_train of every unit
@@ -93,16 +93,18 @@ def write_unit(root, model, f, js):
         preds.append({"path": "test/cut/%d%03d.png" % (f, i), "label": 1, "defect": "cut",
                       "p_anomalous": round(.05 + .1 * j, 2)})
     preds.sort(key=lambda p: p["path"])
-    doc = {"format": "darkfold-unit/1", "experiment": "verdict", "model": model, "repeat": 0,
+    doc = {"format": "darkfold-unit/2", "experiment": "verdict", "model": model, "repeat": 0,
            "fold": f, "status": "ok", "data": {"n_train": 32, "n_test": 8}, "curve": [],
            "threshold": {"value": 0.5, "policy": "fixed"}, "predictions": preds,
            "timing": {"train_seconds": 1.0, "images_per_second": 8.0,
                       "started": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:00:01Z"},
            "provenance": {"git_commit": "abc"}}
     os.makedirs(os.path.join(root, model), exist_ok=True)
+    # docs/results.md: the last key is "checksum", the SHA-256 of the bytes
+    # before the ',\n  "checksum"' that introduces it
+    body = json.dumps(doc, indent=2)[:-2]
     with open(os.path.join(root, model, "r0-f%d.json" % f), "w") as fh:
-        json.dump(doc, fh, indent=1)
-        fh.write("\n")
+        fh.write(body + ',\n  "checksum": "%s"\n}\n' % hashlib.sha256(body.encode()).hexdigest())
 
 
 for name, counts in SCENARIOS.items():
