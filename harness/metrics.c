@@ -307,7 +307,9 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta)
+/* metrics_tune_threshold and metrics_tune_score_threshold: any_range
+ * selects the second. */
+static double tune(const struct metrics_input *in, int positive, double beta, int any_range)
 {
 	int n = in->n;
 	if (n <= 0)
@@ -342,15 +344,19 @@ double metrics_tune_threshold(const struct metrics_input *in, int positive, doub
 			lo = 0;
 		if (hi > 1)
 			hi = 1;
-		if (!(lo < hi))
+		if (!(lo < hi) && !any_range)
 			continue;
 		double t = (lo < 0.5 && 0.5 <= hi) ? 0.5 : (lo + hi) / 2;
+		if (any_range) /* split the neighbouring scores */
+			t = j == 0 ? s[0] : j == m ? nextafter(s[m - 1], INFINITY)
+						   : (s[j - 1] + s[j]) / 2;
 		long a0 = above[j][0], a1 = above[j][1];
 		double f = positive ? fbeta_counts(a1, a0, total[1] - a1, beta)
 				    : fbeta_counts(total[0] - a0, total[1] - a1, a0, beta);
 		if (isnan(f))
 			continue;
-		if (f > best_f + 1e-12 || (fabs(f - best_f) <= 1e-12 && fabs(t - 0.5) < fabs(best_t - 0.5))) {
+		if (f > best_f + 1e-12 || (!any_range && fabs(f - best_f) <= 1e-12 &&
+					   fabs(t - 0.5) < fabs(best_t - 0.5))) {
 			best_f = f;
 			best_t = t;
 		}
@@ -358,6 +364,24 @@ double metrics_tune_threshold(const struct metrics_input *in, int positive, doub
 	free(above);
 	free(s);
 	return best_t;
+}
+
+double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta)
+{
+	return tune(in, positive, beta, 0);
+}
+
+double metrics_tune_score_threshold(const struct metrics_input *in, int positive, double beta)
+{
+	return tune(in, positive, beta, 1);
+}
+
+void metrics_mark_score(struct metrics *m)
+{
+	if (isnan(m->loss))
+		return;
+	m->loss = NAN;
+	set_reason(m, METRICS_LOSS, "the score is not a probability");
 }
 
 static int curve_points(const struct metrics_input *in, int positive, int pr, double **x,

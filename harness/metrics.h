@@ -80,6 +80,17 @@ void metrics_release(struct metrics *m);
  * undefined everywhere. */
 double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta);
 
+/* The same for an anomaly score of any range (higher = more anomalous; a
+ * one-class model's): the candidates are the lowest score, the midpoints
+ * between neighbouring distinct scores and the next double above the
+ * highest; ties go to the lowest threshold. Returns 0.5 when n == 0. */
+double metrics_tune_score_threshold(const struct metrics_input *in, int positive, double beta);
+
+/* For scores that are not probabilities: the cross-entropy loss means
+ * nothing, so m's loss becomes NAN with the reason "the score is not a
+ * probability". */
+void metrics_mark_score(struct metrics *m);
+
 /* Name of a metric as in docs/results.md ("loss", ..., "f2",
  * "recall_other_positive", "f2_other_positive", "auroc", "auprc"), or NULL. */
 const char *metrics_name(int id);
