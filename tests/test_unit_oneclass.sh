@@ -50,6 +50,24 @@ else
   bad "no result file"; cat "$T/out"
 fi
 
+# predict: the unit's own score for a held-out image, and its anomaly map
+img=$(sed -n 's/^ *"path": "\(.*\.png\)",$/\1/p' "$f" | tail -1)
+want=$(grep -A3 "\"path\": \"$img\"" "$f" | sed -n 's/^ *"p_anomalous": \(.*\)$/\1/p')
+out=$("$D" predict --maps "$T/maps" "$T/results/oc/ae/r0-f0" "$img"); check "predict a one-class unit" 0 $?
+contains "predict gives the unit's score" "$out" "$(printf '%s\t%.6f' "$img" "$want")"
+base=$(basename "$img" .png)
+python3 - "$T/maps/$base.map.png" <<'PY' && ok "anomaly map written as a 16x16 grey PNG" || bad "anomaly map"
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n"
+w, h, depth, colour = struct.unpack(">IIBB", b[16:26])
+assert (w, h, depth, colour) == (16, 16, 8, 0), (w, h, depth, colour)
+PY
+write_oc sup "\"dense\": \"$S/cfg/dense.cfg\""
+run_unit sup dense; check "a supervised unit trains" 0 $?
+out=$("$D" predict --maps "$T/maps3" "$T/results/sup/dense/r0-f0" "$img" 2>&1); check "--maps on a supervised model is refused" 2 $?
+contains "says why" "$out" "only one-class models have anomaly maps"
+
 # report: the model is marked one-class and has pixel metrics across folds
 (cd "$T" && "$D" run oc.json --model ae --repeat 0 --fold 1 >/dev/null 2>&1 && "$D" report oc.json >/dev/null 2>&1)
 check "report" 0 $?
