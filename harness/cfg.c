@@ -522,7 +522,8 @@ static long resolve_ref(long ref, int index)
 /* All checks past the syntax. classes > 0: the final output must be that.
  * *final (if not NULL) receives the final output count, or -1 when some layer
  * makes it impossible to work out (then *unknown_at gets that section). */
-static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_at)
+static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_at,
+		    struct shape *final_shape)
 {
 	const char *path = c->path;
 	if (c->n < 1)
@@ -876,6 +877,8 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 	}
 	if (final)
 		*final = result;
+	if (final_shape)
+		*final_shape = known ? out[last] : (struct shape){ 0, 0, 0, -1 };
 	if (unknown_at)
 		*unknown_at = known ? 0 : unknown_sec;
 	rc = 0;
@@ -887,15 +890,66 @@ out:
 
 int cfg_check(const struct cfg *c, int classes)
 {
-	return cfg_walk(c, classes, NULL, NULL);
+	return cfg_walk(c, classes, NULL, NULL, NULL);
 }
 
 long cfg_outputs(const struct cfg *c)
 {
 	long n;
-	if (cfg_walk(c, 0, &n, NULL))
+	if (cfg_walk(c, 0, &n, NULL, NULL))
 		return -1;
 	return n < 0 ? 0 : n;
+}
+
+/* The first section called name, or NULL. */
+static const struct cfg_section *find_section(const struct cfg *c, const char *name)
+{
+	for (int i = 1; i < c->n; i++)
+		if (!strcmp(c->sections[i].name, name))
+			return &c->sections[i];
+	return NULL;
+}
+
+int cfg_is_reconstruction(const struct cfg *c)
+{
+	return c->n > 2 && !strcmp(c->sections[c->n - 1].name, "cost") && !find_section(c, "softmax");
+}
+
+int cfg_check_reconstruction(const struct cfg *c)
+{
+	struct shape fin;
+	int unknown_at;
+	long n;
+	if (cfg_walk(c, 0, &n, &unknown_at, &fin))
+		return -1;
+	const struct cfg_section *sm = find_section(c, "softmax");
+	if (sm)
+		return error("%s:%d: [softmax] makes this a classifier; a one_class model must "
+			     "reconstruct its input (declare this cfg a supervised model)",
+			     c->path, sm->line);
+	const struct cfg_section *last = &c->sections[c->n - 1];
+	if (c->n < 3 || strcmp(last->name, "cost"))
+		return error("%s:%d: a one_class model must end in [cost] (type=sse), after at "
+			     "least one layer; the last section is [%s]",
+			     c->path, last->line, last->name);
+	const struct cfg_option *type = NULL;
+	for (int j = 0; j < last->n_opts; j++)
+		if (!strcmp(last->opts[j].key, "type"))
+			type = &last->opts[j];
+	if (type && strcmp(type->value, "sse"))
+		return error("%s:%d: a one_class model's [cost] must be type=sse, not '%s'", c->path,
+			     type->line, type->value);
+	if (unknown_at)
+		return error("%s:%d: cannot work out the output shape past [%s]; darkfold checks "
+			     "reconstruction networks built from [upsample] and [convolutional]",
+			     c->path, c->sections[unknown_at].line, c->sections[unknown_at].name);
+	long w = cfg_net_int(c, "width", 0), h = cfg_net_int(c, "height", 0),
+	     ch = cfg_net_int(c, "channels", 0);
+	if (fin.w != w || fin.h != h || fin.c != ch)
+		return error("%s:%d: the network outputs %ldx%ldx%ld per image, but a one_class "
+			     "model must reproduce its %ldx%ldx%ld input",
+			     c->path, last->line, fin.w, fin.h, fin.c, w, h, ch);
+	return 0;
 }
 
 int cfg_n_layers(const struct cfg *c)
@@ -1057,7 +1111,7 @@ int cfg_parse(const char *path, const char *text, size_t len, int classes, struc
 		      line > 0 ? line : 1);
 		goto fail;
 	}
-	if (cfg_walk(&c, classes, NULL, NULL))
+	if (cfg_walk(&c, classes, NULL, NULL, NULL))
 		goto fail;
 	*out = c;
 	return 0;

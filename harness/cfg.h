@@ -70,6 +70,18 @@ double cfg_net_double(const struct cfg *c, const char *key, double dflt);
  * the network's final output would then not be exactly classes. */
 int cfg_set_classes(struct cfg *c, int classes);
 
+/* A reconstruction network (a one_class model in an experiment): check c
+ * (cfg_check with classes 0), then require no [softmax], a last section
+ * [cost] with type sse (Darknet's default), at least one layer before it,
+ * and a final output of exactly the [net] input's width x height x
+ * channels. Layers whose shape is not modelled ([deconvolutional], ...) are
+ * an error here. Returns 0 or -1 with one error line naming the file and
+ * line. */
+int cfg_check_reconstruction(const struct cfg *c);
+/* 1 when c looks like a reconstruction network: it ends in [cost] and has
+ * no [softmax]; 0 otherwise. No message. */
+int cfg_is_reconstruction(const struct cfg *c);
+
 /* Number of layers (sections after [net]); Darknet's net->n. */
 int cfg_n_layers(const struct cfg *c);
 /* Number of values the network outputs per image (Darknet's output layer:

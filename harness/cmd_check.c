@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "cfg.h"
+#include "error.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 
 const char cmd_check_usage[] =
-	"usage: darkfold check FILE... [--classes N]\n"
+	"usage: darkfold check FILE... [--classes N | --one-class]\n"
 	"\n"
 	"Checks each Darknet .cfg file the way darkfold reads it before training:\n"
 	"the first section is [net], every section and key is one Darknet reads,\n"
@@ -20,6 +21,8 @@ const char cmd_check_usage[] =
 	"divisible by subdivisions, and the layer shapes work out.\n"
 	"\n"
 	"  --classes N   also require the network's final output to be exactly N\n"
+	"  --one-class   check a reconstruction network (a one_class model): no\n"
+	"                [softmax], [cost] type=sse last, output shape = input shape\n"
 	"\n"
 	"Prints one line per valid file; each problem is reported as\n"
 	"'error: FILE:LINE: problem'. Exit status: 0 all valid, 1 any invalid,\n"
@@ -42,7 +45,7 @@ int cmd_check(int argc, char **argv)
 		puts(cmd_check_usage);
 		return 0;
 	}
-	int classes = 0, nfiles = 0;
+	int classes = 0, nfiles = 0, one_class = 0;
 	const char **files = calloc((size_t)argc, sizeof *files);
 	if (!files)
 		return 1;
@@ -52,6 +55,10 @@ int cmd_check(int argc, char **argv)
 		const char *val = NULL;
 		if (!only_files && !strcmp(a, "--")) {
 			only_files = 1;
+			continue;
+		}
+		if (!only_files && !strcmp(a, "--one-class")) {
+			one_class = 1;
 			continue;
 		}
 		if (!only_files && !strcmp(a, "--classes")) {
@@ -82,11 +89,31 @@ int cmd_check(int argc, char **argv)
 		free(files);
 		return 2;
 	}
+	if (one_class && classes) {
+		fprintf(stderr, "error: --classes and --one-class exclude each other\n%s\n",
+			cmd_check_usage);
+		free(files);
+		return 2;
+	}
 	int failed = 0;
 	for (int i = 0; i < nfiles; i++) {
 		struct cfg c;
-		if (cfg_load(files[i], classes, &c)) {
+		if (cfg_load(files[i], 0, &c)) {
 			failed = 1;
+			continue;
+		}
+		int bad = 0;
+		if (one_class)
+			bad = cfg_check_reconstruction(&c) < 0;
+		else if (classes && cfg_is_reconstruction(&c))
+			bad = error("%s: ends in [cost] without [softmax], so it reconstructs its "
+				    "input rather than giving %d classes; check it with --one-class",
+				    files[i], classes);
+		else if (classes)
+			bad = cfg_check(&c, classes) < 0;
+		if (bad) {
+			failed = 1;
+			cfg_release(&c);
 			continue;
 		}
 		long outputs = cfg_outputs(&c);

@@ -2,6 +2,7 @@
  * key, with defaults for everything it leaves out. */
 #include "experiment.h"
 
+#include "anomaly.h"
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
@@ -405,6 +406,9 @@ static int add_model(struct experiment *e, const char *name, const char *cfg, co
 {
 	e->models = xrealloc(e->models, (size_t)(e->n_models + 1) * sizeof *e->models);
 	struct exp_model *m = &e->models[e->n_models++];
+	memset(m, 0, sizeof *m);
+	m->score_pool = ANOMALY_POOL_MAX_LOCAL;
+	m->score_k = 4;
 	m->name = xstrdup(name);
 	m->cfg = xstrdup(cfg);
 	m->weights = weights ? xstrdup(weights) : NULL;
@@ -412,9 +416,34 @@ static int add_model(struct experiment *e, const char *name, const char *cfg, co
 	return 0;
 }
 
+/* The keys of a model object that say what kind of model it is. */
+static int parse_model_kind(struct ctx *c, const struct json *v, struct exp_model *m)
+{
+	static const char *const kinds[] = { "supervised", "one_class", NULL };
+	static const char *const pools[] = { "mean", "max_local", NULL };
+	int kind = EXP_KIND_SUPERVISED, pool = ANOMALY_POOL_MAX_LOCAL;
+	if (get_enum(c, v, "kind", kinds, &kind) || get_enum(c, v, "score", pools, &pool) ||
+	    get_i(c, v, "score_k", 1, 1024, "an integer from 1 to 1024", &m->score_k) ||
+	    get_i(c, v, "epochs", 1, 1000000, "an integer >= 1", &m->epochs))
+		return -1;
+	m->kind = (enum exp_kind)kind;
+	m->score_pool = pool;
+	static const char *const one_class_only[] = { "score", "score_k", NULL };
+	for (int i = 0; m->kind != EXP_KIND_ONE_CLASS && one_class_only[i]; i++)
+		if (json_get(v, one_class_only[i])) {
+			size_t old = ctx_push_key(c, one_class_only[i]);
+			error("%s: %s: only a one_class model has a score pooling (add \"kind\": \"one_class\")",
+			      c->file, ctx_where(c));
+			ctx_pop(c, old);
+			return -1;
+		}
+	return 0;
+}
+
 static int parse_model(struct ctx *c, const struct json *v, const char *name, struct experiment *e)
 {
-	static const char *const keys[] = { "cfg", "weights", "weights_upto", NULL };
+	static const char *const keys[] = { "cfg", "weights", "weights_upto", "kind", "score",
+					    "score_k", "epochs", NULL };
 	if (!valid_name(name))
 		return error("%s: %s: model name \"%s\" is not %s", c->file, ctx_where(c), name,
 			     name_rule);
@@ -448,7 +477,9 @@ static int parse_model(struct ctx *c, const struct json *v, const char *name, st
 		ctx_pop(c, old);
 		goto done;
 	}
-	rc = add_model(e, name, cfg, weights, upto);
+	if (add_model(e, name, cfg, weights, upto) == 0 &&
+	    parse_model_kind(c, v, &e->models[e->n_models - 1]) == 0)
+		rc = 0;
 done:
 	free(cfg);
 	free(weights);
@@ -654,7 +685,7 @@ static int parse_metrics(struct ctx *c, const struct json *v, struct experiment 
 {
 	static const char *const keys[] = { "positive", "beta", "threshold_policy", "threshold",
 					    "quantile", "recall_target", "primary", "cost_fp",
-					    "cost_fn", "alpha", "bootstrap", NULL };
+					    "cost_fn", "alpha", "bootstrap", "pixel", NULL };
 	static const char *const positives[] = { "anomalous", "normal", NULL };
 	if (check_object(c, v, keys) != 0)
 		return -1;
@@ -670,7 +701,8 @@ static int parse_metrics(struct ctx *c, const struct json *v, struct experiment 
 	    get_num(c, v, "cost_fn", 0, 0, 1e12, 0, "a number >= 0", &e->metrics.cost_fn) ||
 	    get_num(c, v, "alpha", 0, 1, 0.5, 0, "a number > 0 and <= 0.5", &e->metrics.alpha) ||
 	    get_i(c, v, "bootstrap", 0, 1000000, "an integer between 0 and 1000000",
-		  &e->metrics.bootstrap))
+		  &e->metrics.bootstrap) ||
+	    get_bool(c, v, "pixel", &e->metrics.pixel))
 		return -1;
 	const struct json *pm = json_get(v, "primary");
 	if (pm) {

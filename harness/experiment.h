@@ -15,12 +15,20 @@ enum exp_optimizer { EXP_OPT_CFG = 0, EXP_OPT_SGD, EXP_OPT_ADAM };
 enum exp_imbalance { EXP_IMB_NONE = 0, EXP_IMB_OVERSAMPLE, EXP_IMB_WEIGHTED };
 enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED, EXP_THR_NORMAL_QUANTILE, EXP_THR_RECALL_TARGET };
 enum exp_positive { EXP_POS_ANOMALOUS = 0, EXP_POS_NORMAL };
+/* supervised: a classifier ending in a 2-way [softmax], trained on both
+ * classes; one_class: a reconstruction network (output shape = input shape,
+ * [cost] last) trained on normal images only, scored by its error map. */
+enum exp_kind { EXP_KIND_SUPERVISED = 0, EXP_KIND_ONE_CLASS };
 
 struct exp_model {
 	char *name;       /* key in "models"; [A-Za-z0-9_.-]+ */
 	char *cfg;        /* path to the .cfg */
 	char *weights;    /* optional pretrained .weights, or NULL */
 	int weights_upto; /* load layers [0, weights_upto); -1: all */
+	enum exp_kind kind; /* default supervised */
+	int score_pool;   /* one_class: enum anomaly_pool (anomaly.h), default max_local */
+	int score_k;      /* one_class: window side of max_local, default 4 */
+	int epochs;       /* 0: training.epochs; else this model's own */
 };
 
 struct experiment {
@@ -88,6 +96,7 @@ struct experiment {
 		double cost_fp, cost_fn; /* cost of a good part rejected / a defective part passed, default 1 */
 		double alpha;     /* significance level, default 0.05 */
 		int bootstrap;    /* bootstrap resamples, default 2000 */
+		int pixel;        /* 1: pixel AUROC and PRO of one-class models (needs masks) */
 	} metrics;
 };
 

@@ -413,6 +413,14 @@ double metrics_tune_threshold(const struct metrics_input *in, int positive, doub
 	return metrics_choose_threshold(in, &t);
 }
 
+void metrics_mark_score(struct metrics *m)
+{
+	if (isnan(m->loss))
+		return;
+	m->loss = NAN;
+	set_reason(m, METRICS_LOSS, "the score is not a probability");
+}
+
 static int curve_points(const struct metrics_input *in, int positive, int pr, double **x,
 			double **y, int *npts)
 {

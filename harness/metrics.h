@@ -111,6 +111,11 @@ double metrics_choose_threshold(const struct metrics_input *in, const struct met
 /* metrics_choose_threshold with TUNED. */
 double metrics_tune_threshold(const struct metrics_input *in, int positive, double beta);
 
+/* For scores that are not probabilities: the cross-entropy loss means
+ * nothing, so m's loss becomes NAN with the reason "the score is not a
+ * probability". */
+void metrics_mark_score(struct metrics *m);
+
 /* Name of a metric as in docs/results.md ("loss", ..., "f2",
  * "recall_other_positive", "f2_other_positive", "auroc", "auprc"), or NULL. */
 const char *metrics_name(int id);

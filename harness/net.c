@@ -98,7 +98,7 @@ static int layer_supported(LAYER_TYPE t)
 	case CONVOLUTIONAL: case CONNECTED: case BATCHNORM:
 	case MAXPOOL: case SOFTMAX: case DROPOUT: case CROP: case ROUTE:
 	case NORMALIZATION: case AVGPOOL: case SHORTCUT: case ACTIVE:
-	case REORG: case UPSAMPLE: case L2NORM:
+	case REORG: case UPSAMPLE: case L2NORM: case COST:
 		return 1;
 	default:
 		return 0;
@@ -207,13 +207,18 @@ void net_srand(unsigned seed)
 	srand(seed);
 }
 
-int net_build(const char *cfg_path, unsigned seed, const char *log_path, struct net **out)
+/* net_build and net_build_reconstruction: reconstruct selects the second. */
+static int build(const char *cfg_path, unsigned seed, const char *log_path, int reconstruct,
+		 struct net **out)
 {
 	*out = NULL;
 	struct cfg c;
-	if (cfg_load(cfg_path, NET_CLASSES, &c) < 0)
+	if (cfg_load(cfg_path, reconstruct ? 0 : NET_CLASSES, &c) < 0)
 		return -1;
+	int bad = reconstruct && cfg_check_reconstruction(&c) < 0;
 	cfg_release(&c);
+	if (bad)
+		return -1;
 
 	struct net *n = xcalloc(1, sizeof *n);
 	n->saved_out = n->saved_err = -1;
@@ -245,9 +250,15 @@ int net_build(const char *cfg_path, unsigned seed, const char *log_path, struct 
 	}
 	if (rc == 0 && dn->subdivisions != 1)
 		rc = error("'%s': subdivisions must be 1 (got %d)", cfg_path, dn->subdivisions);
-	if (rc == 0 && (dn->n < 1 || dn->layers[dn->n - 1].type != SOFTMAX))
+	if (reconstruct) {
+		if (rc == 0 && (dn->n < 1 || dn->layers[dn->n - 1].type != COST ||
+				dn->outputs != dn->inputs || dn->truths != dn->inputs))
+			rc = error("'%s': a reconstruction network must end in [cost] and output "
+				   "as many values as it takes (%d in, %d out)", cfg_path, dn->inputs,
+				   dn->outputs);
+	} else if (rc == 0 && (dn->n < 1 || dn->layers[dn->n - 1].type != SOFTMAX))
 		rc = error("'%s': the last layer must be [softmax]", cfg_path);
-	if (rc == 0 && dn->outputs != NET_CLASSES)
+	if (rc == 0 && !reconstruct && dn->outputs != NET_CLASSES)
 		rc = error("'%s': the network has %d outputs, expected %d", cfg_path, dn->outputs,
 			   NET_CLASSES);
 	if (rc == 0 && dn->inputs != dn->w * dn->h * dn->c)
@@ -260,6 +271,17 @@ int net_build(const char *cfg_path, unsigned seed, const char *log_path, struct 
 	n->pad = xcalloc((size_t)dn->batch * (size_t)dn->inputs, sizeof(float));
 	*out = n;
 	return 0;
+}
+
+int net_build(const char *cfg_path, unsigned seed, const char *log_path, struct net **out)
+{
+	return build(cfg_path, seed, log_path, 0, out);
+}
+
+int net_build_reconstruction(const char *cfg_path, unsigned seed, const char *log_path,
+			     struct net **out)
+{
+	return build(cfg_path, seed, log_path, 1, out);
 }
 
 void net_free(struct net *n)
@@ -356,6 +378,62 @@ int net_train_batch(struct net *n, const float *X, const float *Y, const float *
 	net_update(dn);
 	quiet_end(n);
 	return 0;
+}
+
+int net_train_reconstruct(struct net *n, const float *X, const float *weight, double *loss_sum)
+{
+	network *dn = n->dn;
+	int B = dn->batch;
+	size_t in = (size_t)dn->inputs;
+	memcpy(dn->input, X, (size_t)B * in * sizeof(float));
+	memcpy(dn->truth, X, (size_t)B * in * sizeof(float)); /* the target is the input */
+	dn->train = 1;
+	*dn->seen += (size_t)B;
+
+	quiet_begin(n);
+	forward_network(dn);
+	quiet_end(n);
+
+	/* The [cost] layer holds (truth - output) in delta, (B, C*H*W). Weigh
+	 * each sample's gradient; the loss is summed here in double. */
+	layer *cost = &dn->layers[dn->n - 1];
+	const float *out = dn->layers[dn->n - 2].output;
+	double sum = 0;
+	for (int b = 0; b < B; b++) {
+		double w = weight ? weight[b] : 1.0, s = 0;
+		for (size_t j = 0; j < in; j++) {
+			double d = (double)X[b * in + j] - (double)out[b * in + j];
+			s += d * d;
+		}
+		if (w != 0.0)
+			sum += w * s;
+		if (weight)
+			for (size_t j = 0; j < in; j++)
+				cost->delta[b * in + j] *= (float)w;
+	}
+	*loss_sum = sum;
+
+	quiet_begin(n);
+	backward_network(dn);
+	net_update(dn);
+	quiet_end(n);
+	return 0;
+}
+
+void net_reconstruct(struct net *n, const float *X, int count, float *R)
+{
+	network *dn = n->dn;
+	int B = dn->batch;
+	size_t in = (size_t)dn->inputs;
+	for (int s = 0; s < count; s += B) {
+		int m = count - s < B ? count - s : B;
+		memset(n->pad, 0, (size_t)B * in * sizeof(float));
+		memcpy(n->pad, X + (size_t)s * in, (size_t)m * in * sizeof(float));
+		quiet_begin(n);
+		float *out = network_predict(dn, n->pad); /* (B, C*H*W) */
+		quiet_end(n);
+		memcpy(R + (size_t)s * in, out, (size_t)m * in * sizeof(float));
+	}
 }
 
 /* Batch-normalised layers: whether l normalises, and over how many channels. */

@@ -36,6 +36,12 @@ enum { NET_CLASSES = 2 };
  * receives Darknet's output; it is opened for appending. Returns 0 and
  * *out (release with net_free), or -1 with one error line. */
 int net_build(const char *cfg_path, unsigned seed, const char *log_path, struct net **out);
+/* The same for a reconstruction network (a one-class model): the cfg must
+ * pass cfg_check_reconstruction() (output shape = input shape, [cost] last),
+ * and the network is trained with net_train_reconstruct() and run with
+ * net_reconstruct() instead of net_train_batch() and net_predict(). */
+int net_build_reconstruction(const char *cfg_path, unsigned seed, const char *log_path,
+			     struct net **out);
 void net_free(struct net *n);
 
 /* Darknet's rand(): srand(seed). */
@@ -72,6 +78,16 @@ double net_rate(const struct net *n);
  * Inf there means the network diverged. Returns 0. */
 int net_train_batch(struct net *n, const float *X, const float *Y, const float *weight,
 		    double *loss_sum);
+
+/* One step of a reconstruction network on one mini-batch X (B, C*H*W): the
+ * target is X itself. weight (B) as for net_train_batch. *loss_sum gets
+ * sum_b weight_b * sum_j (x_bj - output_bj)^2 (Darknet's sse cost per
+ * image), in double. Returns 0. */
+int net_train_reconstruct(struct net *n, const float *X, const float *weight, double *loss_sum);
+
+/* The reconstructions R (count, C*H*W) of count images X (count, C*H*W), in
+ * inference mode; any count, as net_predict. */
+void net_reconstruct(struct net *n, const float *X, int count, float *R);
 
 /* Set every batch-norm layer's running mean and variance to the mean and
  * variance of its inputs over all the full batches of X (count, C*H*W)

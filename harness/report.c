@@ -604,6 +604,43 @@ static void legend_sentence(const struct report *r, struct sb *b, int fmt)
 	free(label);
 }
 
+/* 1 for a one-class model's row (summary.json's models.<m>.kind). */
+static int row_one_class(const struct row *row)
+{
+	const char *kind = json_string(json_get(row->node, "kind"));
+	return !row->baseline && kind && !strcmp(kind, "one_class");
+}
+
+/* "Model kinds" section of report.md: which models are supervised and which
+ * one-class, and the one-class models' pixel-level metrics. */
+static void kinds_md(const struct report *r, struct sb *b)
+{
+	sb_puts(b, "\n## Model kinds\n\nSupervised models are classifiers trained on both classes; their "
+		   "score is P(anomalous). One-class models are trained on normal images only; their score "
+		   "is the pooled reconstruction error, not a probability, so they have no loss and their "
+		   "threshold is tuned on the inner validation split. Both kinds are scored, compared and "
+		   "tested in the same way above.\n\n| Model | Kind | Pixel AUROC | PRO (FPR <= 0.3) |\n"
+		   "|---|---|---:|---:|\n");
+	for (int i = 0; i < r->n_models; i++) {
+		const struct row *row = &r->rows[i];
+		const struct json *px = json_get(row->node, "pixel_metrics");
+		sb_printf(b, "| %s | %s |", row->name, row_one_class(row) ? "one-class" : "supervised");
+		static const char *const keys[2] = { "pixel_auroc", "pro" };
+		for (int k = 0; k < 2; k++) {
+			const struct json *v = json_get(px, keys[k]);
+			double mean = json_number(json_get(v, "mean")), lo = json_number(json_get(v, "ci_low")),
+			       hi = json_number(json_get(v, "ci_high"));
+			if (json_type(json_get(v, "mean")) != JSON_NUMBER)
+				sb_puts(b, " — |");
+			else if (json_type(json_get(v, "ci_low")) == JSON_NUMBER)
+				sb_printf(b, " %.3f [%.3f, %.3f] |", mean, lo, hi);
+			else
+				sb_printf(b, " %.3f |", mean);
+		}
+		sb_puts(b, "\n");
+	}
+}
+
 static void md_table(const struct report *r, struct sb *b, const struct col *cols, int ncols)
 {
 	sb_puts(b, "| Model | Units |");
@@ -625,7 +662,8 @@ static void md_table(const struct report *r, struct sb *b, const struct col *col
 			sb_puts(b, "\n");
 		}
 		units_str(u, sizeof u, &r->rows[i]);
-		sb_printf(b, "| %s | %s |", r->rows[i].name, u);
+		sb_printf(b, "| %s%s | %s |", r->rows[i].name, row_one_class(&r->rows[i]) ? " (one-class)" : "",
+			  u);
 		for (int c = 0; c < ncols; c++) {
 			struct cell x = get_cell(r, i, &cols[c]);
 			sb_puts(b, " ");
@@ -1510,6 +1548,7 @@ static int write_report_md(const struct report *r, const char *path, int figures
 	sb_puts(&b, "\n\n");
 	md_table(r, &b, main_cols, NCOLS(main_cols));
 	md_notes(r, &b, main_cols, NCOLS(main_cols));
+	kinds_md(r, &b);
 	sb_puts(&b, "\nAll metrics and the provenance: [summary.md](summary.md); the same numbers as "
 		    "[summary.csv](summary.csv) and [summary.tex](summary.tex).\n\n## Figures\n\n");
 	if (figures_drawn) {

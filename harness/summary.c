@@ -36,6 +36,8 @@ struct unit {
 	double *train_loss, *val_loss; /* (n_epochs), NAN when absent */
 	double train_seconds, images_per_second;
 	struct metrics m;    /* per-fold metrics (ok units) */
+	int one_class;       /* kind "one_class": p is an anomaly score */
+	double pixel[2];     /* pixel_auroc, pro; NAN when absent */
 };
 
 /* The per-unit values of one model (or baseline). */
@@ -92,6 +94,19 @@ static int check_stale(const struct summary_config *c, const char *file, const c
 	return 0;
 }
 
+/* The pixel-level metrics of one-class units, in struct unit's order. */
+static const char *const pixel_names[2] = { "pixel_auroc", "pro" };
+
+/* 1 when the group's ok units are one-class models' (scores, not
+ * probabilities). */
+static int group_one_class(const struct group *g, int units)
+{
+	for (int i = 0; i < units; i++)
+		if (g->u[i].status == UNIT_OK && g->u[i].one_class)
+			return 1;
+	return 0;
+}
+
 static int read_unit(const char *file, const char *model, int r, int f, struct unit *u)
 {
 	memset(u, 0, sizeof *u);
@@ -126,6 +141,10 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 		return bad(file, ".status", "expected \"ok\", \"diverged\" or \"failed\"");
 	u->status = UNIT_OK;
 
+	const char *kind = json_string(json_get(d, "kind"));
+	u->one_class = kind && !strcmp(kind, "one_class");
+	for (int k = 0; k < 2; k++)
+		u->pixel[k] = number_or_nan(json_get(json_get(d, "pixel_metrics"), pixel_names[k]));
 	u->threshold = number_or_nan(json_get(json_get(d, "threshold"), "value"));
 	if (!isfinite(u->threshold))
 		return bad(file, ".threshold.value", "expected a number");
@@ -281,6 +300,10 @@ static int write_pooled(struct jw *w, const struct summary_config *c, const stru
 	char *what = xasprintf("bootstrap/%s", g->name);
 	stats_bootstrap(pl.n, c->bootstrap, folds_derive_seed(c->seed, what, 0, 0), c->alpha,
 			METRICS_N, boot_metrics, &bc, blo, bhi);
+	if (group_one_class(g, units)) {
+		metrics_mark_score(&m);
+		blo[METRICS_LOSS] = bhi[METRICS_LOSS] = NAN;
+	}
 	free(what);
 	free(bc.label);
 	free(bc.p);
@@ -333,6 +356,76 @@ static int write_pooled(struct jw *w, const struct summary_config *c, const stru
 	return 0;
 }
 
+/* "<name>": { mean, sd, ci_low, ci_high, n, folds, reason } of the values
+ * v[0..n_ok) of the ok units, n_undef of them NAN (first_reason: why). */
+static void write_across(struct jw *w, const struct summary_config *c, const char *name,
+			 const double *v, int n_ok, int n_undef, const char *first_reason)
+{
+	double mean, sd, lo, hi;
+	int n;
+	stats_mean_sd(v, n_ok, &mean, &sd, &n);
+	stats_t_interval(v, n_ok, c->alpha, &lo, &hi);
+	char *reason = NULL;
+	if (n_ok == 0) {
+		reason = xstrdup("no completed units");
+	} else {
+		if (n_undef)
+			reason = xasprintf("undefined in %d of %d folds: %s", n_undef, n_ok,
+					   first_reason ? first_reason : "0/0");
+		if (n == 1) {
+			char *r2 = xasprintf("%s%sone fold with a value: no sd or interval",
+					     reason ? reason : "", reason ? "; " : "");
+			free(reason);
+			reason = r2;
+		}
+	}
+	jw_key(w, name);
+	jw_obj_begin(w);
+	jw_knum(w, "mean", mean);
+	jw_knum(w, "sd", sd);
+	jw_knum(w, "ci_low", lo);
+	jw_knum(w, "ci_high", hi);
+	jw_kint(w, "n", n);
+	jw_key(w, "folds");
+	jw_arr_begin(w);
+	for (int i = 0; i < n_ok; i++)
+		jw_num(w, v[i]);
+	jw_arr_end(w);
+	jw_kstr(w, "reason", reason);
+	jw_obj_end(w);
+	free(reason);
+}
+
+/* "pixel_metrics": pixel AUROC and PRO across folds, like "metrics"; null
+ * when no ok unit recorded them (supervised models, metrics.pixel off). */
+static void write_pixel_metrics(struct jw *w, const struct summary_config *c,
+				const struct group *g, int units)
+{
+	jw_key(w, "pixel_metrics");
+	int any = 0;
+	for (int i = 0; i < units; i++)
+		any |= g->u[i].status == UNIT_OK &&
+		       (!isnan(g->u[i].pixel[0]) || !isnan(g->u[i].pixel[1]));
+	if (!any) {
+		jw_null(w);
+		return;
+	}
+	double *v = xmalloc(sizeof *v * (size_t)units);
+	jw_obj_begin(w);
+	for (int k = 0; k < 2; k++) {
+		int n_ok = 0, n_undef = 0;
+		for (int i = 0; i < units; i++)
+			if (g->u[i].status == UNIT_OK) {
+				v[n_ok++] = g->u[i].pixel[k];
+				n_undef += isnan(g->u[i].pixel[k]);
+			}
+		write_across(w, c, pixel_names[k], v, n_ok, n_undef,
+			     "a fold without a defect or a defect-free pixel");
+	}
+	jw_obj_end(w);
+	free(v);
+}
+
 /* "metrics": mean, sd, t interval and per-fold values of each metric. */
 static void write_fold_metrics(struct jw *w, const struct summary_config *c, const struct group *g,
 			       int units)
@@ -354,39 +447,7 @@ static void write_fold_metrics(struct jw *w, const struct summary_config *c, con
 					first_reason = g->u[i].m.reason[id];
 			}
 		}
-		double mean, sd, lo, hi;
-		int n;
-		stats_mean_sd(v, n_ok, &mean, &sd, &n);
-		stats_t_interval(v, n_ok, c->alpha, &lo, &hi);
-		char *reason = NULL;
-		if (n_ok == 0) {
-			reason = xstrdup("no completed units");
-		} else {
-			if (n_undef)
-				reason = xasprintf("undefined in %d of %d folds: %s", n_undef, n_ok,
-						   first_reason ? first_reason : "0/0");
-			if (n == 1) {
-				char *r2 = xasprintf("%s%sone fold with a value: no sd or interval",
-						     reason ? reason : "", reason ? "; " : "");
-				free(reason);
-				reason = r2;
-			}
-		}
-		jw_key(w, metrics_name(id));
-		jw_obj_begin(w);
-		jw_knum(w, "mean", mean);
-		jw_knum(w, "sd", sd);
-		jw_knum(w, "ci_low", lo);
-		jw_knum(w, "ci_high", hi);
-		jw_kint(w, "n", n);
-		jw_key(w, "folds");
-		jw_arr_begin(w);
-		for (int i = 0; i < n_ok; i++)
-			jw_num(w, v[i]);
-		jw_arr_end(w);
-		jw_kstr(w, "reason", reason);
-		jw_obj_end(w);
-		free(reason);
+		write_across(w, c, metrics_name(id), v, n_ok, n_undef, first_reason);
 	}
 	jw_obj_end(w);
 	free(v);
@@ -646,6 +707,8 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 {
 	jw_key(w, g->name);
 	jw_obj_begin(w);
+	if (is_model)
+		jw_kstr(w, "kind", group_one_class(g, units) ? "one_class" : "supervised");
 	if (is_model) {
 		int cnt[4] = { 0, 0, 0, 0 }, stale = 0;
 		for (int i = 0; i < units; i++) {
@@ -664,6 +727,8 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	}
 	write_fold_units(w, c, g);
 	write_fold_metrics(w, c, g, units);
+	if (is_model)
+		write_pixel_metrics(w, c, g, units);
 	if (write_pooled(w, c, g, units) < 0)
 		*rc = -1;
 	write_operating_point(w, c, g, units);
@@ -1025,6 +1090,8 @@ int summary_build(const struct summary_config *c, struct jw *w)
 				struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
 				if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
 					rc = error("'%s': cannot compute its metrics", file);
+				else if (u->one_class)
+					metrics_mark_score(&u->m);
 			}
 			free(file);
 			free(name);

@@ -86,6 +86,18 @@ void train_val_figures(const double *p, const int *label, int n, const double *c
 	*accuracy = n > 0 ? (double)right / n : NAN;
 }
 
+/* Mean over n images (n, in) of the summed squared difference between X
+ * and its reconstruction R: the sse cost per image. */
+static double sse_per_image(const float *X, const float *R, int n, size_t in)
+{
+	double sum = 0;
+	for (size_t i = 0; i < (size_t)n * in; i++) {
+		double d = (double)X[i] - (double)R[i];
+		sum += d * d;
+	}
+	return sum / n;
+}
+
 /* ---- augmentation ---- */
 
 void train_transform(float *x, float *tmp, int c, int h, int w, int flip_h, int flip_v, int rot,
@@ -446,6 +458,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 			     cc->w, cc->h, cc->c, net_width(n), net_height(n), net_channels(n));
 	if (n_train < 1 || o->epochs < 1)
 		return error("nothing to train: %d images, %d epochs", n_train, o->epochs);
+	for (int i = 0; o->reconstruct && i < n_train; i++)
+		if (labels[train[i]])
+			return error("one-class training takes normal images only, but training "
+				     "image %d (image %d of the set) is anomalous", i, train[i]);
 
 	int B = net_batch(n);
 	size_t in = (size_t)net_inputs(n);
@@ -475,6 +491,8 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	float *W = xmalloc((size_t)B * sizeof(float));        /* (B) */
 	float *tmp = xmalloc(in * sizeof(float));
 	float *VX = xmalloc(((size_t)n_val + 1) * in * sizeof(float)); /* (n_val, C*H*W) */
+	/* reconstructions of VX, (n_val, C*H*W); one-class training only */
+	float *VR = o->reconstruct ? xmalloc(((size_t)n_val + 1) * in * sizeof(float)) : NULL;
 	double *vp = xmalloc(((size_t)n_val + 1) * sizeof(double));
 	int *vl = xmalloc(((size_t)n_val + 1) * sizeof(int));
 	/* Batch-norm recalibration set: up to TRAIN_RECAL_BATCHES full batches of
@@ -531,7 +549,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 				W[b] = b < real ? (float)cw[y] : 0.0f;
 			}
 			double ls, ts = now_seconds();
-			net_train_batch(n, X, Y, W, &ls);
+			if (o->reconstruct)
+				net_train_reconstruct(n, X, W, &ls);
+			else
+				net_train_batch(n, X, Y, W, &ls);
 			step += now_seconds() - ts;
 			loss += ls;
 		}
@@ -549,7 +570,10 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 		c->val_loss = c->val_accuracy = NAN;
 		if (n_recal > 0)
 			net_recalibrate(n, RX, n_recal);
-		if (n_val > 0) {
+		if (n_val > 0 && o->reconstruct) {
+			net_reconstruct(n, VX, n_val, VR);
+			c->val_loss = sse_per_image(VX, VR, n_val, in);
+		} else if (n_val > 0) {
 			net_predict(n, VX, n_val, vp);
 			train_val_figures(vp, vl, n_val, weighted ? cw : NULL, &c->val_loss,
 					  &c->val_accuracy);
@@ -626,6 +650,7 @@ int train_run(struct net *n, const struct cache *cc, const int *labels,
 	free(W);
 	free(tmp);
 	free(VX);
+	free(VR);
 	free(RX);
 	free(vp);
 	free(vl);

@@ -55,6 +55,12 @@ struct train_options {
 	double lr_base, lr_power, lr_scale;
 	const int *lr_steps;
 	int n_lr_steps;
+	/* 1: a one-class reconstruction network (net_build_reconstruction):
+	 * each image is its own target, every training image must be normal
+	 * (an anomalous one is an error), and the validation loss is the mean
+	 * sse per image of the validation images (val_accuracy NAN); the
+	 * caller passes the normal validation images. */
+	int reconstruct;
 	uint64_t seed;           /* the unit seed */
 	const char *checkpoint;  /* checkpoint file, or NULL for none */
 	const char *checkpoint_key; /* a checkpoint with another key is not resumed */

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "net.h"
+#include "score.h"
 #include "sha256.h"
 #include "stats.h"
 #include "train.h"
@@ -51,6 +52,9 @@ char *unit_work_dir(const struct experiment *e, const char *model, int repeat, i
 	return p;
 }
 
+/* PRO is integrated up to this false-positive rate (MVTec AD's choice). */
+#define UNIT_PRO_MAX_FPR 0.3
+
 /* ---- inputs: effective cfg, data, settings ---- */
 
 /* The model's cfg with the experiment's overrides: input size, batch,
@@ -59,6 +63,12 @@ static int effective_cfg(const struct experiment *e, const struct exp_model *m, 
 {
 	if (cfg_load(m->cfg, 0, c) < 0)
 		return -1;
+	if (m->kind != EXP_KIND_ONE_CLASS && cfg_is_reconstruction(c)) {
+		error("%s: ends in [cost] without [softmax], so it reconstructs its input: declare "
+		      "model '%s' \"kind\": \"one_class\"", m->cfg, m->name);
+		cfg_release(c);
+		return -1;
+	}
 	cfg_set_net_int(c, "width", e->dataset.width);
 	cfg_set_net_int(c, "height", e->dataset.height);
 	cfg_set_net_int(c, "channels", e->dataset.channels);
@@ -75,6 +85,13 @@ static int effective_cfg(const struct experiment *e, const struct exp_model *m, 
 		cfg_set_net_int(c, "adam", 0);
 	else if (e->training.optimizer == EXP_OPT_ADAM)
 		cfg_set_net_int(c, "adam", 1);
+	if (m->kind == EXP_KIND_ONE_CLASS) {
+		if (cfg_check_reconstruction(c) < 0) {
+			cfg_release(c);
+			return -1;
+		}
+		return 0;
+	}
 	if (cfg_set_classes(c, NET_CLASSES) < 0 || cfg_check(c, NET_CLASSES) < 0) {
 		cfg_release(c);
 		return -1;
@@ -164,6 +181,14 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 	jw_kstr(&w, "cfg", m->cfg);
 	jw_kstr(&w, "weights", m->weights);
 	jw_kint(&w, "weights_upto", m->weights_upto);
+	if (m->kind == EXP_KIND_ONE_CLASS) {
+		jw_kstr(&w, "kind", "one_class");
+		jw_kstr(&w, "score", anomaly_pool_name(m->score_pool));
+		jw_kint(&w, "score_k", m->score_k);
+		jw_kint(&w, "pixel", e->metrics.pixel);
+	}
+	if (m->epochs > 0)
+		jw_kint(&w, "model_epochs", m->epochs);
 	if (m->weights) {
 		struct stat st;
 		jw_kint(&w, "weights_size", stat(m->weights, &st) == 0 ? (long long)st.st_size : -1);
@@ -263,6 +288,8 @@ struct unit_run_state {
 	double *p; /* (n_test) p_anomalous */
 	struct metrics met;
 	int have_metrics;
+	double pixel_auroc, pro; /* one_class with metrics.pixel; NAN otherwise */
+	unsigned char *masks;    /* (n_test, H, W) ground truth, or NULL */
 	char started[32];
 	char why[256]; /* reason text built at run time */
 };
@@ -331,7 +358,7 @@ static void write_training(struct jw *w, const struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
 	jw_obj_begin(w);
-	jw_kint(w, "epochs", e->training.epochs);
+	jw_kint(w, "epochs", s->m->epochs > 0 ? s->m->epochs : e->training.epochs);
 	if (s->have_net) {
 		jw_kint(w, "batch", s->info.batch);
 		jw_knum(w, "learning_rate", (float)s->info.learning_rate);
@@ -381,6 +408,49 @@ static int result_is_ok(const char *path)
 	return ok;
 }
 
+/* "kind" and "score": what the model is and what its p_anomalous means. */
+static void write_kind(struct jw *w, const struct unit_run_state *s)
+{
+	int oc = s->m->kind == EXP_KIND_ONE_CLASS;
+	jw_kstr(w, "kind", oc ? "one_class" : "supervised");
+	jw_key(w, "score");
+	jw_obj_begin(w);
+	jw_kstr(w, "type", oc ? "anomaly_score" : "probability");
+	jw_kstr(w, "map", oc ? "squared_error" : NULL);
+	jw_kstr(w, "pooling", oc ? anomaly_pool_name((enum anomaly_pool)s->m->score_pool) : NULL);
+	if (oc && s->m->score_pool == ANOMALY_POOL_MAX_LOCAL)
+		jw_kint(w, "k", s->m->score_k);
+	else
+		jw_key(w, "k"), jw_null(w);
+	jw_obj_end(w);
+}
+
+/* "pixel_metrics": pixel AUROC and PRO of the test fold, or null. */
+static void write_pixel_metrics(struct jw *w, const struct unit_run_state *s, int ok)
+{
+	jw_key(w, "pixel_metrics");
+	if (!ok || !s->e->metrics.pixel || s->m->kind != EXP_KIND_ONE_CLASS) {
+		jw_null(w);
+		return;
+	}
+	jw_obj_begin(w);
+	jw_knum(w, "pixel_auroc", s->pixel_auroc);
+	jw_knum(w, "pro", s->pro);
+	jw_knum(w, "pro_max_fpr", UNIT_PRO_MAX_FPR);
+	jw_obj_end(w);
+}
+
+/* The threshold policy a unit applies: the experiment's, except that a
+ * one-class model's score is no probability, so a fixed threshold on it
+ * would mean nothing: it is tuned instead. */
+static enum exp_threshold unit_threshold_policy(const struct experiment *e,
+						 const struct exp_model *m)
+{
+	if (m->kind == EXP_KIND_ONE_CLASS && e->metrics.threshold_policy == EXP_THR_FIXED)
+		return EXP_THR_TUNED;
+	return e->metrics.threshold_policy;
+}
+
 static int write_result(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
@@ -398,6 +468,7 @@ static int write_result(struct unit_run_state *s)
 	jw_kint(&w, "repeat", s->repeat);
 	jw_kint(&w, "fold", s->fold);
 	jw_kstr(&w, "unit", unit);
+	write_kind(&w, s);
 	jw_kstr(&w, "status", s->status);
 	jw_kstr(&w, "reason", s->reason);
 	if (s->have_train && s->tr.status == TRAIN_DIVERGED)
@@ -447,10 +518,11 @@ static int write_result(struct unit_run_state *s)
 		jw_knum(&w, "value", s->threshold);
 	else
 		jw_key(&w, "value"), jw_null(&w);
-	jw_kstr(&w, "policy", experiment_threshold_name(e->metrics.threshold_policy));
-	if (e->metrics.threshold_policy == EXP_THR_NORMAL_QUANTILE)
+	enum exp_threshold pol = unit_threshold_policy(e, s->m);
+	jw_kstr(&w, "policy", experiment_threshold_name(pol));
+	if (pol == EXP_THR_NORMAL_QUANTILE)
 		jw_knum(&w, "quantile", e->metrics.quantile);
-	if (e->metrics.threshold_policy == EXP_THR_RECALL_TARGET)
+	if (pol == EXP_THR_RECALL_TARGET)
 		jw_knum(&w, "recall_target", e->metrics.recall_target);
 	jw_kstr(&w, "chosen_on", ok ? s->chosen_on : NULL);
 	jw_obj_end(&w);
@@ -474,6 +546,7 @@ static int write_result(struct unit_run_state *s)
 				   e->metrics.beta, s->threshold);
 	else
 		jw_null(&w);
+	write_pixel_metrics(&w, s, ok);
 	jw_kstr(&w, "weights", ok ? s->weights_path : NULL);
 	jw_kstr(&w, "darknet_log", s->log_path);
 
@@ -615,6 +688,7 @@ static void state_release(struct unit_run_state *s)
 	if (s->have_train)
 		train_result_release(&s->tr);
 	free(s->p);
+	free(s->masks);
 	if (s->have_metrics)
 		metrics_release(&s->met);
 }
@@ -635,6 +709,31 @@ static int scores_finite(const double *p, int n)
 		if (!isfinite(p[i]))
 			return 0;
 	return 1;
+}
+
+/* The entries of idx[0..n) whose label is normal (new array, *out_n). */
+static int *normal_only(const int *idx, int n, const int *labels, int *out_n)
+{
+	int *o = xmalloc(((size_t)n + 1) * sizeof(int));
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (!labels[idx[i]])
+			o[k++] = idx[i];
+	*out_n = k;
+	return o;
+}
+
+/* A one-class unit's test scores with its maps, and the pixel AUROC and PRO
+ * of those maps against the ground-truth masks. */
+static void pixel_scores(struct unit_run_state *s, struct net *n, const struct score_spec *sp)
+{
+	int h = s->cc.h, w = s->cc.w;
+	size_t plane = (size_t)h * w, total = (size_t)s->n_test * plane;
+	double *maps = xmalloc((total + 1) * sizeof(double)); /* (n_test, H, W) */
+	score_cached(n, sp, &s->cc, s->test, s->n_test, s->p, maps);
+	s->pixel_auroc = anomaly_pixel_auroc(maps, s->masks, (long)total);
+	s->pro = anomaly_pro(maps, s->masks, s->n_test, h, w, UNIT_PRO_MAX_FPR);
+	free(maps);
 }
 
 static int run(struct unit_run_state *s)
@@ -665,9 +764,20 @@ static int run(struct unit_run_state *s)
 
 	struct cfg c;
 	struct net *n = NULL;
+	int one_class = m->kind == EXP_KIND_ONE_CLASS;
+	int *fit = inner_train, n_fit = s->n_inner_train, *fit_val = inner_val,
+	    n_fit_val = s->n_inner_val;
 	if (effective_cfg(e, m, &c) < 0) {
 		rc = fail(s, "the model's cfg is invalid");
 		goto out;
+	}
+	if (one_class && e->metrics.pixel) {
+		s->masks = xmalloc((size_t)s->n_test * s->cc.h * s->cc.w + 1);
+		if (score_masks(&s->d, s->test, s->n_test, s->cc.w, s->cc.h, s->masks) < 0) {
+			cfg_release(&c);
+			rc = fail(s, "metrics.pixel needs a ground-truth mask for every anomalous image");
+			goto out;
+		}
 	}
 	rc = cfg_write(&c, s->eff_path, s->cfg_sha);
 	cfg_release(&c);
@@ -678,7 +788,13 @@ static int run(struct unit_run_state *s)
 	s->have_cfg = 1;
 	inputs_hash(e, m, s->repeat, s->fold, s->cfg_sha, s->cc.key, s->inputs_sha);
 
-	if (net_build(s->eff_path, s->darknet_seed, s->log_path, &n) < 0) {
+	if (one_class) { /* normal images only, for training and its validation loss */
+		fit = normal_only(inner_train, s->n_inner_train, labels, &n_fit);
+		fit_val = normal_only(inner_val, s->n_inner_val, labels, &n_fit_val);
+		s->n_inner_train = n_fit;
+	}
+	if ((one_class ? net_build_reconstruction : net_build)(s->eff_path, s->darknet_seed,
+							     s->log_path, &n) < 0) {
 		rc = fail(s, "cannot build the network from the effective cfg");
 		goto out;
 	}
@@ -690,7 +806,8 @@ static int run(struct unit_run_state *s)
 	}
 
 	struct train_options o = { 0 };
-	o.epochs = e->training.epochs;
+	o.epochs = m->epochs > 0 ? m->epochs : e->training.epochs;
+	o.reconstruct = one_class;
 	o.flip = e->training.augment_flip;
 	o.rot90 = e->training.augment_rot90;
 	o.jitter = e->training.augment_jitter;
@@ -717,8 +834,7 @@ static int run(struct unit_run_state *s)
 	printf("%s: training on %d images (%d more for validation), testing on %d\n", label,
 	       s->n_inner_train, s->n_inner_val, s->n_test);
 	fflush(stdout);
-	if (train_run(n, &s->cc, labels, inner_train, s->n_inner_train, inner_val,
-		      s->n_inner_val, &o, &s->tr) < 0) {
+	if (train_run(n, &s->cc, labels, fit, n_fit, fit_val, n_fit_val, &o, &s->tr) < 0) {
 		rc = fail(s, "training stopped on an I/O error");
 		goto out;
 	}
@@ -745,21 +861,17 @@ static int run(struct unit_run_state *s)
 	}
 
 	int positive = e->metrics.positive == EXP_POS_ANOMALOUS;
-	size_t in = (size_t)net_inputs(n);
+	struct score_spec sp = { one_class, (enum anomaly_pool)m->score_pool, m->score_k };
 	s->threshold = e->metrics.threshold;
 	s->chosen_on = "fixed";
-	if (e->metrics.threshold_policy != EXP_THR_FIXED) {
+	if (unit_threshold_policy(e, m) != EXP_THR_FIXED) {
 		int nv = s->n_inner_val;
-		float *X = xmalloc(((size_t)nv + 1) * in * sizeof(float));
 		double *p = xmalloc(((size_t)nv + 1) * sizeof(double));
 		int *l = xmalloc(((size_t)nv + 1) * sizeof(int));
-		for (int i = 0; i < nv; i++) {
-			memcpy(X + i * in, cache_image(&s->cc, inner_val[i]), in * sizeof(float));
+		for (int i = 0; i < nv; i++)
 			l[i] = labels[inner_val[i]];
-		}
-		net_predict(n, X, nv, p);
+		score_cached(n, &sp, &s->cc, inner_val, nv, p, NULL);
 		if (!scores_finite(p, nv)) {
-			free(X);
 			free(p);
 			free(l);
 			s->status = "diverged";
@@ -770,7 +882,7 @@ static int run(struct unit_run_state *s)
 		}
 		struct metrics_input mi = { .label = l, .p = p, .n = nv };
 		struct metrics_threshold policy = {
-			.policy = (enum metrics_threshold_policy)e->metrics.threshold_policy,
+			.policy = (enum metrics_threshold_policy)unit_threshold_policy(e, m),
 			.fixed = e->metrics.threshold,
 			.positive = positive,
 			.beta = e->metrics.beta,
@@ -779,22 +891,22 @@ static int run(struct unit_run_state *s)
 		};
 		s->threshold = metrics_choose_threshold(&mi, &policy);
 		s->chosen_on = "inner_val";
-		free(X);
 		free(p);
 		free(l);
 	}
 
-	float *X = xmalloc(((size_t)s->n_test + 1) * in * sizeof(float));
 	int *l = xmalloc(((size_t)s->n_test + 1) * sizeof(int));
 	const char **defect = xmalloc(((size_t)s->n_test + 1) * sizeof(char *));
 	s->p = xmalloc(((size_t)s->n_test + 1) * sizeof(double));
 	for (int i = 0; i < s->n_test; i++) {
-		memcpy(X + i * in, cache_image(&s->cc, s->test[i]), in * sizeof(float));
 		l[i] = labels[s->test[i]];
 		defect[i] = s->d.items[s->test[i]].defect;
 	}
-	net_predict(n, X, s->n_test, s->p);
-	free(X);
+	s->pixel_auroc = s->pro = NAN;
+	if (s->masks)
+		pixel_scores(s, n, &sp);
+	else
+		score_cached(n, &sp, &s->cc, s->test, s->n_test, s->p, NULL);
 	if (!scores_finite(s->p, s->n_test)) {
 		free(l);
 		free(defect);
@@ -806,6 +918,8 @@ static int run(struct unit_run_state *s)
 	}
 	struct metrics_input mi = { .label = l, .p = s->p, .defect = defect, .n = s->n_test };
 	rc = metrics_compute(&mi, s->threshold, positive, e->metrics.beta, &s->met);
+	if (rc == 0 && one_class)
+		metrics_mark_score(&s->met);
 	free(l);
 	free(defect);
 	if (rc < 0) {
@@ -835,6 +949,10 @@ cleanup:
 out:
 	net_free(n);
 	free(labels);
+	if (fit != inner_train)
+		free(fit);
+	if (fit_val != inner_val)
+		free(fit_val);
 	free(inner_train);
 	free(inner_val);
 	return rc;

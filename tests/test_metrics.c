@@ -434,9 +434,29 @@ static void metrics_should_name_metrics_as_documented(void **state)
 	assert_true(metrics_higher_is_better(METRICS_F2));
 }
 
+/* Scores of any range: labels 0 0 1 1, scores 2 5 5 9, beta 2. Splits:
+ * t = 2 (all anomalous) F2 = 10/12; t = 3.5 (5, 5, 9) F2 = 10/11;
+ * t = 7 (9) F2 = 5/9; above 9: 0. The best is the midpoint 3.5. */
+static void score_threshold_should_split_scores_of_any_range(void **state)
+{
+	(void)state;
+	const int label[4] = { 0, 0, 1, 1 };
+	const double p[4] = { 2.0, 5.0, 5.0, 9.0 };
+	struct metrics_input in = { label, p, NULL, 4, NULL };
+	near(metrics_tune_threshold(&in, 1, 2.0), 3.5, 1e-12);
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 3.5, 1, 2.0, &m), 0);
+	near(m.fbeta, 10.0 / 11, 1e-12);
+	metrics_mark_score(&m);
+	assert_true(isnan(m.loss));
+	assert_string_equal(m.reason[METRICS_LOSS], "the score is not a probability");
+	metrics_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(score_threshold_should_split_scores_of_any_range),
 		cmocka_unit_test(metrics_should_count_ties_as_one_half_in_auroc),
 		cmocka_unit_test(metrics_should_accept_any_score_range_for_ranking),
 		cmocka_unit_test(metrics_should_give_null_with_reason_for_a_one_class_fold),
