@@ -56,6 +56,29 @@ case "$last" in "study: best model: "*) echo "ok: the summary line is the last l
 best=$(echo "$last" | sed -n 's/^study: best model: \([a-z0-9]*\) (f2 [0-9.]*);.*/\1/p')
 case "$best" in dense|cnn) echo "ok: best model is one of the study's ($best)";; *) echo "FAIL: best model '$best'"; fail=1;; esac
 grep -q "\"model\": \"$best\"" results/smoke/summary.json && echo "ok: summary.json agrees" || { echo "FAIL: summary.json best"; fail=1; }
+# The best model worked out from the unit files: the highest mean F2 (beta 2,
+# anomalous positive, each unit's own threshold) over the folds.
+want=$(python3 - results/smoke <<'PY'
+import glob, json, sys
+means = {}
+for m in ("dense", "cnn"):
+    f2 = []
+    for path in sorted(glob.glob("%s/%s/r0-f*.json" % (sys.argv[1], m))):
+        u = json.load(open(path))
+        if u["status"] != "ok":
+            continue
+        t = u["threshold"]["value"]
+        tp = sum(1 for q in u["predictions"] if q["label"] == 1 and q["p_anomalous"] >= t)
+        fp = sum(1 for q in u["predictions"] if q["label"] == 0 and q["p_anomalous"] >= t)
+        fn = sum(1 for q in u["predictions"] if q["label"] == 1 and q["p_anomalous"] < t)
+        f2.append(5 * tp / (5 * tp + 4 * fn + fp))
+    if len(f2) >= 2:
+        means[m] = sum(f2) / len(f2)
+best = max(means, key=means.get)
+print("%s %.3f" % (best, means[best]))
+PY
+)
+contains "the summary line names the model with the highest mean F2 ($want)" "$last" "study: best model: ${want% *} (f2 ${want#* })"
 for m in dense cnn; do for f in 0 1 2; do
   r=results/smoke/$m/r0-f$f.json
   grep -q '"status": "ok"' "$r" 2>/dev/null && echo "ok: $r is ok" || { echo "FAIL: $r missing or not ok"; fail=1; }
