@@ -389,6 +389,40 @@ static void train_should_report_divergence_with_its_epoch(void **state)
 
 /* Three epochs in one go, or two epochs then (in a fresh network) a resume
  * to three: the same curve and the same final scores, bit for bit. */
+/* Early stopping across a resume: at rate 0 the validation loss never
+ * improves after epoch 1, so with patience 3 training stops after epoch 4
+ * and chooses epoch 1, whether or not it was interrupted after epoch 2 (the
+ * checkpoint carries the best loss and the epochs since). */
+static void resume_should_keep_the_early_stopping_state(void **state)
+{
+	struct fixture *f = *state;
+	char *ck = fs_join(f->dir, "es.ckpt"), *best = fs_join(f->dir, "es.weights");
+	struct train_options o = options(2);
+	o.lr_policy = "constant";
+	o.lr_base = 0;
+	o.early_stopping = 1;
+	o.patience = 3;
+	o.best_weights = best;
+	o.checkpoint = ck;
+	o.checkpoint_key = "es";
+	struct net *n = dense(f, "0.1");
+	struct train_result a, b;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &a), 0);
+	assert_int_equal(a.epochs_run, 2);
+	net_free(n);
+	n = dense(f, "0.1");
+	o.epochs = 10;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &b), 0);
+	assert_int_equal(b.resumed_epoch, 2);
+	assert_int_equal(b.epochs_run, 4);
+	assert_int_equal(b.chosen_epoch, 1);
+	net_free(n);
+	train_result_release(&a);
+	train_result_release(&b);
+	free(ck);
+	free(best);
+}
+
 static void resume_should_equal_an_uninterrupted_run(void **state)
 {
 	struct fixture *f = *state;
@@ -475,6 +509,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(weighted_loss_should_use_inverse_class_frequency, setup, teardown),
 		cmocka_unit_test_setup_teardown(early_stopping_should_keep_the_best_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(train_should_report_divergence_with_its_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(resume_should_keep_the_early_stopping_state, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(resume_should_equal_an_uninterrupted_run, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
