@@ -107,7 +107,7 @@ mut folds-inner-round harness/folds.c 'int nv = (int)floor(fraction * m + 0.5);'
   test_folds "the inner validation share is rounded down"
 mut folds-inner-all harness/folds.c 'if (nv >= m && m > 0)' 'if (nv > m && m > 0)' \
   test_folds "a class may go to inner validation entirely"
-mut folds-inner-leak harness/folds.c 'iva[niva++] = members[j];' 'iva[niva++] = members[j]; itr[nitr++] = members[j];' \
+mut folds-inner-leak harness/folds.c 'iva[niva++] = members[j];' '{ iva[niva++] = members[j]; itr[nitr++] = members[j]; }' \
   test_folds "inner-validation images are also trained on"
 mut folds-stratify-check harness/folds.c '(k > count[0] || k > count[1])' '(k > count[0] && k > count[1])' \
   test_folds "stratifying more folds than the smaller class has images is accepted"
@@ -125,7 +125,7 @@ mut early-patience harness/train.c '} else if (++p.since_best >= o->patience) {'
   test_train "early stopping waits one epoch more than the patience"
 mut early-restore harness/train.c 'rc = net_load_weights(n, o->best_weights, -1);' 'rc = 0;' \
   test_train "the best epoch is reported but its weights are not restored"
-mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k) {' \
+mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k || strcmp(k, key ? k : "")) {' \
   "test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
 mut ckpt-rng harness/train.c 'snprintf(hex, sizeof hex, "%016llx", (unsigned long long)p->rng.s[i]);' 'snprintf(hex, sizeof hex, "%016llx", 0ULL);' \
   test_train "the checkpoint loses the generator state, so a resumed run differs"
@@ -243,10 +243,14 @@ if ! build "$all" || ! run "$all"; then
 fi
 
 killed=0 survived=0 done_n=0 start=$(date +%s)
+current=
+# Interrupted: put the mutated file back.
+trap '[ -n "$current" ] && cp "$DIR/original" "$current"; exit 130' INT TERM
 survivors=()
 for i in "${sel[@]}"; do
   id=${IDS[$i]} f=$T/${FILES[$i]}
   cp "$f" "$DIR/original"
+  current=$f
   text=$(cat "$f"; printf x)
   text=${text%x}
   printf '%s' "${text/"${PATS[$i]}"/"${REPS[$i]}"}" > "$f"
@@ -263,6 +267,7 @@ for i in "${sel[@]}"; do
     killed=$((killed + 1))
   fi
   cp "$DIR/original" "$f" # a fresh timestamp: the next build recompiles it
+  current=
   done_n=$((done_n + 1))
   el=$(( $(date +%s) - start ))
   eta=$(( el * (${#sel[@]} - done_n) / done_n ))
