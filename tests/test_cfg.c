@@ -109,6 +109,13 @@ static void cfg_outputs_should_follow_darknet_shape_arithmetic(void **state)
 	assert_int_equal(cfg_outputs(&c), 5);
 	cfg_release(&c);
 
+	/* groups=2 dividing 4 channels and 6 filters: 8x8x6 (384 values). */
+	assert_int_equal(parse_text("[net]\nwidth=8\nheight=8\nchannels=4\n"
+				    "[convolutional]\nfilters=6\nsize=3\npad=1\ngroups=2\n",
+				    384, &c, NULL), 0);
+	assert_int_equal(cfg_outputs(&c), 384);
+	cfg_release(&c);
+
 	/* Route and shortcut: 16x16 input.
 	 * 0 conv 4 filters 3x3 pad -> 16x16x4 (1024)
 	 * 1 conv 4 filters 1x1 stride 2 -> (16-1)/2+1 = 8 -> 8x8x4 (256)
@@ -197,6 +204,14 @@ static void cfg_should_reject_bad_input_with_file_and_line(void **state)
 	BAD("[connected]\noutput=2000000000\n", 0,
 	    "error: t.cfg:6: [connected] would have too many weights (64 inputs x 2000000000 outputs)\n");
 	BAD("[upsample]\nstride=2000000000\n", 0, "error: t.cfg:6: [upsample] would output too many values\n");
+	/* Grouped convolutions: groups must divide the input channels (4 here)
+	 * and the filters. */
+	BAD("[convolutional]\nfilters=4\nsize=1\n[convolutional]\nfilters=3\nsize=1\ngroups=2\n", 0,
+	    "error: t.cfg:12: groups=2 must divide both the input channels (4) and filters (3)\n");
+	BAD("[convolutional]\nfilters=4\nsize=1\n[convolutional]\nfilters=6\nsize=1\ngroups=3\n", 0,
+	    "error: t.cfg:12: groups=3 must divide both the input channels (4) and filters (6)\n");
+	BAD("[connected]\noutput=4\n[softmax]\ngroups=3\n", 0,
+	    "error: t.cfg:9: softmax groups=3 does not divide its 4 inputs\n");
 #undef BAD
 	expect_error("[net]\nbatch=6\nsubdivisions=4\nwidth=8\nheight=8\nchannels=1\n[connected]\noutput=2\n", 0,
 		     "error: t.cfg:2: batch 6 is not divisible by subdivisions 4\n");

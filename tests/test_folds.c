@@ -181,6 +181,34 @@ static void folds_inner_split_should_use_training_images_only(void **state)
 	folds_release(&fo);
 }
 
+/* A class is never moved to inner validation entirely. 6 normal and 2
+ * anomalous images in 2 folds: each unit trains on 3 normal and 1 anomalous;
+ * at fraction 0.5, round(1.5) = 2 normal go to validation, and round(0.5) = 1
+ * anomalous would be all of them, so none does. */
+static void folds_inner_split_should_leave_each_class_in_training(void **state)
+{
+	(void)state;
+	int labels[8] = { 0, 0, 0, 0, 0, 0, 1, 1 };
+	struct folds fo;
+	assert_int_equal(folds_split(labels, 8, 2, 1, 3, 1, &fo), 0);
+	for (int f = 0; f < 2; f++) {
+		int *itr, *iva, nitr, niva, tc[2] = { 0, 0 }, vc[2] = { 0, 0 };
+		assert_int_equal(folds_unit(&fo, labels, 0, f, 0.5, 3, NULL, NULL, NULL, NULL, &itr,
+					    &nitr, &iva, &niva), 0);
+		for (int j = 0; j < nitr; j++)
+			tc[labels[itr[j]]]++;
+		for (int j = 0; j < niva; j++)
+			vc[labels[iva[j]]]++;
+		assert_int_equal(vc[0], 2);
+		assert_int_equal(vc[1], 0);
+		assert_int_equal(tc[0], 1);
+		assert_int_equal(tc[1], 1);
+		free(itr);
+		free(iva);
+	}
+	folds_release(&fo);
+}
+
 static void folds_inner_split_should_be_seeded(void **state)
 {
 	(void)state;
@@ -250,6 +278,7 @@ int main(void)
 		cmocka_unit_test(folds_should_derive_seeds_from_sha256),
 		cmocka_unit_test(folds_should_split_without_stratification),
 		cmocka_unit_test(folds_inner_split_should_use_training_images_only),
+		cmocka_unit_test(folds_inner_split_should_leave_each_class_in_training),
 		cmocka_unit_test(folds_inner_split_should_be_seeded),
 		cmocka_unit_test(folds_should_reject_impossible_splits),
 	};

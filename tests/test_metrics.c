@@ -249,6 +249,26 @@ static void metrics_should_apply_per_image_thresholds(void **state)
 	metrics_release(&m);
 }
 
+/* p >= threshold is anomalous: a score equal to the threshold counts as a
+ * positive call (anomalous positive: tp and fp), and as a negative one with
+ * normal positive. */
+static void metrics_should_call_a_score_at_the_threshold_anomalous(void **state)
+{
+	(void)state;
+	int label[2] = { 1, 0 };
+	double p[2] = { 0.25, 0.25 };
+	struct metrics_input in = { label, p, NULL, 2, NULL };
+	struct metrics m;
+	assert_int_equal(metrics_compute(&in, 0.25, 1, 2.0, &m), 0);
+	assert_int_equal(m.tp, 1);
+	assert_int_equal(m.fp, 1);
+	metrics_release(&m);
+	assert_int_equal(metrics_compute(&in, 0.25, 0, 2.0, &m), 0);
+	assert_int_equal(m.fn, 1);
+	assert_int_equal(m.tn, 1);
+	metrics_release(&m);
+}
+
 static void metrics_should_tune_the_threshold_for_f_beta(void **state)
 {
 	(void)state;
@@ -464,6 +484,7 @@ int main(void)
 		cmocka_unit_test(metrics_should_reproduce_the_study_scale),
 		cmocka_unit_test(metrics_should_report_recall_per_defect_type),
 		cmocka_unit_test(metrics_should_apply_per_image_thresholds),
+		cmocka_unit_test(metrics_should_call_a_score_at_the_threshold_anomalous),
 		cmocka_unit_test(metrics_should_tune_the_threshold_for_f_beta),
 		cmocka_unit_test(metrics_should_pick_the_normal_quantile_threshold),
 		cmocka_unit_test(metrics_should_pick_the_recall_target_threshold),

@@ -426,6 +426,43 @@ static float *read_floats(const char *path, size_t count)
 	return v;
 }
 
+/* weights_upto: only the first layers take the file's values, the others
+ * keep their own. The dense net's weights file ends with layer 0 (3 biases,
+ * 3 x 16 weights: 51 floats) and layer 1 (2 biases, 2 x 3 weights: 8). */
+static void net_load_weights_should_load_only_the_first_layers(void **state)
+{
+	struct fixture *f = *state;
+	char *cfg = dense_cfg(f->dir, "upto.cfg", "0.1", "0.9");
+	struct net *a = build(cfg, 1, NULL), *b = build(cfg, 2, NULL);
+	char *wa = fs_join(f->dir, "a.weights"), *wb = fs_join(f->dir, "b.weights");
+	char *wm = fs_join(f->dir, "mixed.weights");
+	assert_int_equal(net_save_weights(a, wa), 0);
+	assert_int_equal(net_save_weights(b, wb), 0);
+	assert_int_equal(net_load_weights(b, wa, 1), 0);
+	assert_int_equal(net_save_weights(b, wm), 0);
+	float *va = read_floats(wa, 59), *vb = read_floats(wb, 59), *vm = read_floats(wm, 59);
+	int differ0 = 0, differ1 = 0;
+	for (int i = 0; i < 59; i++) {
+		if (i < 51) {
+			differ0 |= va[i] != vb[i];
+			assert_true(vm[i] == va[i]);
+		} else {
+			differ1 |= va[i] != vb[i];
+			assert_true(vm[i] == vb[i]);
+		}
+	}
+	assert_true(differ0 && differ1); /* the two seeds give other weights */
+	free(va);
+	free(vb);
+	free(vm);
+	free(wa);
+	free(wb);
+	free(wm);
+	net_free(a);
+	net_free(b);
+	free(cfg);
+}
+
 /* Darknet's CPU code ignores adam=1; darkfold's own Adam step must apply.
  * Adam's first step moves every parameter whose gradient is not tiny by
  * the learning rate exactly (m/sqrt(v) = g/|g| after bias correction),
@@ -656,6 +693,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(net_should_reject_a_network_without_two_outputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_weights_bytes_should_match_the_layer_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_should_reject_weights_of_the_wrong_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(net_load_weights_should_load_only_the_first_layers, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(net_should_round_trip_weights_through_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_should_reject_hostile_and_non_finite_weights, setup,
 						teardown),

@@ -117,6 +117,40 @@ print("ok: summary.json matches the independent computation" if not errors else 
 sys.exit(1 if errors else 0)
 PY
 
+# McNemar's exact branch: vgg16 against small_cnn on fold 0 alone leaves
+# b + c below 25; b, c and the two-sided binomial p worked out here from the
+# unit files' predictions (each judged at its unit's threshold).
+mkdir -p one/fix
+for m in vgg16 small_cnn; do mkdir -p one/fix/$m && cp res/fix/$m/r0-f0.json one/fix/$m/; done
+sed 's/"res"/"one"/; s/, "dense2": "cfg\/dense2.cfg"//' fix.json > one.json
+out=$("$D" report one.json --no-figures 2>&1); check "report on fold 0 of two models" 0 $?
+python3 - one/fix <<'PY' || fail=1
+import json, math, sys
+d = sys.argv[1]
+def calls(m):
+    u = json.load(open("%s/%s/r0-f0.json" % (d, m)))
+    t = u["threshold"]["value"]
+    return {q["path"]: (q["p_anomalous"] >= t) == (q["label"] == 1) for q in u["predictions"]}
+a, b = calls("vgg16"), calls("small_cnn")
+nb = sum(1 for k in a if k in b and a[k] and not b[k])
+nc = sum(1 for k in a if k in b and not a[k] and b[k])
+n, lo = nb + nc, min(nb, nc)
+p = min(1.0, 2 * sum(math.comb(n, k) for k in range(lo + 1)) / 2 ** n)
+got = json.load(open(d + "/summary.json"))["comparisons"]
+errors = []
+if not 0 < n < 25 or p >= 1:
+    errors.append("fold 0 gives b + c = %d, p = %r: not a test of the exact branch" % (n, p))
+for c in got:
+    mc = c["mcnemar"]
+    if (mc["b"], mc["c"], mc["method"], mc["statistic"]) != (nb, nc, "exact", lo) or abs(mc["p"] - p) > 1e-12:
+        errors.append("%s mcnemar %r, Python computed b %d c %d exact %d p %r" % (c["metric"], mc, nb, nc, lo, p))
+for e in errors:
+    print("FAIL:", e)
+print("ok: McNemar's exact test matches the independent computation (b %d, c %d, p %.6g)" % (nb, nc, p)
+      if not errors else "")
+sys.exit(1 if errors else 0)
+PY
+
 # bad input: one line naming the file, exit 1, summary.json left as it was
 printf '{"format": "darkfold-unit/2", "model": "dense2", "repeat": 0, "fold": 1,\n "status": "ok", "predictions": [}\n' > res/fix/dense2/r0-f1.json
 out=$("$D" report fix.json --no-figures 2>&1); check "corrupt unit file" 1 $?

@@ -185,6 +185,22 @@ static void stats_mcnemar_should_use_exact_or_corrected_chi2(void **state)
 	near(m.p, 1.0, 0);
 }
 
+static void stats_mcnemar_should_switch_to_chi2_at_25(void **state)
+{
+	(void)state;
+	struct stats_mcnemar m;
+	/* b + c = 24: exact, 2 * sum(comb(24, k), k = 0..8) / 2^24 */
+	stats_mcnemar(8, 16, &m);
+	assert_string_equal(m.method, "exact");
+	near(m.statistic, 8, 0);
+	near(m.p, 0.15158963203430176, 1e-12);
+	/* b + c = 25: chi-square, (|9 - 16| - 1)^2 / 25 = 1.44, p = erfc(sqrt(1.44 / 2)) */
+	stats_mcnemar(9, 16, &m);
+	assert_string_equal(m.method, "chi2_cc");
+	near(m.statistic, 1.44, 1e-12);
+	near(m.p, 0.23013934044341655, 1e-10);
+}
+
 struct mean_ctx {
 	const double *x;
 };
@@ -218,6 +234,50 @@ static void stats_bootstrap_should_be_seeded_and_plausible(void **state)
 	assert_true(isnan(lo[1]) && isnan(hi[1]));
 }
 
+/* Resamples of 0..99: the mean's bootstrap distribution is close to normal
+ * with sd 28.866 / 10 (population sd of 0..99 over sqrt(100)), so the
+ * percentile interval is 49.5 -/+ z(1 - alpha/2) * 2.8866 (python3:
+ * statistics.NormalDist().inv_cdf). With 20000 resamples the quantiles are
+ * within about 0.06 of that; 0.3 still tells 95 % (half-width 5.66) from
+ * 90 % (4.75) and 80 % (3.70). */
+static void stats_bootstrap_should_give_the_asked_level(void **state)
+{
+	(void)state;
+	double x[100];
+	for (int i = 0; i < 100; i++)
+		x[i] = i;
+	struct mean_ctx c = { x };
+	double lo[2], hi[2];
+	stats_bootstrap(100, 20000, 11, 0.05, 2, boot_mean, &c, lo, hi);
+	near(lo[0], 43.84235423312543, 0.3);
+	near(hi[0], 55.15764576687457, 0.3);
+	stats_bootstrap(100, 20000, 11, 0.2, 2, boot_mean, &c, lo, hi);
+	near(lo[0], 45.80066427392216, 0.3);
+	near(hi[0], 53.19933572607784, 0.3);
+}
+
+static void boot_count_last(const int *idx, int n, void *ctx, double *values)
+{
+	(void)ctx;
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		k += idx[i] == n - 1;
+	values[0] = k;
+	values[1] = NAN;
+}
+
+/* How often a resample of 100 picks the last item is Binomial(100, 1/100):
+ * P(X <= 2) = 0.9206 and P(X <= 3) = 0.9816, so the 97.5 % quantile over
+ * many resamples is 3; the 2.5 % quantile is 0 (P(X = 0) = 0.366). */
+static void stats_bootstrap_should_reach_the_last_item(void **state)
+{
+	(void)state;
+	double lo[2], hi[2];
+	stats_bootstrap(100, 5000, 3, 0.05, 2, boot_count_last, NULL, lo, hi);
+	near(lo[0], 0, 0);
+	near(hi[0], 3, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,7 +289,10 @@ int main(void)
 		cmocka_unit_test(stats_should_estimate_the_repeats_a_difference_needs),
 		cmocka_unit_test(stats_holm_should_step_down),
 		cmocka_unit_test(stats_mcnemar_should_use_exact_or_corrected_chi2),
+		cmocka_unit_test(stats_mcnemar_should_switch_to_chi2_at_25),
 		cmocka_unit_test(stats_bootstrap_should_be_seeded_and_plausible),
+		cmocka_unit_test(stats_bootstrap_should_give_the_asked_level),
+		cmocka_unit_test(stats_bootstrap_should_reach_the_last_item),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -64,6 +64,26 @@ case "$outcome" in
 esac
 case "$last" in "$want"*) echo "ok: the last line follows the verdict ($outcome: $models)";; *) echo "FAIL: '$last' does not start with '$want'"; fail=1;; esac
 [ -n "$models" ] && echo "ok: the verdict names models" || { echo "FAIL: no models in the verdict"; fail=1; }
+# The model with the highest mean AUROC, worked out from the unit files
+# (Mann-Whitney with midranks on p_anomalous), is among those the verdict names.
+top=$(python3 - results/smoke <<'PY'
+import glob, json, sys
+means = {}
+for m in ("dense", "cnn"):
+    a = []
+    for path in sorted(glob.glob("%s/%s/r0-f*.json" % (sys.argv[1], m))):
+        u = json.load(open(path))
+        if u["status"] != "ok":
+            continue
+        pos = [q["p_anomalous"] for q in u["predictions"] if q["label"] == 1]
+        neg = [q["p_anomalous"] for q in u["predictions"] if q["label"] == 0]
+        a.append(sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in pos for y in neg) / (len(pos) * len(neg)))
+    if len(a) >= 2:
+        means[m] = sum(a) / len(a)
+print(max(means, key=means.get))
+PY
+)
+case ", $models," in *", $top,"*) echo "ok: the verdict names the model with the highest mean AUROC ($top)";; *) echo "FAIL: the verdict's models ($models) lack $top, the highest mean AUROC"; fail=1;; esac
 for m in dense cnn; do for f in 0 1 2; do
   r=results/smoke/$m/r0-f$f.json
   grep -q '"status": "ok"' "$r" 2>/dev/null && echo "ok: $r is ok" || { echo "FAIL: $r missing or not ok"; fail=1; }

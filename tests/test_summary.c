@@ -466,6 +466,75 @@ static void summary_should_refuse_corrupt_and_stale_units(void **state)
 	free(root);
 }
 
+/* Give unit (model, fold) another threshold in its result file, with the
+ * checksum made anew. */
+static void set_unit_threshold(const char *root, const char *model, int f, const char *value)
+{
+	char *path = xasprintf("%s/%s/r0-f%d.json", root, model, f), *text;
+	assert_int_equal(fs_read_file(path, &text, NULL), 0);
+	char *end = strstr(text, ",\n  \"checksum\": \"");
+	assert_non_null(end);
+	*end = '\0';
+	const char *old = "\"value\": 0.5";
+	char *s = strstr(text, old);
+	assert_non_null(s);
+	char *edited = xasprintf("%.*s\"value\": %s%s", (int)(s - text), text, value, s + strlen(old));
+	write_checksummed(path, edited);
+	free(edited);
+	free(text);
+	free(path);
+}
+
+/* Each unit's predictions are judged at that unit's threshold, in the
+ * pooled confusion matrix and in McNemar's counts. With b's units at 0.65:
+ * b calls a1 a3 a4 n6 anomalous, so pooled tp 3, fn 2 (a2 a5), fp 1 (n6),
+ * tn 7; a (at 0.5) right and b wrong on a2 a5, a wrong and b right on n4 a4:
+ * b = c = 2, exact p = min(1, 2 * 11/16) = 1. */
+static void summary_should_judge_each_unit_at_its_threshold(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	for (int f = 0; f < 4; f++)
+		set_unit_threshold(root, "b", f, "0.65");
+	struct json *j = build(&c, NULL);
+	const struct json *pb = at(j, "models", "b", "pooled", "confusion");
+	assert_true(num(pb, "tp", NULL, NULL, NULL) == 3);
+	assert_true(num(pb, "fn", NULL, NULL, NULL) == 2);
+	assert_true(num(pb, "fp", NULL, NULL, NULL) == 1);
+	assert_true(num(pb, "tn", NULL, NULL, NULL) == 7);
+	const struct json *x = find_comparison(j, "a", "b", "f2");
+	assert_non_null(x);
+	near(num(x, "mcnemar", "b", NULL, NULL), 2, 0);
+	near(num(x, "mcnemar", "c", NULL, NULL), 2, 0);
+	near(num(x, "mcnemar", "p", NULL, NULL), 1, 0);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+/* The pooled bootstrap interval follows alpha: at alpha 0.5 (quartiles) it
+ * lies within the one at alpha 0.05, and is narrower. */
+static void summary_bootstrap_should_follow_alpha(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	struct json *j95 = build(&c, NULL);
+	c.alpha = 0.5;
+	struct json *j50 = build(&c, NULL);
+	const struct json *a95 = at(j95, "models", "a", "pooled", "accuracy");
+	const struct json *a50 = at(j50, "models", "a", "pooled", "accuracy");
+	double lo95 = num(a95, "boot_low", NULL, NULL, NULL), hi95 = num(a95, "boot_high", NULL, NULL, NULL);
+	double lo50 = num(a50, "boot_low", NULL, NULL, NULL), hi50 = num(a50, "boot_high", NULL, NULL, NULL);
+	assert_true(lo95 <= lo50 && hi50 <= hi95);
+	assert_true(hi50 - lo50 < hi95 - lo95);
+	json_free(j95);
+	json_free(j50);
+	test_rm_rf(root);
+	free(root);
+}
+
 static void summary_should_name_the_file_of_a_bad_unit(void **state)
 {
 	(void)state;
@@ -658,6 +727,8 @@ int main(void)
 		cmocka_unit_test(summary_should_pool_predictions_with_intervals),
 		cmocka_unit_test(summary_should_run_baselines_on_the_same_labels),
 		cmocka_unit_test(summary_should_compare_models_with_corrected_tests),
+		cmocka_unit_test(summary_should_judge_each_unit_at_its_threshold),
+		cmocka_unit_test(summary_bootstrap_should_follow_alpha),
 		cmocka_unit_test(summary_should_name_the_file_of_a_bad_unit),
 		cmocka_unit_test(summary_should_refuse_corrupt_and_stale_units),
 		cmocka_unit_test(summary_should_follow_the_positive_class),

@@ -241,6 +241,55 @@ static void oversampling_should_balance_each_epoch(void **state)
 	net_free(n);
 }
 
+/* Rate 0 keeps the network fixed, so an epoch's loss is the mean of the
+ * images' losses over the epoch's list: the 22 training images once, the 7
+ * anomalous ones a second time, and one more anomalous image drawn at random
+ * (15 - 7 = 8 extra = 7 + 1). The drawn image is found from the loss; over
+ * eight seeds it must not always be the same one. */
+static void oversampling_should_repeat_minority_images_and_draw_the_rest(void **state)
+{
+	struct fixture *f = *state;
+	struct net *n = dense(f, "0.1");
+	float X[22 * 16];
+	double p[22], loss[22], base = 0;
+	for (int i = 0; i < 22; i++)
+		memcpy(X + i * 16, cache_image(&f->cc, f->train[i]), 16 * sizeof(float));
+	net_predict(n, X, 22, p);
+	for (int i = 0; i < 22; i++) {
+		int y = f->labels[f->train[i]];
+		loss[i] = -log(y ? p[i] : 1 - p[i]);
+		base += loss[i] * (y ? 2 : 1);
+	}
+	int drawn_first = -1, differ = 0;
+	for (int seed = 1; seed <= 8; seed++) {
+		struct train_options o = options(1);
+		o.seed = (uint64_t)seed;
+		o.imbalance = TRAIN_IMB_OVERSAMPLE;
+		o.lr_policy = "constant";
+		o.lr_base = 0;
+		struct train_result r;
+		assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+		assert_int_equal(r.images, 30);
+		double extra = 30 * r.curve[0].train_loss - base;
+		int drawn = -1;
+		double gap = INFINITY;
+		for (int i = 0; i < 22; i++) {
+			double d = fabs(extra - loss[i]);
+			if (f->labels[f->train[i]] && d < gap) {
+				gap = d;
+				drawn = i;
+			}
+		}
+		assert_true(gap <= 1e-5 * (base + 1));
+		if (drawn_first < 0)
+			drawn_first = drawn;
+		differ |= drawn != drawn_first;
+		train_result_release(&r);
+	}
+	assert_true(differ);
+	net_free(n);
+}
+
 /* Rate 0 keeps the network fixed, so the weighted epoch loss can be worked
  * out from its scores beforehand: weights 22/(2*15) normal, 22/(2*7)
  * anomalous, mean over the 22 images (the padding of the last batch has
@@ -341,6 +390,40 @@ static void train_should_report_divergence_with_its_epoch(void **state)
 
 /* Three epochs in one go, or two epochs then (in a fresh network) a resume
  * to three: the same curve and the same final scores, bit for bit. */
+/* Early stopping across a resume: at rate 0 the validation loss never
+ * improves after epoch 1, so with patience 3 training stops after epoch 4
+ * and chooses epoch 1, whether or not it was interrupted after epoch 2 (the
+ * checkpoint carries the best loss and the epochs since). */
+static void resume_should_keep_the_early_stopping_state(void **state)
+{
+	struct fixture *f = *state;
+	char *ck = fs_join(f->dir, "es.ckpt"), *best = fs_join(f->dir, "es.weights");
+	struct train_options o = options(2);
+	o.lr_policy = "constant";
+	o.lr_base = 0;
+	o.early_stopping = 1;
+	o.patience = 3;
+	o.best_weights = best;
+	o.checkpoint = ck;
+	o.checkpoint_key = "es";
+	struct net *n = dense(f, "0.1");
+	struct train_result a, b;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &a), 0);
+	assert_int_equal(a.epochs_run, 2);
+	net_free(n);
+	n = dense(f, "0.1");
+	o.epochs = 10;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &b), 0);
+	assert_int_equal(b.resumed_epoch, 2);
+	assert_int_equal(b.epochs_run, 4);
+	assert_int_equal(b.chosen_epoch, 1);
+	net_free(n);
+	train_result_release(&a);
+	train_result_release(&b);
+	free(ck);
+	free(best);
+}
+
 static void resume_should_equal_an_uninterrupted_run(void **state)
 {
 	struct fixture *f = *state;
@@ -457,9 +540,13 @@ int main(void)
 		cmocka_unit_test(val_figures_should_match_hand_values),
 		cmocka_unit_test_setup_teardown(train_should_learn_a_separable_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(oversampling_should_balance_each_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(oversampling_should_repeat_minority_images_and_draw_the_rest,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(weighted_loss_should_use_inverse_class_frequency, setup, teardown),
 		cmocka_unit_test_setup_teardown(early_stopping_should_keep_the_best_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(train_should_report_divergence_with_its_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(resume_should_keep_the_early_stopping_state, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(resume_should_equal_an_uninterrupted_run, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,18 @@ write_experiment pre 1 "" "\"dense\": { \"cfg\": \"$S/cfg/dense.cfg\", \"weights
 run_unit pre dense; check "unit from pretrained weights" 0 $?
 contains "pretrained unit ok" "$(cat "$T/results/pre/dense/r0-f0.json")" '"status": "ok"'
 run_unit pre part; check "unit from two pretrained layers" 0 $?
+# weights_upto 2 loads layers 0 and 1 only: with a learning rate of 0 the
+# trained weights still hold them, byte for byte, after the 20-byte header,
+# while layer 2 keeps its own initial values.
+sed 's/^learning_rate=.*/learning_rate=0/' "$S/cfg/dense.cfg" > "$T/frozen.cfg"
+write_experiment frozen 1 "" "\"part\": { \"cfg\": \"$T/frozen.cfg\", \"weights\": \"$w\", \"weights_upto\": 2 }"
+run_unit frozen part; check "frozen unit from two pretrained layers" 0 $?
+fw=$T/results/frozen/part/r0-f0/final.weights
+first=$((4 * (768 * 256 + 256 + 256 * 64 + 64)))
+cmp -s -i 20:20 -n "$first" "$w" "$fw" && ok "layers 0 and 1 hold the pretrained values" ||
+  bad "layers 0 and 1 differ from the pretrained weights"
+cmp -s -i $((20 + first)):$((20 + first)) "$w" "$fw" && bad "layer 2 was loaded too" ||
+  ok "layer 2 keeps its own values"
 
 # The cnn's weights do not fit the dense net: rejected with both sizes,
 # status failed, exit 1.

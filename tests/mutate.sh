@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# mutate.sh: mutation testing for the code that decides darkfold's results.
+#
+# Each mutation below is a small, plausible bug: a file, an exact pattern
+# that must occur exactly once in it, its replacement, the tests that should
+# notice, and the behaviour it breaks. For each one, in a scratch copy of the
+# tree (never the working tree), the pattern is replaced, the program and the
+# named C tests are rebuilt incrementally, and the named tests run. A mutation
+# is killed when a test fails, and survives when they all pass. A pattern
+# that does not occur exactly once, or a mutant that does not compile, is an
+# error: the list has fallen behind the code and must be updated.
+#
+# usage: tests/mutate.sh [--list] [ID...]
+#   ID...   run only these mutations (default: all)
+#   --list  print the mutations and exit
+# environment: MUTATE_DIR (scratch copy, default build-mutate in the source
+# tree; kept between runs so that builds are incremental), MUTATE_MIN (the
+# kill rate in percent below which the run fails, default 90), JOBS (build
+# parallelism, default 2).
+# Exit status: 0 when the kill rate reaches MUTATE_MIN and no mutation is in
+# error, 1 otherwise, 2 on a usage error. See docs/testing.md.
+set -u
+shopt -u patsub_replacement 2>/dev/null
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${MUTATE_DIR:-$SRC/build-mutate}
+MIN=${MUTATE_MIN:-90}
+JOBS=${JOBS:-2}
+
+IDS=() FILES=() PATS=() REPS=() TESTS=() WHATS=()
+# mut ID FILE PATTERN REPLACEMENT "TEST..." BEHAVIOUR
+mut() { IDS+=("$1"); FILES+=("$2"); PATS+=("$3"); REPS+=("$4"); TESTS+=("$5"); WHATS+=("$6"); }
+
+# ---- metrics (harness/metrics.c) ----
+mut metrics-accuracy harness/metrics.c 'out->accuracy = ratio(tp + tn, n);' 'out->accuracy = ratio(tp, n);' \
+  test_metrics "accuracy counts only true positives"
+mut metrics-precision harness/metrics.c 'out->precision = ratio(tp, tp + fp);' 'out->precision = ratio(tp, tp + fn);' \
+  test_metrics "precision divides by the positives instead of the positive calls"
+mut metrics-specificity harness/metrics.c 'out->specificity = ratio(tn, tn + fp);' 'out->specificity = ratio(tn, tn + fn);' \
+  test_metrics "specificity uses the wrong denominator"
+mut metrics-balanced harness/metrics.c '(out->recall + out->specificity) / 2' '(out->recall + out->precision) / 2' \
+  test_metrics "balanced accuracy averages recall with precision"
+mut metrics-fbeta-square harness/metrics.c 'double b2 = beta * beta;' 'double b2 = beta;' \
+  test_metrics "F-beta weights recall by beta instead of beta squared"
+mut metrics-fbeta-other harness/metrics.c 'fbeta_counts(tn, fn, fp, beta)' 'fbeta_counts(tn, fp, fn, beta)' \
+  test_metrics "F-beta with the other class positive swaps its errors"
+mut metrics-threshold-tie harness/metrics.c 'int anomalous = in->p[i] >= t;' 'int anomalous = in->p[i] > t;' \
+  test_metrics "a score equal to the threshold is called normal"
+mut metrics-log-clip harness/metrics.c '#define LOG_CLIP 1e-15' '#define LOG_CLIP 1e-7' \
+  test_metrics "the loss clips the log at another value"
+mut metrics-auroc-ties harness/metrics.c 'double mid = ((double)(n - j + 1) + (double)(n - i)) / 2;' 'double mid = (double)(n - i);' \
+  test_metrics "tied scores count as wins in AUROC instead of one half"
+mut metrics-ap-step harness/metrics.c 'ap += (r - rprev) * ((double)tp / (tp + fp));' 'ap += (r - rprev) * ((double)tp / np);' \
+  test_metrics "average precision weighs each step by tp / positives instead of the precision"
+mut metrics-defect-threshold harness/metrics.c 'hit[d] += predicted_positive(in, i, threshold, 1);' 'hit[d] += predicted_positive(in, i, threshold, 0);' \
+  test_metrics "recall per defect type counts the images called normal"
+
+# ---- the tuned threshold (harness/metrics.c, harness/unit.c) ----
+mut tune-class harness/metrics.c 'double f = positive ? fbeta_counts(a1, a0' 'double f = !positive ? fbeta_counts(a1, a0' \
+  "test_metrics test_unit" "the threshold is tuned for the other class"
+mut tune-tie harness/metrics.c 'fabs(t - 0.5) < fabs(best_t - 0.5)' 'fabs(t - 0.5) > fabs(best_t - 0.5)' \
+  test_metrics "ties go to the candidate farthest from 0.5"
+mut tune-candidate harness/metrics.c 'double t = (lo < 0.5 && 0.5 <= hi) ? 0.5 : (lo + hi) / 2;' 'double t = (lo + hi) / 2;' \
+  "test_metrics test_unit" "0.5 is not preferred when it gives the same split"
+mut tune-policy harness/unit.c 'if (e->metrics.threshold_policy == EXP_THR_TUNED) {' 'if (0) {' \
+  test_unit "threshold_policy tuned is ignored"
+mut tune-images harness/unit.c 'cache_image(&s->cc, inner_val[i])' 'cache_image(&s->cc, inner_train[i])' \
+  test_unit "the threshold is tuned on inner-training images"
+mut tune-beta harness/unit.c 'metrics_tune_threshold(&mi, positive, e->metrics.beta)' 'metrics_tune_threshold(&mi, positive, 1.0)' \
+  test_unit "the threshold is tuned for F1 whatever beta"
+mut unit-positive harness/unit.c 'int positive = e->metrics.positive == EXP_POS_ANOMALOUS;' 'int positive = 1;' \
+  test_unit "a unit ignores positive: normal"
+mut unit-policy-recorded harness/unit.c '"policy", e->metrics.threshold_policy == EXP_THR_TUNED ? "tuned" : "fixed"' '"policy", "fixed"' \
+  test_unit "the result file records every policy as fixed"
+mut summary-unit-threshold harness/summary.c 'pl->threshold[pl->n] = u->threshold;' 'pl->threshold[pl->n] = 0.5;' \
+  "test_summary test_unit" "pooled predictions are judged at 0.5, not at their unit's threshold"
+
+# ---- statistics (harness/stats.c) ----
+mut stats-t-df harness/stats.c 'gsl_cdf_tdist_Pinv(1 - alpha / 2, m - 1)' 'gsl_cdf_tdist_Pinv(1 - alpha / 2, m)' \
+  test_stats "the t interval uses n degrees of freedom"
+mut stats-wilson-centre harness/stats.c 'double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);' 'double centre = p;' \
+  test_stats "the Wilson interval is centred on the raw proportion"
+mut stats-boot-last harness/stats.c 'idx[i] = (int)stats_rng_int(r, (unsigned long)n);' 'idx[i] = (int)stats_rng_int(r, (unsigned long)n - 1);' \
+  test_stats "bootstrap resamples never pick the last item"
+mut stats-boot-level harness/stats.c '(size_t)m, alpha / 2);' '(size_t)m, alpha);' \
+  test_stats "the bootstrap's lower quantile is alpha, not alpha/2"
+mut stats-nb-correction harness/stats.c 'double var = sd * sd * (1.0 / m + test_train_ratio);' 'double var = sd * sd / m + test_train_ratio;' \
+  test_stats "the Nadeau-Bengio correction is added to the variance instead of scaling it"
+mut stats-t-two-sided harness/stats.c 'out->p = 2 * gsl_cdf_tdist_Q(' 'out->p = gsl_cdf_tdist_Q(' \
+  test_stats "the t-test p-value is one-sided"
+mut stats-holm-factor harness/stats.c 'double a = (f - j) * it[j].p;' 'double a = f * it[j].p;' \
+  test_stats "Holm multiplies every p-value by the family size (Bonferroni)"
+mut stats-holm-monotone harness/stats.c 'if (a > run)' 'if (a > run || j > 0)' \
+  test_stats "Holm's adjusted p-values are not kept monotone"
+mut stats-mcnemar-boundary harness/stats.c 'if (s < STATS_MCNEMAR_EXACT_BELOW) {' 'if (s <= STATS_MCNEMAR_EXACT_BELOW) {' \
+  test_stats "McNemar uses the exact test at b + c = 25"
+mut stats-mcnemar-cc harness/stats.c 'double d = fabs((double)(b - c)) - 1;' 'double d = fabs((double)(b - c));' \
+  test_stats "McNemar's chi-square loses its continuity correction"
+mut stats-mcnemar-exact harness/stats.c 'double p = 2 * gsl_cdf_binomial_P(' 'double p = gsl_cdf_binomial_P(' \
+  "test_stats test_report_summary" "McNemar's exact test is one-sided"
+
+# ---- folds (harness/folds.c) ----
+mut folds-deal harness/folds.c 'deal(row, members, m, k, &next);' 'next = 0; deal(row, members, m, k, &next);' \
+  test_folds "each class is dealt from fold 0, so fold sizes differ by two"
+mut folds-repeat-seed harness/folds.c 'folds_derive_seed(seed, "folds", r, 0)' 'folds_derive_seed(seed, "folds", 0, 0)' \
+  test_folds "every repeat gives the same split"
+mut folds-inner-round harness/folds.c 'int nv = (int)floor(fraction * m + 0.5);' 'int nv = (int)floor(fraction * m);' \
+  test_folds "the inner validation share is rounded down"
+mut folds-inner-all harness/folds.c 'if (nv >= m && m > 0)' 'if (nv > m && m > 0)' \
+  test_folds "a class may go to inner validation entirely"
+mut folds-inner-leak harness/folds.c 'iva[niva++] = members[j];' '{ iva[niva++] = members[j]; itr[nitr++] = members[j]; }' \
+  test_folds "inner-validation images are also trained on"
+mut folds-stratify-check harness/folds.c '(k > count[0] || k > count[1])' '(k > count[0] && k > count[1])' \
+  test_folds "stratifying more folds than the smaller class has images is accepted"
+
+# ---- oversampling, early stopping, checkpoints and resume (harness/train.c) ----
+mut oversample-minority harness/train.c 'int minority = cnt[1] < cnt[0] ? 1 : 0;' 'int minority = cnt[1] > cnt[0] ? 1 : 0;' \
+  test_train "the majority class is taken for the minority"
+mut oversample-images harness/train.c 'mins[k++] = i;' '{ mins[k] = k; k++; }' \
+  test_train "oversampling repeats images 0..n-1 instead of the minority-class images"
+mut oversample-random harness/train.c 'int j = i + (int)prng_below(r, (uint64_t)(nmin - i));' 'int j = i;' \
+  test_train "the leftover extra images are the first ones, not a random draw"
+mut early-improve harness/train.c 'if (c->val_loss < p.best_val) {' 'if (c->val_loss <= p.best_val) {' \
+  test_train "an epoch that only equals the best counts as an improvement"
+mut early-patience harness/train.c '} else if (++p.since_best >= o->patience) {' '} else if (++p.since_best > o->patience) {' \
+  test_train "early stopping waits one epoch more than the patience"
+mut early-restore harness/train.c 'rc = net_load_weights(n, o->best_weights, -1);' 'rc = 0;' \
+  test_train "the best epoch is reported but its weights are not restored"
+mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k || strcmp(k, key ? k : "")) {' \
+  "test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
+mut ckpt-rng harness/train.c 'snprintf(hex, sizeof hex, "%016llx", (unsigned long long)p->rng.s[i]);' 'snprintf(hex, sizeof hex, "%016llx", 0ULL);' \
+  test_train "the checkpoint loses the generator state, so a resumed run differs"
+mut ckpt-best harness/train.c 'p->best_val = json_number(json_get(j, "best_val_loss"));' 'p->best_val = INFINITY;' \
+  test_train "a resumed run forgets the best validation loss"
+
+# ---- cfg checks (harness/cfg.c), weights (harness/net.c, harness/unit.c) ----
+mut cfg-groups-filters harness/cfg.c 'if (in.c % groups || filters % groups) {' 'if (in.c % groups) {' \
+  test_cfg "filters not divisible by groups reach Darknet"
+mut cfg-softmax-groups harness/cfg.c 'if (in.outputs % groups) {' 'if (0) {' \
+  test_cfg "softmax groups that do not divide the inputs reach Darknet"
+mut cfg-conv-padding harness/cfg.c 'o.h = (in.h + 2 * padding - size) / stride + 1;' 'o.h = (in.h + padding - size) / stride + 1;' \
+  test_cfg "a convolution's output height ignores half its padding"
+mut weights-upto-net harness/net.c 'load_weights_upto(dn, p, 0, all ? dn->n : upto);' 'load_weights_upto(dn, p, 0, dn->n);' \
+  "test_net test_unit_failures" "weights_upto is ignored: every layer is loaded"
+mut weights-upto-unit harness/unit.c 'net_load_weights(n, m->weights, m->weights_upto)' 'net_load_weights(n, m->weights, -1)' \
+  test_unit_failures "a unit ignores the experiment's weights_upto"
+
+# ---- retraining triggers and the result file (harness/unit.c) ----
+mut current-beta harness/unit.c 'jw_knum(&w, "beta", e->metrics.beta);' '(void)0;' \
+  test_unit "changing beta does not retrain"
+mut current-policy harness/unit.c 'jw_kint(&w, "threshold_policy", e->metrics.threshold_policy);' '(void)0;' \
+  test_unit "changing threshold_policy does not retrain"
+mut current-positive harness/unit.c 'jw_kint(&w, "positive", e->metrics.positive);' '(void)0;' \
+  test_unit "changing positive does not retrain"
+mut current-epochs harness/unit.c 'jw_kint(&w, "epochs", e->training.epochs);' '(void)0;' \
+  test_unit "changing epochs does not retrain"
+
+# ---- summary and the best model (harness/summary.c) ----
+mut summary-mcnemar-threshold harness/summary.c 'return (u->p[j] >= u->threshold) == u->label[j];' 'return (u->p[j] >= 0.5) == u->label[j];' \
+  test_summary "McNemar judges predictions at 0.5, not at their unit's threshold"
+mut summary-nb-ratio harness/summary.c 'ratio = nr > 0 ? ratio / nr : 1.0 / (c->k - 1);' 'ratio = 1.0 / (c->k - 1);' \
+  test_report_summary "the t-test ignores the recorded n_test/n_train"
+mut summary-best harness/summary.c 'if (best < 0 || mean[m] > mean[best]) {' 'if (best < 0 || mean[m] < mean[best]) {' \
+  "test_summary test_report_summary" "the best model is the one with the lowest mean F2"
+mut summary-best-one-fold harness/summary.c 'if (used < 2) /* a mean of one fold cannot win */' 'if (used < 1)' \
+  test_summary "a model with one fold can be named best"
+mut summary-boot-alpha harness/summary.c 'folds_derive_seed(c->seed, what, 0, 0), c->alpha,' 'folds_derive_seed(c->seed, what, 0, 0), 0.1,' \
+  test_summary "pooled bootstrap intervals ignore alpha"
+
+usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+want=()
+for a in "$@"; do
+  case $a in
+    --list) for i in "${!IDS[@]}"; do printf '%-26s %-18s %s [%s]\n' "${IDS[$i]}" "${FILES[$i]}" "${WHATS[$i]}" "${TESTS[$i]}"; done; exit 0;;
+    -h|--help) usage;;
+    -*) echo "mutate: unknown option '$a'" >&2; usage;;
+    *) want+=("$a");;
+  esac
+done
+sel=()
+for i in "${!IDS[@]}"; do
+  if [ ${#want[@]} = 0 ]; then sel+=("$i"); continue; fi
+  for w in "${want[@]}"; do [ "$w" = "${IDS[$i]}" ] && sel+=("$i"); done
+done
+for w in "${want[@]}"; do
+  printf '%s\n' "${IDS[@]}" | grep -qx -- "$w" || { echo "mutate: no mutation called '$w'" >&2; exit 2; }
+done
+
+# count FILE PATTERN: how often PATTERN occurs in FILE (literally).
+count() {
+  local text
+  text=$(cat "$1"; printf x)
+  local rest=${text//"$2"/}
+  echo $(( (${#text} - ${#rest}) / ${#2} ))
+}
+
+# The scratch tree: the working tree's files (tracked and new, not ignored),
+# copied only where their content differs, so that builds stay incremental.
+mkdir -p "$DIR/tree" || exit 1
+T=$DIR/tree
+(cd "$SRC" && git ls-files -co --exclude-standard -z) |
+  while IFS= read -r -d '' f; do
+    [ -f "$SRC/$f" ] || continue
+    cmp -s "$SRC/$f" "$T/$f" 2>/dev/null && continue
+    mkdir -p "$T/$(dirname "$f")" && cp "$SRC/$f" "$T/$f"
+  done
+LOG=$DIR/log
+: > "$LOG"
+[ -f "$T/build/CMakeCache.txt" ] ||
+  cmake -S "$T" -B "$T/build" -DCMAKE_BUILD_TYPE=Release >>"$LOG" 2>&1 ||
+  { echo "mutate: cmake failed (see $LOG)" >&2; exit 1; }
+
+# build "TEST...": darkfold and the C test programs among the tests.
+build() {
+  local targets="darkfold" t
+  for t in $1; do [ -f "$T/tests/$t.c" ] && targets="$targets $t"; done
+  cmake --build "$T/build" -j"$JOBS" --target $targets >>"$LOG" 2>&1
+}
+# run "TEST...": 0 when every test passes.
+run() {
+  local re
+  re="^($(echo $1 | tr ' ' '|'))\$"
+  (cd "$T/build" && ctest -R "$re" --timeout 600 >>"$LOG" 2>&1)
+}
+
+errors=0
+# Every pattern must occur exactly once before anything is built.
+for i in "${sel[@]}"; do
+  f=$T/${FILES[$i]}
+  n=$( [ -f "$f" ] && count "$f" "${PATS[$i]}" || echo 0)
+  if [ "$n" != 1 ]; then
+    echo "ERROR ${IDS[$i]}: the pattern occurs $n times in ${FILES[$i]}: ${PATS[$i]}"
+    errors=$((errors + 1))
+  fi
+done
+[ "$errors" = 0 ] || { echo "mutate: $errors patterns to update in tests/mutate.sh"; exit 1; }
+
+# The unmutated tree must pass every named test.
+all=$(for i in "${sel[@]}"; do echo ${TESTS[$i]}; done | tr ' ' '\n' | sort -u | tr '\n' ' ')
+echo "mutate: ${#sel[@]} mutations; checking that the unmutated tree passes: $all"
+if ! build "$all" || ! run "$all"; then
+  echo "mutate: the unmutated tree fails (see $LOG); fix that first" >&2
+  exit 1
+fi
+
+killed=0 survived=0 done_n=0 start=$(date +%s)
+current=
+# Interrupted: put the mutated file back.
+trap '[ -n "$current" ] && cp "$DIR/original" "$current"; exit 130' INT TERM
+survivors=()
+for i in "${sel[@]}"; do
+  id=${IDS[$i]} f=$T/${FILES[$i]}
+  cp "$f" "$DIR/original"
+  current=$f
+  text=$(cat "$f"; printf x)
+  text=${text%x}
+  printf '%s' "${text/"${PATS[$i]}"/"${REPS[$i]}"}" > "$f"
+  echo "=== $id" >> "$LOG"
+  if ! build "${TESTS[$i]}"; then
+    result="ERROR (does not build)"
+    errors=$((errors + 1))
+  elif run "${TESTS[$i]}"; then
+    result="SURVIVED"
+    survived=$((survived + 1))
+    survivors+=("$id: ${WHATS[$i]} (${FILES[$i]})")
+  else
+    result="killed"
+    killed=$((killed + 1))
+  fi
+  cp "$DIR/original" "$f" # a fresh timestamp: the next build recompiles it
+  current=
+  done_n=$((done_n + 1))
+  el=$(( $(date +%s) - start ))
+  eta=$(( el * (${#sel[@]} - done_n) / done_n ))
+  printf '[%d/%d] %-26s %-22s %s  (ETA %dm%02ds)\n' "$done_n" "${#sel[@]}" "$id" "$result" \
+    "${WHATS[$i]}" $((eta / 60)) $((eta % 60))
+done
+build "$all" >/dev/null 2>&1 # leave the scratch build unmutated
+
+total=$((killed + survived))
+pct=$(( total > 0 ? 100 * killed / total : 0 ))
+echo "mutate: killed $killed of $total mutations ($pct %), $errors in error"
+if [ ${#survivors[@]} -gt 0 ]; then
+  echo "survivors:"
+  printf '  %s\n' "${survivors[@]}"
+fi
+[ "$errors" = 0 ] && [ "$pct" -ge "$MIN" ]
