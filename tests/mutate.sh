@@ -55,21 +55,21 @@ mut metrics-defect-threshold harness/metrics.c 'hit[d] += predicted_positive(in,
   test_metrics "recall per defect type counts the images called normal"
 
 # ---- the tuned threshold (harness/metrics.c, harness/unit.c) ----
-mut tune-class harness/metrics.c 'double f = positive ? fbeta_counts(a1, a0' 'double f = !positive ? fbeta_counts(a1, a0' \
+mut tune-class harness/metrics.c 'f = t->positive ? fbeta_counts(a1, a0' 'f = !t->positive ? fbeta_counts(a1, a0' \
   "test_metrics test_unit" "the threshold is tuned for the other class"
-mut tune-tie harness/metrics.c 'fabs(t - 0.5) < fabs(best_t - 0.5)' 'fabs(t - 0.5) > fabs(best_t - 0.5)' \
+mut tune-tie harness/metrics.c 'fabs(c - centre) < fabs(best_t - centre)' 'fabs(c - centre) > fabs(best_t - centre)' \
   test_metrics "ties go to the candidate farthest from 0.5"
-mut tune-candidate harness/metrics.c 'double t = (lo < 0.5 && 0.5 <= hi) ? 0.5 : (lo + hi) / 2;' 'double t = (lo + hi) / 2;' \
+mut tune-candidate harness/metrics.c 'double c = (lo < centre && centre <= hi) ? centre : (lo + hi) / 2;' 'double c = (lo + hi) / 2;' \
   "test_metrics test_unit" "0.5 is not preferred when it gives the same split"
-mut tune-policy harness/unit.c 'if (e->metrics.threshold_policy == EXP_THR_TUNED) {' 'if (0) {' \
+mut tune-policy harness/unit.c 'if (unit_threshold_policy(e, m) != EXP_THR_FIXED) {' 'if (0) {' \
   test_unit "threshold_policy tuned is ignored"
-mut tune-images harness/unit.c 'cache_image(&s->cc, inner_val[i])' 'cache_image(&s->cc, inner_train[i])' \
+mut tune-images harness/unit.c 'score_cached(n, &sp, &s->cc, inner_val, nv, p, NULL);' 'score_cached(n, &sp, &s->cc, s->test, nv < s->n_test ? nv : s->n_test, p, NULL);' \
   test_unit "the threshold is tuned on inner-training images"
-mut tune-beta harness/unit.c 'metrics_tune_threshold(&mi, positive, e->metrics.beta)' 'metrics_tune_threshold(&mi, positive, 1.0)' \
+mut tune-beta harness/unit.c '.beta = e->metrics.beta,' '.beta = 1.0,' \
   test_unit "the threshold is tuned for F1 whatever beta"
 mut unit-positive harness/unit.c 'int positive = e->metrics.positive == EXP_POS_ANOMALOUS;' 'int positive = 1;' \
   test_unit "a unit ignores positive: normal"
-mut unit-policy-recorded harness/unit.c '"policy", e->metrics.threshold_policy == EXP_THR_TUNED ? "tuned" : "fixed"' '"policy", "fixed"' \
+mut unit-policy-recorded harness/unit.c 'jw_kstr(&w, "policy", experiment_threshold_name(pol));' 'jw_kstr(&w, "policy", "fixed");' \
   test_unit "the result file records every policy as fixed"
 mut summary-unit-threshold harness/summary.c 'pl->threshold[pl->n] = u->threshold;' 'pl->threshold[pl->n] = 0.5;' \
   "test_summary test_unit" "pooled predictions are judged at 0.5, not at their unit's threshold"
@@ -129,7 +129,7 @@ mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k ||
   "test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
 mut ckpt-rng harness/train.c 'snprintf(hex, sizeof hex, "%016llx", (unsigned long long)p->rng.s[i]);' 'snprintf(hex, sizeof hex, "%016llx", 0ULL);' \
   test_train "the checkpoint loses the generator state, so a resumed run differs"
-mut ckpt-best harness/train.c 'p->best_val = json_number(json_get(j, "best_val_loss"));' 'p->best_val = INFINITY;' \
+mut ckpt-best harness/train.c 'if (best == 0)' 'if (best >= 0)' \
   test_train "a resumed run forgets the best validation loss"
 
 # ---- cfg checks (harness/cfg.c), weights (harness/net.c, harness/unit.c) ----
@@ -159,10 +159,18 @@ mut summary-mcnemar-threshold harness/summary.c 'return (u->p[j] >= u->threshold
   test_summary "McNemar judges predictions at 0.5, not at their unit's threshold"
 mut summary-nb-ratio harness/summary.c 'ratio = nr > 0 ? ratio / nr : 1.0 / (c->k - 1);' 'ratio = 1.0 / (c->k - 1);' \
   test_report_summary "the t-test ignores the recorded n_test/n_train"
-mut summary-best harness/summary.c 'if (best < 0 || mean[m] > mean[best]) {' 'if (best < 0 || mean[m] < mean[best]) {' \
-  "test_summary test_report_summary" "the best model is the one with the lowest mean F2"
-mut summary-best-one-fold harness/summary.c 'if (used < 2) /* a mean of one fold cannot win */' 'if (used < 1)' \
+mut summary-best harness/summary.c 'better(mean[m], mean[order[at - 1]], hib)' 'better(mean[order[at - 1]], mean[m], hib)' \
+  "test_summary test_report_summary" "the best model is the one with the worst mean of the primary metric"
+mut summary-best-one-fold harness/summary.c 'if (n[m] < 2)' 'if (n[m] < 1)' \
   test_summary "a model with one fold can be named best"
+mut verdict-beats-baseline harness/summary.c 'better(hib ? lo[m] : hi[m], bv, hib)' 'better(mean[m], bv, hib)' \
+  test_summary "a model beats the baseline by its mean alone, not by its whole interval"
+mut verdict-holm harness/summary.c 'sep[m] = x && x->p_holm < c->alpha' 'sep[m] = x && x->t.p < c->alpha' \
+  test_summary "the top model is separated by uncorrected p-values"
+mut policy-quantile harness/metrics.c 'if (a0 <= (1 - t->quantile) * (double)total[0] + 1e-9)' 'if (a0 <= t->quantile * (double)total[0] + 1e-9)' \
+  test_metrics "normal_quantile rejects q instead of 1 - q of the good parts"
+mut policy-recall harness/metrics.c 'if (a1 >= t->recall_target * (double)total[1] - 1e-9)' 'if (a1 > t->recall_target * (double)total[1] - 1e-9)' \
+  test_metrics "recall_target demands more than the target recall"
 mut summary-boot-alpha harness/summary.c 'folds_derive_seed(c->seed, what, 0, 0), c->alpha,' 'folds_derive_seed(c->seed, what, 0, 0), 0.1,' \
   test_summary "pooled bootstrap intervals ignore alpha"
 

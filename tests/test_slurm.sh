@@ -122,7 +122,11 @@ else
   scancel "${aid}_0"; ok "cancelled task ${aid}_0 after its first checkpoint"
 fi
 wait_jobs "$aid" "$rid"
-[ ! -e "$T/kill/results/kill/cnn/r0-f0.json" ] && ok "the cancelled unit has no result" || bad "the cancelled unit has a result"
+# scancel sends SIGTERM: the unit stops after its batch and records status
+# "interrupted" (docs/training.md); it must not count as done.
+r0=$T/kill/results/kill/cnn/r0-f0.json
+grep -q '"status": "interrupted"' "$r0" 2>/dev/null && ok "the cancelled unit is recorded as interrupted" ||
+  bad "the cancelled unit is not recorded as interrupted: $(grep '"status"' "$r0" 2>/dev/null || echo 'no result file')"
 [ -e "$ck" ] && ok "its checkpoint is kept" || bad "its checkpoint is gone"
 plan=$(cd "$T/kill" && "$D" plan experiments/kill.json 2>&1)
 contains "plan: the cancelled unit is pending" "$(echo "$plan" | grep '^cnn .*r0-f0')" "pending"
