@@ -702,12 +702,20 @@ static int fail(struct unit_run_state *s, const char *reason)
 	return -1;
 }
 
-/* 1 if all n scores are finite. */
-static int scores_finite(const double *p, int n)
+/* 1 when a score of p[0..n) is NaN or infinite: then the unit has diverged,
+ * s says why (naming the images, what), and label's line says so. */
+static int nonfinite_scores(struct unit_run_state *s, const double *p, int n, const char *what,
+			    const char *label)
 {
-	for (int i = 0; i < n; i++)
-		if (!isfinite(p[i]))
-			return 0;
+	int i = 0;
+	while (i < n && isfinite(p[i]))
+		i++;
+	if (i == n)
+		return 0;
+	s->status = "diverged";
+	snprintf(s->why, sizeof s->why, "the network gave a NaN or infinite score on the %s", what);
+	s->reason = s->why;
+	printf("%s: diverged: non-finite score on the %s\n", label, what);
 	return 1;
 }
 
@@ -871,13 +879,10 @@ static int run(struct unit_run_state *s)
 		for (int i = 0; i < nv; i++)
 			l[i] = labels[inner_val[i]];
 		score_cached(n, &sp, &s->cc, inner_val, nv, p, NULL);
-		if (!scores_finite(p, nv)) {
+		if (nonfinite_scores(s, p, nv, "inner validation images", label)) {
 			free(p);
 			free(l);
-			s->status = "diverged";
-			s->reason = "the network gave a NaN or infinite score on the inner validation images";
 			rc = write_result(s);
-			printf("%s: diverged: non-finite validation score\n", label);
 			goto cleanup;
 		}
 		struct metrics_input mi = { .label = l, .p = p, .n = nv };
@@ -907,13 +912,10 @@ static int run(struct unit_run_state *s)
 		pixel_scores(s, n, &sp);
 	else
 		score_cached(n, &sp, &s->cc, s->test, s->n_test, s->p, NULL);
-	if (!scores_finite(s->p, s->n_test)) {
+	if (nonfinite_scores(s, s->p, s->n_test, "held-out images", label)) {
 		free(l);
 		free(defect);
-		s->status = "diverged";
-		s->reason = "the network gave a NaN or infinite score on the held-out images";
 		rc = write_result(s);
-		printf("%s: diverged: non-finite held-out score\n", label);
 		goto cleanup;
 	}
 	struct metrics_input mi = { .label = l, .p = s->p, .defect = defect, .n = s->n_test };
