@@ -61,8 +61,8 @@ static void print_cost(const struct experiment *e, double seconds, int n_costed,
 		       "its cfg)\n");
 		return;
 	}
-	printf("estimated cost: %.1f CPU hours for all units (one core each, %d epochs each%s), "
-	       "from the per-image costs in costs.json beside each cfg",
+	printf("estimated cost: %.1f CPU hours for all units (one core each, %d epochs each, or the "
+	       "model's own%s), from the per-image costs in costs.json beside each cfg",
 	       seconds / 3600, e->training.epochs,
 	       e->training.early_stopping ? ": an upper bound with early stopping" : "");
 	if (uncosted) {

@@ -65,7 +65,8 @@ int cost_unit_seconds(const struct experiment *e, int model, int n_train, double
 	    positive(m, file, base, "height", &h))
 		goto out;
 	double pixels = (double)e->dataset.width * e->dataset.height / (w * h);
-	*seconds = s * n_train * e->training.epochs * pixels;
+	int epochs = e->models[model].epochs > 0 ? e->models[model].epochs : e->training.epochs;
+	*seconds = s * n_train * epochs * pixels;
 	rc = 0;
 out:
 	json_free(j);

@@ -16,11 +16,12 @@
 
 /* Estimated training seconds (one core) of one unit of model `model` (index
  * into e->models) whose training folds hold n_train images: the measured
- * seconds per image and epoch, times n_train, times training.epochs (an
- * upper bound under early stopping), times the ratio of the experiment's
- * input pixels to the measured ones. Returns 0 with *seconds, 1 when
- * costs.json or the cfg's entry is missing (no message), -1 when costs.json
- * is malformed (message naming the file and the JSON path). */
+ * seconds per image and epoch, times n_train, times the epochs (the model's
+ * own, else training.epochs; an upper bound under early stopping), times
+ * the ratio of the experiment's input pixels to the measured ones. Returns
+ * 0 with *seconds, 1 when costs.json or the cfg's entry is missing (no
+ * message), -1 when costs.json is malformed (message naming the file and
+ * the JSON path). */
 int cost_unit_seconds(const struct experiment *e, int model, int n_train, double *seconds);
 
 /* Estimated peak memory in MiB of a unit's process for model `model` on a

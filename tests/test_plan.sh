@@ -143,7 +143,7 @@ out=$("$D" plan experiments/t2.json); check "plan without costs.json" 0 $?
 contains "no cost without costs.json" "$out" "estimated cost: unknown"
 echo '{ "models": { "small.cfg": { "seconds_per_image_epoch": 0.5, "width": 8, "height": 8 } } }' > cfg/costs.json
 out=$("$D" plan experiments/t2.json); check "plan with costs.json" 0 $?
-contains "CPU hours worked out by hand" "$out" "estimated cost: 0.7 CPU hours for all units (one core each, 2 epochs each)"
+contains "CPU hours worked out by hand" "$out" "estimated cost: 0.7 CPU hours for all units (one core each, 2 epochs each, or the model's own)"
 contains "names the model without a cost" "$out" "not counted, no measured cost: big"
 echo '{ "models": { "small.cfg": { "seconds_per_image_epoch": "fast", "width": 8, "height": 8 } } }' > cfg/costs.json
 "$D" plan experiments/t2.json >/dev/null 2>err.txt; check "plan with a bad costs.json" 1 $?
