@@ -13,6 +13,7 @@
 #undef error
 
 #include "error.h"
+#include "memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,7 +216,7 @@ static int build(const char *cfg_path, unsigned seed, const char *log_path, int 
 	struct cfg c;
 	if (cfg_load(cfg_path, reconstruct ? 0 : NET_CLASSES, &c) < 0)
 		return -1;
-	int bad = reconstruct && cfg_check_reconstruction(&c) < 0;
+	int bad = (reconstruct && cfg_check_reconstruction(&c) < 0) || memory_check_available(&c) < 0;
 	cfg_release(&c);
 	if (bad)
 		return -1;
