@@ -178,7 +178,7 @@ int memory_check(const struct cfg *c, const struct memory *m, double limit, cons
 	memory_format(limit, lim, sizeof lim);
 	memory_format(m->total, all, sizeof all);
 	const struct cfg_section *net = &c->sections[0];
-	if (m->outputs > limit) {
+	if (m->outputs > limit || m->n == 0) {
 		int line = net->line;
 		for (int i = 0; i < net->n_opts; i++)
 			if (!strcmp(net->opts[i].key, "batch"))
