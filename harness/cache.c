@@ -168,7 +168,9 @@ int cache_build(const struct dataset *d, int w, int h, int c, struct cache *out)
 	out->h = h;
 	out->c = c;
 	out->n = d->n;
-	out->data = xmalloc(sizeof(float) * per * (size_t)(d->n > 0 ? d->n : 1));
+	out->data = try_calloc(per * (size_t)(d->n > 0 ? d->n : 1), sizeof(float), "the image cache");
+	if (!out->data)
+		return -1;
 	cache_key(d, w, h, c, out->key);
 	struct build_job j = { .d = d, .w = w, .h = h, .c = c, .data = out->data, .failed = -1 };
 	pthread_mutex_init(&j.mu, NULL);

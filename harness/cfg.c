@@ -523,7 +523,7 @@ static long resolve_ref(long ref, int index)
  * *final (if not NULL) receives the final output count, or -1 when some layer
  * makes it impossible to work out (then *unknown_at gets that section). */
 static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_at,
-		    struct shape *final_shape)
+		    struct shape *final_shape, struct cfg_shape *all)
 {
 	const char *path = c->path;
 	if (c->n < 1)
@@ -881,6 +881,10 @@ static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_
 		*final_shape = known ? out[last] : (struct shape){ 0, 0, 0, -1 };
 	if (unknown_at)
 		*unknown_at = known ? 0 : unknown_sec;
+	for (int i = 0; all && i < nl; i++) {
+		int modelled = known || i + 1 < unknown_sec;
+		all[i] = (struct cfg_shape){ out[i].h, out[i].w, out[i].c, modelled ? out[i].outputs : -1 };
+	}
 	rc = 0;
 out:
 	free(out);
@@ -890,13 +894,23 @@ out:
 
 int cfg_check(const struct cfg *c, int classes)
 {
-	return cfg_walk(c, classes, NULL, NULL, NULL);
+	return cfg_walk(c, classes, NULL, NULL, NULL, NULL);
+}
+
+int cfg_layer_shapes(const struct cfg *c, struct cfg_shape *shapes)
+{
+	return cfg_walk(c, 0, NULL, NULL, NULL, shapes);
+}
+
+long cfg_section_int(const struct cfg_section *s, const char *key, long dflt)
+{
+	return sec_int(s, key, dflt);
 }
 
 long cfg_outputs(const struct cfg *c)
 {
 	long n;
-	if (cfg_walk(c, 0, &n, NULL, NULL))
+	if (cfg_walk(c, 0, &n, NULL, NULL, NULL))
 		return -1;
 	return n < 0 ? 0 : n;
 }
@@ -920,7 +934,7 @@ int cfg_check_reconstruction(const struct cfg *c)
 	struct shape fin;
 	int unknown_at;
 	long n;
-	if (cfg_walk(c, 0, &n, &unknown_at, &fin))
+	if (cfg_walk(c, 0, &n, &unknown_at, &fin, NULL))
 		return -1;
 	const struct cfg_section *sm = find_section(c, "softmax");
 	if (sm)
@@ -1111,7 +1125,7 @@ int cfg_parse(const char *path, const char *text, size_t len, int classes, struc
 		      line > 0 ? line : 1);
 		goto fail;
 	}
-	if (cfg_walk(&c, classes, NULL, NULL, NULL))
+	if (cfg_walk(&c, classes, NULL, NULL, NULL, NULL))
 		goto fail;
 	*out = c;
 	return 0;

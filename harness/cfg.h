@@ -91,6 +91,19 @@ int cfg_n_layers(const struct cfg *c);
  * if c does not pass cfg_check(). */
 long cfg_outputs(const struct cfg *c);
 
+/* Output shape of one layer as Darknet sizes it: an image has h, w, c > 0;
+ * a flat output has h = w = c = 0. outputs is the values per image, or -1
+ * when the layer's size is not modelled (see cfg_outputs). */
+struct cfg_shape {
+	long h, w, c, outputs;
+};
+/* Fill shapes[0 .. cfg_n_layers(c) - 1] with each layer's output shape.
+ * Returns 0, or -1 with an error if c does not pass cfg_check(). */
+int cfg_layer_shapes(const struct cfg *c, struct cfg_shape *shapes);
+/* Integer value of key in section s (checked by cfg_load), or dflt if
+ * absent. */
+long cfg_section_int(const struct cfg_section *s, const char *key, long dflt);
+
 /* Serialise to text (new string, caller frees): sections in order, one
  * "key=value" per line, a blank line between sections, LF line ends, no
  * comments except a fixed first line. Same cfg -> same bytes. */

@@ -32,8 +32,16 @@ void warning(const char *fmt, ...)
 
 static void oom(size_t n, const char *file, int line)
 {
-	fprintf(stderr, "fatal: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
-	abort();
+	fprintf(stderr, "error: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
+	exit(1);
+}
+
+void *try_calloc(size_t n, size_t size, const char *what)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		error("out of memory allocating %s (%.0f bytes)", what, (double)n * (double)size);
+	return p;
 }
 
 void *xmalloc_at(size_t n, const char *file, int line)

@@ -3,8 +3,9 @@
  * Library code never exits: it calls error() and returns its result (-1),
  * so a caller writes `return error("cannot read '%s': %s", path, strerror(errno));`.
  * Messages are lowercase, problem first, subject quoted. Only main() picks an
- * exit status. Out-of-memory aborts with file and line: there is no sensible
- * recovery in a benchmark harness.
+ * exit status. Out-of-memory in the x-allocators prints one error line with
+ * the size, file and line and exits with status 1 (no abort, no core dump);
+ * big buffers use try_calloc() so that the caller can fail cleanly.
  */
 #ifndef DARKFOLD_ERROR_H
 #define DARKFOLD_ERROR_H
@@ -37,6 +38,9 @@ void *xmalloc_at(size_t n, const char *file, int line);
 void *xcalloc_at(size_t n, size_t size, const char *file, int line);
 void *xrealloc_at(void *p, size_t n, const char *file, int line);
 char *xstrdup_at(const char *s, const char *file, int line);
+/* calloc that returns NULL after "error: out of memory allocating <what>
+ * (<size>)" instead of exiting. */
+void *try_calloc(size_t n, size_t size, const char *what);
 /* printf into a new heap string (caller frees). */
 char *xasprintf(const char *fmt, ...) DF_PRINTF(1, 2);
 

@@ -13,6 +13,7 @@
 #undef error
 
 #include "error.h"
+#include "memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,7 +216,7 @@ static int build(const char *cfg_path, unsigned seed, const char *log_path, int 
 	struct cfg c;
 	if (cfg_load(cfg_path, reconstruct ? 0 : NET_CLASSES, &c) < 0)
 		return -1;
-	int bad = reconstruct && cfg_check_reconstruction(&c) < 0;
+	int bad = (reconstruct && cfg_check_reconstruction(&c) < 0) || memory_check_available(&c) < 0;
 	cfg_release(&c);
 	if (bad)
 		return -1;
@@ -246,7 +247,8 @@ static int build(const char *cfg_path, unsigned seed, const char *log_path, int 
 		const layer *l = &dn->layers[i];
 		if (adam_layer(l) && (!l->m || !l->v || !l->bias_m || !l->bias_v ||
 				      (l->batch_normalize && (!l->scale_m || !l->scale_v))))
-			rc = error("'%s': layer %d: Darknet allocated no Adam state", cfg_path, i);
+			rc = error("'%s': layer %d: out of memory allocating Darknet's Adam state "
+				   "(%ld weights)", cfg_path, i, (long)l->nweights);
 	}
 	if (rc == 0 && dn->subdivisions != 1)
 		rc = error("'%s': subdivisions must be 1 (got %d)", cfg_path, dn->subdivisions);
@@ -268,7 +270,11 @@ static int build(const char *cfg_path, unsigned seed, const char *log_path, int 
 		net_free(n);
 		return -1;
 	}
-	n->pad = xcalloc((size_t)dn->batch * (size_t)dn->inputs, sizeof(float));
+	n->pad = try_calloc((size_t)dn->batch * (size_t)dn->inputs, sizeof(float), "the input batch");
+	if (!n->pad) {
+		net_free(n);
+		return -1;
+	}
 	*out = n;
 	return 0;
 }

@@ -115,4 +115,51 @@ same "stock resnet50.cfg --classes 2 message" \
   "error: $STOCK/resnet50.cfg:507: the network outputs 1000 values per image (final layer [softmax]), not 2 classes" \
   "$(cat "$T/err")"
 
+# Memory. Figures by hand, 4 bytes a float.
+# batch=2147483647, 32x32x3 -> conv 8 filters (8192 values) -> connected 2 -> softmax:
+# per image output+delta 2*8192 + 2*2, softmax output, delta, loss 3*2, input
+# 3072 and truth 2: 19468 floats = 77872 B; x 2147483647 = 152.1 TiB.
+printf '[net]\nbatch=2147483647\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nfilters=8\nsize=3\npad=1\nactivation=linear\n\n[connected]\noutput=2\n\n[softmax]\n' >"$T/huge_batch.cfg"
+"$D" check --memory-limit 16G "$T/huge_batch.cfg" >"$T/out" 2>"$T/err"
+check "huge batch exits 1" 1 $?
+same "huge batch names the batch line and the figures" \
+  "error: '$T/huge_batch.cfg': line 2: batch=2147483647 needs 152.1 TiB for outputs and gradients (152.1 TiB in all), above the limit of 16.0 GiB (--memory-limit)" \
+  "$(cat "$T/err")"
+"$D" check "$T/huge_batch.cfg" >"$T/out" 2>"$T/err"
+check "huge batch exits 1 under the default limit" 1 $?
+grep -qx "error: '$T/huge_batch.cfg': line 2: batch=2147483647 needs 152.1 TiB .*(MemAvailable; --memory-limit to change)" "$T/err"
+check "the default limit is MemAvailable" 0 $?
+same "huge batch prints nothing on stdout" "" "$(cat "$T/out")"
+
+# 999x999 kernel, batch 1, pad=1 (so 32x32 out): im2col 32*32 * 999*999*3
+# floats = 11.4 GiB; weights 3*8*999*999 and 8 biases with updates = 182.7
+# MiB; the layer 11.6 GiB.
+sed 's/^batch=.*/batch=1/; s/^size=3/size=999/' "$T/huge_batch.cfg" >"$T/huge_kernel.cfg"
+"$D" check --memory-limit=8G "$T/huge_kernel.cfg" >"$T/out" 2>"$T/err"
+check "huge kernel exits 1" 1 $?
+same "huge kernel names the layer's line and its workspace" \
+  "error: '$T/huge_kernel.cfg': line 7: [convolutional] (layer 0) needs 11.6 GiB (11.4 GiB for its im2col workspace), the network 11.6 GiB in all, above the limit of 8.0 GiB (--memory-limit)" \
+  "$(cat "$T/err")"
+
+# The tiny network of test_memory.c: 2688 B in all, adam=1, batch 2.
+printf '[net]\nbatch=2\nwidth=4\nheight=4\nchannels=1\nadam=1\n[convolutional]\nfilters=2\nsize=3\npad=1\nactivation=linear\n[connected]\noutput=2\n[softmax]\n' >"$T/tiny.cfg"
+"$D" check --memory-limit 2688 "$T/tiny.cfg" >"$T/out" 2>"$T/err"
+check "a cfg exactly at the limit passes" 0 $?
+"$D" check --memory-limit 2687 "$T/tiny.cfg" >"$T/out" 2>"$T/err"
+check "a cfg one byte above the limit fails" 1 $?
+grep -q "^error: '$T/tiny.cfg': line 7: \[convolutional\] (layer 0) needs 1.4 KiB" "$T/err"
+check "one byte above: the message names the biggest layer" 0 $?
+out=$("$D" check --memory --memory-limit 1G "$T/tiny.cfg"); check "--memory exits 0" 0 $?
+same "--memory: the conv layer's row" \
+  "    0     7  convolutional     512 bytes    576 bytes    160 bytes    160 bytes      1.4 KiB" \
+  "$(grep '^    0 ' <<<"$out")"
+same "--memory: the totals" \
+  "batch 2: outputs and gradients 736 bytes (with input and truth), workspace 576 bytes (largest layer), weights 688 bytes, adam 688 bytes, total 2.6 KiB" \
+  "$(grep '^batch ' <<<"$out")"
+for v in 0 -1 1X abc; do
+  "$D" check --memory-limit "$v" "$T/tiny.cfg" >/dev/null 2>"$T/err"
+  check "--memory-limit '$v' is a usage error" 2 $?
+done
+same "a bad --memory-limit message" "error: --memory-limit needs a positive size such as 512M or 8G, got 'abc'" "$(cat "$T/err")"
+
 exit $fail

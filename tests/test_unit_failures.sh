@@ -67,4 +67,14 @@ write_experiment badcfg 1 "" "\"bad\": \"$T/bad.cfg\""
 run_unit badcfg bad; check "a bad cfg fails the unit" 1 $?
 contains "bad cfg: file and line" "$(cat "$T/out")" "bad.cfg:7"
 contains "bad cfg: status failed" "$(cat "$T/results/badcfg/bad/r0-f0.json" 2>/dev/null)" '"status": "failed"'
+# A cfg whose batch needs terabytes fails the unit with one line naming the
+# cfg's batch line, before Darknet allocates anything (the experiment's batch
+# 0 keeps the cfg's).
+sed 's/^batch=.*/batch=2147483647/' "$S/cfg/dense.cfg" > "$T/bigbatch.cfg"
+write_experiment bigbatch 1 "" "\"big\": \"$T/bigbatch.cfg\""
+sed -i 's/"batch": 8/"batch": 0/' "$T/bigbatch.json"
+run_unit bigbatch big; check "a batch needing terabytes fails the unit" 1 $?
+grep -q "^error: '.*/effective.cfg': line [0-9]*: batch=2147483647 needs [0-9.]* TiB for outputs and gradients" "$T/out" &&
+  ok "huge batch: one line with the batch line and the figure" || { bad "huge batch message"; cat "$T/out"; }
+contains "huge batch: status failed" "$(cat "$T/results/bigbatch/big/r0-f0.json" 2>/dev/null)" '"status": "failed"'
 exit $fail
