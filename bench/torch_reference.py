@@ -24,8 +24,14 @@ in a child process of its own, forked after torch is imported, so the figure
 is the interpreter and torch plus that model's training, as `darkfold bench`
 reports its own process's peak).
 
+With --predict it measures inference instead, as `darkfold bench --predict`
+does: in eval mode under torch.no_grad(), on random images, the batch-1
+latency (median and nearest-rank p99 of 100 forward passes after a warm-up
+pass, wall clock) and the images/s of ITERS forward passes at batch 1, 2,
+4, ..., 64, and the best batch.
+
 Usage: python3 bench/torch_reference.py [--models vgg16,resnet50,cnn,dense]
-       [--size 64] [--batch 16] [--iters 5] [--threads 1]
+       [--size 64] [--batch 16] [--iters 5] [--threads 1] [--predict]
 """
 import argparse
 import os
@@ -127,6 +133,42 @@ def measure(name, size, batch, iters, classes=2):
     return iters * batch / wall, iters * batch / cpu, gflop, gflop * iters / cpu
 
 
+PREDICT_RUNS = 100
+PREDICT_BATCHES = [1, 2, 4, 8, 16, 32, 64]
+
+
+def measure_predict(name, size, iters, classes=2):
+    torch.manual_seed(1)
+    model = MODELS[name](classes, size)
+    model.eval()
+    lines = []
+    with torch.no_grad():
+        best = (0, 0.0)
+        for batch in PREDICT_BATCHES:
+            x = torch.rand(batch, 3, size, size)
+            model(x)  # warm-up
+            if batch == 1:
+                t = []
+                for _ in range(PREDICT_RUNS):
+                    w0 = time.perf_counter()
+                    model(x)
+                    t.append(time.perf_counter() - w0)
+                t.sort()
+                median = (t[(PREDICT_RUNS - 1) // 2] + t[PREDICT_RUNS // 2]) / 2
+                p99 = t[-(-99 * PREDICT_RUNS // 100) - 1]
+                lines.append(f"{name}: latency, batch 1: median {1e3 * median:.3f} ms, "
+                             f"p99 {1e3 * p99:.3f} ms over {PREDICT_RUNS} runs")
+            w0 = time.perf_counter()
+            for _ in range(iters):
+                model(x)
+            ips = iters * batch / (time.perf_counter() - w0)
+            lines.append(f"{name}: throughput, batch {batch}: {ips:.2f} images/s")
+            if ips > best[1]:
+                best = (batch, ips)
+        lines.append(f"{name}: best: batch {best[0]}, {best[1]:.2f} images/s")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="dense,cnn,vgg16,resnet50")
@@ -134,6 +176,7 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--predict", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} thread(s), {a.size}x{a.size}, "
@@ -141,6 +184,10 @@ def main():
     sys.stdout.flush()
     for name in a.models.split(","):
         pid = os.fork()
+        if pid == 0 and a.predict:
+            print("\n".join(measure_predict(name, a.size, a.iters)))
+            sys.stdout.flush()
+            os._exit(0)
         if pid == 0:
             wall, cpu, gflop, gflops = measure(name, a.size, a.batch, a.iters)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux

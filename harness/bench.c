@@ -376,6 +376,62 @@ int bench_losses(const struct bench_options *o, int n, float *losses)
 	return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Wall-clock seconds of each of n forward passes of net in inference mode
+ * on the random batch already in net->input, into t (n). */
+static void time_predictions(network *net, int n, double *t)
+{
+	for (int i = 0; i < n; i++) {
+		double t0 = now_s();
+		network_predict(net, net->input);
+		t[i] = now_s() - t0;
+	}
+}
+
+int bench_predict(const struct bench_options *o, struct bench_predict_result *r)
+{
+	memset(r, 0, sizeof *r);
+	if (prepare(o))
+		return -1;
+	struct bench_options b = *o;
+	uint64_t rng = o->seed;
+	double *t = xmalloc(sizeof(double) * (BENCH_PREDICT_RUNS + (size_t)o->iters));
+	for (int k = 0; k < BENCH_PREDICT_NBATCH; k++) {
+		b.batch = 1 << k;
+		network *net = build(&b);
+		if (!net) {
+			free(t);
+			return -1;
+		}
+		fill_batch(net, &rng);
+		time_predictions(net, o->warmup, t);
+		if (k == 0) {
+			/* (runs) sorted: the median and the nearest-rank 99th percentile */
+			time_predictions(net, BENCH_PREDICT_RUNS, t);
+			qsort(t, BENCH_PREDICT_RUNS, sizeof *t, cmp_double);
+			r->runs = BENCH_PREDICT_RUNS;
+			r->median_ms = 1e3 * (t[(BENCH_PREDICT_RUNS - 1) / 2] + t[BENCH_PREDICT_RUNS / 2]) / 2;
+			r->p99_ms = 1e3 * t[(99 * BENCH_PREDICT_RUNS + 99) / 100 - 1];
+		}
+		time_predictions(net, o->iters, t);
+		double sum = 0;
+		for (int i = 0; i < o->iters; i++)
+			sum += t[i];
+		r->batch[k] = b.batch;
+		r->images_per_s[k] = o->iters * (double)b.batch / sum;
+		if (r->images_per_s[k] > r->images_per_s[r->best])
+			r->best = k;
+		free_network(net);
+	}
+	free(t);
+	return 0;
+}
+
 double bench_max_rss_mib(void)
 {
 	struct rusage ru;

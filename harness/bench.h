@@ -81,6 +81,24 @@ struct bench_gemm_result {
  * an error if the matrices cannot be allocated. */
 int bench_gemm(int n, int iters, int threads, struct bench_gemm_result *r);
 
+/* Inference speed: batch-1 latency over BENCH_PREDICT_RUNS forward passes
+ * (after o->warmup untimed ones), then the throughput of o->iters forward
+ * passes at each batch of BENCH_PREDICT_BATCHES, all in inference mode
+ * (network_predict) on random images. o->batch is not used. */
+#define BENCH_PREDICT_RUNS 100
+#define BENCH_PREDICT_NBATCH 7 /* batches 1, 2, 4, ..., 64 */
+struct bench_predict_result {
+	int runs;
+	double median_ms, p99_ms;                    /* batch-1 latency, wall clock */
+	int batch[BENCH_PREDICT_NBATCH];
+	double images_per_s[BENCH_PREDICT_NBATCH];   /* wall clock */
+	int best;                                    /* index of the highest images_per_s */
+};
+
+/* Run the inference benchmark; sets the switches as bench_run does.
+ * Returns 0, or -1 with an error naming the cfg. */
+int bench_predict(const struct bench_options *o, struct bench_predict_result *r);
+
 /* The process's peak resident set size so far, in MiB (getrusage). */
 double bench_max_rss_mib(void);
 

@@ -15,6 +15,8 @@
 const char cmd_bench_usage[] =
 	"usage: darkfold bench --cfg F [--size N] [--batch B] [--iters I] [--warmup W]\n"
 	"                      [--threads T] [--seed S] [--stock | --compare] [--torch M]\n"
+	"       darkfold bench --predict --cfg F [--size N] [--iters I] [--warmup W]\n"
+	"                      [--threads T] [--seed S] [--stock]\n"
 	"       darkfold bench --gemm N [--iters I] [--threads T]\n"
 	"\n"
 	"Trains the network of cfg F on random N x N images (3 channels as the cfg\n"
@@ -34,6 +36,9 @@ const char cmd_bench_usage[] =
 	"  --torch M     also run bench/torch_reference.py's model M (vgg16,\n"
 	"                resnet50, cnn, dense) at the same size, batch, iters and\n"
 	"                threads, and print both speeds and peak RSS side by side\n"
+	"  --predict     measure inference instead: batch-1 latency (median and p99\n"
+	"                of 100 forward passes, wall clock) and the images/s of I\n"
+	"                forward passes at batch 1, 2, 4, ..., 64, and the best batch\n"
 	"  --gemm N      measure OpenBLAS's sgemm on N x N matrices instead (I calls,\n"
 	"                default 5), the peak rate a convolution's GEMMs can reach";
 
@@ -141,11 +146,29 @@ static int run_gemm(int n, int iters, int threads)
 	return 0;
 }
 
+static int run_predict(const struct bench_options *o)
+{
+	printf("bench --predict: %s, %dx%d, %d warm-up passes, %d timed passes per batch, "
+	       "%d thread%s, OpenBLAS core %s%s\n",
+	       o->cfg, o->size, o->size, o->warmup, o->iters, o->threads,
+	       o->threads == 1 ? "" : "s", blas_corename(), o->stock ? ", stock" : "");
+	fflush(stdout);
+	struct bench_predict_result r;
+	if (bench_predict(o, &r))
+		return 1;
+	printf("latency, batch 1: median %.3f ms, p99 %.3f ms over %d runs\n", r.median_ms,
+	       r.p99_ms, r.runs);
+	for (int k = 0; k < BENCH_PREDICT_NBATCH; k++)
+		printf("throughput, batch %d: %.2f images/s\n", r.batch[k], r.images_per_s[k]);
+	printf("best: batch %d, %.2f images/s\n", r.batch[r.best], r.images_per_s[r.best]);
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	struct bench_options o = { .size = 64, .batch = 16, .warmup = 1, .iters = 5,
 				   .threads = 1, .seed = 1 };
-	int compare = 0;
+	int compare = 0, predict = 0;
 	long gemm = 0;
 	const char *torch = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -157,6 +180,10 @@ int cmd_bench(int argc, char **argv)
 		}
 		if (!strcmp(a, "--compare")) {
 			compare = 1;
+			continue;
+		}
+		if (!strcmp(a, "--predict")) {
+			predict = 1;
 			continue;
 		}
 		static const char *const valued[] = { "--cfg", "--size", "--batch", "--iters",
@@ -219,6 +246,12 @@ int cmd_bench(int argc, char **argv)
 		fprintf(stderr, "error: bench: --stock and --compare exclude each other\n");
 		return 2;
 	}
+	if (predict && (compare || torch)) {
+		fprintf(stderr, "error: bench: --predict takes neither --compare nor --torch\n");
+		return 2;
+	}
+	if (predict)
+		return run_predict(&o);
 
 	printf("bench: %s, %dx%d, batch %d, %d warm-up + %d timed batches, %d thread%s, "
 	       "OpenBLAS core %s\n",

@@ -15,10 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
+
+/* Exit status bits above the base status 0, and the base of a run that
+ * scored (see the usage text). */
+enum { PREDICT_ANOMALOUS = 1, PREDICT_FAILED = 2, PREDICT_SCORED_BASE = 2 };
 
 const char cmd_predict_usage[] =
-	"usage: darkfold predict [--maps DIR] MODEL IMAGE...\n"
-	"   or: darkfold predict --cfg FILE --weights FILE [--threshold T] IMAGE...\n"
+	"usage: darkfold predict [options] MODEL [IMAGE|DIR]...\n"
+	"   or: darkfold predict --cfg FILE --weights FILE [options] [IMAGE|DIR]...\n"
 	"\n"
 	"Print, for each PNG image, its path, P(anomalous) and the verdict at the\n"
 	"model's threshold, tab-separated, one line per image:\n"
@@ -27,19 +35,43 @@ const char cmd_predict_usage[] =
 	"MODEL is a trained unit: its result file (results/<exp>/<model>/r<R>-f<F>.json)\n"
 	"or its work folder (results/<exp>/<model>/r<R>-f<F>/). The unit's effective\n"
 	"cfg, trained weights and threshold are used. Images are decoded and resized\n"
-	"exactly as for training.\n"
+	"exactly as for training. A directory stands for every PNG file below it,\n"
+	"in sorted order, recursively; other files in it are reported and skipped.\n"
+	"Lines are printed in the order the images were given.\n"
 	"\n"
 	"options:\n"
 	"  --cfg FILE       a Darknet cfg ending in a 2-way [softmax] (class 1 = anomalous)\n"
 	"  --weights FILE   its weights\n"
 	"  --threshold T    call an image anomalous when P >= T (default: the unit's, or 0.5)\n"
+	"  --list FILE      also score the images listed in FILE, one path per line\n"
+	"                   ('-': standard input; empty lines are ignored)\n"
+	"  --batch N        images per forward pass (default: the cfg's batch; a single\n"
+	"                   image is scored at batch 1, for its latency). Scores agree\n"
+	"                   to about 1e-7 whatever the batch, not bit for bit: darkfold's\n"
+	"                   accelerated layers round differently with the batch size and\n"
+	"                   an image's place in the batch. The same images at the same\n"
+	"                   batch always give the same scores.\n"
+	"  --format F       tsv (default), csv (with a header line: path,score,verdict)\n"
+	"                   or jsonl ({\"path\": ..., \"score\": ..., \"verdict\": ...}\n"
+	"                   per line, the score written to read back exactly)\n"
 	"  --maps DIR       one-class models: also write each image's anomaly map\n"
 	"                   (squared reconstruction error, mean over channels) as\n"
 	"                   DIR/<image name>.map.png, 8-bit grey, white at an error of 0.25\n"
 	"\n"
 	"A one-class unit (kind one_class) prints its anomaly score (pooled as its\n"
 	"experiment says) instead of P; a reconstruction cfg given with --cfg is\n"
-	"scored with max_local pooling over 4x4 windows.";
+	"scored with max_local pooling over 4x4 windows.\n"
+	"\n"
+	"An image that cannot be read or scored is reported on stderr and the others\n"
+	"are still scored. Exit status:\n"
+	"  0  every image scored, none anomalous\n"
+	"  1  nothing scored: the model, a list or a directory could not be read,\n"
+	"     or no image was found\n"
+	"  2  usage error\n"
+	"  3  every image scored, at least one anomalous\n"
+	"  4  at least one image not scored (unreadable, not a PNG, non-finite\n"
+	"     score or map not written), none of the others anomalous\n"
+	"  5  at least one image not scored, and at least one anomalous";
 
 /* Grey level 255 of a written anomaly map: squared error 0.25, an error of
  * half the intensity range. */
@@ -124,10 +156,260 @@ static int parse_double(const char *s, double *out)
 	return *s && !*end && isfinite(*out);
 }
 
+/* A growing list of owned paths. */
+struct paths {
+	char **v;
+	int n, cap;
+};
+
+static void paths_add(struct paths *p, char *s)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		p->v = xrealloc(p->v, (size_t)p->cap * sizeof *p->v);
+	}
+	p->v[p->n++] = s;
+}
+
+static void paths_release(struct paths *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_png_name(const char *s)
+{
+	size_t len = strlen(s);
+	return len > 4 && !strcasecmp(s + len - 4, ".png");
+}
+
+/* Add the PNG files below dir, sorted by name at each level, recursively;
+ * report the other files on stderr. Returns 0, or -1 when dir cannot be
+ * listed. */
+static int paths_add_dir(struct paths *p, const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return error("cannot list '%s': %s", dir, strerror(errno));
+	struct paths names = { NULL, 0, 0 };
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			paths_add(&names, xstrdup(e->d_name));
+	closedir(d);
+	qsort(names.v, (size_t)names.n, sizeof *names.v, cmp_name);
+	int rc = 0;
+	for (int i = 0; i < names.n && rc == 0; i++) {
+		char *path = fs_join(dir, names.v[i]);
+		if (fs_is_dir(path)) {
+			rc = paths_add_dir(p, path);
+			free(path);
+		} else if (is_png_name(names.v[i])) {
+			paths_add(p, path);
+		} else {
+			fprintf(stderr, "darkfold: skipping '%s': not a .png file\n", path);
+			free(path);
+		}
+	}
+	paths_release(&names);
+	return rc;
+}
+
+/* Add the paths listed in file ('-': stdin), one per line, empty lines
+ * ignored. Returns 0 or -1. */
+static int paths_add_list(struct paths *p, const char *file)
+{
+	FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+	if (!f)
+		return error("cannot read '%s': %s", file, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (len > 0)
+			paths_add(p, xstrdup(line));
+	}
+	int rc = ferror(f) ? error("cannot read '%s': %s", file, strerror(errno)) : 0;
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+enum predict_format { FORMAT_TSV, FORMAT_CSV, FORMAT_JSONL };
+
+static void print_csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_line(enum predict_format f, const char *path, double p, const char *verdict)
+{
+	if (f == FORMAT_TSV) {
+		printf("%s\t%.6f\t%s\n", path, p, verdict);
+	} else if (f == FORMAT_CSV) {
+		print_csv_field(path);
+		printf(",%.6f,%s\n", p, verdict);
+	} else {
+		struct jw w;
+		jw_init(&w);
+		jw_str(&w, path);
+		printf("{\"path\": %.*s, \"score\": %.17g, \"verdict\": \"%s\"}\n", (int)w.len, w.buf,
+		       p, verdict);
+		jw_release(&w);
+	}
+}
+
+/* Build m's network at its cfg's batch, or at batch (> 0) through a copy of
+ * its cfg with batch= set, written to a temporary file that Darknet parses.
+ * Returns 0 or -1. */
+static int model_build(const struct model *m, int batch, struct net **out)
+{
+	int (*build)(const char *, unsigned, const char *, struct net **) =
+		m->sp.one_class ? net_build_reconstruction : net_build;
+	*out = NULL;
+	int rc;
+	if (batch == 0) {
+		rc = build(m->cfg, 0, NULL, out);
+	} else {
+		struct cfg cc;
+		if (cfg_load(m->cfg, 0, &cc) < 0)
+			return -1;
+		cfg_set_net_int(&cc, "batch", batch);
+		const char *dir = getenv("TMPDIR");
+		char *tmp = xasprintf("%s/darkfold-predict-XXXXXX", dir && *dir ? dir : "/tmp");
+		int fd = mkstemp(tmp);
+		if (fd < 0) {
+			rc = error("cannot create '%s': %s", tmp, strerror(errno));
+		} else {
+			char sha[65];
+			close(fd);
+			rc = cfg_write(&cc, tmp, sha);
+			if (rc == 0)
+				rc = build(tmp, 0, NULL, out);
+			unlink(tmp);
+		}
+		cfg_release(&cc);
+		free(tmp);
+	}
+	if (rc == 0 && net_load_weights(*out, m->weights, -1) < 0) {
+		net_free(*out);
+		*out = NULL;
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Write the anomaly map of the image at path to DIR/<name>.map.png.
+ * Returns 0 or -1. */
+static int write_map(const char *maps, const char *path, const double *map, int h, int w)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t len = strlen(base);
+	if (len > 4 && !strcmp(base + len - 4, ".png"))
+		len -= 4;
+	char *name = xasprintf("%.*s.map.png", (int)len, base);
+	char *out = fs_join(maps, name);
+	int rc = score_write_map(out, map, h, w, PREDICT_MAP_WHITE);
+	free(out);
+	free(name);
+	return rc;
+}
+
+/* Decode the image at path to (c, h, w) into x. Returns 0 or -1. */
+static int decode(const char *path, int c, int h, int w, float *x)
+{
+	struct image im, rs;
+	if (image_png_read(path, c, &im, NULL) < 0)
+		return -1;
+	const struct image *s = &im;
+	if (im.w != w || im.h != h) {
+		if (image_resize(&im, w, h, &rs) < 0) {
+			image_release(&im);
+			return error("'%s': cannot resize to %dx%d", path, w, h);
+		}
+		s = &rs;
+	}
+	memcpy(x, s->data, (size_t)c * h * w * sizeof(float));
+	if (s == &rs)
+		image_release(&rs);
+	image_release(&im);
+	return 0;
+}
+
+/* Score every image of p in chunks of batch with network n; print one line
+ * per scored image, in order. Sets *anomalous and *failed. */
+static void predict_all(struct net *n, const struct model *m, const struct paths *p, int batch,
+			enum predict_format fmt, const char *maps, int *anomalous, int *failed)
+{
+	int w = net_width(n), h = net_height(n), c = net_channels(n);
+	size_t in = (size_t)c * h * w, plane = (size_t)h * w;
+	float *X = xmalloc(((size_t)batch + 1) * in * sizeof(float));            /* (B, C*H*W) */
+	double *score = xmalloc((size_t)batch * sizeof(double));                 /* (B) */
+	double *map = xmalloc((size_t)batch * plane * sizeof(double));          /* (B, H, W) */
+	int *at = xmalloc((size_t)batch * sizeof(int)); /* chunk image -> index in p */
+	if (fmt == FORMAT_CSV)
+		printf("path,score,verdict\n");
+	for (int s = 0; s < p->n; s += batch) {
+		int end = s + batch < p->n ? s + batch : p->n, k = 0;
+		for (int i = s; i < end; i++) {
+			if (decode(p->v[i], c, h, w, X + (size_t)k * in) < 0) {
+				*failed = 1;
+				continue;
+			}
+			at[k++] = i;
+		}
+		if (k == 0)
+			continue;
+		score_images(n, &m->sp, X, k, c, h, w, score, m->sp.one_class ? map : NULL);
+		for (int j = 0; j < k; j++) {
+			const char *path = p->v[at[j]];
+			double v = score[j];
+			if (!isfinite(v)) {
+				error("'%s': the network gave a non-finite score (%g) with weights '%s'",
+				      path, v, m->weights);
+				*failed = 1;
+				continue;
+			}
+			if (maps && write_map(maps, path, map + (size_t)j * plane, h, w) < 0)
+				*failed = 1;
+			int anom = v >= m->threshold;
+			*anomalous |= anom;
+			print_line(fmt, path, v, anom ? "anomalous" : "normal");
+		}
+		fflush(stdout);
+	}
+	free(at);
+	free(map);
+	free(score);
+	free(X);
+}
+
 int cmd_predict(int argc, char **argv)
 {
 	struct model m = { NULL, NULL, NAN, { 0, ANOMALY_POOL_MAX_LOCAL, 4 } };
 	const char *cfg = NULL, *weights = NULL, *maps = NULL;
+	const char *lists[16];
+	int nlists = 0, batch = 0;
+	enum predict_format fmt = FORMAT_TSV;
 	double threshold = NAN;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
@@ -145,7 +427,34 @@ int cmd_predict(int argc, char **argv)
 			weights = argv[++i];
 		else if (!strcmp(argv[i], "--maps"))
 			maps = argv[++i];
-		else if (!strcmp(argv[i], "--threshold")) {
+		else if (!strcmp(argv[i], "--list")) {
+			if (nlists == (int)(sizeof lists / sizeof *lists)) {
+				fprintf(stderr, "error: --list: at most %d lists\n", nlists);
+				return 2;
+			}
+			lists[nlists++] = argv[++i];
+		} else if (!strcmp(argv[i], "--batch")) {
+			char *end;
+			long b = strtol(argv[++i], &end, 10);
+			if (!*argv[i] || *end || b < 1 || b > 4096) {
+				fprintf(stderr, "error: --batch: expected an integer in [1, 4096], got '%s'\n",
+					argv[i]);
+				return 2;
+			}
+			batch = (int)b;
+		} else if (!strcmp(argv[i], "--format")) {
+			const char *f = argv[++i];
+			if (!strcmp(f, "tsv"))
+				fmt = FORMAT_TSV;
+			else if (!strcmp(f, "csv"))
+				fmt = FORMAT_CSV;
+			else if (!strcmp(f, "jsonl"))
+				fmt = FORMAT_JSONL;
+			else {
+				fprintf(stderr, "error: --format: expected tsv, csv or jsonl, got '%s'\n", f);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--threshold")) {
 			if (!parse_double(argv[++i], &threshold) || threshold <= 0 || threshold >= 1) {
 				fprintf(stderr, "error: --threshold: expected a number in (0, 1), got '%s'\n",
 					argv[i]);
@@ -183,69 +492,43 @@ int cmd_predict(int argc, char **argv)
 	}
 	if (!isnan(threshold))
 		m.threshold = threshold;
-	if (i >= argc) {
+	if (i >= argc && nlists == 0) {
 		fprintf(stderr, "error: no images given\n%s\n", cmd_predict_usage);
 		model_release(&m);
 		return 2;
 	}
-
 	if (maps && !m.sp.one_class) {
 		fprintf(stderr, "error: --maps: '%s' is a supervised model; only one-class models "
 				"have anomaly maps\n", m.cfg);
 		model_release(&m);
 		return 2;
 	}
-	if (maps && fs_mkdir_p(maps) < 0) {
-		model_release(&m);
-		return 1;
-	}
+
+	struct paths p = { NULL, 0, 0 };
+	int rc = 0;
+	for (; i < argc && rc == 0; i++)
+		if (fs_is_dir(argv[i]))
+			rc = paths_add_dir(&p, argv[i]);
+		else
+			paths_add(&p, xstrdup(argv[i]));
+	for (int l = 0; l < nlists && rc == 0; l++)
+		rc = paths_add_list(&p, lists[l]);
+	if (rc == 0 && p.n == 0)
+		rc = error("no images to score: the directories and lists given hold no PNG file");
+	if (rc == 0 && maps)
+		rc = fs_mkdir_p(maps);
 	struct net *n = NULL;
-	if ((m.sp.one_class ? net_build_reconstruction : net_build)(m.cfg, 0, NULL, &n) < 0 ||
-	    net_load_weights(n, m.weights, -1) < 0) {
-		net_free(n);
-		model_release(&m);
-		return 1;
-	}
-	int w = net_width(n), h = net_height(n), c = net_channels(n), status = 0;
-	for (; i < argc; i++) {
-		struct image im, rs;
-		if (image_png_read(argv[i], c, &im, NULL) < 0) {
-			status = 1;
-			continue;
-		}
-		const struct image *x = &im;
-		if (im.w != w || im.h != h) {
-			image_resize(&im, w, h, &rs);
-			x = &rs;
-		}
-		double p;
-		double *map = xmalloc((size_t)w * h * sizeof(double)); /* (H, W) */
-		score_images(n, &m.sp, x->data, 1, c, h, w, &p, m.sp.one_class ? map : NULL);
-		if (maps && isfinite(p)) {
-			const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-			size_t len = strlen(base);
-			if (len > 4 && !strcmp(base + len - 4, ".png"))
-				len -= 4;
-			char *name = xasprintf("%.*s.map.png", (int)len, base);
-			char *out = fs_join(maps, name);
-			if (score_write_map(out, map, h, w, PREDICT_MAP_WHITE) < 0)
-				status = 1;
-			free(out);
-			free(name);
-		}
-		free(map);
-		if (!isfinite(p)) {
-			error("'%s': the network gave a non-finite score (%g) with weights '%s'",
-			      argv[i], p, m.weights);
-			status = 1;
-		} else
-			printf("%s\t%.6f\t%s\n", argv[i], p, p >= m.threshold ? "anomalous" : "normal");
-		fflush(stdout);
-		if (x == &rs)
-			image_release(&rs);
-		image_release(&im);
-	}
+	if (rc == 0)
+		rc = model_build(&m, p.n == 1 ? 1 : batch, &n);
+	int anomalous = 0, failed = 0;
+	if (rc == 0)
+		predict_all(n, &m, &p, net_batch(n), fmt, maps, &anomalous, &failed);
 	net_free(n);
+	paths_release(&p);
 	model_release(&m);
-	return status;
+	if (rc < 0)
+		return 1;
+	return anomalous || failed ? PREDICT_SCORED_BASE + anomalous * PREDICT_ANOMALOUS +
+					     failed * PREDICT_FAILED
+				   : 0;
 }

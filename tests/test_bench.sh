@@ -85,6 +85,18 @@ contains "--gemm 0 is reported" "$(cat "$tmp/err")" "--gemm"
 contains "a bad --torch name is reported" "$(cat "$tmp/err")" "--torch"
 
 # OpenBLAS runs the kernels darkfold chose, unless the user chose.
+# --predict: latency over 100 runs, throughput at batch 1 to 64, and the best.
+out=$("$D" bench --predict --cfg "$tmp/tiny.cfg" --size 12 --iters 2 2>"$tmp/err"); check "bench --predict" 0 $?
+contains "batch-1 latency over 100 runs" "$out" "over 100 runs"
+printf '%s\n' "$out" | awk '
+  /^latency, batch 1: median/ { med = $5; p99 = $8; lat = 1 }
+  /^throughput, batch/ { b = $3; sub(":", "", b); want = want " " b; if ($4 + 0 > best) { best = $4 + 0; bb = b } }
+  /^best: batch/ { gb = $3; sub(",", "", gb); gi = $4 + 0 }
+  END { exit !(lat && med != "" && p99 + 0 >= med + 0 && want == " 1 2 4 8 16 32 64" &&
+               gb == bb && gi == best) }' &&
+  echo "ok: --predict names the fastest batch and p99 >= median" ||
+  { echo "FAIL: --predict figures inconsistent"; printf '%s\n' "$out"; fail=1; }
+"$D" bench --predict --compare --cfg "$tmp/tiny.cfg" >/dev/null 2>&1; check "--predict with --compare" 2 $?
 out=$(OPENBLAS_CORETYPE=Haswell "$D" --version); check "--version with a user core" 0 $?
 contains "a user-set OPENBLAS_CORETYPE is kept" "$out" "core Haswell"
 out=$(env -u OPENBLAS_CORETYPE "$D" --version)

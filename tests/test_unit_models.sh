@@ -33,7 +33,8 @@ done
 # predict: the unit's own scores for three held-out images, at its threshold.
 f=$T/results/four/cnn/r0-f0.json
 imgs=$(sed -n 's/^ *"path": "\(.*\.png\)",$/\1/p' "$f" | sed -n '1p;10p;30p')
-out=$("$D" predict "$T/results/four/cnn/r0-f0" $imgs); check "predict with a unit folder" 0 $?
+want_rc=0
+out=$("$D" predict "$T/results/four/cnn/r0-f0" $imgs); rc=$?
 thr=$(sed -n '/^  "threshold": {/,/^  }/s/^ *"value": \(.*\),$/\1/p' "$f")
 [ -n "$thr" ] && ok "the unit records its threshold ($thr)" || bad "no threshold value in $f"
 for img in $imgs; do
@@ -41,16 +42,21 @@ for img in $imgs; do
   want=$(printf '%.6f' "$p")
   verdict=$(awk -v p="$p" -v t="$thr" 'BEGIN { print (p + 0 >= t + 0) ? "anomalous" : "normal" }')
   contains "predict scores $img as the unit did" "$out" "$(printf '%s\t%s\t%s' "$img" "$want" "$verdict")"
+  [ "$verdict" = anomalous ] && want_rc=3
 done
+check "predict with a unit folder: status 3 if any image is anomalous, else 0" "$want_rc" "$rc"
 [ "$(printf '%s\n' "$out" | wc -l)" = 3 ] && ok "predict prints one line per image" || bad "predict line count"
-out2=$("$D" predict "$f" $imgs); check "predict with a result file" 0 $?
+out2=$("$D" predict "$f" $imgs); check "predict with a result file" "$want_rc" $?
 [ "$out" = "$out2" ] && ok "result file and folder agree" || bad "result file and folder disagree"
 out3=$("$D" predict --cfg "$T/results/four/cnn/r0-f0/effective.cfg" --weights "$T/results/four/cnn/r0-f0/final.weights" --threshold 0.3 $imgs)
-check "predict with --cfg --weights" 0 $?
+rc3=$?
+want_rc3=0
+printf '%s\n' "$out3" | grep -q '	anomalous$' && want_rc3=3
+check "predict with --cfg --weights" "$want_rc3" "$rc3"
 [ "$(printf '%s\n' "$out3" | cut -f1,2)" = "$(printf '%s\n' "$out" | cut -f1,2)" ] && ok "--cfg --weights give the unit's scores" || bad "--cfg --weights scores differ"
 wrong=$(printf '%s\n' "$out3" | awk -F'\t' '($2 >= 0.3) != ($3 == "anomalous")')
 [ -z "$wrong" ] && ok "--threshold sets the verdict" || bad "--threshold ignored: $wrong"
-err=$("$D" predict "$T/results/four/cnn/r0-f0" "$T/nosuch.png" 2>&1); check "predict with a missing image" 1 $?
+err=$("$D" predict "$T/results/four/cnn/r0-f0" "$T/nosuch.png" 2>&1); check "predict with a missing image: status 4" 4 $?
 contains "missing image named" "$err" "nosuch.png"
 err=$("$D" predict "$T/nowhere" $imgs 2>&1); check "predict with no model" 1 $?
 contains "missing model named" "$err" "nowhere"

@@ -53,7 +53,9 @@ fi
 # predict: the unit's own score for a held-out image, and its anomaly map
 img=$(sed -n 's/^ *"path": "\(.*\.png\)",$/\1/p' "$f" | tail -1)
 want=$(grep -A3 "\"path\": \"$img\"" "$f" | sed -n 's/^ *"p_anomalous": \(.*\)$/\1/p')
-out=$("$D" predict --maps "$T/maps" "$T/results/oc/ae/r0-f0" "$img"); check "predict a one-class unit" 0 $?
+thr=$(sed -n '/^  "threshold": {/,/^  }/s/^ *"value": \(.*\),$/\1/p' "$f")
+want_rc=$(awk -v p="$want" -v t="$thr" 'BEGIN { print (p + 0 >= t + 0) ? 3 : 0 }')
+out=$("$D" predict --maps "$T/maps" "$T/results/oc/ae/r0-f0" "$img"); check "predict a one-class unit" "$want_rc" $?
 contains "predict gives the unit's score" "$out" "$(printf '%s\t%.6f' "$img" "$want")"
 base=$(basename "$img" .png)
 python3 - "$T/maps/$base.map.png" <<'PY' && ok "anomaly map written as a 16x16 grey PNG" || bad "anomaly map"
