@@ -203,6 +203,17 @@ void net_update(struct network *dn)
 		update_network(dn);
 }
 
+/* Backward pass from the cost layer's deltas, then the optimiser step,
+ * Darknet's chatter kept off the terminal. */
+static void backward_and_update(struct net *n)
+{
+	quiet_begin(n);
+	backward_network(n->dn);
+	net_update(n->dn);
+	quiet_end(n);
+}
+
+
 void net_srand(unsigned seed)
 {
 	srand(seed);
@@ -379,10 +390,7 @@ int net_train_batch(struct net *n, const float *X, const float *Y, const float *
 	}
 	*loss_sum = sum;
 
-	quiet_begin(n);
-	backward_network(dn);
-	net_update(dn);
-	quiet_end(n);
+	backward_and_update(n);
 	return 0;
 }
 
@@ -419,10 +427,7 @@ int net_train_reconstruct(struct net *n, const float *X, const float *weight, do
 	}
 	*loss_sum = sum;
 
-	quiet_begin(n);
-	backward_network(dn);
-	net_update(dn);
-	quiet_end(n);
+	backward_and_update(n);
 	return 0;
 }
 
