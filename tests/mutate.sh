@@ -10,9 +10,11 @@
 # that does not occur exactly once, or a mutant that does not compile, is an
 # error: the list has fallen behind the code and must be updated.
 #
-# usage: tests/mutate.sh [--list] [ID...]
-#   ID...   run only these mutations (default: all)
-#   --list  print the mutations and exit
+# usage: tests/mutate.sh [--list | --check] [ID...]
+#   ID...    run only these mutations (default: all)
+#   --list   print the mutations and exit
+#   --check  only check that every pattern occurs exactly once in the
+#            working tree, and exit (0 when all do)
 # environment: MUTATE_DIR (scratch copy, default build-mutate in the source
 # tree; kept between runs so that builds are incremental), MUTATE_MIN (the
 # kill rate in percent below which the run fails, default 90), JOBS (build
@@ -175,10 +177,11 @@ mut summary-boot-alpha harness/summary.c 'folds_derive_seed(c->seed, what, 0, 0)
   test_summary "pooled bootstrap intervals ignore alpha"
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-want=()
+want=() check_only=0
 for a in "$@"; do
   case $a in
     --list) for i in "${!IDS[@]}"; do printf '%-26s %-18s %s [%s]\n' "${IDS[$i]}" "${FILES[$i]}" "${WHATS[$i]}" "${TESTS[$i]}"; done; exit 0;;
+    --check) check_only=1;;
     -h|--help) usage;;
     -*) echo "mutate: unknown option '$a'" >&2; usage;;
     *) want+=("$a");;
@@ -200,6 +203,25 @@ count() {
   local rest=${text//"$2"/}
   echo $(( (${#text} - ${#rest}) / ${#2} ))
 }
+
+# check_patterns ROOT: every selected pattern occurs exactly once under ROOT.
+check_patterns() {
+  local i f n bad=0
+  for i in "${sel[@]}"; do
+    f=$1/${FILES[$i]}
+    n=$( [ -f "$f" ] && count "$f" "${PATS[$i]}" || echo 0)
+    if [ "$n" != 1 ]; then
+      echo "ERROR ${IDS[$i]}: the pattern occurs $n times in ${FILES[$i]}: ${PATS[$i]}"
+      bad=$((bad + 1))
+    fi
+  done
+  [ "$bad" = 0 ] || { echo "mutate: $bad patterns to update in tests/mutate.sh"; return 1; }
+}
+if [ "$check_only" = 1 ]; then
+  check_patterns "$SRC" || exit 1
+  echo "mutate: all ${#sel[@]} patterns occur exactly once"
+  exit 0
+fi
 
 # The scratch tree: the working tree's files (tracked and new, not ignored),
 # copied only where their content differs, so that builds stay incremental.
@@ -232,15 +254,7 @@ run() {
 
 errors=0
 # Every pattern must occur exactly once before anything is built.
-for i in "${sel[@]}"; do
-  f=$T/${FILES[$i]}
-  n=$( [ -f "$f" ] && count "$f" "${PATS[$i]}" || echo 0)
-  if [ "$n" != 1 ]; then
-    echo "ERROR ${IDS[$i]}: the pattern occurs $n times in ${FILES[$i]}: ${PATS[$i]}"
-    errors=$((errors + 1))
-  fi
-done
-[ "$errors" = 0 ] || { echo "mutate: $errors patterns to update in tests/mutate.sh"; exit 1; }
+check_patterns "$T" || exit 1
 
 # The unmutated tree must pass every named test.
 all=$(for i in "${sel[@]}"; do echo ${TESTS[$i]}; done | tr ' ' '\n' | sort -u | tr '\n' ' ')
