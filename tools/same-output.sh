@@ -7,8 +7,8 @@
 # 1. Both binaries train the same small units (a dense net, a CNN and the
 #    autoencoder, each with oversampling, augmentation and the tuned
 #    threshold, on a small synthetic set) from the same seed. The unit files
-#    must be identical apart from their timing and host objects and the
-#    checksum over them.
+#    must be identical apart from their timing and host objects, the
+#    checksum over them and the git commit the binary was built from.
 # 2. Both binaries run `darkfold report` on the committed reference unit
 #    files. summary.json, the tables, report.md and the figures' data files
 #    must be identical byte for byte.
@@ -20,8 +20,11 @@ S=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/darkfold-same-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fail=0
+# A unit file without what may differ between two builds of the same code:
+# timing, host, the checksum over them, and the commit the build came from.
 strip_volatile() {
-  sed '/^  "timing": {/,/^  },/d; /^  "host": {/,/^  },/d; /^  "checksum": /d' "$1"
+  sed '/^  "timing": {/,/^  },/d; /^  "host": {/,/^  },/d; /^  "checksum": /d;
+       /^    "git_commit": /d; /^    "git_dirty": /d' "$1"
 }
 
 "$OLD" synth --seed 3 --size 32 --out "$T/synth" >/dev/null 2>&1 || { echo "synth failed"; exit 1; }
