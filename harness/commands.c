@@ -171,7 +171,7 @@ int cmd_parse_options(int argc, char **argv, const struct cmd_option *opts, cons
 		const char *a = argv[i];
 		if (only_operands || a[0] != '-' || !a[1]) {
 			argv[n++] = argv[i];
-			only_operands = flags & OPT_STOP_AT_OPERAND;
+			only_operands |= flags & OPT_STOP_AT_OPERAND;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
