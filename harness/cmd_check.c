@@ -6,11 +6,9 @@
 #include "error.h"
 #include "memory.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char cmd_check_usage[] =

@@ -7,7 +7,6 @@
 #include "fsutil.h"
 #include "image.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 const char cmd_report_usage[] =
 	"usage: darkfold report EXPERIMENT [--no-figures] [--gnuplot PROGRAM] [--allow-stale]\n"

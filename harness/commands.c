@@ -120,7 +120,7 @@ static int set_value(const struct cmd_option *o, const char *opt, const char *ar
 		return set_choice(o, opt, arg);
 	case OPT_CALLBACK:
 		return o->callback(o, arg);
-	default:
+	default: /* OPT_FLAG */
 		*(int *)o->value = 1;
 		return 0;
 	}
@@ -152,14 +152,18 @@ static int parse_one(int argc, char **argv, int *i, const struct cmd_option *opt
 		fprintf(stderr, "%s\n", usage);
 		return OPT_ERROR;
 	}
-	if (o->type == OPT_FLAG) {
-		if (inline_arg)
-			return usage_error("option '%s' takes no value", opt), OPT_ERROR;
-		return set_value(o, opt, NULL) == 0 ? 0 : OPT_ERROR;
+	const char *arg = inline_arg;
+	if (o->type == OPT_FLAG && inline_arg) {
+		usage_error("option '%s' takes no value", opt);
+		return OPT_ERROR;
 	}
-	if (!inline_arg && *i + 1 >= argc)
-		return usage_error("option '%s' needs a value", opt), OPT_ERROR;
-	const char *arg = inline_arg ? inline_arg : argv[++*i];
+	if (o->type != OPT_FLAG && !inline_arg) {
+		if (*i + 1 >= argc) {
+			usage_error("option '%s' needs a value", opt);
+			return OPT_ERROR;
+		}
+		arg = argv[++*i];
+	}
 	return set_value(o, opt, arg) == 0 ? 0 : OPT_ERROR;
 }
 
