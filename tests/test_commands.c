@@ -1,5 +1,8 @@
 /* test_commands.c: the option parser and usage errors shared by the
- * subcommands (commands.c). Every expected value is written out by hand. */
+ * subcommands (commands.c). Every expected value is written out by hand.
+ * That usage_error() is printf-checked needs no test here: it is declared
+ * with DF_PRINTF, so under -Werror a call whose arguments do not match its
+ * format (usage_error("%d", "x")) does not compile. */
 #include "commands.h"
 
 #include "helpers.h"
