@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char cmd_bench_usage[] =
@@ -41,19 +40,6 @@ const char cmd_bench_usage[] =
 	"                forward passes at batch 1, 2, 4, ..., 64, and the best batch\n"
 	"  --gemm N      measure OpenBLAS's sgemm on N x N matrices instead (I calls,\n"
 	"                default 5), the peak rate a convolution's GEMMs can reach";
-
-static int parse_int(const char *opt, const char *s, long min, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > INT_MAX) {
-		fprintf(stderr, "error: %s: expected an integer >= %ld, got '%s'\n", opt, min, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static void print_result(const char *label, const struct bench_options *o,
 			 const struct bench_result *r)
@@ -164,117 +150,120 @@ static int run_predict(const struct bench_options *o)
 	return 0;
 }
 
-int cmd_bench(int argc, char **argv)
+/* --torch: a model name the reference script knows. */
+static int set_torch(const struct cmd_option *opt, const char *v)
 {
-	struct bench_options o = { .size = 64, .batch = 16, .warmup = 1, .iters = 5,
-				   .threads = 1, .seed = 1 };
-	int compare = 0, predict = 0;
-	long gemm = 0;
-	const char *torch = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		long v = 0;
-		if (!strcmp(a, "--stock")) {
-			o.stock = 1;
-			continue;
-		}
-		if (!strcmp(a, "--compare")) {
-			compare = 1;
-			continue;
-		}
-		if (!strcmp(a, "--predict")) {
-			predict = 1;
-			continue;
-		}
-		static const char *const valued[] = { "--cfg", "--size", "--batch", "--iters",
-						      "--warmup", "--threads", "--seed", "--gemm",
-						      "--torch" };
-		int known = 0;
-		for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
-			known |= !strcmp(a, valued[k]);
-		if (!known) {
-			fprintf(stderr, "error: bench: unknown option '%s'\n%s\n", a, cmd_bench_usage);
-			return 2;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "error: bench: %s needs a value\n", a);
-			return 2;
-		}
-		const char *val = argv[++i];
-		if (!strcmp(a, "--cfg")) {
-			o.cfg = val;
-			continue;
-		}
-		if (!strcmp(a, "--torch")) {
-			if (!valid_model(val)) {
-				fprintf(stderr, "error: bench: --torch: not a model name: '%s'\n", val);
-				return 2;
-			}
-			torch = val;
-			continue;
-		}
-		long min = !strcmp(a, "--warmup") || !strcmp(a, "--seed") ? 0 : 1;
-		if (parse_int(a, val, min, &v))
-			return 2;
-		if (!strcmp(a, "--size"))
-			o.size = (int)v;
-		else if (!strcmp(a, "--batch"))
-			o.batch = (int)v;
-		else if (!strcmp(a, "--iters"))
-			o.iters = (int)v;
-		else if (!strcmp(a, "--warmup"))
-			o.warmup = (int)v;
-		else if (!strcmp(a, "--threads"))
-			o.threads = (int)v;
-		else if (!strcmp(a, "--gemm"))
-			gemm = v;
-		else
-			o.seed = (unsigned long)v;
+	if (!valid_model(v)) {
+		usage_error("bench: --torch: not a model name: '%s'", v);
+		return -1;
 	}
-	if (gemm) {
-		if (o.cfg || compare || o.stock || torch) {
-			fprintf(stderr, "error: bench: --gemm takes only --iters and --threads\n");
-			return 2;
-		}
-		return run_gemm((int)gemm, o.iters, o.threads);
-	}
-	if (!o.cfg) {
-		fprintf(stderr, "error: bench: --cfg is required\n%s\n", cmd_bench_usage);
-		return 2;
-	}
-	if (compare && o.stock) {
-		fprintf(stderr, "error: bench: --stock and --compare exclude each other\n");
-		return 2;
-	}
-	if (predict && (compare || torch)) {
-		fprintf(stderr, "error: bench: --predict takes neither --compare nor --torch\n");
-		return 2;
-	}
-	if (predict)
-		return run_predict(&o);
+	*(const char **)opt->value = v;
+	return 0;
+}
 
+struct bench_args {
+	struct bench_options o;
+	int compare, predict, gemm, seed;
+	const char *torch;
+};
+
+/* What is wrong with the combination of options in a, or NULL. */
+static const char *check_args(const struct bench_args *a)
+{
+	if (a->gemm && (a->o.cfg || a->compare || a->o.stock || a->torch))
+		return "--gemm takes only --iters and --threads";
+	if (a->gemm)
+		return NULL;
+	if (!a->o.cfg)
+		return "--cfg is required";
+	if (a->compare && a->o.stock)
+		return "--stock and --compare exclude each other";
+	if (a->predict && (a->compare || a->torch))
+		return "--predict takes neither --compare nor --torch";
+	return NULL;
+}
+
+/* Parse argv into a. Returns 0 to go on, or -1 to stop with exit status
+ * *status (2 for a usage error, 0 after --help). */
+static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
+{
+	const struct cmd_option opts[] = {
+		OPT_STRING("cfg", 0, &a->o.cfg),
+		OPT_INT("size", 0, &a->o.size, 1, INT_MAX),
+		OPT_INT("batch", 0, &a->o.batch, 1, INT_MAX),
+		OPT_INT("iters", 0, &a->o.iters, 1, INT_MAX),
+		OPT_INT("warmup", 0, &a->o.warmup, 0, INT_MAX),
+		OPT_INT("threads", 0, &a->o.threads, 1, INT_MAX),
+		OPT_INT("seed", 0, &a->seed, 0, INT_MAX),
+		OPT_INT("gemm", 0, &a->gemm, 1, INT_MAX),
+		OPT_CALLBACK("torch", 0, &a->torch, set_torch),
+		OPT_FLAG("stock", 0, &a->o.stock),
+		OPT_FLAG("compare", 0, &a->compare),
+		OPT_FLAG("predict", 0, &a->predict),
+		OPT_END(),
+	};
+	int n = cmd_parse_options(argc, argv, opts, cmd_bench_usage, 0);
+	*status = 2;
+	if (n < 0) {
+		*status = cmd_options_status(n);
+		return -1;
+	}
+	if (n > 0) {
+		usage_error("bench: unexpected argument '%s': bench takes options only", argv[0]);
+		return -1;
+	}
+	const char *wrong = check_args(a);
+	if (wrong) {
+		usage_error("bench: %s", wrong);
+		if (!strcmp(wrong, "--cfg is required"))
+			fprintf(stderr, "%s\n", cmd_bench_usage);
+		return -1;
+	}
+	a->o.seed = (unsigned long)a->seed;
+	return 0;
+}
+
+/* Train with o (darkfold's layers, or stock), then PyTorch's model torch
+ * if given, then stock if compare; print the figures. Returns 0 or 1. */
+static int run_train(struct bench_options *o, const char *torch, int compare)
+{
 	printf("bench: %s, %dx%d, batch %d, %d warm-up + %d timed batches, %d thread%s, "
 	       "OpenBLAS core %s\n",
-	       o.cfg, o.size, o.size, o.batch, o.warmup, o.iters, o.threads,
-	       o.threads == 1 ? "" : "s", blas_corename());
+	       o->cfg, o->size, o->size, o->batch, o->warmup, o->iters, o->threads,
+	       o->threads == 1 ? "" : "s", blas_corename());
 	fflush(stdout);
 	struct bench_result fast, stock;
-	if (bench_run(&o, &fast))
+	if (bench_run(o, &fast))
 		return 1;
-	print_result(o.stock ? "stock" : "darkfold", &o, &fast);
-	if (torch && run_torch(torch, &o, &fast))
+	print_result(o->stock ? "stock" : "darkfold", o, &fast);
+	if (torch && run_torch(torch, o, &fast))
 		return 1;
 	if (!compare)
 		return 0;
 	fflush(stdout);
-	o.stock = 1;
-	if (bench_run(&o, &stock))
+	o->stock = 1;
+	if (bench_run(o, &stock))
 		return 1;
-	print_result("stock", &o, &stock);
+	print_result("stock", o, &stock);
 	printf("speed-up: %.2fx in CPU time (darkfold %.2f, stock %.2f images/s), "
 	       "%.2fx in wall-clock time (darkfold %.2f, stock %.2f images/s)\n",
 	       fast.images_per_cpu_s / stock.images_per_cpu_s, fast.images_per_cpu_s,
 	       stock.images_per_cpu_s, fast.images_per_s / stock.images_per_s,
 	       fast.images_per_s, stock.images_per_s);
 	return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench_args a = { .o = { .size = 64, .batch = 16, .warmup = 1, .iters = 5,
+				       .threads = 1, .seed = 1 },
+				.seed = 1 };
+	int status;
+	if (parse_args(argc, argv, &a, &status) != 0)
+		return status;
+	if (a.gemm)
+		return run_gemm(a.gemm, a.o.iters, a.o.threads);
+	if (a.predict)
+		return run_predict(&a.o);
+	return run_train(&a.o, a.torch, a.compare);
 }

@@ -6,11 +6,9 @@
 #include "error.h"
 #include "memory.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 const char cmd_check_usage[] =
@@ -37,15 +35,13 @@ const char cmd_check_usage[] =
 	"'error: FILE:LINE: problem'. Exit status: 0 all valid, 1 any invalid,\n"
 	"2 usage error.";
 
-static int parse_classes(const char *s, int *out)
+/* --memory-limit: a size such as 512M into the double at opt->value. */
+static int parse_limit(const struct cmd_option *opt, const char *v)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v <= 0 || v > INT_MAX)
-		return -1;
-	*out = (int)v;
-	return 0;
+	if (memory_parse_size(v, opt->value) == 0)
+		return 0;
+	usage_error("--memory-limit needs a positive size such as 512M or 8G, got '%s'", v);
+	return -1;
 }
 
 /* Work out c's memory, print its table if show, and check it against limit. */
@@ -61,118 +57,69 @@ static int check_memory(const struct cfg *c, double limit, const char *source, i
 	return rc;
 }
 
+struct check_opts {
+	int classes, one_class, show_memory;
+	double limit;       /* bytes */
+	const char *source; /* where limit comes from, for messages */
+};
+
+/* Check one cfg file against o; print its "ok:" line when it is valid.
+ * Returns 0 valid, -1 invalid. */
+static int check_file(const char *file, const struct check_opts *o)
+{
+	struct cfg c;
+	if (cfg_load(file, 0, &c))
+		return -1;
+	int bad = 0;
+	if (o->one_class)
+		bad = cfg_check_reconstruction(&c) < 0;
+	else if (o->classes && cfg_is_reconstruction(&c))
+		bad = error("%s: ends in [cost] without [softmax], so it reconstructs its "
+			    "input rather than giving %d classes; check it with --one-class",
+			    file, o->classes);
+	else if (o->classes)
+		bad = cfg_check(&c, o->classes) < 0;
+	if (!bad)
+		bad = check_memory(&c, o->limit, o->source, o->show_memory) < 0;
+	long outputs = bad ? -1 : cfg_outputs(&c);
+	if (outputs > 0)
+		printf("ok: %s: %d layers, %ld outputs\n", file, cfg_n_layers(&c), outputs);
+	else if (outputs == 0)
+		printf("ok: %s: %d layers\n", file, cfg_n_layers(&c));
+	cfg_release(&c);
+	return outputs < 0 ? -1 : 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
-	if (cmd_wants_help(argc, argv)) {
-		puts(cmd_check_usage);
-		return 0;
-	}
-	int classes = 0, nfiles = 0, one_class = 0;
-	const char **files = calloc((size_t)argc, sizeof *files);
-	if (!files)
-		return 1;
-	int only_files = 0, show_memory = 0;
-	double limit = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = NULL;
-		if (!only_files && !strcmp(a, "--")) {
-			only_files = 1;
-			continue;
-		}
-		if (!only_files && !strcmp(a, "--one-class")) {
-			one_class = 1;
-			continue;
-		}
-		if (!only_files && !strcmp(a, "--memory")) {
-			show_memory = 1;
-			continue;
-		}
-		if (!only_files && (!strcmp(a, "--memory-limit") || !strncmp(a, "--memory-limit=", 15))) {
-			const char *v = a[14] == '=' ? a + 15 : i + 1 < argc ? argv[++i] : NULL;
-			if (!v || memory_parse_size(v, &limit) < 0) {
-				fprintf(stderr, "error: --memory-limit needs a positive size such as 512M or "
-						"8G, got '%s'\n", v ? v : "");
-				free(files);
-				return 2;
-			}
-			continue;
-		}
-		if (!only_files && !strcmp(a, "--classes")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "error: --classes needs a value\n%s\n", cmd_check_usage);
-				free(files);
-				return 2;
-			}
-			val = argv[++i];
-		} else if (!only_files && !strncmp(a, "--classes=", 10)) {
-			val = a + 10;
-		} else if (!only_files && a[0] == '-' && a[1]) {
-			fprintf(stderr, "error: unknown option '%s'\n%s\n", a, cmd_check_usage);
-			free(files);
-			return 2;
-		} else {
-			files[nfiles++] = a;
-			continue;
-		}
-		if (parse_classes(val, &classes)) {
-			fprintf(stderr, "error: --classes must be a positive integer, got '%s'\n", val);
-			free(files);
-			return 2;
-		}
-	}
+	struct check_opts o = { .limit = -1, .source = "--memory-limit" };
+	const struct cmd_option opts[] = {
+		OPT_INT("classes", 0, &o.classes, 1, INT_MAX),
+		OPT_FLAG("one-class", 0, &o.one_class),
+		OPT_FLAG("memory", 0, &o.show_memory),
+		OPT_CALLBACK("memory-limit", 0, &o.limit, parse_limit),
+		OPT_END(),
+	};
+	int nfiles = cmd_parse_options(argc, argv, opts, cmd_check_usage, 0);
+	if (nfiles < 0)
+		return cmd_options_status(nfiles);
 	if (nfiles == 0) {
-		fprintf(stderr, "error: no cfg file given\n%s\n", cmd_check_usage);
-		free(files);
+		usage_error("no cfg file given");
+		fprintf(stderr, "%s\n", cmd_check_usage);
 		return 2;
 	}
-	if (one_class && classes) {
-		fprintf(stderr, "error: --classes and --one-class exclude each other\n%s\n",
-			cmd_check_usage);
-		free(files);
-		return 2;
-	}
-	const char *source = "--memory-limit";
-	if (limit < 0) {
-		source = "MemAvailable; --memory-limit to change";
-		if (memory_available(&limit) < 0) {
-			limit = HUGE_VAL;
+	if (o.one_class && o.classes)
+		return usage_error("--classes and --one-class exclude each other");
+	if (o.limit < 0) {
+		o.source = "MemAvailable; --memory-limit to change";
+		if (memory_available(&o.limit) < 0) {
+			o.limit = HUGE_VAL;
 			warning("cannot read MemAvailable from /proc/meminfo: no memory limit; "
 				"give one with --memory-limit");
 		}
 	}
 	int failed = 0;
-	for (int i = 0; i < nfiles; i++) {
-		struct cfg c;
-		if (cfg_load(files[i], 0, &c)) {
-			failed = 1;
-			continue;
-		}
-		int bad = 0;
-		if (one_class)
-			bad = cfg_check_reconstruction(&c) < 0;
-		else if (classes && cfg_is_reconstruction(&c))
-			bad = error("%s: ends in [cost] without [softmax], so it reconstructs its "
-				    "input rather than giving %d classes; check it with --one-class",
-				    files[i], classes);
-		else if (classes)
-			bad = cfg_check(&c, classes) < 0;
-		if (!bad)
-			bad = check_memory(&c, limit, source, show_memory) < 0;
-		if (bad) {
-			failed = 1;
-			cfg_release(&c);
-			continue;
-		}
-		long outputs = cfg_outputs(&c);
-		if (outputs < 0)
-			failed = 1;
-		else if (outputs > 0)
-			printf("ok: %s: %d layers, %ld outputs\n", files[i], cfg_n_layers(&c), outputs);
-		else
-			printf("ok: %s: %d layers\n", files[i], cfg_n_layers(&c));
-		cfg_release(&c);
-	}
-	free(files);
+	for (int i = 0; i < nfiles; i++)
+		failed |= check_file(argv[i], &o) != 0;
 	return failed;
 }

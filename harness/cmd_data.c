@@ -7,7 +7,6 @@
 #include "fsutil.h"
 #include "image.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +35,6 @@ const char cmd_data_usage[] =
 	"  --channels C          1 (luma) or 3 (RGB, default)\n"
 	"\n"
 	"See docs/datasets.md.";
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "error: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s\n", cmd_data_usage);
-	return 2;
-}
 
 enum { CLASS_NORMAL = LABEL_NORMAL, CLASS_ANOMALOUS = LABEL_ANOMALOUS, CLASS_UNUSED };
 static const char *const class_names[] = { "normal", "anomalous", "unused" };
@@ -80,16 +71,22 @@ static void tally_add(struct tally *t, const char *key)
 	t->count[t->n++] = 1;
 }
 
+static void tally_release(struct tally *t)
+{
+	for (int i = 0; i < t->n; i++)
+		free(t->key[i]);
+	t->n = 0;
+}
+
 static void tally_print(const char *title, struct tally *t)
 {
 	printf("%s:", title);
-	for (int i = 0; i < t->n; i++) {
+	for (int i = 0; i < t->n; i++)
 		printf("%s %s (%d)", i ? "," : "", t->key[i], t->count[i]);
-		free(t->key[i]);
-	}
 	if (t->other)
 		printf(", %d other", t->other);
 	printf("\n");
+	tally_release(t);
 }
 
 static size_t folder_len(const char *rel)
@@ -105,223 +102,260 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) * 1e-9;
 }
 
-static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
+/* What the inventory has seen so far. */
+struct inventory {
+	struct tally sizes, formats, defects;
+	int counts[3]; /* images per class, CLASS_NORMAL..CLASS_UNUSED */
+	int nmasks, ndefect;
+	double cov_sum, cov_min, cov_max; /* masked share of a defect image */
+};
+
+/* Decode the mask of it, an image of f's size, and count its coverage.
+ * Returns the covered share, or -1 when the mask does not decode. */
+static double inventory_mask(struct inventory *s, const struct dataset_item *it,
+			     const struct image_png_format *f)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (!*v || *end || errno || x < lo || x > hi) {
-		fprintf(stderr, "error: %s: expected an integer %d..%d, got '%s'\n%s\n", opt, lo, hi,
-			v, cmd_data_usage);
+	struct image_png_format mf;
+	long nz;
+	if (image_png_count_nonzero(it->mask, &mf, &nz) != 0)
 		return -1;
-	}
-	*out = (int)x;
+	if (mf.width != f->width || mf.height != f->height)
+		warning("mask '%s' is %dx%d but its image is %dx%d", it->mask, mf.width, mf.height,
+			f->width, f->height);
+	if (nz == 0)
+		warning("mask '%s' marks no pixel", it->mask);
+	double cov = (double)nz / ((double)mf.width * mf.height);
+	s->cov_sum += cov;
+	s->cov_min = cov < s->cov_min ? cov : s->cov_min;
+	s->cov_max = cov > s->cov_max ? cov : s->cov_max;
+	s->nmasks++;
+	return cov;
+}
+
+/* Decode the image of e and its mask, if any; count them. Adds the mask's
+ * coverage to *fcov and counts it in *fmasks. Returns 0 or -1. */
+static int inventory_item(struct inventory *s, const struct entry *e, int *fmasks, double *fcov)
+{
+	const struct dataset_item *it = e->it;
+	struct image im;
+	struct image_png_format f;
+	char buf[64];
+	if (image_png_read(it->path, 3, &im, &f) != 0)
+		return -1;
+	image_release(&im);
+	snprintf(buf, sizeof buf, "%dx%d", f.width, f.height);
+	tally_add(&s->sizes, buf);
+	tally_add(&s->formats, image_png_format_name(&f, buf, sizeof buf));
+	s->counts[e->cls]++;
+	tally_add(&s->defects, it->defect);
+	if (strcmp(it->defect, "good"))
+		s->ndefect++;
+	if (!it->mask)
+		return 0;
+	double cov = inventory_mask(s, it, &f);
+	if (cov < 0)
+		return -1;
+	*fcov += cov;
+	(*fmasks)++;
 	return 0;
+}
+
+/* Inventory the folder of e[i] (the entries from i on that share it) and
+ * print its line. Returns the index after the folder, or -1. */
+static int inventory_folder(struct inventory *s, const struct entry *e, int i, int n)
+{
+	size_t fl = folder_len(e[i].it->rel);
+	int j = i, fmasks = 0;
+	double fcov = 0;
+	for (; j < n && folder_len(e[j].it->rel) == fl && !strncmp(e[j].it->rel, e[i].it->rel, fl);
+	     j++)
+		if (inventory_item(s, &e[j], &fmasks, &fcov) != 0)
+			return -1;
+	char mcol[32] = "-", acol[32] = "-";
+	int good = !strcmp(e[i].it->defect, "good");
+	if (!good || fmasks)
+		snprintf(mcol, sizeof mcol, "%d/%d", fmasks, j - i);
+	if (fmasks)
+		snprintf(acol, sizeof acol, "%.2f%%", 100.0 * fcov / fmasks);
+	printf("%-28.*s %-10s %6d %7s %9s\n", (int)fl, e[i].it->rel, class_names[e[i].cls], j - i,
+	       mcol, acol);
+	return j;
+}
+
+/* The totals after the folder lines; frees the tallies. */
+static void inventory_print(struct inventory *s, int n)
+{
+	printf("classes: %d normal, %d anomalous", s->counts[CLASS_NORMAL],
+	       s->counts[CLASS_ANOMALOUS]);
+	if (s->counts[CLASS_UNUSED])
+		printf(", %d images in unused folders", s->counts[CLASS_UNUSED]);
+	printf("\n");
+	tally_print("defect types", &s->defects);
+	tally_print("image sizes", &s->sizes);
+	tally_print("png formats", &s->formats);
+	if (s->nmasks)
+		printf("masks: %d of %d defect images; defect area per image: mean %.2f%%, "
+		       "min %.2f%%, max %.2f%%\n",
+		       s->nmasks, s->ndefect, 100.0 * s->cov_sum / s->nmasks, 100.0 * s->cov_min,
+		       100.0 * s->cov_max);
+	else
+		printf("masks: none of %d defect images\n", s->ndefect);
+	printf("decoded: %d images and %d masks, all readable\n", n, s->nmasks);
 }
 
 /* Decode everything, print the inventory. Returns 0 or -1. */
 static int inventory(const struct dataset *sel, struct entry *e, int n)
 {
-	struct tally sizes = { 0 }, formats = { 0 }, defects = { 0 };
-	int rc = 0, nmasks = 0, ndefect = 0;
-	double cov_sum = 0, cov_min = 1, cov_max = 0;
-	int counts[3] = { 0, 0, 0 };
+	struct inventory s = { .cov_min = 1, .cov_max = 0 };
 	printf("dataset '%s': root '%s', category '%s'\n", sel->dir, sel->root, sel->category);
 	printf("%-28s %-10s %6s %7s %9s\n", "folder", "class", "images", "masks", "mask area");
-	for (int i = 0; i < n && rc == 0;) {
-		size_t fl = folder_len(e[i].it->rel);
-		int j = i, fmasks = 0;
-		double fcov = 0;
-		for (; j < n && folder_len(e[j].it->rel) == fl &&
-		       !strncmp(e[j].it->rel, e[i].it->rel, fl);
-		     j++) {
-			const struct dataset_item *it = e[j].it;
-			struct image im;
-			struct image_png_format f;
-			char buf[64];
-			if (image_png_read(it->path, 3, &im, &f) != 0) {
-				rc = -1;
-				break;
-			}
-			image_release(&im);
-			snprintf(buf, sizeof buf, "%dx%d", f.width, f.height);
-			tally_add(&sizes, buf);
-			tally_add(&formats, image_png_format_name(&f, buf, sizeof buf));
-			counts[e[j].cls]++;
-			tally_add(&defects, it->defect);
-			if (strcmp(it->defect, "good"))
-				ndefect++;
-			if (!it->mask)
-				continue;
-			struct image_png_format mf;
-			long nz;
-			if (image_png_count_nonzero(it->mask, &mf, &nz) != 0) {
-				rc = -1;
-				break;
-			}
-			if (mf.width != f.width || mf.height != f.height)
-				warning("mask '%s' is %dx%d but its image is %dx%d", it->mask, mf.width,
-					mf.height, f.width, f.height);
-			if (nz == 0)
-				warning("mask '%s' marks no pixel", it->mask);
-			double cov = (double)nz / ((double)mf.width * mf.height);
-			fcov += cov;
-			cov_sum += cov;
-			cov_min = cov < cov_min ? cov : cov_min;
-			cov_max = cov > cov_max ? cov : cov_max;
-			fmasks++;
-			nmasks++;
+	for (int i = 0; i < n;) {
+		i = inventory_folder(&s, e, i, n);
+		if (i < 0) {
+			tally_release(&s.sizes);
+			tally_release(&s.formats);
+			tally_release(&s.defects);
+			return -1;
 		}
-		if (rc != 0)
-			break;
-		char mcol[32] = "-", acol[32] = "-";
-		int good = !strcmp(e[i].it->defect, "good");
-		if (!good || fmasks)
-			snprintf(mcol, sizeof mcol, "%d/%d", fmasks, j - i);
-		if (fmasks)
-			snprintf(acol, sizeof acol, "%.2f%%", 100.0 * fcov / fmasks);
-		printf("%-28.*s %-10s %6d %7s %9s\n", (int)fl, e[i].it->rel, class_names[e[i].cls],
-		       j - i, mcol, acol);
-		i = j;
 	}
-	if (rc == 0) {
-		printf("classes: %d normal, %d anomalous", counts[CLASS_NORMAL],
-		       counts[CLASS_ANOMALOUS]);
-		if (counts[CLASS_UNUSED])
-			printf(", %d images in unused folders", counts[CLASS_UNUSED]);
-		printf("\n");
-		tally_print("defect types", &defects);
-		tally_print("image sizes", &sizes);
-		tally_print("png formats", &formats);
-		if (nmasks)
-			printf("masks: %d of %d defect images; defect area per image: mean %.2f%%, "
-			       "min %.2f%%, max %.2f%%\n",
-			       nmasks, ndefect, 100.0 * cov_sum / nmasks, 100.0 * cov_min,
-			       100.0 * cov_max);
-		else
-			printf("masks: none of %d defect images\n", ndefect);
-		printf("decoded: %d images and %d masks, all readable\n", n, nmasks);
-	} else {
-		for (int i = 0; i < sizes.n; i++)
-			free(sizes.key[i]);
-		for (int i = 0; i < formats.n; i++)
-			free(formats.key[i]);
-		for (int i = 0; i < defects.n; i++)
-			free(defects.key[i]);
-	}
-	return rc;
+	inventory_print(&s, n);
+	return 0;
 }
 
-int cmd_data(int argc, char **argv)
-{
-	const char *dir = NULL, *cache_dir = NULL;
-	char **normal = xcalloc((size_t)argc + 2, sizeof(char *));
-	char **anomalous = xcalloc((size_t)argc + 2, sizeof(char *));
-	int nn = 0, na = 0, with_test_good = 0, w = 64, h = 64, c = 3, status = 0;
-	for (int i = 1; i < argc && status == 0; i++) {
-		const char *a = argv[i];
-		int takes = !strcmp(a, "--normal") || !strcmp(a, "--anomalous") ||
-			    !strcmp(a, "--cache-dir") || !strcmp(a, "--width") ||
-			    !strcmp(a, "--height") || !strcmp(a, "--channels");
-		if (takes && i + 1 >= argc) {
-			status = usage_error("option '%s' needs a value", a);
-			break;
-		}
-		if (!strcmp(a, "--normal"))
-			normal[nn++] = argv[++i];
-		else if (!strcmp(a, "--anomalous"))
-			anomalous[na++] = argv[++i];
-		else if (!strcmp(a, "--cache-dir"))
-			cache_dir = argv[++i];
-		else if (!strcmp(a, "--width"))
-			status = parse_int(a, argv[++i], 1, IMAGE_MAX_SIDE, &w) ? 2 : 0;
-		else if (!strcmp(a, "--height"))
-			status = parse_int(a, argv[++i], 1, IMAGE_MAX_SIDE, &h) ? 2 : 0;
-		else if (!strcmp(a, "--channels")) {
-			status = parse_int(a, argv[++i], 1, 3, &c) ? 2 : 0;
-			if (status == 0 && c == 2)
-				status = usage_error("--channels: expected 1 or 3, got '%s'", "2");
-		} else if (!strcmp(a, "--with-test-good"))
-			with_test_good = 1;
-		else if (a[0] == '-' && a[1])
-			status = usage_error("unknown option '%s'", a);
-		else if (dir)
-			status = usage_error("unexpected argument '%s': one DIR only", a);
-		else
-			dir = a;
-	}
-	if (status == 0 && !dir)
-		status = usage_error("%s", "missing DIR (<root>/<category>)");
-	if (status != 0) {
-		free(normal);
-		free(anomalous);
-		return status;
-	}
-	if (nn == 0)
-		normal[nn++] = "train/good";
-	if (with_test_good)
-		normal[nn++] = "test/good";
-	if (na == 0)
-		anomalous[na++] = "test/*";
+/* The folders that form the classes. */
+struct folders {
+	const char **v;
+	int n;
+};
 
-	/* split DIR into root and category */
+/* --normal, --anomalous: one more folder; v has room for every argument. */
+static int add_folder(const struct cmd_option *opt, const char *v)
+{
+	struct folders *f = opt->value;
+	f->v[f->n++] = v;
+	return 0;
+}
+
+/* DIR = <root>/<category>: split a copy of dir in place, set *root and
+ * *category into it, and return the copy (the caller frees it). */
+static char *split_dir(const char *dir, const char **root, const char **category)
+{
 	char *copy = xstrdup(dir);
 	size_t len = strlen(copy);
 	while (len > 1 && copy[len - 1] == '/')
 		copy[--len] = '\0';
 	char *slash = strrchr(copy, '/');
-	const char *root = ".", *category = copy;
+	*root = ".";
+	*category = copy;
 	if (slash == copy) {
-		root = "/";
-		category = copy + 1;
+		*root = "/";
+		*category = copy + 1;
 	} else if (slash) {
 		*slash = '\0';
-		root = copy;
-		category = slash + 1;
+		*root = copy;
+		*category = slash + 1;
 	}
+	return copy;
+}
 
+/* The selected images with their class, and the images of the standard
+ * folders the selection leaves out as CLASS_UNUSED, sorted by path.
+ * Returns the array (the caller frees it) and its length in *n. */
+static struct entry *entries(const struct dataset *sel, const struct dataset *all, int *n)
+{
+	struct entry *e = xmalloc(sizeof(struct entry) * (size_t)(sel->n + (all ? all->n : 0) + 1));
+	int k = 0;
+	for (int i = 0; i < sel->n; i++)
+		e[k++] = (struct entry){ &sel->items[i], sel->items[i].label };
+	for (int i = 0; all && i < all->n; i++) {
+		struct entry key = { &all->items[i], 0 };
+		struct entry *hit = sel->n ? bsearch(&key, e, (size_t)sel->n, sizeof *e, cmp_entry)
+					   : NULL;
+		if (!hit)
+			e[k++] = (struct entry){ &all->items[i], CLASS_UNUSED };
+	}
+	qsort(e, (size_t)k, sizeof *e, cmp_entry);
+	*n = k;
+	return e;
+}
+
+/* Load (building if needed) the cache of sel at w x h x c in cache_dir and
+ * say how long it took. Returns 0 or -1. */
+static int load_cache(const struct dataset *sel, int w, int h, int c, const char *cache_dir)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct cache cc;
+	if (cache_load(sel, w, h, c, cache_dir, &cc) != 0)
+		return -1;
+	char *p = cache_path(sel, w, h, c, cache_dir);
+	printf("cache: '%s' holds %d images at %dx%dx%d (ready in %.2f s)\n", p, cc.n, w, h, c,
+	       seconds_since(&t0));
+	free(p);
+	cache_release(&cc);
+	return 0;
+}
+
+struct data_opts {
+	const char *dir, *cache_dir;
+	struct folders normal, anomalous;
+	int with_test_good, w, h, c;
+};
+
+/* Inventory o->dir, then load its cache if asked. Returns 0 or -1. */
+static int data(const struct data_opts *o)
+{
+	const char *root, *category;
+	char *copy = split_dir(o->dir, &root, &category);
 	struct dataset sel, all;
 	memset(&all, 0, sizeof all);
-	struct entry *e = NULL;
-	int n = 0;
-	status = 1;
-	if (dataset_scan(root, category, normal, nn, anomalous, na, &sel) != 0)
-		goto out;
-	/* everything in the standard folders, to show what the selection leaves out */
-	int have_all = dataset_scan_all(root, category, &all) == 0;
-	e = xmalloc(sizeof(struct entry) * (size_t)(sel.n + (have_all ? all.n : 0) + 1));
-	for (int i = 0; i < sel.n; i++)
-		e[n++] = (struct entry){ &sel.items[i], sel.items[i].label };
-	for (int i = 0; have_all && i < all.n; i++) {
-		struct entry key = { &all.items[i], 0 };
-		struct entry *hit = sel.n ? bsearch(&key, e, (size_t)sel.n, sizeof *e, cmp_entry)
-					  : NULL;
-		if (!hit)
-			e[n++] = (struct entry){ &all.items[i], CLASS_UNUSED };
+	int rc = -1;
+	if (dataset_scan(root, category, (char **)o->normal.v, o->normal.n, (char **)o->anomalous.v,
+			 o->anomalous.n, &sel) != 0) {
+		free(copy);
+		return -1;
 	}
-	qsort(e, (size_t)n, sizeof *e, cmp_entry);
-	if (inventory(&sel, e, n) != 0)
-		goto out_sel;
-	if (cache_dir) {
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		struct cache cc;
-		if (cache_load(&sel, w, h, c, cache_dir, &cc) != 0)
-			goto out_sel;
-		char *p = cache_path(&sel, w, h, c, cache_dir);
-		printf("cache: '%s' holds %d images at %dx%dx%d (ready in %.2f s)\n", p, cc.n, w, h,
-		       c, seconds_since(&t0));
-		free(p);
-		cache_release(&cc);
-	}
-	status = 0;
-out_sel:
+	int have_all = dataset_scan_all(root, category, &all) == 0, n;
+	struct entry *e = entries(&sel, have_all ? &all : NULL, &n);
+	if (inventory(&sel, e, n) == 0 &&
+	    (!o->cache_dir || load_cache(&sel, o->w, o->h, o->c, o->cache_dir) == 0))
+		rc = 0;
+	free(e);
 	dataset_release(&sel);
 	dataset_release(&all);
-out:
-	free(e);
 	free(copy);
-	free(normal);
-	free(anomalous);
+	return rc;
+}
+
+int cmd_data(int argc, char **argv)
+{
+	struct data_opts o = { .w = 64, .h = 64, .c = 3 };
+	o.normal.v = xcalloc((size_t)argc + 2, sizeof(char *));
+	o.anomalous.v = xcalloc((size_t)argc + 2, sizeof(char *));
+	const struct cmd_option opts[] = {
+		OPT_CALLBACK("normal", 0, &o.normal, add_folder),
+		OPT_CALLBACK("anomalous", 0, &o.anomalous, add_folder),
+		OPT_FLAG("with-test-good", 0, &o.with_test_good),
+		OPT_STRING("cache-dir", 0, &o.cache_dir),
+		OPT_INT("width", 0, &o.w, 1, IMAGE_MAX_SIDE),
+		OPT_INT("height", 0, &o.h, 1, IMAGE_MAX_SIDE),
+		OPT_INT("channels", 0, &o.c, 1, 3),
+		OPT_END(),
+	};
+	int status = cmd_parse_one(argc, argv, opts, cmd_data_usage, "DIR (<root>/<category>)",
+				   &o.dir);
+	if (status < 0 && o.c == 2)
+		status = usage_error("--channels: expected 1 or 3, got '2'");
+	if (status < 0) {
+		if (o.normal.n == 0)
+			o.normal.v[o.normal.n++] = "train/good";
+		if (o.with_test_good)
+			o.normal.v[o.normal.n++] = "test/good";
+		if (o.anomalous.n == 0)
+			o.anomalous.v[o.anomalous.n++] = "test/*";
+		status = data(&o) == 0 ? 0 : 1;
+	}
+	free(o.normal.v);
+	free(o.anomalous.v);
 	return status;
 }

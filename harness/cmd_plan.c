@@ -74,6 +74,71 @@ static void print_cost(const struct experiment *e, double seconds, int n_costed,
 	printf("\n");
 }
 
+/* The header of the table: the experiment, its data, folds and units. */
+static void print_header(const struct experiment *e, const struct dataset *d)
+{
+	printf("experiment %s (%s)\n", e->name, e->path);
+	printf("  dataset  %s: %d images, %d normal, %d anomalous; input %dx%dx%d\n", d->dir, d->n,
+	       d->n_normal, d->n_anomalous, e->dataset.width, e->dataset.height, e->dataset.channels);
+	printf("  cv       %d folds%s, %d repeat%s, seed %llu; inner validation %.0f%% of the "
+	       "training folds\n",
+	       e->cv.k, e->cv.stratify ? ", stratified" : "", e->cv.repeats,
+	       e->cv.repeats == 1 ? "" : "s", (unsigned long long)e->cv.seed,
+	       100 * e->cv.inner_fraction);
+	printf("  units    %d model%s x %d repeat%s x %d folds = %d\n", e->n_models,
+	       e->n_models == 1 ? "" : "s", e->cv.repeats, e->cv.repeats == 1 ? "" : "s", e->cv.k,
+	       e->n_models * e->cv.repeats * e->cv.k);
+	printf("  results  %s/%s/\n\n", e->results_dir, e->name);
+	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", "model", "unit", "train (n/a)",
+	       "inner (n/a)", "val (n/a)", "test (n/a)", "result");
+}
+
+/* What the table's rows add up to. */
+struct plan_totals {
+	int done, running, failed;
+	double cost;                     /* estimated single-core seconds of the units with a cost */
+	int n_costed;
+	unsigned long long uncosted;     /* bit m: model m has no measured cost */
+};
+
+/* Print the row of unit u and add it to t. Returns 0 or -1. */
+static int print_row(const struct experiment *e, const struct folds *fo, const int *labels,
+		     const struct study_unit *u, struct plan_totals *t)
+{
+	int *tr, *te, *itr, *iva, ntr, nte, nitr, niva;
+	if (folds_unit(fo, labels, u->repeat, u->fold, e->cv.inner_fraction, e->cv.seed, &tr, &ntr,
+		       &te, &nte, &itr, &nitr, &iva, &niva) != 0)
+		return -1;
+	struct counts c[4] = { count(tr, ntr, labels), count(itr, nitr, labels),
+			       count(iva, niva, labels), count(te, nte, labels) };
+	free(tr);
+	free(te);
+	free(itr);
+	free(iva);
+	char name[32], cell[4][32];
+	study_unit_name(u, name, sizeof name);
+	for (int j = 0; j < 4; j++)
+		snprintf(cell[j], sizeof cell[j], "%d (%d/%d)", c[j].n, c[j].normal, c[j].anomalous);
+	double sec;
+	int crc = cost_unit_seconds(e, u->model, ntr, &sec);
+	if (crc < 0)
+		return -1;
+	if (crc == 0) {
+		t->cost += sec;
+		t->n_costed++;
+	} else
+		t->uncosted |= 1ull << (u->model < 63 ? u->model : 63);
+	enum study_state st = study_unit_state(e, u, NULL);
+	int running = st != STUDY_DONE &&
+		      unitlock_is_held(e, e->models[u->model].name, u->repeat, u->fold);
+	t->done += st == STUDY_DONE;
+	t->running += running;
+	t->failed += !running && st == STUDY_FAILED;
+	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", e->models[u->model].name, name, cell[0],
+	       cell[1], cell[2], cell[3], running ? "running" : study_state_name(st));
+	return 0;
+}
+
 static int print_table(const struct experiment *e, const struct study_unit *units, int n_units)
 {
 	struct dataset d;
@@ -89,71 +154,16 @@ static int print_table(const struct experiment *e, const struct study_unit *unit
 		dataset_release(&d);
 		return -1;
 	}
-	printf("experiment %s (%s)\n", e->name, e->path);
-	printf("  dataset  %s: %d images, %d normal, %d anomalous; input %dx%dx%d\n", d.dir, d.n,
-	       d.n_normal, d.n_anomalous, e->dataset.width, e->dataset.height, e->dataset.channels);
-	printf("  cv       %d folds%s, %d repeat%s, seed %llu; inner validation %.0f%% of the "
-	       "training folds\n",
-	       e->cv.k, e->cv.stratify ? ", stratified" : "", e->cv.repeats,
-	       e->cv.repeats == 1 ? "" : "s", (unsigned long long)e->cv.seed,
-	       100 * e->cv.inner_fraction);
-	printf("  units    %d model%s x %d repeat%s x %d folds = %d\n", e->n_models,
-	       e->n_models == 1 ? "" : "s", e->cv.repeats, e->cv.repeats == 1 ? "" : "s", e->cv.k,
-	       e->n_models * e->cv.repeats * e->cv.k);
-	printf("  results  %s/%s/\n\n", e->results_dir, e->name);
-	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", "model", "unit", "train (n/a)",
-	       "inner (n/a)", "val (n/a)", "test (n/a)", "result");
-	int rc = 0, done = 0, n_running = 0, n_failed = 0;
-	double cost = 0;             /* estimated single-core seconds of all units with a cost */
-	int n_costed = 0;
-	unsigned long long uncosted = 0; /* bit m: model m has no measured cost */
-	for (int i = 0; i < n_units && rc == 0; i++) {
-		const struct study_unit *u = &units[i];
-		int *tr, *te, *itr, *iva, ntr, nte, nitr, niva;
-		if (folds_unit(&fo, labels, u->repeat, u->fold, e->cv.inner_fraction, e->cv.seed, &tr,
-			       &ntr, &te, &nte, &itr, &nitr, &iva, &niva) != 0) {
-			rc = -1;
-			break;
-		}
-		struct counts c[4] = { count(tr, ntr, labels), count(itr, nitr, labels),
-				       count(iva, niva, labels), count(te, nte, labels) };
-		char name[32], cell[4][32];
-		study_unit_name(u, name, sizeof name);
-		for (int j = 0; j < 4; j++)
-			snprintf(cell[j], sizeof cell[j], "%d (%d/%d)", c[j].n, c[j].normal, c[j].anomalous);
-		double sec;
-		int crc = cost_unit_seconds(e, u->model, ntr, &sec);
-		if (crc < 0) {
-			rc = -1;
-			free(tr);
-			free(te);
-			free(itr);
-			free(iva);
-			break;
-		}
-		if (crc == 0) {
-			cost += sec;
-			n_costed++;
-		} else
-			uncosted |= 1ull << (u->model < 63 ? u->model : 63);
-		enum study_state st = study_unit_state(e, u, NULL);
-		int running = st != STUDY_DONE &&
-			      unitlock_is_held(e, e->models[u->model].name, u->repeat, u->fold);
-		done += st == STUDY_DONE;
-		n_running += running;
-		n_failed += !running && st == STUDY_FAILED;
-		printf("%-12s %-8s %14s %14s %14s %14s  %s\n", e->models[u->model].name, name, cell[0],
-		       cell[1], cell[2], cell[3], running ? "running" : study_state_name(st));
-		free(tr);
-		free(te);
-		free(itr);
-		free(iva);
+	print_header(e, &d);
+	struct plan_totals t = { 0 };
+	int rc = 0;
+	for (int i = 0; i < n_units && rc == 0; i++)
+		rc = print_row(e, &fo, labels, &units[i], &t);
+	if (rc == 0) {
+		printf("\n%d of %d units up to date; %d running, %d failed, %d pending\n", t.done,
+		       n_units, t.running, t.failed, n_units - t.done - t.running - t.failed);
+		print_cost(e, t.cost, t.n_costed, t.uncosted);
 	}
-	if (rc == 0)
-		printf("\n%d of %d units up to date; %d running, %d failed, %d pending\n", done,
-		       n_units, n_running, n_failed, n_units - done - n_running - n_failed);
-	if (rc == 0)
-		print_cost(e, cost, n_costed, uncosted);
 	folds_release(&fo);
 	free(labels);
 	dataset_release(&d);
@@ -178,21 +188,11 @@ static int make_safe(const struct experiment *e, const char *what, const char *p
 	return 0;
 }
 
-static int print_make(const struct experiment *e, const struct study_unit *units, int n_units)
+/* The make variables: the experiment, its data and each model's units. */
+static void print_make_vars(const struct experiment *e, const struct study_unit *units,
+			    int n_units, const struct dataset *d, const char *sig,
+			    const char *results)
 {
-	if (make_safe(e, "experiment path", e->path) || make_safe(e, "results folder", e->results_dir))
-		return -1;
-	for (int i = 0; i < e->n_models; i++)
-		if (make_safe(e, "cfg", e->models[i].cfg) ||
-		    (e->models[i].weights && make_safe(e, "weights", e->models[i].weights)))
-			return -1;
-	struct dataset d;
-	if (study_prepare_data(e) != 0 || study_prepare_cache(e) != 0 || study_scan(e, &d) != 0)
-		return -1;
-	char sig[65];
-	study_data_signature(&d, sig);
-	char *results = experiment_results_path(e);
-
 	printf("# The units of %s as make targets, each made by training the unit;\n", e->path);
 	printf("# written by: darkfold plan %s --format make\n", e->path);
 	printf("# A unit is remade when its experiment file, cfg, weights, the data\n");
@@ -202,7 +202,7 @@ static int print_make(const struct experiment *e, const struct study_unit *units
 	printf("DF_EXP := %s\n", e->path);
 	printf("DF_NAME := %s\n", e->name);
 	printf("DF_RESULTS := %s\n", results);
-	printf("DF_DATA_DIR := %s\n", d.dir);
+	printf("DF_DATA_DIR := %s\n", d->dir);
 	printf("DF_DATA_SIG := %s\n", sig);
 	printf("DF_DATA_STAMP := %s/data.sig\n", results);
 	printf("DF_MODELS :=");
@@ -224,6 +224,12 @@ static int print_make(const struct experiment *e, const struct study_unit *units
 	for (int m = 0; m < e->n_models; m++)
 		printf(" $(DF_UNITS_%s)", e->models[m].name);
 	printf("\n\n");
+}
+
+/* The targets: the phony groups, the data stamp and one rule per unit. */
+static void print_make_rules(const struct experiment *e, const struct study_unit *units,
+			     int n_units)
+{
 	printf(".PHONY: df-units df-force");
 	for (int m = 0; m < e->n_models; m++)
 		printf(" df-units-%s", e->models[m].name);
@@ -249,44 +255,43 @@ static int print_make(const struct experiment *e, const struct study_unit *units
 		       e->path, m->name, units[i].repeat, units[i].fold);
 		free(p);
 	}
+}
+
+static int print_make(const struct experiment *e, const struct study_unit *units, int n_units)
+{
+	if (make_safe(e, "experiment path", e->path) || make_safe(e, "results folder", e->results_dir))
+		return -1;
+	for (int i = 0; i < e->n_models; i++)
+		if (make_safe(e, "cfg", e->models[i].cfg) ||
+		    (e->models[i].weights && make_safe(e, "weights", e->models[i].weights)))
+			return -1;
+	struct dataset d;
+	if (study_prepare_data(e) != 0 || study_prepare_cache(e) != 0 || study_scan(e, &d) != 0)
+		return -1;
+	char sig[65];
+	study_data_signature(&d, sig);
+	char *results = experiment_results_path(e);
+
+	print_make_vars(e, units, n_units, &d, sig, results);
+	print_make_rules(e, units, n_units);
 	free(results);
 	dataset_release(&d);
 	return 0;
 }
 
+static const char *const format_names[] = { "table", "list", "make", NULL };
+
 int cmd_plan(int argc, char **argv)
 {
 	const char *path = NULL;
-	enum plan_format fmt = PLAN_TABLE;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--format") || !strncmp(a, "--format=", 9)) {
-			const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
-			if (v && !strcmp(v, "table"))
-				fmt = PLAN_TABLE;
-			else if (v && !strcmp(v, "list"))
-				fmt = PLAN_LIST;
-			else if (v && !strcmp(v, "make"))
-				fmt = PLAN_MAKE;
-			else {
-				fprintf(stderr, "error: --format: expected table, list or make, got '%s'\n",
-					v ? v : "");
-				return 2;
-			}
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "error: plan: unknown option '%s'\n%s\n", a, cmd_plan_usage);
-			return 2;
-		} else if (!path) {
-			path = a;
-		} else {
-			fprintf(stderr, "error: plan: one experiment at a time ('%s' and '%s')\n", path, a);
-			return 2;
-		}
-	}
-	if (!path) {
-		fprintf(stderr, "error: plan: no experiment given\n%s\n", cmd_plan_usage);
-		return 2;
-	}
+	int fmt = PLAN_TABLE;
+	const struct cmd_option opts[] = {
+		OPT_CHOICE("format", 0, &fmt, format_names),
+		OPT_END(),
+	};
+	int status = cmd_parse_one(argc, argv, opts, cmd_plan_usage, "experiment", &path);
+	if (status >= 0)
+		return status;
 	struct experiment e;
 	if (experiment_load(path, &e) != 0)
 		return 1;

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "net.h"
 #include "score.h"
+#include "strutil.h"
 #include "unit.h"
 
 #include <math.h>
@@ -149,13 +150,6 @@ static int model_resolve(const char *arg, struct model *m)
 	return rc;
 }
 
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	*out = strtod(s, &end);
-	return *s && !*end && isfinite(*out);
-}
-
 /* A growing list of owned paths. */
 struct paths {
 	char **v;
@@ -178,11 +172,6 @@ static void paths_release(struct paths *p)
 	free(p->v);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int is_png_name(const char *s)
 {
 	size_t len = strlen(s);
@@ -203,7 +192,7 @@ static int paths_add_dir(struct paths *p, const char *dir)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			paths_add(&names, xstrdup(e->d_name));
 	closedir(d);
-	qsort(names.v, (size_t)names.n, sizeof *names.v, cmp_name);
+	qsort(names.v, (size_t)names.n, sizeof *names.v, cmp_str);
 	int rc = 0;
 	for (int i = 0; i < names.n && rc == 0; i++) {
 		char *path = fs_join(dir, names.v[i]);
@@ -403,131 +392,153 @@ static void predict_all(struct net *n, const struct model *m, const struct paths
 	free(X);
 }
 
+/* The lists given with --list. */
+struct lists {
+	const char *v[16];
+	int n;
+};
+
+static int add_list(const struct cmd_option *opt, const char *v)
+{
+	struct lists *l = opt->value;
+	if (l->n == (int)(sizeof l->v / sizeof *l->v)) {
+		usage_error("--list: at most %d lists", l->n);
+		return -1;
+	}
+	l->v[l->n++] = v;
+	return 0;
+}
+
+/* --threshold: a number strictly between 0 and 1. */
+static int set_threshold(const struct cmd_option *opt, const char *v)
+{
+	char *end;
+	double t = strtod(v, &end);
+	if (!*v || *end || !isfinite(t) || t <= 0 || t >= 1) {
+		usage_error("--threshold: expected a number in (0, 1), got '%s'", v);
+		return -1;
+	}
+	*(double *)opt->value = t;
+	return 0;
+}
+
+struct predict_opts {
+	const char *cfg, *weights, *maps;
+	struct lists lists;
+	int batch, format; /* format: enum predict_format */
+	double threshold;  /* NAN: the model's */
+};
+
+static const char *const format_names[] = { "tsv", "csv", "jsonl", NULL };
+
+/* Parse the options of argv into o and move the operands (MODEL, IMAGE...)
+ * to argv[0..]. Returns their number, or OPT_HELP or OPT_ERROR. */
+static int parse_args(int argc, char **argv, struct predict_opts *o)
+{
+	*o = (struct predict_opts){ .format = FORMAT_TSV, .threshold = NAN };
+	const struct cmd_option opts[] = {
+		OPT_STRING("cfg", 0, &o->cfg),
+		OPT_STRING("weights", 0, &o->weights),
+		OPT_STRING("maps", 0, &o->maps),
+		OPT_CALLBACK("list", 0, &o->lists, add_list),
+		OPT_INT("batch", 0, &o->batch, 1, 4096),
+		OPT_CHOICE("format", 0, &o->format, format_names),
+		OPT_CALLBACK("threshold", 0, &o->threshold, set_threshold),
+		OPT_END(),
+	};
+	int n = cmd_parse_options(argc, argv, opts, cmd_predict_usage, OPT_STOP_AT_OPERAND);
+	if (n >= 0 && (o->cfg == NULL) != (o->weights == NULL)) {
+		usage_error("--cfg and --weights go together");
+		fprintf(stderr, "%s\n", cmd_predict_usage);
+		return OPT_ERROR;
+	}
+	return n;
+}
+
+/* The model of --cfg and --weights, or of the unit named by *model_arg
+ * (NULL: none given). Returns 0, or the exit status to return. */
+static int model_load(const struct predict_opts *o, const char *model_arg, struct model *m)
+{
+	if (o->cfg) {
+		m->cfg = xstrdup(o->cfg);
+		m->weights = xstrdup(o->weights);
+		m->threshold = 0.5;
+		struct cfg cc;
+		if (cfg_load(o->cfg, 0, &cc) < 0)
+			return 1;
+		m->sp.one_class = cfg_is_reconstruction(&cc);
+		cfg_release(&cc);
+	} else if (!model_arg) {
+		usage_error("no model given");
+		fprintf(stderr, "%s\n", cmd_predict_usage);
+		return 2;
+	} else if (model_resolve(model_arg, m) < 0) {
+		return 1;
+	}
+	if (!isnan(o->threshold))
+		m->threshold = o->threshold;
+	return 0;
+}
+
+/* The images to score: the n image and directory arguments, then the lists.
+ * Returns 0 or -1. */
+static int gather_paths(char **args, int n, const struct lists *l, struct paths *p)
+{
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++)
+		if (fs_is_dir(args[i]))
+			rc = paths_add_dir(p, args[i]);
+		else
+			paths_add(p, xstrdup(args[i]));
+	for (int i = 0; i < l->n && rc == 0; i++)
+		rc = paths_add_list(p, l->v[i]);
+	if (rc == 0 && p->n == 0)
+		rc = error("no images to score: the directories and lists given hold no PNG file");
+	return rc;
+}
+
+/* Score the images of args[0..n-1] and o's lists with m. Returns -1 when
+ * nothing was scored, else sets *anomalous and *failed and returns 0. */
+static int predict(const struct predict_opts *o, const struct model *m, char **args, int n,
+		   int *anomalous, int *failed)
+{
+	struct paths p = { NULL, 0, 0 };
+	struct net *net = NULL;
+	int rc = gather_paths(args, n, &o->lists, &p);
+	if (rc == 0 && o->maps)
+		rc = fs_mkdir_p(o->maps);
+	if (rc == 0)
+		rc = model_build(m, p.n == 1 ? 1 : o->batch, &net);
+	if (rc == 0)
+		predict_all(net, m, &p, net_batch(net), (enum predict_format)o->format, o->maps,
+			    anomalous, failed);
+	net_free(net);
+	paths_release(&p);
+	return rc;
+}
+
 int cmd_predict(int argc, char **argv)
 {
+	struct predict_opts o;
+	int n = parse_args(argc, argv, &o);
+	if (n < 0)
+		return cmd_options_status(n);
 	struct model m = { NULL, NULL, NAN, { 0, ANOMALY_POOL_MAX_LOCAL, 4 } };
-	const char *cfg = NULL, *weights = NULL, *maps = NULL;
-	const char *lists[16];
-	int nlists = 0, batch = 0;
-	enum predict_format fmt = FORMAT_TSV;
-	double threshold = NAN;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "error: option '%s' needs a value\n%s\n", argv[i], cmd_predict_usage);
-			return 2;
-		}
-		if (!strcmp(argv[i], "--cfg"))
-			cfg = argv[++i];
-		else if (!strcmp(argv[i], "--weights"))
-			weights = argv[++i];
-		else if (!strcmp(argv[i], "--maps"))
-			maps = argv[++i];
-		else if (!strcmp(argv[i], "--list")) {
-			if (nlists == (int)(sizeof lists / sizeof *lists)) {
-				fprintf(stderr, "error: --list: at most %d lists\n", nlists);
-				return 2;
-			}
-			lists[nlists++] = argv[++i];
-		} else if (!strcmp(argv[i], "--batch")) {
-			char *end;
-			long b = strtol(argv[++i], &end, 10);
-			if (!*argv[i] || *end || b < 1 || b > 4096) {
-				fprintf(stderr, "error: --batch: expected an integer in [1, 4096], got '%s'\n",
-					argv[i]);
-				return 2;
-			}
-			batch = (int)b;
-		} else if (!strcmp(argv[i], "--format")) {
-			const char *f = argv[++i];
-			if (!strcmp(f, "tsv"))
-				fmt = FORMAT_TSV;
-			else if (!strcmp(f, "csv"))
-				fmt = FORMAT_CSV;
-			else if (!strcmp(f, "jsonl"))
-				fmt = FORMAT_JSONL;
-			else {
-				fprintf(stderr, "error: --format: expected tsv, csv or jsonl, got '%s'\n", f);
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--threshold")) {
-			if (!parse_double(argv[++i], &threshold) || threshold <= 0 || threshold >= 1) {
-				fprintf(stderr, "error: --threshold: expected a number in (0, 1), got '%s'\n",
-					argv[i]);
-				return 2;
-			}
-		} else {
-			fprintf(stderr, "error: unknown option '%s'\n%s\n", argv[i], cmd_predict_usage);
-			return 2;
-		}
+	int i = 0, status = model_load(&o, o.cfg || n == 0 ? NULL : argv[i++], &m);
+	if (status == 0 && i >= n && o.lists.n == 0) {
+		usage_error("no images given");
+		fprintf(stderr, "%s\n", cmd_predict_usage);
+		status = 2;
 	}
-	if ((cfg == NULL) != (weights == NULL)) {
-		fprintf(stderr, "error: --cfg and --weights go together\n%s\n", cmd_predict_usage);
-		return 2;
-	}
-	if (cfg) {
-		m.cfg = xstrdup(cfg);
-		m.weights = xstrdup(weights);
-		m.threshold = 0.5;
-		struct cfg cc;
-		if (cfg_load(cfg, 0, &cc) < 0) {
-			model_release(&m);
-			return 1;
-		}
-		m.sp.one_class = cfg_is_reconstruction(&cc);
-		cfg_release(&cc);
-	} else {
-		if (i >= argc) {
-			fprintf(stderr, "error: no model given\n%s\n", cmd_predict_usage);
-			return 2;
-		}
-		if (model_resolve(argv[i++], &m) < 0) {
-			model_release(&m);
-			return 1;
-		}
-	}
-	if (!isnan(threshold))
-		m.threshold = threshold;
-	if (i >= argc && nlists == 0) {
-		fprintf(stderr, "error: no images given\n%s\n", cmd_predict_usage);
-		model_release(&m);
-		return 2;
-	}
-	if (maps && !m.sp.one_class) {
-		fprintf(stderr, "error: --maps: '%s' is a supervised model; only one-class models "
-				"have anomaly maps\n", m.cfg);
-		model_release(&m);
-		return 2;
-	}
-
-	struct paths p = { NULL, 0, 0 };
-	int rc = 0;
-	for (; i < argc && rc == 0; i++)
-		if (fs_is_dir(argv[i]))
-			rc = paths_add_dir(&p, argv[i]);
-		else
-			paths_add(&p, xstrdup(argv[i]));
-	for (int l = 0; l < nlists && rc == 0; l++)
-		rc = paths_add_list(&p, lists[l]);
-	if (rc == 0 && p.n == 0)
-		rc = error("no images to score: the directories and lists given hold no PNG file");
-	if (rc == 0 && maps)
-		rc = fs_mkdir_p(maps);
-	struct net *n = NULL;
-	if (rc == 0)
-		rc = model_build(&m, p.n == 1 ? 1 : batch, &n);
+	if (status == 0 && o.maps && !m.sp.one_class)
+		status = usage_error("--maps: '%s' is a supervised model; only one-class models "
+				     "have anomaly maps", m.cfg);
 	int anomalous = 0, failed = 0;
-	if (rc == 0)
-		predict_all(n, &m, &p, net_batch(n), fmt, maps, &anomalous, &failed);
-	net_free(n);
-	paths_release(&p);
+	if (status == 0 && predict(&o, &m, argv + i, n - i, &anomalous, &failed) < 0)
+		status = 1;
 	model_release(&m);
-	if (rc < 0)
-		return 1;
+	if (status != 0)
+		return status;
 	return anomalous || failed ? PREDICT_SCORED_BASE + anomalous * PREDICT_ANOMALOUS +
 					     failed * PREDICT_FAILED
 				   : 0;

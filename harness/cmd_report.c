@@ -11,7 +11,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 const char cmd_report_usage[] =
 	"usage: darkfold report EXPERIMENT [--no-figures] [--gnuplot PROGRAM] [--allow-stale]\n"
@@ -35,14 +34,6 @@ const char cmd_report_usage[] =
 	"unit, gnuplot failing),\n"
 	"2 usage error.";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "error: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s\n", cmd_report_usage);
-	return 2;
-}
-
 /* 1 if the summary at path counts an ok unit for some model. */
 static int any_finished(const char *path)
 {
@@ -55,74 +46,59 @@ static int any_finished(const char *path)
 	return any;
 }
 
-int cmd_report(int argc, char **argv)
+/* Write summary.json of e's unit results to out. Returns 0 or -1. */
+static int write_summary(const struct experiment *e, const char *results, const char *out,
+			 int allow_stale)
 {
-	if (cmd_wants_help(argc, argv)) {
-		puts(cmd_report_usage);
-		return 0;
+	int failed;
+	char **inputs = unit_inputs_all(e, &failed);
+	if (failed) {
+		unit_inputs_free(inputs, e);
+		return -1;
 	}
-	const char *path = NULL, *gnuplot = NULL;
-	int figures = 1, allow_stale = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--no-figures")) {
-			figures = 0;
-		} else if (!strcmp(a, "--allow-stale")) {
-			allow_stale = 1;
-		} else if (!strcmp(a, "--gnuplot")) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a value", a);
-			gnuplot = argv[++i];
-		} else if (a[0] == '-' && a[1]) {
-			return usage_error("unknown option '%s'", a);
-		} else if (path) {
-			return usage_error("more than one experiment file ('%s')", a);
-		} else {
-			path = a;
-		}
-	}
-	if (!path)
-		return usage_error("%s", "no experiment file given");
+	const char **models = xcalloc((size_t)e->n_models + 1, sizeof *models);
+	for (int i = 0; i < e->n_models; i++)
+		models[i] = e->models[i].name;
+	struct summary_config c = {
+		.experiment = e->name,
+		.experiment_sha256 = e->sha256,
+		.results_path = results,
+		.models = models,
+		.n_models = e->n_models,
+		.k = e->cv.k,
+		.repeats = e->cv.repeats,
+		.positive = e->metrics.positive == EXP_POS_ANOMALOUS,
+		.beta = e->metrics.beta,
+		.alpha = e->metrics.alpha,
+		.threshold_policy = experiment_threshold_name(e->metrics.threshold_policy),
+		.primary = e->metrics.primary,
+		.cost_fp = e->metrics.cost_fp,
+		.cost_fn = e->metrics.cost_fn,
+		.bootstrap = e->metrics.bootstrap,
+		.seed = e->cv.seed,
+		.inputs_sha256 = inputs,
+		.allow_stale = allow_stale,
+	};
+	int rc = summary_write(&c, out);
+	unit_inputs_free(inputs, e);
+	free(models);
+	return rc;
+}
 
-	struct experiment e;
-	if (experiment_load(path, &e) != 0)
-		return 1;
-	int rc = 1, failed;
-	char **inputs = NULL;
-	char *results = experiment_results_path(&e);
+/* summary.json, then the tables, figures and report of experiment e loaded
+ * from path. Returns 0 or -1. */
+static int make_report(const struct experiment *e, const char *path, const struct report_opts *o,
+		       int allow_stale)
+{
+	int rc = -1;
+	char *results = experiment_results_path(e);
 	char *out = fs_join(results, "summary.json");
-	const char **models = xcalloc((size_t)e.n_models + 1, sizeof *models);
-	for (int i = 0; i < e.n_models; i++)
-		models[i] = e.models[i].name;
 	if (!fs_is_dir(results)) {
 		error("no results folder '%s' for '%s': run 'darkfold run %s' first", results, path,
 		      path);
 		goto out;
 	}
-	inputs = unit_inputs_all(&e, &failed);
-	if (failed)
-		goto out;
-	struct summary_config c = {
-		.experiment = e.name,
-		.experiment_sha256 = e.sha256,
-		.results_path = results,
-		.models = models,
-		.n_models = e.n_models,
-		.k = e.cv.k,
-		.repeats = e.cv.repeats,
-		.positive = e.metrics.positive == EXP_POS_ANOMALOUS,
-		.beta = e.metrics.beta,
-		.alpha = e.metrics.alpha,
-		.threshold_policy = experiment_threshold_name(e.metrics.threshold_policy),
-		.primary = e.metrics.primary,
-		.cost_fp = e.metrics.cost_fp,
-		.cost_fn = e.metrics.cost_fn,
-		.bootstrap = e.metrics.bootstrap,
-		.seed = e.cv.seed,
-		.inputs_sha256 = inputs,
-		.allow_stale = allow_stale,
-	};
-	if (summary_write(&c, out) != 0)
+	if (write_summary(e, results, out, allow_stale) != 0)
 		goto out;
 	printf("wrote %s\n", out);
 	if (!any_finished(out)) {
@@ -130,16 +106,34 @@ int cmd_report(int argc, char **argv)
 		      "first", path, path);
 		goto out;
 	}
-	struct report_opts o = { .figures = figures, .gnuplot = gnuplot, .pdf = 1 };
-	if (report_render(&e, results, &o) != 0)
+	if (report_render(e, results, o) != 0)
 		goto out;
-	printf("wrote the tables%s and report.md in %s\n", figures ? ", figures" : "", results);
+	printf("wrote the tables%s and report.md in %s\n", o->figures ? ", figures" : "", results);
 	rc = 0;
 out:
-	unit_inputs_free(inputs, &e);
-	free(models);
 	free(out);
 	free(results);
+	return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	const char *path = NULL, *gnuplot = NULL;
+	int no_figures = 0, allow_stale = 0;
+	const struct cmd_option opts[] = {
+		OPT_FLAG("no-figures", 0, &no_figures),
+		OPT_FLAG("allow-stale", 0, &allow_stale),
+		OPT_STRING("gnuplot", 0, &gnuplot),
+		OPT_END(),
+	};
+	int status = cmd_parse_one(argc, argv, opts, cmd_report_usage, "experiment", &path);
+	if (status >= 0)
+		return status;
+	struct experiment e;
+	if (experiment_load(path, &e) != 0)
+		return 1;
+	struct report_opts o = { .figures = !no_figures, .gnuplot = gnuplot, .pdf = 1 };
+	int rc = make_report(&e, path, &o, allow_stale) == 0 ? 0 : 1;
 	experiment_release(&e);
 	return rc;
 }

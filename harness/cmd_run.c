@@ -13,6 +13,7 @@
 #include "unitlock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -236,58 +237,31 @@ struct run_opts {
 	int repeat, fold, force;
 };
 
-/* Parse a non-negative integer option value. */
-static int parse_index(const char *opt, const char *v, int *out)
+/* --model: a non-empty model name. */
+static int set_model(const struct cmd_option *opt, const char *v)
 {
-	char *end;
-	long x = v ? strtol(v, &end, 10) : -1;
-	if (!v || !*v || *end || x < 0 || x > 1000000) {
-		fprintf(stderr, "error: run: %s: expected a non-negative integer, got '%s'\n", opt,
-			v ? v : "");
+	if (!*v) {
+		usage_error("run: --model needs a model name");
 		return -1;
 	}
-	*out = (int)x;
+	*(const char **)opt->value = v;
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct run_opts *o)
+/* Parse argv into o. Returns 0 to go on, or -1 to stop with exit status
+ * *status (2 for a usage error, 0 after --help). */
+static int parse_args(int argc, char **argv, struct run_opts *o, int *status)
 {
 	*o = (struct run_opts){ NULL, NULL, -1, -1, 0 };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--model")) {
-			if (!next || !*next) {
-				fprintf(stderr, "error: run: --model needs a model name\n");
-				return -1;
-			}
-			o->model = next;
-			i++;
-		} else if (!strcmp(a, "--repeat")) {
-			if (parse_index(a, next, &o->repeat) != 0)
-				return -1;
-			i++;
-		} else if (!strcmp(a, "--fold")) {
-			if (parse_index(a, next, &o->fold) != 0)
-				return -1;
-			i++;
-		} else if (!strcmp(a, "--force")) {
-			o->force = 1;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "error: run: unknown option '%s'\n%s\n", a, cmd_run_usage);
-			return -1;
-		} else if (!o->path) {
-			o->path = a;
-		} else {
-			fprintf(stderr, "error: run: one experiment at a time ('%s' and '%s')\n", o->path, a);
-			return -1;
-		}
-	}
-	if (!o->path) {
-		fprintf(stderr, "error: run: no experiment given\n%s\n", cmd_run_usage);
-		return -1;
-	}
-	return 0;
+	const struct cmd_option opts[] = {
+		OPT_CALLBACK("model", 0, &o->model, set_model),
+		OPT_INT("repeat", 0, &o->repeat, 0, INT_MAX),
+		OPT_INT("fold", 0, &o->fold, 0, INT_MAX),
+		OPT_FLAG("force", 0, &o->force),
+		OPT_END(),
+	};
+	*status = cmd_parse_one(argc, argv, opts, cmd_run_usage, "experiment", &o->path);
+	return *status >= 0 ? -1 : 0;
 }
 
 /* The synthetic set and the image cache, created once under a lock when
@@ -302,11 +276,139 @@ static int prepare(const struct experiment *e)
 	return rc;
 }
 
+/* Allocate p's per-unit arrays for its n_all units; no state read yet. */
+static void progress_init(struct progress *p)
+{
+	p->seconds = xcalloc((size_t)p->n_all, sizeof *p->seconds);
+	p->remaining = xcalloc((size_t)p->n_all, sizeof *p->remaining);
+	p->state = xcalloc((size_t)p->n_all, sizeof *p->state);
+	p->stamp = xcalloc((size_t)p->n_all, sizeof *p->stamp);
+	for (int i = 0; i < p->n_all; i++)
+		p->stamp[i] = -2; /* never read */
+	p->jobs = make_jobs(p->n_all);
+}
+
+static void progress_release(struct progress *p)
+{
+	free(p->all);
+	free(p->seconds);
+	free(p->remaining);
+	free(p->state);
+	free(p->stamp);
+}
+
+/* What the units of one run came to. */
+struct run_counts {
+	int trained, skipped, failed, busy;
+};
+
+/* Rescan and set *st to u's state. If u is done and not forced, say it is
+ * up to date and return 1; else return 0. */
+static int up_to_date(struct progress *p, const struct study_unit *u, int force,
+		      const char *label, enum study_state *st)
+{
+	char prog[160];
+	progress_scan(p);
+	*st = p->state[progress_index(p, u)];
+	if (*st != STUDY_DONE || force)
+		return 0;
+	progress_text(p, prog, sizeof prog);
+	printf("run: %s: up to date (%s)\n", label, prog);
+	return 1;
+}
+
+/* Train unit u, whose lock the caller holds, in a child process and print
+ * how it ended; releases the lock. st is its state before. */
+static void train_unit(struct progress *p, const struct study_unit *u, const char *label,
+		       enum study_state st, int lock, struct run_counts *c)
+{
+	char prog[160], status[32], reason[256], took[32];
+	progress_text(p, prog, sizeof prog);
+	printf("run: %s: started%s (%s)\n", label,
+	       st == STUDY_OUTDATED ? ", its result was outdated" :
+	       st == STUDY_FAILED   ? ", retrying after a failure" :
+				      "",
+	       prog);
+	double t = now_seconds();
+	int urc = run_child(p->e, u, label);
+	unitlock_release(lock);
+	double wall = now_seconds() - t;
+	read_outcome(p->e, u, urc, status, sizeof status, reason, sizeof reason);
+	study_format_duration(wall, took, sizeof took);
+	progress_scan(p);
+	progress_text(p, prog, sizeof prog);
+	if (urc == 0) {
+		c->trained++;
+		printf("run: %s: %s in %s%s%s (%s)\n", label, status, took, reason[0] ? ": " : "",
+		       reason, prog);
+	} else {
+		c->failed++;
+		printf("run: %s: FAILED after %s: %s (%s)\n", label, took, reason[0] ? reason : status,
+		       prog);
+	}
+	fflush(stdout);
+}
+
+/* Run unit u unless it is up to date or another process holds its lock;
+ * count the outcome in c. */
+static void run_unit(struct progress *p, const struct run_opts *o, const struct study_unit *u,
+		     struct run_counts *c)
+{
+	const struct experiment *e = p->e;
+	char unit[32], label[128];
+	enum study_state st;
+	study_unit_name(u, unit, sizeof unit);
+	snprintf(label, sizeof label, "%s %s %s", e->name, e->models[u->model].name, unit);
+	if (up_to_date(p, u, o->force, label, &st)) {
+		c->skipped++;
+		return;
+	}
+	int lock;
+	int lrc = unitlock_acquire(e, e->models[u->model].name, u->repeat, u->fold, &lock);
+	if (lrc != 0) {
+		if (lrc > 0)
+			report_busy(e, u, label);
+		c->busy += lrc > 0;
+		c->failed += lrc < 0;
+		return;
+	}
+	/* Another process may have finished the unit before we took the lock. */
+	if (up_to_date(p, u, o->force, label, &st)) {
+		unitlock_release(lock);
+		c->skipped++;
+		return;
+	}
+	if (o->force && study_forget_unit(e, u) != 0) {
+		unitlock_release(lock);
+		c->failed++;
+		return;
+	}
+	train_unit(p, u, label, st, lock, c);
+}
+
+/* The closing lines of a run of n_sel units that started at t0. */
+static void print_totals(const struct experiment *e, int n_sel, const struct run_counts *c,
+			 double t0)
+{
+	char took[32];
+	study_format_duration(now_seconds() - t0, took, sizeof took);
+	if (n_sel > 1 || c->failed)
+		printf("run: %s: %d unit%s: %d trained, %d up to date, %d failed, in %s\n", e->name,
+		       n_sel, n_sel == 1 ? "" : "s", c->trained, c->skipped, c->failed, took);
+	if (c->busy)
+		printf("run: %s: %d unit%s not run: locked by another process\n", e->name, c->busy,
+		       c->busy == 1 ? "" : "s");
+	if (stop_signal)
+		printf("run: %s: interrupted by signal %d (%s); rerun to resume\n", e->name,
+		       (int)stop_signal, strsignal(stop_signal));
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	if (parse_args(argc, argv, &o) != 0)
-		return 2;
+	int status;
+	if (parse_args(argc, argv, &o, &status) != 0)
+		return status;
 	struct experiment e;
 	if (experiment_load(o.path, &e) != 0)
 		return 1;
@@ -317,99 +419,17 @@ int cmd_run(int argc, char **argv)
 	    study_units(&e, NULL, -1, -1, &p.all, &p.n_all) != 0 || prepare(&e) != 0 ||
 	    preflight_check(&e, n_sel) != 0)
 		goto out;
-	p.seconds = xcalloc((size_t)p.n_all, sizeof *p.seconds);
-	p.remaining = xcalloc((size_t)p.n_all, sizeof *p.remaining);
-	p.state = xcalloc((size_t)p.n_all, sizeof *p.state);
-	p.stamp = xcalloc((size_t)p.n_all, sizeof *p.stamp);
-	for (int i = 0; i < p.n_all; i++)
-		p.stamp[i] = -2; /* never read */
-	p.jobs = make_jobs(p.n_all);
-
-	int trained = 0, skipped = 0, failed = 0, busy = 0;
+	progress_init(&p);
+	struct run_counts c = { 0, 0, 0, 0 };
 	double t0 = now_seconds();
 	on_signals(forward_signal);
-	for (int i = 0; i < n_sel && !stop_signal; i++) {
-		const struct study_unit *u = &sel[i];
-		char unit[32], label[128], prog[160];
-		study_unit_name(u, unit, sizeof unit);
-		snprintf(label, sizeof label, "%s %s %s", e.name, e.models[u->model].name, unit);
-		progress_scan(&p);
-		enum study_state st = p.state[progress_index(&p, u)];
-		if (st == STUDY_DONE && !o.force) {
-			progress_text(&p, prog, sizeof prog);
-			printf("run: %s: up to date (%s)\n", label, prog);
-			skipped++;
-			continue;
-		}
-		int lock;
-		int lrc = unitlock_acquire(&e, e.models[u->model].name, u->repeat, u->fold, &lock);
-		if (lrc != 0) {
-			if (lrc > 0)
-				report_busy(&e, u, label);
-			busy += lrc > 0;
-			failed += lrc < 0;
-			continue;
-		}
-		/* Another process may have finished the unit before we took the lock. */
-		progress_scan(&p);
-		st = p.state[progress_index(&p, u)];
-		if (st == STUDY_DONE && !o.force) {
-			unitlock_release(lock);
-			progress_text(&p, prog, sizeof prog);
-			printf("run: %s: up to date (%s)\n", label, prog);
-			skipped++;
-			continue;
-		}
-		if (o.force && study_forget_unit(&e, u) != 0) {
-			unitlock_release(lock);
-			failed++;
-			continue;
-		}
-		progress_text(&p, prog, sizeof prog);
-		printf("run: %s: started%s (%s)\n", label,
-		       st == STUDY_OUTDATED ? ", its result was outdated" :
-		       st == STUDY_FAILED   ? ", retrying after a failure" :
-					      "",
-		       prog);
-		double t = now_seconds();
-		int urc = run_child(&e, u, label);
-		unitlock_release(lock);
-		double wall = now_seconds() - t;
-		char status[32], reason[256], took[32];
-		read_outcome(&e, u, urc, status, sizeof status, reason, sizeof reason);
-		study_format_duration(wall, took, sizeof took);
-		progress_scan(&p);
-		progress_text(&p, prog, sizeof prog);
-		if (urc == 0) {
-			trained++;
-			printf("run: %s: %s in %s%s%s (%s)\n", label, status, took, reason[0] ? ": " : "",
-			       reason, prog);
-		} else {
-			failed++;
-			printf("run: %s: FAILED after %s: %s (%s)\n", label, took,
-			       reason[0] ? reason : status, prog);
-		}
-		fflush(stdout);
-	}
-	char took[32];
-	study_format_duration(now_seconds() - t0, took, sizeof took);
-	if (n_sel > 1 || failed)
-		printf("run: %s: %d unit%s: %d trained, %d up to date, %d failed, in %s\n", e.name,
-		       n_sel, n_sel == 1 ? "" : "s", trained, skipped, failed, took);
-	if (busy)
-		printf("run: %s: %d unit%s not run: locked by another process\n", e.name, busy,
-		       busy == 1 ? "" : "s");
-	if (stop_signal)
-		printf("run: %s: interrupted by signal %d (%s); rerun to resume\n", e.name,
-		       (int)stop_signal, strsignal(stop_signal));
-	rc = failed || stop_signal ? 1 : busy ? UNITLOCK_EXIT_BUSY : 0;
+	for (int i = 0; i < n_sel && !stop_signal; i++)
+		run_unit(&p, &o, &sel[i], &c);
+	print_totals(&e, n_sel, &c, t0);
+	rc = c.failed || stop_signal ? 1 : c.busy ? UNITLOCK_EXIT_BUSY : 0;
 out:
 	free(sel);
-	free(p.all);
-	free(p.seconds);
-	free(p.remaining);
-	free(p.state);
-	free(p.stamp);
+	progress_release(&p);
 	experiment_release(&e);
 	return rc;
 }

@@ -49,54 +49,34 @@ struct submit_opts {
 	int max_running, dry_run;
 };
 
-static int parse_args(int argc, char **argv, struct submit_opts *o)
+/* --partition, --time, --mem, --account: passed to sbatch as --name=value,
+ * so a value may be neither empty nor hold a space. */
+static int set_word(const struct cmd_option *opt, const char *v)
 {
-	*o = (struct submit_opts){ 0 };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-		const char **slot = !strcmp(a, "--partition") ? &o->partition :
-				    !strcmp(a, "--time")      ? &o->time :
-				    !strcmp(a, "--mem")       ? &o->mem :
-				    !strcmp(a, "--account")   ? &o->account :
-								NULL;
-		if (slot || !strcmp(a, "--max-running")) {
-			if (!next || !*next || strpbrk(next, " \t\n")) {
-				fprintf(stderr, "error: submit: %s needs a value without spaces\n", a);
-				return -1;
-			}
-			i++;
-			if (slot) {
-				*slot = next;
-				continue;
-			}
-			char *end;
-			long n = strtol(next, &end, 10);
-			if (*end || n < 1 || n > INT_MAX) {
-				fprintf(stderr,
-					"error: submit: --max-running: expected a positive integer, got '%s'\n",
-					next);
-				return -1;
-			}
-			o->max_running = (int)n;
-		} else if (!strcmp(a, "--dry-run")) {
-			o->dry_run = 1;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "error: submit: unknown option '%s'\n%s\n", a, cmd_submit_usage);
-			return -1;
-		} else if (!o->path) {
-			o->path = a;
-		} else {
-			fprintf(stderr, "error: submit: one experiment at a time ('%s' and '%s')\n",
-				o->path, a);
-			return -1;
-		}
-	}
-	if (!o->path) {
-		fprintf(stderr, "error: submit: no experiment given\n%s\n", cmd_submit_usage);
+	if (!*v || strpbrk(v, " \t\n")) {
+		usage_error("submit: --%s needs a value without spaces", opt->name);
 		return -1;
 	}
+	*(const char **)opt->value = v;
 	return 0;
+}
+
+/* Parse argv into o. Returns 0 to go on, or -1 to stop with exit status
+ * *status (2 for a usage error, 0 after --help). */
+static int parse_args(int argc, char **argv, struct submit_opts *o, int *status)
+{
+	*o = (struct submit_opts){ 0 };
+	const struct cmd_option opts[] = {
+		OPT_CALLBACK("partition", 0, &o->partition, set_word),
+		OPT_CALLBACK("time", 0, &o->time, set_word),
+		OPT_CALLBACK("mem", 0, &o->mem, set_word),
+		OPT_CALLBACK("account", 0, &o->account, set_word),
+		OPT_INT("max-running", 0, &o->max_running, 1, INT_MAX),
+		OPT_FLAG("dry-run", 0, &o->dry_run),
+		OPT_END(),
+	};
+	*status = cmd_parse_one(argc, argv, opts, cmd_submit_usage, "experiment", &o->path);
+	return *status >= 0 ? -1 : 0;
 }
 
 /* The pending units: neither done nor locked by a running process. */
@@ -195,6 +175,155 @@ static void add_common(const struct submit_opts *o, char **argv, int *k, char **
 		argv[(*k)++] = owned[(*n_owned)++] = xasprintf("--account=%s", o->account);
 }
 
+/* What submit() makes and the quoted words its scripts use. */
+struct submission {
+	const struct experiment *e;
+	const struct submit_opts *o;
+	const struct study_unit *units;
+	int n, n_all;
+	long mib;                      /* --mem per task when o->mem is NULL */
+	char *results, *dir;           /* <results>/<experiment>, and its slurm/ */
+	char *units_sh, *report_sh;    /* the job scripts */
+	char *q_cwd, *q_exe, *q_exp;   /* shell-quoted folder, darkfold and experiment */
+	char *owned[16];               /* sbatch arguments to free */
+	int n_owned;
+	char array_id[32], report_id[32];
+};
+
+/* The array task script: task i runs the i-th pending unit. Returns 0 or -1. */
+static int write_units_script(const struct submission *s)
+{
+	const struct experiment *e = s->e;
+	size_t cap = 1024 + (size_t)s->n * 64 + strlen(s->q_cwd) + strlen(s->q_exe) +
+		     strlen(s->q_exp);
+	char *text = xmalloc(cap);
+	size_t at = (size_t)snprintf(text, cap,
+				     "#!/bin/sh\n"
+				     "# Written by darkfold submit %s: array task i trains the i-th\n"
+				     "# unit that was pending then.\n"
+				     "cd %s || exit 1\n"
+				     "export OPENBLAS_NUM_THREADS=%d\n"
+				     "case \"$SLURM_ARRAY_TASK_ID\" in\n",
+				     e->path, s->q_cwd, e->training.threads);
+	for (int i = 0; i < s->n; i++)
+		at += (size_t)snprintf(text + at, cap - at, "%d) set -- %s %d %d ;;\n", i,
+				       e->models[s->units[i].model].name, s->units[i].repeat,
+				       s->units[i].fold);
+	snprintf(text + at, cap - at,
+		 "*) echo \"darkfold: no unit for array task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\n"
+		 "esac\n"
+		 "echo \"darkfold: task $SLURM_ARRAY_TASK_ID: unit $1 r$2-f$3 on $(hostname)\"\n"
+		 "exec %s run %s --model \"$1\" --repeat \"$2\" --fold \"$3\"\n",
+		 s->q_exe, s->q_exp);
+	int rc = write_script(s->units_sh, text);
+	free(text);
+	return rc;
+}
+
+/* The report's script. Returns 0 or -1. */
+static int write_report_script(const struct submission *s)
+{
+	char *text = xasprintf("#!/bin/sh\n"
+			       "# Written by darkfold submit %s: the report, once every unit has "
+			       "ended.\n"
+			       "cd %s || exit 1\n"
+			       "exec %s report %s\n",
+			       s->e->path, s->q_cwd, s->q_exe, s->q_exp);
+	int rc = write_script(s->report_sh, text);
+	free(text);
+	return rc;
+}
+
+/* An sbatch argument that s frees. */
+static char *owned(struct submission *s, char *arg)
+{
+	s->owned[s->n_owned++] = arg;
+	return arg;
+}
+
+/* Submit the job array (or print its command). Returns 0 or -1. */
+static int submit_array(struct submission *s)
+{
+	const struct submit_opts *o = s->o;
+	char *argv[16];
+	int k = 0;
+	argv[k++] = "sbatch";
+	argv[k++] = "--parsable";
+	argv[k++] = owned(s, xasprintf("--job-name=darkfold-%s", s->e->name));
+	argv[k++] = owned(s, o->max_running ? xasprintf("--array=0-%d%%%d", s->n - 1, o->max_running)
+					    : xasprintf("--array=0-%d", s->n - 1));
+	argv[k++] = owned(s, xasprintf("--cpus-per-task=%d", s->e->training.threads));
+	argv[k++] = owned(s, o->mem ? xasprintf("--mem=%s", o->mem) : xasprintf("--mem=%ldM", s->mib));
+	argv[k++] = owned(s, xasprintf("--output=%s/%%A_%%a.out", s->dir));
+	add_common(o, argv, &k, s->owned, &s->n_owned);
+	argv[k++] = s->units_sh;
+	argv[k] = NULL;
+	printf("submit: %s: %d of %d units pending: job array of %d task%s (%s)\n", s->e->name, s->n,
+	       s->n_all, s->n, s->n == 1 ? "" : "s", s->units_sh);
+	if (o->dry_run) {
+		print_command(argv);
+		return 0;
+	}
+	return slurm_sbatch(argv, s->array_id, sizeof s->array_id) == 0 ? 0 : -1;
+}
+
+/* Submit the report's job (or print its command). Returns 0 or -1. */
+static int submit_report(struct submission *s)
+{
+	char *argv[12];
+	int r = 0;
+	argv[r++] = "sbatch";
+	argv[r++] = "--parsable";
+	argv[r++] = owned(s, xasprintf("--job-name=darkfold-%s-report", s->e->name));
+	argv[r++] = owned(s, xasprintf("--dependency=afterany:%s", s->array_id));
+	argv[r++] = "--cpus-per-task=1";
+	argv[r++] = "--mem=1G";
+	argv[r++] = owned(s, xasprintf("--output=%s/%%j-report.out", s->dir));
+	add_common(s->o, argv, &r, s->owned, &s->n_owned);
+	argv[r++] = s->report_sh;
+	argv[r] = NULL;
+	if (s->o->dry_run) {
+		print_command(argv);
+		return 0;
+	}
+	if (slurm_sbatch(argv, s->report_id, sizeof s->report_id) == 0)
+		return 0;
+	return error("submit: the units were submitted as job %s but the report was not; run "
+		     "'darkfold report %s' when they have ended",
+		     s->array_id, s->e->path);
+}
+
+/* The closing lines: the job ids, logs and where the results go. */
+static void print_submitted(const struct submission *s)
+{
+	if (s->o->dry_run) {
+		printf("submit: dry run: nothing submitted\n");
+		return;
+	}
+	const char *a = s->array_id;
+	printf("submit: units: job %s, tasks %s_0 to %s_%d; logs %s/%s_<task>.out\n", a, a, a,
+	       s->n - 1, s->dir, a);
+	printf("submit: report: job %s, after every task of job %s has ended (afterany); "
+	       "log %s/%s-report.out\n",
+	       s->report_id, a, s->dir, s->report_id);
+	printf("submit: results in %s/, the report in %s/report.md; follow with: darkfold "
+	       "plan %s\n",
+	       s->results, s->results, s->e->path);
+}
+
+static void submission_release(struct submission *s)
+{
+	for (int i = 0; i < s->n_owned; i++)
+		free(s->owned[i]);
+	free(s->q_cwd);
+	free(s->q_exe);
+	free(s->q_exp);
+	free(s->units_sh);
+	free(s->report_sh);
+	free(s->dir);
+	free(s->results);
+}
+
 static int submit(const struct experiment *e, const struct submit_opts *o,
 		  const struct study_unit *units, int n, int n_all)
 {
@@ -205,133 +334,36 @@ static int submit(const struct experiment *e, const struct submit_opts *o,
 	exe[len] = '\0';
 	if (!getcwd(cwd, sizeof cwd))
 		return error("submit: cannot read the current folder: %s", strerror(errno));
-
-	long mib = 0;
-	if (!o->mem && estimate_memory(e, units, n, &mib) != 0)
+	struct submission s = { .e = e, .o = o, .units = units, .n = n, .n_all = n_all,
+				.array_id = "ARRAY", .report_id = "REPORT" };
+	if (!o->mem && estimate_memory(e, units, n, &s.mib) != 0)
 		return -1;
-	char *results = experiment_results_path(e);
-	char *dir = xasprintf("%s/slurm", results);
-	int serial = fs_mkdir_p(dir) == 0 ? next_serial(dir) : -1;
-	char *units_sh = xasprintf("%s/units-%d.sh", dir, serial);
-	char *report_sh = xasprintf("%s/report-%d.sh", dir, serial);
-	char *q_cwd = slurm_shell_quote(cwd), *q_exe = slurm_shell_quote(exe);
-	char *q_exp = slurm_shell_quote(e->path);
-	char *owned[16] = { 0 };
-	int n_owned = 0, rc = -1;
-	if (serial < 0) {
-		error("submit: cannot create '%s': %s", dir, strerror(errno));
-		goto out;
-	}
-
-	/* The array task script: task i runs the i-th pending unit. */
-	size_t cap = 1024 + (size_t)n * 64 + strlen(q_cwd) + strlen(q_exe) + strlen(q_exp);
-	char *text = xmalloc(cap);
-	size_t at = (size_t)snprintf(text, cap,
-				     "#!/bin/sh\n"
-				     "# Written by darkfold submit %s: array task i trains the i-th\n"
-				     "# unit that was pending then.\n"
-				     "cd %s || exit 1\n"
-				     "export OPENBLAS_NUM_THREADS=%d\n"
-				     "case \"$SLURM_ARRAY_TASK_ID\" in\n",
-				     e->path, q_cwd, e->training.threads);
-	for (int i = 0; i < n; i++)
-		at += (size_t)snprintf(text + at, cap - at, "%d) set -- %s %d %d ;;\n", i,
-				       e->models[units[i].model].name, units[i].repeat, units[i].fold);
-	snprintf(text + at, cap - at,
-		 "*) echo \"darkfold: no unit for array task $SLURM_ARRAY_TASK_ID\" >&2; exit 2 ;;\n"
-		 "esac\n"
-		 "echo \"darkfold: task $SLURM_ARRAY_TASK_ID: unit $1 r$2-f$3 on $(hostname)\"\n"
-		 "exec %s run %s --model \"$1\" --repeat \"$2\" --fold \"$3\"\n",
-		 q_exe, q_exp);
-	int wrc = write_script(units_sh, text);
-	free(text);
-	if (wrc != 0)
-		goto out;
-	text = xasprintf("#!/bin/sh\n"
-			 "# Written by darkfold submit %s: the report, once every unit has ended.\n"
-			 "cd %s || exit 1\n"
-			 "exec %s report %s\n",
-			 e->path, q_cwd, q_exe, q_exp);
-	wrc = write_script(report_sh, text);
-	free(text);
-	if (wrc != 0)
-		goto out;
-
-	char *argv[16];
-	int k = 0;
-	argv[k++] = "sbatch";
-	argv[k++] = "--parsable";
-	argv[k++] = owned[n_owned++] = xasprintf("--job-name=darkfold-%s", e->name);
-	argv[k++] = owned[n_owned++] =
-		o->max_running ? xasprintf("--array=0-%d%%%d", n - 1, o->max_running)
-			       : xasprintf("--array=0-%d", n - 1);
-	argv[k++] = owned[n_owned++] = xasprintf("--cpus-per-task=%d", e->training.threads);
-	argv[k++] = owned[n_owned++] = o->mem ? xasprintf("--mem=%s", o->mem)
-					       : xasprintf("--mem=%ldM", mib);
-	argv[k++] = owned[n_owned++] = xasprintf("--output=%s/%%A_%%a.out", dir);
-	add_common(o, argv, &k, owned, &n_owned);
-	argv[k++] = units_sh;
-	argv[k] = NULL;
-
-	char array_id[32] = "ARRAY", report_id[32] = "REPORT";
-	printf("submit: %s: %d of %d units pending: job array of %d task%s (%s)\n", e->name, n,
-	       n_all, n, n == 1 ? "" : "s", units_sh);
-	if (o->dry_run)
-		print_command(argv);
-	else if (slurm_sbatch(argv, array_id, sizeof array_id) != 0)
-		goto out;
-
-	char *rargv[12];
-	int r = 0;
-	rargv[r++] = "sbatch";
-	rargv[r++] = "--parsable";
-	rargv[r++] = owned[n_owned++] = xasprintf("--job-name=darkfold-%s-report", e->name);
-	rargv[r++] = owned[n_owned++] = xasprintf("--dependency=afterany:%s", array_id);
-	rargv[r++] = "--cpus-per-task=1";
-	rargv[r++] = "--mem=1G";
-	rargv[r++] = owned[n_owned++] = xasprintf("--output=%s/%%j-report.out", dir);
-	add_common(o, rargv, &r, owned, &n_owned);
-	rargv[r++] = report_sh;
-	rargv[r] = NULL;
-	if (o->dry_run)
-		print_command(rargv);
-	else if (slurm_sbatch(rargv, report_id, sizeof report_id) != 0) {
-		error("submit: the units were submitted as job %s but the report was not; run "
-		      "'darkfold report %s' when they have ended",
-		      array_id, e->path);
-		goto out;
-	}
-	if (o->dry_run) {
-		printf("submit: dry run: nothing submitted\n");
-	} else {
-		printf("submit: units: job %s, tasks %s_0 to %s_%d; logs %s/%s_<task>.out\n", array_id,
-		       array_id, array_id, n - 1, dir, array_id);
-		printf("submit: report: job %s, after every task of job %s has ended (afterany); "
-		       "log %s/%s-report.out\n",
-		       report_id, array_id, dir, report_id);
-		printf("submit: results in %s/, the report in %s/report.md; follow with: darkfold "
-		       "plan %s\n",
-		       results, results, e->path);
-	}
-	rc = 0;
-out:
-	for (int i = 0; i < n_owned; i++)
-		free(owned[i]);
-	free(q_cwd);
-	free(q_exe);
-	free(q_exp);
-	free(units_sh);
-	free(report_sh);
-	free(dir);
-	free(results);
+	s.results = experiment_results_path(e);
+	s.dir = xasprintf("%s/slurm", s.results);
+	int serial = fs_mkdir_p(s.dir) == 0 ? next_serial(s.dir) : -1;
+	s.units_sh = xasprintf("%s/units-%d.sh", s.dir, serial);
+	s.report_sh = xasprintf("%s/report-%d.sh", s.dir, serial);
+	s.q_cwd = slurm_shell_quote(cwd);
+	s.q_exe = slurm_shell_quote(exe);
+	s.q_exp = slurm_shell_quote(e->path);
+	int rc = -1;
+	if (serial < 0)
+		error("submit: cannot create '%s': %s", s.dir, strerror(errno));
+	else if (write_units_script(&s) == 0 && write_report_script(&s) == 0 &&
+		 submit_array(&s) == 0 && submit_report(&s) == 0)
+		rc = 0;
+	if (rc == 0)
+		print_submitted(&s);
+	submission_release(&s);
 	return rc;
 }
 
 int cmd_submit(int argc, char **argv)
 {
 	struct submit_opts o;
-	if (parse_args(argc, argv, &o) != 0)
-		return 2;
+	int status;
+	if (parse_args(argc, argv, &o, &status) != 0)
+		return status;
 	struct experiment e;
 	if (experiment_load(o.path, &e) != 0)
 		return 1;

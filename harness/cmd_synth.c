@@ -32,12 +32,27 @@ const char cmd_synth_usage[] =
 	"\n"
 	"See docs/datasets.md.";
 
-static int usage_error(const char *fmt, const char *arg)
+/* The value of --seed, and whether it was given. */
+struct seed {
+	uint64_t value;
+	int given;
+};
+
+/* --seed: a whole uint64_t, written without a sign. */
+static int parse_seed(const struct cmd_option *opt, const char *v)
 {
-	fprintf(stderr, "error: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s\n", cmd_synth_usage);
-	return 2;
+	char *end;
+	errno = 0;
+	unsigned long long s = strtoull(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || v[0] == '+')
+	{
+		usage_error("--seed: expected a non-negative integer, got '%s'", v);
+		return -1;
+	}
+	struct seed *seed = opt->value;
+	seed->value = (uint64_t)s;
+	seed->given = 1;
+	return 0;
 }
 
 int cmd_synth(int argc, char **argv)
@@ -45,55 +60,27 @@ int cmd_synth(int argc, char **argv)
 	struct synth_options o = { .seed = 0, .size = SYNTH_DEFAULT_SIZE, .difficulty = 1.0,
 				   .rotation = SYNTH_DEFAULT_ROTATION };
 	const char *out = NULL, *sheet = NULL;
-	int have_seed = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int known = !strcmp(a, "--out") || !strcmp(a, "--seed") || !strcmp(a, "--size") ||
-			    !strcmp(a, "--difficulty") || !strcmp(a, "--rotation") ||
-			    !strcmp(a, "--contact-sheet");
-		if (!known)
-			return usage_error("unknown argument '%s'", a);
-		if (i + 1 >= argc)
-			return usage_error("option '%s' needs a value", a);
-		const char *v = argv[++i];
-		char *end;
-		errno = 0;
-		if (!strcmp(a, "--out")) {
-			out = v;
-		} else if (!strcmp(a, "--contact-sheet")) {
-			sheet = v;
-		} else if (!strcmp(a, "--seed")) {
-			unsigned long long s = strtoull(v, &end, 10);
-			if (!*v || *end || errno || v[0] == '-' || v[0] == '+')
-				return usage_error("--seed: expected a non-negative integer, got '%s'",
-						   v);
-			o.seed = (uint64_t)s;
-			have_seed = 1;
-		} else if (!strcmp(a, "--size")) {
-			long s = strtol(v, &end, 10);
-			if (!*v || *end || errno || s < SYNTH_MIN_SIZE || s > SYNTH_MAX_SIZE)
-				return usage_error("--size: expected an integer 32..4096, got '%s'", v);
-			o.size = (int)s;
-		} else if (!strcmp(a, "--rotation")) {
-			double d = strtod(v, &end);
-			if (!*v || *end || errno || !(d >= 0) || !(d <= SYNTH_MAX_ROTATION))
-				return usage_error("--rotation: expected a number of degrees 0..180, "
-						   "got '%s'",
-						   v);
-			o.rotation = d;
-		} else {
-			double d = strtod(v, &end);
-			if (!*v || *end || errno || !(d >= SYNTH_MIN_DIFFICULTY) ||
-			    !(d <= SYNTH_MAX_DIFFICULTY))
-				return usage_error("--difficulty: expected a number 0.25..4, got '%s'",
-						   v);
-			o.difficulty = d;
-		}
-	}
-	if (!have_seed)
-		return usage_error("%s", "--seed is required");
+	struct seed seed = { 0, 0 };
+	const struct cmd_option opts[] = {
+		OPT_STRING("out", 0, &out),
+		OPT_STRING("contact-sheet", 0, &sheet),
+		OPT_CALLBACK("seed", 0, &seed, parse_seed),
+		OPT_INT("size", 0, &o.size, SYNTH_MIN_SIZE, SYNTH_MAX_SIZE),
+		OPT_DOUBLE("rotation", 0, &o.rotation, 0, SYNTH_MAX_ROTATION),
+		OPT_DOUBLE("difficulty", 0, &o.difficulty, SYNTH_MIN_DIFFICULTY,
+			   SYNTH_MAX_DIFFICULTY),
+		OPT_END(),
+	};
+	int n = cmd_parse_options(argc, argv, opts, cmd_synth_usage, 0);
+	if (n < 0)
+		return cmd_options_status(n);
+	if (n > 0)
+		return usage_error("unexpected argument '%s': synth takes options only", argv[0]);
+	if (!seed.given)
+		return usage_error("--seed is required");
 	if (!out && !sheet)
-		return usage_error("%s", "nothing to write: give --out DIR and/or --contact-sheet FILE");
+		return usage_error("nothing to write: give --out DIR and/or --contact-sheet FILE");
+	o.seed = seed.value;
 	if (out && synth_generate(&o, out) != 0)
 		return 1;
 	if (sheet) {

@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "strutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,11 +32,6 @@ static void strlist_release(struct strlist *l)
 		free(l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof *l);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int has_png_suffix(const char *name)

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "sha256.h"
+#include "strutil.h"
 #include "synth.h"
 
 #include <dirent.h>
@@ -484,11 +485,6 @@ done:
 	free(cfg);
 	free(weights);
 	return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Without "models": every cfg/<name>.cfg, in name order. */

@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "strutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -154,11 +155,6 @@ static double average_precision(const struct scored *v, int n, long np)
 		i = j;
 	}
 	return ap;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void defect_recall(const struct metrics_input *in, double threshold, struct metrics *out)
