@@ -65,7 +65,7 @@ struct experiment {
 		double inner_fraction; /* share of the training folds held out as inner validation, default 0.2 */
 	} cv;
 
-	struct {
+	struct exp_training {
 		int epochs;
 		int batch;             /* 0: keep the cfg's */
 		double learning_rate;  /* <= 0: keep the cfg's */

@@ -814,22 +814,10 @@ static int run(struct unit_run_state *s)
 	}
 
 	struct train_options o = { 0 };
+	o.training = &e->training;
 	o.epochs = m->epochs > 0 ? m->epochs : e->training.epochs;
 	o.reconstruct = one_class;
-	o.flip = e->training.augment_flip;
-	o.rot90 = e->training.augment_rot90;
-	o.jitter = e->training.augment_jitter;
-	o.imbalance = e->training.imbalance == EXP_IMB_OVERSAMPLE ? TRAIN_IMB_OVERSAMPLE
-		      : e->training.imbalance == EXP_IMB_WEIGHTED ? TRAIN_IMB_WEIGHTED
-							  : TRAIN_IMB_NONE;
-	o.early_stopping = e->training.early_stopping;
-	o.patience = e->training.patience;
-	o.lr_policy = e->training.lr_policy;
 	o.lr_base = s->info.learning_rate;
-	o.lr_power = e->training.lr_power;
-	o.lr_scale = e->training.lr_scale;
-	o.lr_steps = e->training.lr_steps;
-	o.n_lr_steps = e->training.n_lr_steps;
 	o.seed = s->unit_seed;
 	o.checkpoint = s->ckpt_path;
 	o.checkpoint_key = s->inputs_sha;

@@ -121,11 +121,11 @@ mut oversample-images harness/train.c 'mins[k++] = i;' '{ mins[k] = k; k++; }' \
   test_train "oversampling repeats images 0..n-1 instead of the minority-class images"
 mut oversample-random harness/train.c 'int j = i + (int)prng_below(r, (uint64_t)(nmin - i));' 'int j = i;' \
   test_train "the leftover extra images are the first ones, not a random draw"
-mut early-improve harness/train.c 'if (c->val_loss < p.best_val) {' 'if (c->val_loss <= p.best_val) {' \
+mut early-improve harness/train.c 'if (val_loss < p->best_val) {' 'if (val_loss <= p->best_val) {' \
   test_train "an epoch that only equals the best counts as an improvement"
-mut early-patience harness/train.c '} else if (++p.since_best >= o->patience) {' '} else if (++p.since_best > o->patience) {' \
+mut early-patience harness/train.c '} else if (++p->since_best >= t->patience) {' '} else if (++p->since_best > t->patience) {' \
   test_train "early stopping waits one epoch more than the patience"
-mut early-restore harness/train.c 'rc = net_load_weights(n, o->best_weights, -1);' 'rc = 0;' \
+mut early-restore harness/train.c 'return net_load_weights(r->n, r->o->best_weights, -1);' 'return 0;' \
   test_train "the best epoch is reported but its weights are not restored"
 mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k || strcmp(k, key ? k : "")) {' \
   "test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
