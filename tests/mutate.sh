@@ -146,14 +146,14 @@ mut weights-upto-net harness/net.c 'load_weights_upto(dn, p, 0, all ? dn->n : up
 mut weights-upto-unit harness/unit.c 'net_load_weights(n, m->weights, m->weights_upto)' 'net_load_weights(n, m->weights, -1)' \
   test_unit_failures "a unit ignores the experiment's weights_upto"
 
-# ---- retraining triggers and the result file (harness/unit.c) ----
-mut current-beta harness/unit.c 'jw_knum(&w, "beta", e->metrics.beta);' '(void)0;' \
+# ---- retraining triggers (the settings table's unit-hash rows, harness/experiment.c) and the result file (harness/unit.c) ----
+mut current-beta harness/experiment.c '.def = "2", .hash = EXP_HASH_TRAINING,' '.def = "2",' \
   test_unit "changing beta does not retrain"
-mut current-policy harness/unit.c 'jw_kint(&w, "threshold_policy", e->metrics.threshold_policy);' '(void)0;' \
+mut current-policy harness/experiment.c '.words = threshold_names, .def = "\"tuned\"", .hash = EXP_HASH_TRAINING,' '.words = threshold_names, .def = "\"tuned\"",' \
   test_unit "changing threshold_policy does not retrain"
-mut current-positive harness/unit.c 'jw_kint(&w, "positive", e->metrics.positive);' '(void)0;' \
+mut current-positive harness/experiment.c '.words = positives, .def = "\"anomalous\"", .hash = EXP_HASH_TRAINING,' '.words = positives, .def = "\"anomalous\"",' \
   test_unit "changing positive does not retrain"
-mut current-epochs harness/unit.c 'jw_kint(&w, "epochs", e->training.epochs);' '(void)0;' \
+mut current-epochs harness/experiment.c '.max = 100000, .def = "10", .hash = EXP_HASH_TRAINING,' '.max = 100000, .def = "10",' \
   test_unit "changing epochs does not retrain"
 
 # ---- summary and the best model (harness/summary.c) ----
