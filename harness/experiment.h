@@ -2,7 +2,7 @@
  *
  * experiment_load() checks every key and type and reports the first problem
  * with its JSON path, e.g.
- *   error: experiments/cable.json: .cv.k: expected an integer >= 2, got "five"
+ *   error: experiments/cable.json: .cv.k: expected an integer from 2 to 1000, got "five"
  * Every field below has a default (the settings table in experiment.c,
  * shown in docs/experiments.md), so a minimal file names only what differs. Relative paths in the file are resolved
  * against the current directory (the project root when run through make). */

@@ -290,6 +290,26 @@ struct bad_case {
 	const char *message; /* after "error: bad.json: " */
 };
 
+/* Loading c->text fails with exactly c->message, and leaves *out zeroed. */
+static void expect_error(const struct bad_case *c)
+{
+	write_text("bad.json", c->text);
+	struct experiment e;
+	int rc;
+	char *err = load_capture("bad.json", &e, &rc);
+	char *want = xasprintf("error: bad.json: %s\n", c->message);
+	if (strcmp(err, want) != 0)
+		print_error("case: %s\n", c->text);
+	assert_string_equal(err, want);
+	assert_int_equal(rc, -1);
+	/* *out is zeroed: releasing it is harmless */
+	assert_null(e.path);
+	assert_int_equal(e.n_models, 0);
+	experiment_release(&e);
+	free(want);
+	free(err);
+}
+
 static void experiment_should_name_the_json_path_of_each_error(void **state)
 {
 	(void)state;
@@ -437,23 +457,8 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		{ "{\"metrics\": {\"bootstrap\": -5}}",
 		  ".metrics.bootstrap: expected an integer from 0 to 1000000, got -5" },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		write_text("bad.json", cases[i].text);
-		struct experiment e;
-		int rc;
-		char *err = load_capture("bad.json", &e, &rc);
-		char *want = xasprintf("error: bad.json: %s\n", cases[i].message);
-		if (strcmp(err, want) != 0)
-			print_error("case %zu: %s\n", i, cases[i].text);
-		assert_string_equal(err, want);
-		assert_int_equal(rc, -1);
-		/* *out is zeroed: releasing it is harmless */
-		assert_null(e.path);
-		assert_int_equal(e.n_models, 0);
-		experiment_release(&e);
-		free(want);
-		free(err);
-	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_error(&cases[i]);
 }
 
 /* Closed range ends and the values that keep the cfg's load; open ends
@@ -491,17 +496,8 @@ static void experiment_should_apply_the_range_ends_of_the_table(void **state)
 		free(err);
 		experiment_release(&e);
 	}
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		write_text("bad.json", bad[i].text);
-		struct experiment e;
-		int rc;
-		char *err = load_capture("bad.json", &e, &rc);
-		char *want = xasprintf("error: bad.json: %s\n", bad[i].message);
-		assert_string_equal(err, want);
-		assert_int_equal(rc, -1);
-		free(want);
-		free(err);
-	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_error(&bad[i]);
 }
 
 static void experiment_should_report_bad_json_with_its_position(void **state)
@@ -627,10 +623,13 @@ static void experiment_settings_should_match_the_docs_tables(void **state)
 		else if (section && !strncmp(line, "| `", 3))
 			check_doc_row(section, line, seen);
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		char *row = experiment_setting_doc(i);
 		if (!seen[i])
-			fail_msg("setting .%s is missing from docs/experiments.md",
-				 experiment_setting_path(i));
+			fail_msg("setting .%s is missing from docs/experiments.md; its row:\n%s",
+				 experiment_setting_path(i), row ? row : "(any)");
+		free(row);
+	}
 	free(seen);
 	free(text);
 	free(path);
