@@ -1,5 +1,6 @@
-/* experiment.c: the experiment file, read through json.h, validated key by
- * key, with defaults for everything it leaves out. */
+/* experiment.c: the experiment file, read through json.h and validated
+ * key by key against the settings table below, with defaults for
+ * everything it leaves out. */
 #include "experiment.h"
 
 #include "anomaly.h"
@@ -715,13 +716,25 @@ static int set_array(struct ctx *c, const struct setting *s, const struct json *
 	return 0;
 }
 
+/* Word i of row s: its index (SET_ENUM) or a copy of it, NULL for the
+ * first (SET_WORD). */
+static void set_word(const struct setting *s, int i, struct experiment *e)
+{
+	if (s->type == SET_ENUM) {
+		*(int *)field(s, e) = i;
+		return;
+	}
+	free(*(char **)field(s, e));
+	*(char **)field(s, e) = i ? xstrdup(s->words[i]) : NULL;
+}
+
 /* Store the value v of row s in e; c is at the row's path. */
 static int set_value(struct ctx *c, const struct setting *s, const struct json *v,
 		     struct experiment *e)
 {
 	char what[512];
 	rule_text(s, what, sizeof what);
-	int ok = 1, i;
+	int ok = 1;
 	switch (s->type) {
 	case SET_INT:
 	case SET_SEED:
@@ -747,14 +760,8 @@ static int set_value(struct ctx *c, const struct setting *s, const struct json *
 		break;
 	case SET_ENUM:
 	case SET_WORD:
-		if (!(ok = (i = word_index(s->words, v)) >= 0))
-			break;
-		if (s->type == SET_ENUM) {
-			*(int *)field(s, e) = i;
-		} else {
-			free(*(char **)field(s, e));
-			*(char **)field(s, e) = i ? xstrdup(s->words[i]) : NULL;
-		}
+		if ((ok = word_index(s->words, v) >= 0))
+			set_word(s, word_index(s->words, v), e);
 		break;
 	case SET_STRS:
 	case SET_EPOCHS:
