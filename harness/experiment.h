@@ -2,9 +2,9 @@
  *
  * experiment_load() checks every key and type and reports the first problem
  * with its JSON path, e.g.
- *   error: experiments/cable.json: .cv.k: expected an integer >= 2, got "five"
- * Every field below has a default (see docs/experiments.md), so a minimal
- * file names only what differs. Relative paths in the file are resolved
+ *   error: experiments/cable.json: .cv.k: expected an integer from 2 to 1000, got "five"
+ * Every field below has a default (the settings table in experiment.c,
+ * shown in docs/experiments.md), so a minimal file names only what differs. Relative paths in the file are resolved
  * against the current directory (the project root when run through make). */
 #ifndef DARKFOLD_EXPERIMENT_H
 #define DARKFOLD_EXPERIMENT_H
@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 enum exp_optimizer { EXP_OPT_CFG = 0, EXP_OPT_SGD, EXP_OPT_ADAM };
+/* How training balances the classes (train.h says how each maps onto
+ * Darknet). */
 enum exp_imbalance { EXP_IMB_NONE = 0, EXP_IMB_OVERSAMPLE, EXP_IMB_WEIGHTED };
 enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED, EXP_THR_NORMAL_QUANTILE, EXP_THR_RECALL_TARGET };
 enum exp_positive { EXP_POS_ANOMALOUS = 0, EXP_POS_NORMAL };
@@ -65,7 +67,7 @@ struct experiment {
 		double inner_fraction; /* share of the training folds held out as inner validation, default 0.2 */
 	} cv;
 
-	struct {
+	struct exp_training {
 		int epochs;
 		int batch;             /* 0: keep the cfg's */
 		double learning_rate;  /* <= 0: keep the cfg's */
@@ -111,8 +113,31 @@ int experiment_model(const struct experiment *e, const char *name);
 /* Name of a threshold policy ("fixed", "tuned", "normal_quantile",
  * "recall_target"); static string. */
 const char *experiment_threshold_name(enum exp_threshold t);
+/* Names of an optimizer ("cfg", "sgd", "adam") and of an imbalance
+ * treatment ("none", "oversample", "weighted"); static strings, NULL for a
+ * value out of range. */
+const char *experiment_optimizer_name(enum exp_optimizer o);
+const char *experiment_imbalance_name(enum exp_imbalance i);
 
 /* <results_dir>/<name>, new string. */
 char *experiment_results_path(const struct experiment *e);
+
+/* The settings that go into a unit's inputs hash (unit.c), in three groups
+ * written at their place in it: the data and folds (dataset, cv), the
+ * training and threshold settings, and those only a one-class model uses. */
+enum exp_hash_group { EXP_HASH_DATA = 1, EXP_HASH_TRAINING, EXP_HASH_ONE_CLASS };
+
+struct jw;
+/* Write group g's settings of e as members "key": value of the open JSON
+ * object in w, in table order, each under the last part of its path. */
+void experiment_hash_write(struct jw *w, const struct experiment *e, enum exp_hash_group g);
+
+/* The settings table, as docs/experiments.md shows it: the count of rows,
+ * row i's JSON path without the leading '.' ("training.augment.flip"), and
+ * its markdown table row (a new string; NULL for a key parsed by its own
+ * code, such as "models"). */
+int experiment_settings_count(void);
+const char *experiment_setting_path(int i);
+char *experiment_setting_doc(int i);
 
 #endif

@@ -52,17 +52,18 @@ static unsigned epoch_srand(uint64_t seed, int e)
 
 double train_schedule_rate(const struct train_options *o, int e)
 {
-	if (!o->lr_policy)
+	const struct exp_training *t = o->training;
+	if (!t->lr_policy)
 		return NAN;
-	if (!strcmp(o->lr_policy, "steps")) {
+	if (!strcmp(t->lr_policy, "steps")) {
 		int k = 0;
-		for (int i = 0; i < o->n_lr_steps; i++)
-			if (o->lr_steps[i] <= e + 1)
+		for (int i = 0; i < t->n_lr_steps; i++)
+			if (t->lr_steps[i] <= e + 1)
 				k++;
-		return o->lr_base * pow(o->lr_scale, k);
+		return o->lr_base * pow(t->lr_scale, k);
 	}
-	if (!strcmp(o->lr_policy, "poly"))
-		return o->lr_base * pow(1.0 - (double)e / o->epochs, o->lr_power);
+	if (!strcmp(t->lr_policy, "poly"))
+		return o->lr_base * pow(1.0 - (double)e / o->epochs, t->lr_power);
 	return o->lr_base;
 }
 
@@ -139,13 +140,14 @@ void train_transform(float *x, float *tmp, int c, int h, int w, int flip_h, int 
 static void augment(float *x, float *tmp, int c, int h, int w, const struct train_options *o,
 		    struct prng *r)
 {
-	int fh = o->flip && prng_uniform(r) < 0.5;
-	int fv = o->flip && prng_uniform(r) < 0.5;
-	int rot = o->rot90 && h == w ? (int)prng_below(r, 4) : 0;
+	const struct exp_training *t = o->training;
+	int fh = t->augment_flip && prng_uniform(r) < 0.5;
+	int fv = t->augment_flip && prng_uniform(r) < 0.5;
+	int rot = t->augment_rot90 && h == w ? (int)prng_below(r, 4) : 0;
 	double b = 0, ct = 1;
-	if (o->jitter > 0) {
-		b = (2 * prng_uniform(r) - 1) * o->jitter;
-		ct = 1 + (2 * prng_uniform(r) - 1) * o->jitter;
+	if (t->augment_jitter > 0) {
+		b = (2 * prng_uniform(r) - 1) * t->augment_jitter;
+		ct = 1 + (2 * prng_uniform(r) - 1) * t->augment_jitter;
 	}
 	train_transform(x, tmp, c, h, w, fh, fv, rot, b, ct);
 }
@@ -410,14 +412,14 @@ static void format_hms(double s, char out[32])
 /* The epoch's list of positions into train[]: every image once, the
  * minority class topped up when oversampling; shuffled. Returns its length. */
 static int epoch_order(const int *train, int n_train, const int *labels,
-		       enum train_imbalance imb, struct prng *r, int **order)
+		       enum exp_imbalance imb, struct prng *r, int **order)
 {
 	int cnt[2] = { 0, 0 };
 	for (int i = 0; i < n_train; i++)
 		cnt[labels[train[i]] ? 1 : 0]++;
 	int minority = cnt[1] < cnt[0] ? 1 : 0;
 	int extra = 0;
-	if (imb == TRAIN_IMB_OVERSAMPLE && cnt[minority] > 0)
+	if (imb == EXP_IMB_OVERSAMPLE && cnt[minority] > 0)
 		extra = cnt[1 - minority] - cnt[minority];
 	int *o = xmalloc(((size_t)n_train + (size_t)extra + 1) * sizeof(int));
 	int m = 0;
@@ -448,212 +450,321 @@ static int epoch_order(const int *train, int n_train, const int *labels,
 	return m;
 }
 
+/* One run of train_run: its inputs, buffers and state. */
+struct run {
+	struct net *n;
+	const struct cache *cc;
+	const int *labels;           /* per cache image: 1 anomalous */
+	const int *train, *val;      /* (n_train), (n_val) cache indices */
+	int n_train, n_val;
+	const struct train_options *o;
+	int B;                       /* batch size */
+	size_t in;                   /* C*H*W */
+	double cw[2];                /* class loss weights */
+	int weighted;                /* 1: cw applies to the losses */
+	float *X;                    /* (B, C*H*W) the batch */
+	float *Y;                    /* (B, 2) one-hot truths */
+	float *W;                    /* (B) sample loss weights */
+	float *tmp;                  /* (C*H*W) augmentation scratch */
+	float *VX;                   /* (n_val, C*H*W) validation images */
+	float *VR;                   /* (n_val, C*H*W) their reconstructions; one-class only */
+	double *vp;                  /* (n_val) validation P(anomalous) */
+	int *vl;                     /* (n_val) validation labels */
+	float *RX;                   /* (n_recal, C*H*W) batch-norm recalibration images */
+	int n_recal;
+	struct progress p;
+	double run_epoch_seconds;    /* this run's epochs, for the ETA */
+	int run_epochs;
+};
+
+/* One epoch's figures while it runs. */
+struct epoch_step {
+	int e;          /* 0-based */
+	double t0;      /* start time */
+	double rate;    /* learning rate */
+	int m;          /* images in the epoch's list */
+	double loss;    /* summed batch losses */
+	double step;    /* seconds in training steps */
+};
+
+static int check_inputs(const struct run *r)
+{
+	const struct cache *cc = r->cc;
+	if (cc->w != net_width(r->n) || cc->h != net_height(r->n) || cc->c != net_channels(r->n))
+		return error("image cache holds %dx%dx%d images, the network takes %dx%dx%d",
+			     cc->w, cc->h, cc->c, net_width(r->n), net_height(r->n),
+			     net_channels(r->n));
+	if (r->n_train < 1 || r->o->epochs < 1)
+		return error("nothing to train: %d images, %d epochs", r->n_train, r->o->epochs);
+	for (int i = 0; r->o->reconstruct && i < r->n_train; i++)
+		if (r->labels[r->train[i]])
+			return error("one-class training takes normal images only, but training "
+				     "image %d (image %d of the set) is anomalous", i, r->train[i]);
+	return 0;
+}
+
+/* Class weights n / (2 n_c) when imbalance is weighted and both classes
+ * are present; else 1. */
+static void class_weights(struct run *r)
+{
+	int cnt[2] = { 0, 0 };
+	for (int i = 0; i < r->n_train; i++)
+		cnt[r->labels[r->train[i]] ? 1 : 0]++;
+	r->cw[0] = r->cw[1] = 1;
+	r->weighted = r->o->training->imbalance == EXP_IMB_WEIGHTED && cnt[0] > 0 && cnt[1] > 0;
+	if (r->weighted) {
+		r->cw[0] = (double)r->n_train / (2.0 * cnt[0]);
+		r->cw[1] = (double)r->n_train / (2.0 * cnt[1]);
+	}
+}
+
+/* The batch, validation and recalibration buffers, filled where they hold
+ * fixed images. Batch-norm recalibration set: up to TRAIN_RECAL_BATCHES
+ * full batches of distinct training images, unaugmented, taken with a
+ * stride coprime with the training set's size, so that each batch spreads
+ * over the whole set (which is in path order, hence grouped by class and
+ * defect type) instead of holding neighbours. */
+static void train_buffers_alloc(struct run *r)
+{
+	int B = r->B, n_val = r->n_val, n_train = r->n_train;
+	size_t in = r->in;
+	r->X = xmalloc((size_t)B * in * sizeof(float));
+	r->Y = xmalloc((size_t)B * NET_CLASSES * sizeof(float));
+	r->W = xmalloc((size_t)B * sizeof(float));
+	r->tmp = xmalloc(in * sizeof(float));
+	r->VX = xmalloc(((size_t)n_val + 1) * in * sizeof(float));
+	r->VR = r->o->reconstruct ? xmalloc(((size_t)n_val + 1) * in * sizeof(float)) : NULL;
+	r->vp = xmalloc(((size_t)n_val + 1) * sizeof(double));
+	r->vl = xmalloc(((size_t)n_val + 1) * sizeof(int));
+	r->n_recal = n_train / B < TRAIN_RECAL_BATCHES ? (n_train / B) * B : TRAIN_RECAL_BATCHES * B;
+	r->RX = xmalloc(((size_t)r->n_recal + 1) * in * sizeof(float));
+	int stride = n_train / B > 1 ? n_train / B : 1;
+	while (gcd(stride, n_train) != 1)
+		stride++;
+	for (int i = 0; i < r->n_recal; i++)
+		memcpy(r->RX + (size_t)i * in,
+		       cache_image(r->cc, r->train[(size_t)i * stride % n_train]), in * sizeof(float));
+	for (int i = 0; i < n_val; i++) {
+		memcpy(r->VX + (size_t)i * in, cache_image(r->cc, r->val[i]), in * sizeof(float));
+		r->vl[i] = r->labels[r->val[i]] ? 1 : 0;
+	}
+}
+
+static void train_buffers_free(struct run *r)
+{
+	free(r->X);
+	free(r->Y);
+	free(r->W);
+	free(r->tmp);
+	free(r->VX);
+	free(r->VR);
+	free(r->RX);
+	free(r->vp);
+	free(r->vl);
+}
+
+/* Batch rows 0..B from order[s..s+real), augmented; rows past real repeat
+ * the batch's own images at weight 0. */
+static void fill_batch(struct run *r, const int *order, int s, int real)
+{
+	for (int b = 0; b < r->B; b++) {
+		int pos = order[s + (b < real ? b : b % real)];
+		int img = r->train[pos];
+		int y = r->labels[img] ? 1 : 0;
+		float *x = r->X + (size_t)b * r->in;
+		memcpy(x, cache_image(r->cc, img), r->in * sizeof(float));
+		if (b < real)
+			augment(x, r->tmp, r->cc->c, r->cc->h, r->cc->w, r->o, &r->p.rng);
+		r->Y[b * 2 + 0] = (float)(1 - y);
+		r->Y[b * 2 + 1] = (float)y;
+		r->W[b] = b < real ? (float)r->cw[y] : 0.0f;
+	}
+}
+
+/* Seed the epoch, set its rate and train on its batches (until a stop
+ * signal). */
+static void run_batches(struct run *r, struct epoch_step *es)
+{
+	const struct train_options *o = r->o;
+	net_srand(epoch_srand(o->seed, es->e));
+	double lr = train_schedule_rate(o, es->e);
+	if (!isnan(lr))
+		net_set_rate(r->n, lr);
+	es->rate = net_rate(r->n);
+	int *order;
+	es->m = epoch_order(r->train, r->n_train, r->labels, o->training->imbalance, &r->p.rng,
+			    &order);
+	es->loss = es->step = 0;
+	for (int s = 0; s < es->m && !stop_signal; s += r->B) {
+		fill_batch(r, order, s, es->m - s < r->B ? es->m - s : r->B);
+		double ls, ts = now_seconds();
+		if (o->reconstruct)
+			net_train_reconstruct(r->n, r->X, r->W, &ls);
+		else
+			net_train_batch(r->n, r->X, r->Y, r->W, &ls);
+		es->step += now_seconds() - ts;
+		es->loss += ls;
+	}
+	free(order);
+}
+
+/* The epoch's curve point: training loss, batch-norm recalibration, then
+ * the validation figures. */
+static void end_epoch(struct run *r, const struct epoch_step *es)
+{
+	struct progress *p = &r->p;
+	p->images += es->m;
+	p->step_seconds += es->step;
+	struct train_epoch *c = &p->curve[es->e];
+	c->epoch = es->e + 1;
+	c->train_loss = es->loss / es->m;
+	c->learning_rate = es->rate;
+	c->val_loss = c->val_accuracy = NAN;
+	if (r->n_recal > 0)
+		net_recalibrate(r->n, r->RX, r->n_recal);
+	if (r->n_val > 0 && r->o->reconstruct) {
+		net_reconstruct(r->n, r->VX, r->n_val, r->VR);
+		c->val_loss = sse_per_image(r->VX, r->VR, r->n_val, r->in);
+	} else if (r->n_val > 0) {
+		net_predict(r->n, r->VX, r->n_val, r->vp);
+		train_val_figures(r->vp, r->vl, r->n_val, r->weighted ? r->cw : NULL, &c->val_loss,
+				  &c->val_accuracy);
+	}
+	p->epoch = es->e + 1;
+}
+
+/* Early stopping after epoch e: keep the best weights, count the epochs
+ * since. -1 when the best weights cannot be written. */
+static int early_stop(struct run *r, int e)
+{
+	const struct exp_training *t = r->o->training;
+	struct progress *p = &r->p;
+	double val_loss = p->curve[e].val_loss;
+	if (!t->early_stopping || r->n_val <= 0)
+		return 0;
+	if (val_loss < p->best_val) {
+		p->best_val = val_loss;
+		p->best_epoch = e + 1;
+		p->since_best = 0;
+		if (r->o->best_weights && net_save_weights(r->n, r->o->best_weights) < 0)
+			return -1;
+	} else if (++p->since_best >= t->patience) {
+		p->stopped = 1;
+	}
+	return 0;
+}
+
+/* The progress line of epoch e, with the unit's and the study's ETA. */
+static void print_progress(const struct run *r, const struct epoch_step *es)
+{
+	const struct train_options *o = r->o;
+	const struct progress *p = &r->p;
+	const struct train_epoch *c = &p->curve[es->e];
+	int done = p->stopped || p->epoch == o->epochs;
+	double per = r->run_epoch_seconds / r->run_epochs;
+	double unit_left = done ? 0 : per * (o->epochs - p->epoch);
+	double study_left = unit_left + o->study_other_seconds + o->study_same_pending * per * o->epochs;
+	char u[32], st[32];
+	format_hms(unit_left, u);
+	format_hms(study_left, st);
+	printf("%s  epoch %d/%d  loss %.4f  val_loss %.4f  val_acc %.3f  %.1f img/s"
+	       "  ETA unit %s  study %s%s\n",
+	       o->label, es->e + 1, o->epochs, c->train_loss, c->val_loss, c->val_accuracy,
+	       es->step > 0 ? es->m / es->step : 0.0, u, st, p->stopped ? "  (early stop)" : "");
+	fflush(stdout);
+}
+
+/* The epochs from the checkpoint's (or the first) to the end, an early
+ * stop, a divergence or a stop signal. Returns -1 on an I/O error. */
+static int train_epochs(struct run *r, struct train_result *out)
+{
+	const struct train_options *o = r->o;
+	struct progress *p = &r->p;
+	while (!p->stopped && p->epoch < o->epochs) {
+		if (stop_signal) {
+			out->status = TRAIN_INTERRUPTED;
+			return 0;
+		}
+		struct epoch_step es = { .e = p->epoch, .t0 = now_seconds() };
+		run_batches(r, &es);
+		if (stop_signal) {
+			out->status = TRAIN_INTERRUPTED;
+			return 0;
+		}
+		end_epoch(r, &es);
+		const struct train_epoch *c = &p->curve[es.e];
+		if (!isfinite(c->train_loss) || (r->n_val > 0 && !isfinite(c->val_loss))) {
+			out->status = TRAIN_DIVERGED;
+			out->diverged_epoch = es.e + 1;
+			p->seconds += now_seconds() - es.t0;
+			if (o->label)
+				printf("%s  epoch %d/%d  loss %g: diverged\n", o->label, es.e + 1,
+				       o->epochs, c->train_loss);
+			return 0;
+		}
+		if (early_stop(r, es.e) < 0)
+			return -1;
+		double dt = now_seconds() - es.t0;
+		p->seconds += dt;
+		r->run_epoch_seconds += dt;
+		r->run_epochs++;
+		if (o->checkpoint && ckpt_write(o->checkpoint, o->checkpoint_key, p, r->n) < 0)
+			return -1;
+		if (o->label)
+			print_progress(r, &es);
+	}
+	return 0;
+}
+
+/* After a whole run: the network takes the chosen epoch's weights. */
+static int choose_epoch(struct run *r, struct train_result *out)
+{
+	const struct progress *p = &r->p;
+	out->chosen_epoch = p->epoch;
+	if (r->o->training->early_stopping && r->n_val > 0 && p->best_epoch > 0 &&
+	    p->best_epoch != p->epoch) {
+		out->chosen_epoch = p->best_epoch;
+		if (!r->o->best_weights)
+			return error("early stopping needs a file for the best weights");
+		return net_load_weights(r->n, r->o->best_weights, -1);
+	}
+	return 0;
+}
+
 int train_run(struct net *n, const struct cache *cc, const int *labels,
 	      const int *train, int n_train, const int *val, int n_val,
 	      const struct train_options *o, struct train_result *out)
 {
 	memset(out, 0, sizeof *out);
-	if (cc->w != net_width(n) || cc->h != net_height(n) || cc->c != net_channels(n))
-		return error("image cache holds %dx%dx%d images, the network takes %dx%dx%d",
-			     cc->w, cc->h, cc->c, net_width(n), net_height(n), net_channels(n));
-	if (n_train < 1 || o->epochs < 1)
-		return error("nothing to train: %d images, %d epochs", n_train, o->epochs);
-	for (int i = 0; o->reconstruct && i < n_train; i++)
-		if (labels[train[i]])
-			return error("one-class training takes normal images only, but training "
-				     "image %d (image %d of the set) is anomalous", i, train[i]);
+	struct run r = { .n = n, .cc = cc, .labels = labels, .train = train, .val = val,
+			 .n_train = n_train, .n_val = n_val, .o = o };
+	if (check_inputs(&r) != 0)
+		return -1;
+	r.B = net_batch(n);
+	r.in = (size_t)net_inputs(n);
+	class_weights(&r);
 
-	int B = net_batch(n);
-	size_t in = (size_t)net_inputs(n);
-	double cw[2] = { 1, 1 };
-	int cnt[2] = { 0, 0 };
-	for (int i = 0; i < n_train; i++)
-		cnt[labels[train[i]] ? 1 : 0]++;
-	int weighted = o->imbalance == TRAIN_IMB_WEIGHTED && cnt[0] > 0 && cnt[1] > 0;
-	if (weighted) {
-		cw[0] = (double)n_train / (2.0 * cnt[0]);
-		cw[1] = (double)n_train / (2.0 * cnt[1]);
-	}
-
-	struct progress p = { 0 };
-	p.curve = xcalloc((size_t)o->epochs, sizeof *p.curve);
-	p.best_val = INFINITY;
-	prng_seed(&p.rng, o->seed);
-	int rc = o->checkpoint ? ckpt_read(o->checkpoint, o->checkpoint_key, o->epochs, &p, n) : 0;
+	r.p.curve = xcalloc((size_t)o->epochs, sizeof *r.p.curve);
+	r.p.best_val = INFINITY;
+	prng_seed(&r.p.rng, o->seed);
+	int rc = o->checkpoint ? ckpt_read(o->checkpoint, o->checkpoint_key, o->epochs, &r.p, n) : 0;
 	if (rc < 0) {
-		free(p.curve);
+		free(r.p.curve);
 		return -1;
 	}
-	out->resumed_epoch = rc == 1 ? p.epoch : 0;
+	out->resumed_epoch = rc == 1 ? r.p.epoch : 0;
 
-	float *X = xmalloc((size_t)B * in * sizeof(float));   /* (B, C*H*W) */
-	float *Y = xmalloc((size_t)B * NET_CLASSES * sizeof(float)); /* (B, 2) */
-	float *W = xmalloc((size_t)B * sizeof(float));        /* (B) */
-	float *tmp = xmalloc(in * sizeof(float));
-	float *VX = xmalloc(((size_t)n_val + 1) * in * sizeof(float)); /* (n_val, C*H*W) */
-	/* reconstructions of VX, (n_val, C*H*W); one-class training only */
-	float *VR = o->reconstruct ? xmalloc(((size_t)n_val + 1) * in * sizeof(float)) : NULL;
-	double *vp = xmalloc(((size_t)n_val + 1) * sizeof(double));
-	int *vl = xmalloc(((size_t)n_val + 1) * sizeof(int));
-	/* Batch-norm recalibration set: up to TRAIN_RECAL_BATCHES full batches of
-	 * distinct training images, unaugmented, taken with a stride coprime
-	 * with the training set's size, so that each batch spreads over the
-	 * whole set (which is in path order, hence grouped by class and defect
-	 * type) instead of holding neighbours. */
-	int n_recal = n_train / B < TRAIN_RECAL_BATCHES ? (n_train / B) * B : TRAIN_RECAL_BATCHES * B;
-	float *RX = xmalloc(((size_t)n_recal + 1) * in * sizeof(float)); /* (n_recal, C*H*W) */
-	int stride = n_train / B > 1 ? n_train / B : 1;
-	while (gcd(stride, n_train) != 1)
-		stride++;
-	for (int i = 0; i < n_recal; i++)
-		memcpy(RX + (size_t)i * in, cache_image(cc, train[(size_t)i * stride % n_train]),
-		       in * sizeof(float));
-	for (int i = 0; i < n_val; i++) {
-		memcpy(VX + (size_t)i * in, cache_image(cc, val[i]), in * sizeof(float));
-		vl[i] = labels[val[i]] ? 1 : 0;
-	}
-
-	enum train_status status = TRAIN_OK;
-	int diverged_epoch = 0;
-	double run_epoch_seconds = 0;
-	int run_epochs = 0;
-	rc = 0;
-	while (!p.stopped && p.epoch < o->epochs) {
-		if (stop_signal) {
-			status = TRAIN_INTERRUPTED;
-			break;
-		}
-		int e = p.epoch; /* 0-based index of this epoch */
-		double t0 = now_seconds();
-		net_srand(epoch_srand(o->seed, e));
-		double lr = train_schedule_rate(o, e);
-		if (!isnan(lr))
-			net_set_rate(n, lr);
-		double rate = net_rate(n);
-
-		int *order;
-		int m = epoch_order(train, n_train, labels, o->imbalance, &p.rng, &order);
-		double loss = 0, step = 0;
-		for (int s = 0; s < m && !stop_signal; s += B) {
-			int real = m - s < B ? m - s : B;
-			for (int b = 0; b < B; b++) {
-				int pos = order[s + (b < real ? b : b % real)];
-				int img = train[pos];
-				int y = labels[img] ? 1 : 0;
-				float *x = X + (size_t)b * in;
-				memcpy(x, cache_image(cc, img), in * sizeof(float));
-				if (b < real)
-					augment(x, tmp, cc->c, cc->h, cc->w, o, &p.rng);
-				Y[b * 2 + 0] = (float)(1 - y);
-				Y[b * 2 + 1] = (float)y;
-				W[b] = b < real ? (float)cw[y] : 0.0f;
-			}
-			double ls, ts = now_seconds();
-			if (o->reconstruct)
-				net_train_reconstruct(n, X, W, &ls);
-			else
-				net_train_batch(n, X, Y, W, &ls);
-			step += now_seconds() - ts;
-			loss += ls;
-		}
-		free(order);
-		if (stop_signal) {
-			status = TRAIN_INTERRUPTED;
-			break;
-		}
-		p.images += m;
-		p.step_seconds += step;
-		struct train_epoch *c = &p.curve[e];
-		c->epoch = e + 1;
-		c->train_loss = loss / m;
-		c->learning_rate = rate;
-		c->val_loss = c->val_accuracy = NAN;
-		if (n_recal > 0)
-			net_recalibrate(n, RX, n_recal);
-		if (n_val > 0 && o->reconstruct) {
-			net_reconstruct(n, VX, n_val, VR);
-			c->val_loss = sse_per_image(VX, VR, n_val, in);
-		} else if (n_val > 0) {
-			net_predict(n, VX, n_val, vp);
-			train_val_figures(vp, vl, n_val, weighted ? cw : NULL, &c->val_loss,
-					  &c->val_accuracy);
-		}
-		p.epoch = e + 1;
-		if (!isfinite(c->train_loss) || (n_val > 0 && !isfinite(c->val_loss))) {
-			status = TRAIN_DIVERGED;
-			diverged_epoch = e + 1;
-			p.seconds += now_seconds() - t0;
-			if (o->label)
-				printf("%s  epoch %d/%d  loss %g: diverged\n", o->label, e + 1,
-				       o->epochs, c->train_loss);
-			break;
-		}
-		if (o->early_stopping && n_val > 0) {
-			if (c->val_loss < p.best_val) {
-				p.best_val = c->val_loss;
-				p.best_epoch = e + 1;
-				p.since_best = 0;
-				if (o->best_weights && net_save_weights(n, o->best_weights) < 0) {
-					rc = -1;
-					break;
-				}
-			} else if (++p.since_best >= o->patience) {
-				p.stopped = 1;
-			}
-		}
-		int done = p.stopped || p.epoch == o->epochs;
-		double dt = now_seconds() - t0;
-		p.seconds += dt;
-		run_epoch_seconds += dt;
-		run_epochs++;
-		if (o->checkpoint && ckpt_write(o->checkpoint, o->checkpoint_key, &p, n) < 0) {
-			rc = -1;
-			break;
-		}
-		if (o->label) {
-			double per = run_epoch_seconds / run_epochs;
-			double unit_left = done ? 0 : per * (o->epochs - p.epoch);
-			double study_left = unit_left + o->study_other_seconds +
-					    o->study_same_pending * per * o->epochs;
-			char u[32], st[32];
-			format_hms(unit_left, u);
-			format_hms(study_left, st);
-			printf("%s  epoch %d/%d  loss %.4f  val_loss %.4f  val_acc %.3f  %.1f img/s"
-			       "  ETA unit %s  study %s%s\n",
-			       o->label, e + 1, o->epochs, c->train_loss, c->val_loss,
-			       c->val_accuracy, step > 0 ? m / step : 0.0, u, st,
-			       p.stopped ? "  (early stop)" : "");
-			fflush(stdout);
-		}
-	}
-
-	if (rc == 0 && status == TRAIN_OK) {
-		int chosen = p.epoch;
-		if (o->early_stopping && n_val > 0 && p.best_epoch > 0 && p.best_epoch != p.epoch) {
-			chosen = p.best_epoch;
-			if (!o->best_weights)
-				rc = error("early stopping needs a file for the best weights");
-			else
-				rc = net_load_weights(n, o->best_weights, -1);
-		}
-		out->chosen_epoch = chosen;
-	}
-	out->status = status;
-	out->diverged_epoch = diverged_epoch;
-	out->curve = p.curve;
-	out->epochs_run = p.epoch;
-	out->train_seconds = p.seconds;
-	out->images = p.images;
-	out->images_per_second = p.step_seconds > 0 ? p.images / p.step_seconds : 0;
-	free(X);
-	free(Y);
-	free(W);
-	free(tmp);
-	free(VX);
-	free(VR);
-	free(RX);
-	free(vp);
-	free(vl);
+	train_buffers_alloc(&r);
+	out->status = TRAIN_OK;
+	rc = train_epochs(&r, out);
+	if (rc == 0 && out->status == TRAIN_OK)
+		rc = choose_epoch(&r, out);
+	out->curve = r.p.curve;
+	out->epochs_run = r.p.epoch;
+	out->train_seconds = r.p.seconds;
+	out->images = r.p.images;
+	out->images_per_second = r.p.step_seconds > 0 ? r.p.images / r.p.step_seconds : 0;
+	train_buffers_free(&r);
 	if (rc < 0) {
 		train_result_release(out);
 		return -1;

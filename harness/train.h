@@ -31,30 +31,25 @@
 #define DARKFOLD_TRAIN_H
 
 #include "cache.h"
+#include "experiment.h"
 #include "net.h"
 
 #include <stdint.h>
 
-enum train_imbalance { TRAIN_IMB_NONE = 0, TRAIN_IMB_OVERSAMPLE, TRAIN_IMB_WEIGHTED };
-
+/* The experiment's training settings (read, never copied: augmentation,
+ * imbalance, early stopping, the learning-rate schedule) and what a run
+ * adds to them. */
 struct train_options {
-	int epochs;
-	int flip, rot90;         /* 0/1 */
-	double jitter;           /* 0 = off */
-	enum train_imbalance imbalance;
-	int early_stopping;      /* stop after `patience` epochs without a lower val loss */
-	int patience;
-	/* Learning-rate schedule. lr_policy NULL: the cfg's own policy, which
-	 * Darknet evaluates from the count of images seen. Otherwise the rate
-	 * of epoch e (0-based) is, from lr_base:
+	/* Learning-rate schedule (training->lr_policy): NULL, the cfg's own
+	 * policy, which Darknet evaluates from the count of images seen.
+	 * Otherwise the rate of epoch e (0-based) is, from lr_base:
 	 *   "constant": lr_base
 	 *   "steps":    lr_base * lr_scale^k, k = how many lr_steps (1-based
 	 *               epoch numbers) are <= e+1
 	 *   "poly":     lr_base * (1 - e/epochs)^lr_power */
-	const char *lr_policy;
-	double lr_base, lr_power, lr_scale;
-	const int *lr_steps;
-	int n_lr_steps;
+	const struct exp_training *training;
+	int epochs;              /* the model's own, else training->epochs */
+	double lr_base;          /* the network's learning rate */
 	/* 1: a one-class reconstruction network (net_build_reconstruction):
 	 * each image is its own target, every training image must be normal
 	 * (an anomalous one is an error), and the validation loss is the mean

@@ -106,12 +106,12 @@ int unit_effective_cfg(const struct experiment *e, const struct exp_model *m, st
 
 static const char *optimizer_name(enum exp_optimizer o)
 {
-	return o == EXP_OPT_SGD ? "sgd" : o == EXP_OPT_ADAM ? "adam" : "cfg";
+	return experiment_optimizer_name(o);
 }
 
 static const char *imbalance_name(enum exp_imbalance i)
 {
-	return i == EXP_IMB_OVERSAMPLE ? "oversample" : i == EXP_IMB_WEIGHTED ? "weighted" : "none";
+	return experiment_imbalance_name(i);
 }
 
 /* SHA-256 of everything that determines the unit's result: darkfold's
@@ -127,56 +127,10 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 	jw_kstr(&w, "darkfold_version", DARKFOLD_VERSION);
 	jw_kstr(&w, "cfg_sha256", cfg_sha);
 	jw_kstr(&w, "cache_key", cache_key);
-	jw_kstr(&w, "category", e->dataset.category);
-	jw_kint(&w, "width", e->dataset.width);
-	jw_kint(&w, "height", e->dataset.height);
-	jw_kint(&w, "channels", e->dataset.channels);
-	jw_key(&w, "normal");
-	jw_arr_begin(&w);
-	for (int i = 0; i < e->dataset.n_normal; i++)
-		jw_str(&w, e->dataset.normal[i]);
-	jw_arr_end(&w);
-	jw_key(&w, "anomalous");
-	jw_arr_begin(&w);
-	for (int i = 0; i < e->dataset.n_anomalous; i++)
-		jw_str(&w, e->dataset.anomalous[i]);
-	jw_arr_end(&w);
-	jw_kint(&w, "k", e->cv.k);
-	jw_kint(&w, "repeats", e->cv.repeats);
-	jw_knum(&w, "seed", (double)e->cv.seed);
-	jw_kint(&w, "stratify", e->cv.stratify);
-	jw_knum(&w, "inner_fraction", e->cv.inner_fraction);
+	experiment_hash_write(&w, e, EXP_HASH_DATA);
 	jw_kint(&w, "repeat", r);
 	jw_kint(&w, "fold", f);
-	jw_kint(&w, "epochs", e->training.epochs);
-	jw_kint(&w, "batch", e->training.batch);
-	jw_knum(&w, "learning_rate", e->training.learning_rate);
-	jw_knum(&w, "momentum", e->training.momentum);
-	jw_knum(&w, "decay", e->training.decay);
-	jw_kstr(&w, "optimizer", optimizer_name(e->training.optimizer));
-	jw_kint(&w, "flip", e->training.augment_flip);
-	jw_kint(&w, "rot90", e->training.augment_rot90);
-	jw_knum(&w, "jitter", e->training.augment_jitter);
-	jw_kstr(&w, "imbalance", imbalance_name(e->training.imbalance));
-	jw_kint(&w, "early_stopping", e->training.early_stopping);
-	jw_kint(&w, "patience", e->training.patience);
-	jw_kstr(&w, "lr_policy", e->training.lr_policy);
-	jw_knum(&w, "lr_power", e->training.lr_power);
-	jw_knum(&w, "lr_scale", e->training.lr_scale);
-	jw_key(&w, "lr_steps");
-	jw_arr_begin(&w);
-	for (int i = 0; i < e->training.n_lr_steps; i++)
-		jw_int(&w, e->training.lr_steps[i]);
-	jw_arr_end(&w);
-	jw_kint(&w, "threads", e->training.threads);
-	jw_kint(&w, "positive", e->metrics.positive);
-	jw_knum(&w, "beta", e->metrics.beta);
-	jw_kint(&w, "threshold_policy", e->metrics.threshold_policy);
-	jw_knum(&w, "threshold", e->metrics.threshold);
-	if (e->metrics.threshold_policy == EXP_THR_NORMAL_QUANTILE)
-		jw_knum(&w, "quantile", e->metrics.quantile);
-	if (e->metrics.threshold_policy == EXP_THR_RECALL_TARGET)
-		jw_knum(&w, "recall_target", e->metrics.recall_target);
+	experiment_hash_write(&w, e, EXP_HASH_TRAINING);
 	jw_kstr(&w, "model", m->name);
 	jw_kstr(&w, "cfg", m->cfg);
 	jw_kstr(&w, "weights", m->weights);
@@ -185,7 +139,7 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 		jw_kstr(&w, "kind", "one_class");
 		jw_kstr(&w, "score", anomaly_pool_name(m->score_pool));
 		jw_kint(&w, "score_k", m->score_k);
-		jw_kint(&w, "pixel", e->metrics.pixel);
+		experiment_hash_write(&w, e, EXP_HASH_ONE_CLASS);
 	}
 	if (m->epochs > 0)
 		jw_kint(&w, "model_epochs", m->epochs);
@@ -814,22 +768,10 @@ static int run(struct unit_run_state *s)
 	}
 
 	struct train_options o = { 0 };
+	o.training = &e->training;
 	o.epochs = m->epochs > 0 ? m->epochs : e->training.epochs;
 	o.reconstruct = one_class;
-	o.flip = e->training.augment_flip;
-	o.rot90 = e->training.augment_rot90;
-	o.jitter = e->training.augment_jitter;
-	o.imbalance = e->training.imbalance == EXP_IMB_OVERSAMPLE ? TRAIN_IMB_OVERSAMPLE
-		      : e->training.imbalance == EXP_IMB_WEIGHTED ? TRAIN_IMB_WEIGHTED
-							  : TRAIN_IMB_NONE;
-	o.early_stopping = e->training.early_stopping;
-	o.patience = e->training.patience;
-	o.lr_policy = e->training.lr_policy;
 	o.lr_base = s->info.learning_rate;
-	o.lr_power = e->training.lr_power;
-	o.lr_scale = e->training.lr_scale;
-	o.lr_steps = e->training.lr_steps;
-	o.n_lr_steps = e->training.n_lr_steps;
 	o.seed = s->unit_seed;
 	o.checkpoint = s->ckpt_path;
 	o.checkpoint_key = s->inputs_sha;

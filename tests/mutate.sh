@@ -121,11 +121,11 @@ mut oversample-images harness/train.c 'mins[k++] = i;' '{ mins[k] = k; k++; }' \
   test_train "oversampling repeats images 0..n-1 instead of the minority-class images"
 mut oversample-random harness/train.c 'int j = i + (int)prng_below(r, (uint64_t)(nmin - i));' 'int j = i;' \
   test_train "the leftover extra images are the first ones, not a random draw"
-mut early-improve harness/train.c 'if (c->val_loss < p.best_val) {' 'if (c->val_loss <= p.best_val) {' \
+mut early-improve harness/train.c 'if (val_loss < p->best_val) {' 'if (val_loss <= p->best_val) {' \
   test_train "an epoch that only equals the best counts as an improvement"
-mut early-patience harness/train.c '} else if (++p.since_best >= o->patience) {' '} else if (++p.since_best > o->patience) {' \
+mut early-patience harness/train.c '} else if (++p->since_best >= t->patience) {' '} else if (++p->since_best > t->patience) {' \
   test_train "early stopping waits one epoch more than the patience"
-mut early-restore harness/train.c 'rc = net_load_weights(n, o->best_weights, -1);' 'rc = 0;' \
+mut early-restore harness/train.c 'return net_load_weights(r->n, r->o->best_weights, -1);' 'return 0;' \
   test_train "the best epoch is reported but its weights are not restored"
 mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k || strcmp(k, key ? k : "")) {' \
   "test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
@@ -146,14 +146,14 @@ mut weights-upto-net harness/net.c 'load_weights_upto(dn, p, 0, all ? dn->n : up
 mut weights-upto-unit harness/unit.c 'net_load_weights(n, m->weights, m->weights_upto)' 'net_load_weights(n, m->weights, -1)' \
   test_unit_failures "a unit ignores the experiment's weights_upto"
 
-# ---- retraining triggers and the result file (harness/unit.c) ----
-mut current-beta harness/unit.c 'jw_knum(&w, "beta", e->metrics.beta);' '(void)0;' \
+# ---- retraining triggers (the settings table's unit-hash rows, harness/experiment.c) and the result file (harness/unit.c) ----
+mut current-beta harness/experiment.c '.def = "2", .hash = EXP_HASH_TRAINING,' '.def = "2",' \
   test_unit "changing beta does not retrain"
-mut current-policy harness/unit.c 'jw_kint(&w, "threshold_policy", e->metrics.threshold_policy);' '(void)0;' \
+mut current-policy harness/experiment.c '.words = threshold_names, .def = "\"tuned\"", .hash = EXP_HASH_TRAINING,' '.words = threshold_names, .def = "\"tuned\"",' \
   test_unit "changing threshold_policy does not retrain"
-mut current-positive harness/unit.c 'jw_kint(&w, "positive", e->metrics.positive);' '(void)0;' \
+mut current-positive harness/experiment.c '.words = positives, .def = "\"anomalous\"", .hash = EXP_HASH_TRAINING,' '.words = positives, .def = "\"anomalous\"",' \
   test_unit "changing positive does not retrain"
-mut current-epochs harness/unit.c 'jw_kint(&w, "epochs", e->training.epochs);' '(void)0;' \
+mut current-epochs harness/experiment.c '.max = 100000, .def = "10", .hash = EXP_HASH_TRAINING,' '.max = 100000, .def = "10",' \
   test_unit "changing epochs does not retrain"
 
 # ---- summary and the best model (harness/summary.c) ----

@@ -290,6 +290,26 @@ struct bad_case {
 	const char *message; /* after "error: bad.json: " */
 };
 
+/* Loading c->text fails with exactly c->message, and leaves *out zeroed. */
+static void expect_error(const struct bad_case *c)
+{
+	write_text("bad.json", c->text);
+	struct experiment e;
+	int rc;
+	char *err = load_capture("bad.json", &e, &rc);
+	char *want = xasprintf("error: bad.json: %s\n", c->message);
+	if (strcmp(err, want) != 0)
+		print_error("case: %s\n", c->text);
+	assert_string_equal(err, want);
+	assert_int_equal(rc, -1);
+	/* *out is zeroed: releasing it is harmless */
+	assert_null(e.path);
+	assert_int_equal(e.n_models, 0);
+	experiment_release(&e);
+	free(want);
+	free(err);
+}
+
 static void experiment_should_name_the_json_path_of_each_error(void **state)
 {
 	(void)state;
@@ -304,23 +324,27 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		  "starting with '.'), got \"a/b\"" },
 		{ "{\"name\": 3}", ".name: expected a non-empty string, got 3" },
 		{ "{\"results_dir\": \"\"}", ".results_dir: expected a non-empty string, got \"\"" },
-		{ "{\"cv\": {\"k\": \"five\"}}", ".cv.k: expected an integer >= 2, got \"five\"" },
-		{ "{\"cv\": {\"k\": 1}}", ".cv.k: expected an integer >= 2, got 1" },
-		{ "{\"cv\": {\"k\": 2.5}}", ".cv.k: expected an integer >= 2, got 2.5" },
-		{ "{\"cv\": {\"repeats\": 0}}", ".cv.repeats: expected an integer >= 1, got 0" },
+		{ "{\"cv\": {\"k\": \"five\"}}",
+		  ".cv.k: expected an integer from 2 to 1000, got \"five\"" },
+		{ "{\"cv\": {\"k\": 1}}",
+		  ".cv.k: expected an integer from 2 to 1000, got 1" },
+		{ "{\"cv\": {\"k\": 2.5}}",
+		  ".cv.k: expected an integer from 2 to 1000, got 2.5" },
+		{ "{\"cv\": {\"repeats\": 0}}",
+		  ".cv.repeats: expected an integer from 1 to 1000, got 0" },
 		{ "{\"cv\": {\"seed\": -1}}",
-		  ".cv.seed: expected an integer between 0 and 9007199254740991, got -1" },
+		  ".cv.seed: expected an integer from 0 to 9007199254740991, got -1" },
 		{ "{\"cv\": {\"stratify\": \"yes\"}}", ".cv.stratify: expected true or false, got \"yes\"" },
 		{ "{\"cv\": {\"inner_fraction\": 0}}",
-		  ".cv.inner_fraction: expected a number > 0 and <= 0.5, got 0" },
+		  ".cv.inner_fraction: expected a number in (0, 0.5], got 0" },
 		{ "{\"cv\": {\"folds\": 5}}",
 		  ".cv.folds: unknown key (known keys here: k, repeats, seed, stratify, "
 		  "inner_fraction)" },
 		{ "{\"cv\": 5}", ".cv: expected an object, got 5" },
 		{ "{\"dataset\": {\"width\": 4}}",
-		  ".dataset.width: expected an integer between 8 and 2048, got 4" },
+		  ".dataset.width: expected an integer from 8 to 2048, got 4" },
 		{ "{\"dataset\": {\"height\": 4096}}",
-		  ".dataset.height: expected an integer between 8 and 2048, got 4096" },
+		  ".dataset.height: expected an integer from 8 to 2048, got 4096" },
 		{ "{\"dataset\": {\"channels\": 2}}", ".dataset.channels: expected 1 or 3, got 2" },
 		{ "{\"dataset\": {\"category\": \"a/b\"}}",
 		  ".dataset.category: expected a folder name without '/', got \"a/b\"" },
@@ -330,13 +354,13 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		  ".dataset.anomalous[1]: expected a non-empty string, got 7" },
 		{ "{\"dataset\": {\"synthetic\": 1}}", ".dataset.synthetic: expected true or false, got 1" },
 		{ "{\"dataset\": {\"synth_difficulty\": 0.2}}",
-		  ".dataset.synth_difficulty: expected a number between 0.25 and 4.0, got 0.2" },
+		  ".dataset.synth_difficulty: expected a number from 0.25 to 4, got 0.2" },
 		{ "{\"dataset\": {\"synth_rotation\": -5}}",
-		  ".dataset.synth_rotation: expected a number of degrees between 0 and 180, got -5" },
+		  ".dataset.synth_rotation: expected a number from 0 to 180, got -5" },
 		{ "{\"dataset\": {\"synth_rotation\": \"ten\"}}",
-		  ".dataset.synth_rotation: expected a number of degrees between 0 and 180, got \"ten\"" },
+		  ".dataset.synth_rotation: expected a number from 0 to 180, got \"ten\"" },
 		{ "{\"dataset\": {\"synth_size\": 31}}",
-		  ".dataset.synth_size: expected an integer between 32 and 4096, got 31" },
+		  ".dataset.synth_size: expected an integer from 32 to 4096, got 31" },
 		{ "{\"models\": {}}", ".models: expected at least one model, got an object" },
 		{ "{\"models\": [\"cfg/a.cfg\"]}", ".models: expected an object, got an array" },
 		{ "{\"models\": {\"a\": 1}}", ".models.a: expected a cfg path or an object, got 1" },
@@ -362,16 +386,17 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		  "(at most 64, not starting with '.')" },
 		{ "{\"models\": {\"figures\": \"cfg/a.cfg\"}}",
 		  ".models.figures: model name \"figures\" is reserved for the report's figures" },
-		{ "{\"training\": {\"epochs\": 0}}", ".training.epochs: expected an integer >= 1, got 0" },
+		{ "{\"training\": {\"epochs\": 0}}",
+		  ".training.epochs: expected an integer from 1 to 100000, got 0" },
 		{ "{\"training\": {\"batch\": -1}}",
-		  ".training.batch: expected an integer between 0 and 4096 (0: the cfg's), got -1" },
+		  ".training.batch: expected an integer from 0 to 4096 (0: the cfg's), got -1" },
 		{ "{\"training\": {\"learning_rate\": \"fast\"}}",
-		  ".training.learning_rate: expected a number between 0 and 10 (0: the cfg's), got "
+		  ".training.learning_rate: expected a number from 0 to 10 (0: the cfg's), got "
 		  "\"fast\"" },
 		{ "{\"training\": {\"momentum\": -0.5}}",
-		  ".training.momentum: expected a number in [0, 1) or -1 (the cfg's), got -0.5" },
+		  ".training.momentum: expected a number in [0, 1), or -1 (the cfg's), got -0.5" },
 		{ "{\"training\": {\"decay\": 1}}",
-		  ".training.decay: expected a number in [0, 1) or -1 (the cfg's), got 1" },
+		  ".training.decay: expected a number in [0, 1), or -1 (the cfg's), got 1" },
 		{ "{\"training\": {\"optimizer\": \"rmsprop\"}}",
 		  ".training.optimizer: expected one of \"cfg\", \"sgd\", or \"adam\", got \"rmsprop\"" },
 		{ "{\"training\": {\"imbalance\": true}}",
@@ -379,10 +404,11 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		{ "{\"training\": {\"augment\": {\"flip\": true, \"mirror\": true}}}",
 		  ".training.augment.mirror: unknown key (known keys here: flip, rot90, jitter)" },
 		{ "{\"training\": {\"augment\": {\"jitter\": 2}}}",
-		  ".training.augment.jitter: expected a number between 0 and 1, got 2" },
+		  ".training.augment.jitter: expected a number from 0 to 1, got 2" },
 		{ "{\"training\": {\"early_stopping\": null}}",
 		  ".training.early_stopping: expected true or false, got null" },
-		{ "{\"training\": {\"patience\": 0}}", ".training.patience: expected an integer >= 1, got 0" },
+		{ "{\"training\": {\"patience\": 0}}",
+		  ".training.patience: expected an integer from 1 to 100000, got 0" },
 		{ "{\"training\": {\"lr_policy\": \"cosine\"}}",
 		  ".training.lr_policy: expected one of \"cfg\", \"constant\", \"steps\", or \"poly\", got "
 		  "\"cosine\"" },
@@ -391,55 +417,87 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		{ "{\"training\": {\"lr_steps\": [5, 3]}}",
 		  ".training.lr_steps[1]: expected an epoch > 5 (steps ascending), got 3" },
 		{ "{\"training\": {\"lr_steps\": 5}}", ".training.lr_steps: expected an array of epochs, got 5" },
-		{ "{\"training\": {\"lr_scale\": 0}}", ".training.lr_scale: expected a number > 0 and <= 1000, got 0" },
-		{ "{\"training\": {\"threads\": 0}}", ".training.threads: expected an integer >= 1, got 0" },
+		{ "{\"training\": {\"lr_scale\": 0}}",
+		  ".training.lr_scale: expected a number in (0, 1000], got 0" },
+		{ "{\"training\": {\"threads\": 0}}",
+		  ".training.threads: expected an integer from 1 to 256, got 0" },
 		{ "{\"metrics\": {\"positive\": \"defective\"}}",
 		  ".metrics.positive: expected one of \"anomalous\" or \"normal\", got \"defective\"" },
-		{ "{\"metrics\": {\"beta\": 0}}", ".metrics.beta: expected a number > 0 and <= 100, got 0" },
+		{ "{\"metrics\": {\"beta\": 0}}",
+		  ".metrics.beta: expected a number in (0, 100], got 0" },
 		{ "{\"metrics\": {\"threshold_policy\": \"best\"}}",
 		  ".metrics.threshold_policy: expected one of \"fixed\", \"tuned\", \"normal_quantile\", "
 		  "or \"recall_target\", got \"best\"" },
 		{ "{\"metrics\": {\"primary\": \"auc\"}}",
-		  ".metrics.primary: expected a metric name: \"auroc\", \"auprc\", \"f2\", \"loss\", "
-		  "\"accuracy\", \"balanced_accuracy\", \"precision\", \"recall\", \"specificity\", "
-		  "\"f1\", \"recall_other_positive\" or \"f2_other_positive\", got \"auc\"" },
+		  ".metrics.primary: expected a metric name: \"loss\", \"accuracy\", "
+		  "\"balanced_accuracy\", \"precision\", \"recall\", \"specificity\", \"f1\", "
+		  "\"f2\", \"recall_other_positive\", \"f2_other_positive\", \"auroc\", or "
+		  "\"auprc\", got \"auc\"" },
 		{ "{\"metrics\": {\"primary\": 3}}",
-		  ".metrics.primary: expected a metric name: \"auroc\", \"auprc\", \"f2\", \"loss\", "
-		  "\"accuracy\", \"balanced_accuracy\", \"precision\", \"recall\", \"specificity\", "
-		  "\"f1\", \"recall_other_positive\" or \"f2_other_positive\", got 3" },
+		  ".metrics.primary: expected a metric name: \"loss\", \"accuracy\", "
+		  "\"balanced_accuracy\", \"precision\", \"recall\", \"specificity\", \"f1\", "
+		  "\"f2\", \"recall_other_positive\", \"f2_other_positive\", \"auroc\", or "
+		  "\"auprc\", got 3" },
 		{ "{\"metrics\": {\"quantile\": 0}}",
-		  ".metrics.quantile: expected a number > 0 and < 1, got 0" },
+		  ".metrics.quantile: expected a number in (0, 1), got 0" },
 		{ "{\"metrics\": {\"quantile\": 1}}",
-		  ".metrics.quantile: expected a number > 0 and < 1, got 1" },
+		  ".metrics.quantile: expected a number in (0, 1), got 1" },
 		{ "{\"metrics\": {\"recall_target\": 0}}",
-		  ".metrics.recall_target: expected a number > 0 and <= 1, got 0" },
+		  ".metrics.recall_target: expected a number in (0, 1], got 0" },
 		{ "{\"metrics\": {\"recall_target\": 1.5}}",
-		  ".metrics.recall_target: expected a number > 0 and <= 1, got 1.5" },
-		{ "{\"metrics\": {\"cost_fp\": -1}}", ".metrics.cost_fp: expected a number >= 0, got -1" },
+		  ".metrics.recall_target: expected a number in (0, 1], got 1.5" },
+		{ "{\"metrics\": {\"cost_fp\": -1}}",
+		  ".metrics.cost_fp: expected a number from 0 to 1000000000000, got -1" },
 		{ "{\"metrics\": {\"cost_fn\": -0.5}}",
-		  ".metrics.cost_fn: expected a number >= 0, got -0.5" },
-		{ "{\"metrics\": {\"threshold\": 1}}", ".metrics.threshold: expected a number > 0 and < 1, got 1" },
-		{ "{\"metrics\": {\"alpha\": 0.9}}", ".metrics.alpha: expected a number > 0 and <= 0.5, got 0.9" },
+		  ".metrics.cost_fn: expected a number from 0 to 1000000000000, got -0.5" },
+		{ "{\"metrics\": {\"threshold\": 1}}",
+		  ".metrics.threshold: expected a number in (0, 1), got 1" },
+		{ "{\"metrics\": {\"alpha\": 0.9}}",
+		  ".metrics.alpha: expected a number in (0, 0.5], got 0.9" },
 		{ "{\"metrics\": {\"bootstrap\": -5}}",
-		  ".metrics.bootstrap: expected an integer between 0 and 1000000, got -5" },
+		  ".metrics.bootstrap: expected an integer from 0 to 1000000, got -5" },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		write_text("bad.json", cases[i].text);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		expect_error(&cases[i]);
+}
+
+/* Closed range ends and the values that keep the cfg's load; open ends
+ * are refused with the range the table states. */
+static void experiment_should_apply_the_range_ends_of_the_table(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"{\"cv\": {\"k\": 1000, \"inner_fraction\": 0.5}}",
+		"{\"training\": {\"batch\": 4096, \"momentum\": -1, \"decay\": 0}}",
+		"{\"training\": {\"batch\": 0, \"learning_rate\": 10, \"threads\": 256}}",
+		"{\"metrics\": {\"alpha\": 0.5, \"recall_target\": 1, \"bootstrap\": 1000000}}",
+		"{\"dataset\": {\"channels\": 1, \"synth_difficulty\": 0.25, \"synth_rotation\": 180}}",
+		"{\"cv\": {\"seed\": 9007199254740991}}",
+	};
+	static const struct bad_case bad[] = {
+		{ "{\"cv\": {\"k\": 1001}}", ".cv.k: expected an integer from 2 to 1000, got 1001" },
+		{ "{\"training\": {\"momentum\": 1}}",
+		  ".training.momentum: expected a number in [0, 1), or -1 (the cfg's), got 1" },
+		{ "{\"training\": {\"batch\": 4097}}",
+		  ".training.batch: expected an integer from 0 to 4096 (0: the cfg's), got 4097" },
+		{ "{\"metrics\": {\"threshold\": 0}}",
+		  ".metrics.threshold: expected a number in (0, 1), got 0" },
+		{ "{\"dataset\": {\"channels\": 4}}", ".dataset.channels: expected 1 or 3, got 4" },
+		{ "{\"cv\": {\"seed\": 9007199254740992}}",
+		  ".cv.seed: expected an integer from 0 to 9007199254740991, got 9007199254740992" },
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		write_text("ok.json", good[i]);
 		struct experiment e;
 		int rc;
-		char *err = load_capture("bad.json", &e, &rc);
-		char *want = xasprintf("error: bad.json: %s\n", cases[i].message);
-		if (strcmp(err, want) != 0)
-			print_error("case %zu: %s\n", i, cases[i].text);
-		assert_string_equal(err, want);
-		assert_int_equal(rc, -1);
-		/* *out is zeroed: releasing it is harmless */
-		assert_null(e.path);
-		assert_int_equal(e.n_models, 0);
-		experiment_release(&e);
-		free(want);
+		char *err = load_capture("ok.json", &e, &rc);
+		assert_null(strstr(err, "error"));
+		assert_int_equal(rc, 0);
 		free(err);
+		experiment_release(&e);
 	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_error(&bad[i]);
 }
 
 static void experiment_should_report_bad_json_with_its_position(void **state)
@@ -494,6 +552,89 @@ static void experiment_should_not_discover_without_cfg_folder(void **state)
 	free(err);
 }
 
+/* The section of docs/experiments.md a "## " heading opens: "" for "Top
+ * level", "cv" for "`cv`"; NULL for a heading without a settings table. */
+static const char *doc_section(const char *line, char *buf, size_t n)
+{
+	if (!strncmp(line, "## Top level", 12))
+		return "";
+	if (strncmp(line, "## `", 4) != 0)
+		return NULL;
+	snprintf(buf, n, "%.*s", (int)strcspn(line + 4, "`"), line + 4);
+	return buf;
+}
+
+/* The index of the setting at path, or -1. */
+static int setting_index(const char *path)
+{
+	for (int i = 0; i < experiment_settings_count(); i++)
+		if (!strcmp(experiment_setting_path(i), path))
+			return i;
+	return -1;
+}
+
+/* 1 when path is an object that holds settings ("training.augment"). */
+static int is_section(const char *path)
+{
+	size_t len = strlen(path);
+	for (int i = 0; i < experiment_settings_count(); i++)
+		if (!strncmp(experiment_setting_path(i), path, len) &&
+		    experiment_setting_path(i)[len] == '.')
+			return 1;
+	return 0;
+}
+
+/* One settings row of the docs: a setting's row must be the one the table
+ * makes; any other key must be an object of settings. */
+static void check_doc_row(const char *section, const char *line, int *seen)
+{
+	char path[128];
+	int klen = (int)strcspn(line + 3, "`");
+	snprintf(path, sizeof path, "%s%s%.*s", section, section[0] ? "." : "", klen, line + 3);
+	int i = setting_index(path);
+	if (i < 0) {
+		if (!is_section(path))
+			fail_msg("docs/experiments.md documents .%s, which is no setting", path);
+		return;
+	}
+	seen[i] = 1;
+	char *want = experiment_setting_doc(i);
+	if (want && strcmp(line, want) != 0)
+		fail_msg("docs/experiments.md, .%s:\n  docs: %s\n  code: %s", path, line, want);
+	free(want);
+}
+
+static void experiment_settings_should_match_the_docs_tables(void **state)
+{
+	(void)state;
+	const char *src = getenv("SRCDIR");
+	assert_non_null(src);
+	char *path = fs_join(src, "docs/experiments.md"), *text;
+	size_t len;
+	assert_int_equal(fs_read_file(path, &text, &len), 0);
+	int n = experiment_settings_count();
+	assert_true(n > 40);
+	int *seen = xcalloc((size_t)n, sizeof *seen);
+	const char *section = NULL;
+	char buf[64];
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strncmp(line, "## ", 3))
+			section = doc_section(line, buf, sizeof buf);
+		else if (section && !strncmp(line, "| `", 3))
+			check_doc_row(section, line, seen);
+	}
+	for (int i = 0; i < n; i++) {
+		char *row = experiment_setting_doc(i);
+		if (!seen[i])
+			fail_msg("setting .%s is missing from docs/experiments.md; its row:\n%s",
+				 experiment_setting_path(i), row ? row : "(any)");
+		free(row);
+	}
+	free(seen);
+	free(text);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +647,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_name_the_json_path_of_each_error, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_apply_the_range_ends_of_the_table, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_report_bad_json_with_its_position, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_report_a_missing_file, setup, teardown),
@@ -513,6 +656,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_not_discover_without_cfg_folder, setup,
 						teardown),
+		cmocka_unit_test(experiment_settings_should_match_the_docs_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,7 +116,7 @@ contains "names the file" "$(cat err.txt)" "cannot open 'experiments/none.json'"
 printf '{ "cv": { "k": "five" } }' > experiments/bad.json
 "$D" plan experiments/bad.json >/dev/null 2>err.txt; check "plan of a bad experiment" 1 $?
 equals "bad experiment: one line with the JSON path" "$(cat err.txt)" \
-  'error: experiments/bad.json: .cv.k: expected an integer >= 2, got "five"'
+  'error: experiments/bad.json: .cv.k: expected an integer from 2 to 1000, got "five"'
 mv data/mvtec data/elsewhere
 "$D" plan experiments/t.json >/dev/null 2>err.txt; check "plan with the dataset missing" 1 $?
 contains "names the missing root" "$(cat err.txt)" "data/mvtec"

@@ -100,12 +100,16 @@ static struct net *dense(struct fixture *f, const char *lr)
 	return n;
 }
 
-static struct train_options options(int epochs)
+/* Options for epochs epochs on the training settings *t, which start
+ * with every setting off and the cfg's learning-rate policy. */
+static struct train_options options(int epochs, struct exp_training *t)
 {
+	memset(t, 0, sizeof *t);
+	t->epochs = epochs;
 	struct train_options o = { 0 };
+	o.training = t;
 	o.epochs = epochs;
 	o.seed = 1234;
-	o.lr_policy = NULL;
 	return o;
 }
 
@@ -160,23 +164,24 @@ static void transform_should_jitter_and_clamp(void **state)
 static void schedule_should_follow_steps_and_poly(void **state)
 {
 	(void)state;
-	struct train_options o = options(10);
+	struct exp_training t;
+	struct train_options o = options(10, &t);
 	assert_true(isnan(train_schedule_rate(&o, 0)));
-	o.lr_policy = "constant";
+	t.lr_policy = "constant";
 	o.lr_base = 0.01;
 	assert_float_equal(train_schedule_rate(&o, 7), 0.01, 1e-15);
 	int steps[2] = { 3, 6 };
-	o.lr_policy = "steps";
-	o.lr_steps = steps;
-	o.n_lr_steps = 2;
-	o.lr_scale = 0.1;
+	t.lr_policy = "steps";
+	t.lr_steps = steps;
+	t.n_lr_steps = 2;
+	t.lr_scale = 0.1;
 	/* epochs 1-2 (e = 0,1): 0.01; 3-5: 0.001; 6-: 0.0001 */
 	assert_float_equal(train_schedule_rate(&o, 1), 0.01, 1e-15);
 	assert_float_equal(train_schedule_rate(&o, 2), 0.001, 1e-15);
 	assert_float_equal(train_schedule_rate(&o, 4), 0.001, 1e-15);
 	assert_float_equal(train_schedule_rate(&o, 5), 0.0001, 1e-15);
-	o.lr_policy = "poly";
-	o.lr_power = 2;
+	t.lr_policy = "poly";
+	t.lr_power = 2;
 	/* 0.01 * (1 - 5/10)^2 = 0.0025 */
 	assert_float_equal(train_schedule_rate(&o, 5), 0.0025, 1e-15);
 	assert_float_equal(train_schedule_rate(&o, 0), 0.01, 1e-15);
@@ -203,7 +208,8 @@ static void train_should_learn_a_separable_set(void **state)
 {
 	struct fixture *f = *state;
 	struct net *n = dense(f, "0.1");
-	struct train_options o = options(12);
+	struct exp_training t;
+	struct train_options o = options(12, &t);
 	struct train_result r;
 	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
 	assert_int_equal(r.status, TRAIN_OK);
@@ -230,10 +236,11 @@ static void oversampling_should_balance_each_epoch(void **state)
 	for (int i = 0; i < 22; i++)
 		cnt += f->labels[f->train[i]];
 	assert_int_equal(cnt, 7);
-	struct train_options o = options(2);
-	o.imbalance = TRAIN_IMB_OVERSAMPLE;
-	o.flip = o.rot90 = 1;
-	o.jitter = 0.1;
+	struct exp_training t;
+	struct train_options o = options(2, &t);
+	t.imbalance = EXP_IMB_OVERSAMPLE;
+	t.augment_flip = t.augment_rot90 = 1;
+	t.augment_jitter = 0.1;
 	struct train_result r;
 	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
 	assert_int_equal(r.images, 2 * 30);
@@ -262,10 +269,11 @@ static void oversampling_should_repeat_minority_images_and_draw_the_rest(void **
 	}
 	int drawn_first = -1, differ = 0;
 	for (int seed = 1; seed <= 8; seed++) {
-		struct train_options o = options(1);
+		struct exp_training t;
+		struct train_options o = options(1, &t);
 		o.seed = (uint64_t)seed;
-		o.imbalance = TRAIN_IMB_OVERSAMPLE;
-		o.lr_policy = "constant";
+		t.imbalance = EXP_IMB_OVERSAMPLE;
+		t.lr_policy = "constant";
 		o.lr_base = 0;
 		struct train_result r;
 		assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
@@ -310,9 +318,10 @@ static void weighted_loss_should_use_inverse_class_frequency(void **state)
 	for (int i = 0; i < 22; i++)
 		want += w[y[i]] * -log(y[i] ? p[i] : 1 - p[i]);
 	want /= 22;
-	struct train_options o = options(1);
-	o.imbalance = TRAIN_IMB_WEIGHTED;
-	o.lr_policy = "constant";
+	struct exp_training t;
+	struct train_options o = options(1, &t);
+	t.imbalance = EXP_IMB_WEIGHTED;
+	t.lr_policy = "constant";
 	o.lr_base = 0;
 	struct train_result r;
 	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
@@ -328,11 +337,12 @@ static void early_stopping_should_keep_the_best_epoch(void **state)
 	/* Rate 0: the val loss never improves after epoch 1, so training stops
 	 * after 1 + patience epochs and epoch 1 is chosen. */
 	struct net *n = dense(f, "0.1");
-	struct train_options o = options(10);
-	o.lr_policy = "constant";
+	struct exp_training t;
+	struct train_options o = options(10, &t);
+	t.lr_policy = "constant";
 	o.lr_base = 0;
-	o.early_stopping = 1;
-	o.patience = 2;
+	t.early_stopping = 1;
+	t.patience = 2;
 	char *best = fs_join(f->dir, "best.weights");
 	o.best_weights = best;
 	struct train_result r;
@@ -347,9 +357,9 @@ static void early_stopping_should_keep_the_best_epoch(void **state)
 	/* A learning network: the chosen epoch has the lowest val loss and the
 	 * network ends with its weights. */
 	n = dense(f, "0.3");
-	o = options(8);
-	o.early_stopping = 1;
-	o.patience = 8;
+	o = options(8, &t);
+	t.early_stopping = 1;
+	t.patience = 8;
 	o.best_weights = best;
 	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
 	int arg = 0;
@@ -376,7 +386,8 @@ static void train_should_report_divergence_with_its_epoch(void **state)
 {
 	struct fixture *f = *state;
 	struct net *n = dense(f, "1e6");
-	struct train_options o = options(5);
+	struct exp_training t;
+	struct train_options o = options(5, &t);
 	struct train_result r;
 	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
 	assert_int_equal(r.status, TRAIN_DIVERGED);
@@ -398,11 +409,12 @@ static void resume_should_keep_the_early_stopping_state(void **state)
 {
 	struct fixture *f = *state;
 	char *ck = fs_join(f->dir, "es.ckpt"), *best = fs_join(f->dir, "es.weights");
-	struct train_options o = options(2);
-	o.lr_policy = "constant";
+	struct exp_training t;
+	struct train_options o = options(2, &t);
+	t.lr_policy = "constant";
 	o.lr_base = 0;
-	o.early_stopping = 1;
-	o.patience = 3;
+	t.early_stopping = 1;
+	t.patience = 3;
 	o.best_weights = best;
 	o.checkpoint = ck;
 	o.checkpoint_key = "es";
@@ -428,10 +440,11 @@ static void resume_should_equal_an_uninterrupted_run(void **state)
 {
 	struct fixture *f = *state;
 	char *ck1 = fs_join(f->dir, "a.ckpt"), *ck2 = fs_join(f->dir, "b.ckpt");
-	struct train_options o = options(3);
-	o.imbalance = TRAIN_IMB_OVERSAMPLE;
-	o.flip = o.rot90 = 1;
-	o.jitter = 0.05;
+	struct exp_training t;
+	struct train_options o = options(3, &t);
+	t.imbalance = EXP_IMB_OVERSAMPLE;
+	t.augment_flip = t.augment_rot90 = 1;
+	t.augment_jitter = 0.05;
 	o.checkpoint_key = "k1";
 	double pa[8], pb[8];
 	float X[8 * 16];

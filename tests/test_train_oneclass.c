@@ -118,7 +118,9 @@ static void reconstruction_training_should_learn_the_identity(void **state)
 	struct net *n = NULL;
 	assert_int_equal(net_build_reconstruction(f->cfg, 7, NULL, &n), 0);
 	int train[7] = { 0, 1, 2, 3, 4, 5, 6 }, val[2] = { 7, 8 };
+	struct exp_training t = { 0 };
 	struct train_options o = { 0 };
+	o.training = &t;
 	o.epochs = 150;
 	o.seed = 99;
 	o.reconstruct = 1;
@@ -137,7 +139,9 @@ static void reconstruction_training_should_refuse_an_anomalous_image(void **stat
 	struct net *n = NULL;
 	assert_int_equal(net_build_reconstruction(f->cfg, 7, NULL, &n), 0);
 	int train[5] = { 0, 1, 2, 9, 3 }; /* image 9 is anomalous */
+	struct exp_training t = { 0 };
 	struct train_options o = { 0 };
+	o.training = &t;
 	o.epochs = 1;
 	o.seed = 99;
 	o.reconstruct = 1;
