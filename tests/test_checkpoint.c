@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+/* fuzz_small_net() of tests/fuzz/fuzz_common.h: the fuzz seed corpus holds
+ * checkpoints of it made with key "fuzz". */
 static const char SMALL_CFG[] = "[net]\nbatch=1\nwidth=4\nheight=4\nchannels=1\n"
 				"[convolutional]\nbatch_normalize=1\nfilters=2\nsize=3\npad=1\n"
 				"activation=relu\n[connected]\noutput=2\nactivation=linear\n"
@@ -289,6 +291,31 @@ static void unwritable_checkpoint_should_be_an_error(void **state)
 	free(path);
 }
 
+/* The fuzz target's seed corpus stays a set of valid checkpoints of its
+ * network (with the checksum that the target appends). */
+static void fuzz_seed_should_be_a_valid_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	const char *src = getenv("SRCDIR");
+	if (!src)
+		skip();
+	char *seed = fs_join(src, "tests/fuzz/corpus/checkpoint/valid");
+	char *data;
+	size_t len;
+	assert_int_equal(fs_read_file(seed, &data, &len), 0);
+	char *full = xmalloc(len + 65);
+	memcpy(full, data, len);
+	sha256_hex(data, len, full + len);
+	test_write_file(f->ckpt, full, len + 64);
+	struct train_epoch curve[EPOCHS];
+	struct progress q = blank(curve);
+	assert_int_equal(ckpt_read(f->ckpt, "fuzz", EPOCHS, &q, f->n), 1);
+	assert_true(q.epoch >= 1);
+	free(full);
+	free(data);
+	free(seed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(state_of_another_network_should_be_an_error, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(unwritable_checkpoint_should_be_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(fuzz_seed_should_be_a_valid_checkpoint, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
