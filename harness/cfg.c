@@ -234,8 +234,8 @@ static const struct keydef dropout_keys[] = { { "probability", T_FLOAT, C_PROB }
 struct shape;
 struct walk;
 
-/* A layer's output shape from its input (see the rules below cfg_walk's
- * helpers): 0, or -1 with an error, or LAYER_UNMODELLED. */
+/* Layer i's output shape *o from its input *in (the shape rules, defined
+ * with the walk below): 0, or -1 with an error, or LAYER_UNMODELLED. */
 typedef int shape_rule(const struct walk *w, int i, const struct shape *in, struct shape *o);
 static shape_rule shape_conv, shape_maxpool, shape_avgpool, shape_crop, shape_connected,
 	shape_softmax, shape_flat, shape_shortcut, shape_route, shape_upsample, shape_reorg;
