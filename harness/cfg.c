@@ -3,8 +3,10 @@
  * The tables below list, per section type, exactly the keys that Darknet's
  * parser of September 2018 (src/parser.c, parse_<type>() plus the keys read
  * for every layer in parse_network_cfg()) looks up, with the type it reads
- * them as. The shape rules in cfg_walk() repeat the output-size arithmetic of
- * the corresponding make_<type>_layer(). */
+ * them as. The section table adds, per type, its shape rule (shape_<type>(),
+ * which repeats the output-size arithmetic of the corresponding
+ * make_<type>_layer()) and its traits; cfg_walk() applies them layer by
+ * layer. */
 #include "cfg.h"
 
 #include "error.h"
@@ -227,50 +229,75 @@ static const struct keydef shortcut_keys[] = {
 
 static const struct keydef dropout_keys[] = { { "probability", T_FLOAT, C_PROB }, END };
 
+/* ---- the section table ------------------------------------------------ */
+
+struct shape;
+struct walk;
+
+/* Layer i's output shape *o from its input *in (the shape rules, defined
+ * with the walk below): 0, or -1 with an error, or LAYER_UNMODELLED. */
+typedef int shape_rule(const struct walk *w, int i, const struct shape *in, struct shape *o);
+static shape_rule shape_conv, shape_maxpool, shape_avgpool, shape_crop, shape_connected,
+	shape_softmax, shape_flat, shape_shortcut, shape_route, shape_upsample, shape_reorg;
+
+/* What a layer does to the shape, beyond its rule. */
+enum trait {
+	NEEDS_IMAGE = 1 << 0, /* refuses a flat input */
+	KEEPS_SHAPE = 1 << 1, /* outputs its input as it is (no rule) */
+	OWN_COUNT = 1 << 2,   /* the rule sets the output count: no h x w x c check */
+	CLASS_TAIL = 1 << 3,  /* may follow the layer whose outputs are the classes */
+};
+
 struct secdef {
 	const char *name;
 	enum kind kind;
 	const struct keydef *keys;
+	shape_rule *rule;      /* NULL, unless KEEPS_SHAPE: sizes not modelled */
+	unsigned traits;       /* enum trait */
+	const char *class_key; /* the key that sets the class count, when it can */
 };
 
-/* Section names as Darknet's string_to_layer_type() spells them. */
+/* Section names as Darknet's string_to_layer_type() spells them. Recurrent,
+ * local, deconvolutional and detection layers have no rule: their sizes
+ * are not modelled. */
 static const struct secdef sections[] = {
-	{ "net", K_NET, net_keys },
-	{ "network", K_NET, net_keys },
-	{ "shortcut", K_SHORTCUT, shortcut_keys },
-	{ "crop", K_CROP, crop_keys },
-	{ "cost", K_COST, cost_keys },
-	{ "detection", K_DETECTION, detection_keys },
-	{ "region", K_REGION, region_keys },
-	{ "yolo", K_YOLO, yolo_keys },
-	{ "iseg", K_ISEG, iseg_keys },
-	{ "local", K_LOCAL, local_keys },
-	{ "conv", K_CONV, conv_keys },
-	{ "convolutional", K_CONV, conv_keys },
-	{ "deconv", K_DECONV, deconv_keys },
-	{ "deconvolutional", K_DECONV, deconv_keys },
-	{ "activation", K_ACTIVATION, activation_keys },
-	{ "logistic", K_LOGISTIC, no_keys },
-	{ "l2norm", K_L2NORM, no_keys },
-	{ "crnn", K_CRNN, crnn_keys },
-	{ "gru", K_GRU, gru_keys },
-	{ "lstm", K_LSTM, lstm_keys },
-	{ "rnn", K_RNN, rnn_keys },
-	{ "conn", K_CONNECTED, connected_keys },
-	{ "connected", K_CONNECTED, connected_keys },
-	{ "max", K_MAXPOOL, maxpool_keys },
-	{ "maxpool", K_MAXPOOL, maxpool_keys },
-	{ "reorg", K_REORG, reorg_keys },
-	{ "avg", K_AVGPOOL, no_keys },
-	{ "avgpool", K_AVGPOOL, no_keys },
-	{ "dropout", K_DROPOUT, dropout_keys },
-	{ "lrn", K_NORMALIZATION, normalization_keys },
-	{ "normalization", K_NORMALIZATION, normalization_keys },
-	{ "batchnorm", K_BATCHNORM, no_keys },
-	{ "soft", K_SOFTMAX, softmax_keys },
-	{ "softmax", K_SOFTMAX, softmax_keys },
-	{ "route", K_ROUTE, route_keys },
-	{ "upsample", K_UPSAMPLE, upsample_keys },
+	{ "net", K_NET, net_keys, NULL, 0, NULL },
+	{ "network", K_NET, net_keys, NULL, 0, NULL },
+	{ "shortcut", K_SHORTCUT, shortcut_keys, shape_shortcut, NEEDS_IMAGE, NULL },
+	{ "crop", K_CROP, crop_keys, shape_crop, NEEDS_IMAGE, NULL },
+	{ "cost", K_COST, cost_keys, shape_flat, OWN_COUNT | CLASS_TAIL, NULL },
+	{ "detection", K_DETECTION, detection_keys, NULL, 0, NULL },
+	{ "region", K_REGION, region_keys, NULL, 0, NULL },
+	{ "yolo", K_YOLO, yolo_keys, NULL, 0, NULL },
+	{ "iseg", K_ISEG, iseg_keys, NULL, 0, NULL },
+	{ "local", K_LOCAL, local_keys, NULL, 0, NULL },
+	{ "conv", K_CONV, conv_keys, shape_conv, NEEDS_IMAGE, "filters" },
+	{ "convolutional", K_CONV, conv_keys, shape_conv, NEEDS_IMAGE, "filters" },
+	{ "deconv", K_DECONV, deconv_keys, NULL, 0, NULL },
+	{ "deconvolutional", K_DECONV, deconv_keys, NULL, 0, NULL },
+	{ "activation", K_ACTIVATION, activation_keys, NULL, KEEPS_SHAPE | OWN_COUNT | CLASS_TAIL, NULL },
+	{ "logistic", K_LOGISTIC, no_keys, NULL, KEEPS_SHAPE | OWN_COUNT | CLASS_TAIL, NULL },
+	{ "l2norm", K_L2NORM, no_keys, NULL, KEEPS_SHAPE | OWN_COUNT | CLASS_TAIL, NULL },
+	{ "crnn", K_CRNN, crnn_keys, NULL, 0, NULL },
+	{ "gru", K_GRU, gru_keys, NULL, 0, NULL },
+	{ "lstm", K_LSTM, lstm_keys, NULL, 0, NULL },
+	{ "rnn", K_RNN, rnn_keys, NULL, 0, NULL },
+	{ "conn", K_CONNECTED, connected_keys, shape_connected, 0, "output" },
+	{ "connected", K_CONNECTED, connected_keys, shape_connected, 0, "output" },
+	{ "max", K_MAXPOOL, maxpool_keys, shape_maxpool, NEEDS_IMAGE, NULL },
+	{ "maxpool", K_MAXPOOL, maxpool_keys, shape_maxpool, NEEDS_IMAGE, NULL },
+	{ "reorg", K_REORG, reorg_keys, shape_reorg, NEEDS_IMAGE, NULL },
+	{ "avg", K_AVGPOOL, no_keys, shape_avgpool, NEEDS_IMAGE | CLASS_TAIL, NULL },
+	{ "avgpool", K_AVGPOOL, no_keys, shape_avgpool, NEEDS_IMAGE | CLASS_TAIL, NULL },
+	{ "dropout", K_DROPOUT, dropout_keys, NULL, KEEPS_SHAPE | OWN_COUNT | CLASS_TAIL, NULL },
+	{ "lrn", K_NORMALIZATION, normalization_keys, NULL, NEEDS_IMAGE | KEEPS_SHAPE | CLASS_TAIL, NULL },
+	{ "normalization", K_NORMALIZATION, normalization_keys, NULL,
+	  NEEDS_IMAGE | KEEPS_SHAPE | CLASS_TAIL, NULL },
+	{ "batchnorm", K_BATCHNORM, no_keys, NULL, NEEDS_IMAGE | KEEPS_SHAPE | CLASS_TAIL, NULL },
+	{ "soft", K_SOFTMAX, softmax_keys, shape_softmax, OWN_COUNT | CLASS_TAIL, NULL },
+	{ "softmax", K_SOFTMAX, softmax_keys, shape_softmax, OWN_COUNT | CLASS_TAIL, NULL },
+	{ "route", K_ROUTE, route_keys, shape_route, OWN_COUNT, NULL },
+	{ "upsample", K_UPSAMPLE, upsample_keys, shape_upsample, NEEDS_IMAGE, NULL },
 };
 
 /* get_activation(), get_policy() and get_cost_type() names. */
@@ -489,6 +516,19 @@ struct shape {
 	long h, w, c, outputs;
 };
 
+/* A shape rule's answer for a layer whose sizes are not modelled here. */
+enum { LAYER_UNMODELLED = 1 };
+
+/* The state of one walk through c. */
+struct walk {
+	const struct cfg *c;
+	const char *path;
+	const struct secdef **defs; /* (c->n) each section's table row */
+	struct shape *out;          /* (layers) each layer's output, while known */
+	int layers;                 /* c->n - 1 */
+	int unknown_sec;            /* 0, or the first section whose sizes are not modelled */
+};
+
 static int is_image(const struct shape *s)
 {
 	return s->h > 0 && s->w > 0 && s->c > 0;
@@ -519,376 +559,388 @@ static long resolve_ref(long ref, int index)
 	return ref < 0 ? index + ref : ref;
 }
 
-/* All checks past the syntax. classes > 0: the final output must be that.
- * *final (if not NULL) receives the final output count, or -1 when some layer
- * makes it impossible to work out (then *unknown_at gets that section). */
-static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_at,
-		    struct shape *final_shape, struct cfg_shape *all)
+/* Section names, keys, values and duplicates; fills w->defs. */
+static int check_keys(struct walk *w)
 {
-	const char *path = c->path;
-	if (c->n < 1)
-		return error("%s:1: first section must be [net] or [network]", path);
-	int rc = -1;
-	const int nl = c->n - 1;
-	struct shape *out = xcalloc((size_t)(nl > 0 ? nl : 1), sizeof *out);
-	const struct secdef **defs = xcalloc((size_t)c->n, sizeof *defs);
-
-	/* Names, keys, values, duplicates. */
+	const struct cfg *c = w->c;
 	for (int i = 0; i < c->n; i++) {
 		const struct cfg_section *s = &c->sections[i];
-		defs[i] = find_secdef(s->name);
-		if (!defs[i]) {
-			error("%s:%d: unknown section [%s]", path, s->line, s->name);
-			goto out;
-		}
-		if (i == 0 && defs[i]->kind != K_NET) {
-			error("%s:%d: first section must be [net] or [network], not [%s]", path, s->line,
-			      s->name);
-			goto out;
-		}
-		if (i > 0 && defs[i]->kind == K_NET) {
-			error("%s:%d: [%s] may only be the first section", path, s->line, s->name);
-			goto out;
-		}
+		const struct secdef *d = w->defs[i] = find_secdef(s->name);
+		if (!d)
+			return error("%s:%d: unknown section [%s]", w->path, s->line, s->name);
+		if (i == 0 && d->kind != K_NET)
+			return error("%s:%d: first section must be [net] or [network], not [%s]", w->path,
+				     s->line, s->name);
+		if (i > 0 && d->kind == K_NET)
+			return error("%s:%d: [%s] may only be the first section", w->path, s->line,
+				     s->name);
 		for (int j = 0; j < s->n_opts; j++) {
 			const struct cfg_option *o = &s->opts[j];
 			for (int k = 0; k < j; k++)
-				if (!strcmp(s->opts[k].key, o->key)) {
-					error("%s:%d: duplicate key '%s' in [%s] (first at line %d)", path,
-					      o->line, o->key, s->name, s->opts[k].line);
-					goto out;
-				}
-			const struct keydef *kd = find_key(defs[i]->keys, o->key);
+				if (!strcmp(s->opts[k].key, o->key))
+					return error("%s:%d: duplicate key '%s' in [%s] (first at line %d)",
+						     w->path, o->line, o->key, s->name, s->opts[k].line);
+			const struct keydef *kd = find_key(d->keys, o->key);
 			if (!kd && i > 0)
 				kd = find_key(common_keys, o->key);
-			if (!kd) {
-				error("%s:%d: unknown key '%s' in [%s]", path, o->line, o->key, s->name);
-				goto out;
-			}
+			if (!kd)
+				return error("%s:%d: unknown key '%s' in [%s]", w->path, o->line, o->key,
+					     s->name);
 			if (check_value(c, s, o, kd))
-				goto out;
+				return -1;
 		}
 	}
+	return 0;
+}
 
-	/* [net]. */
-	const struct cfg_section *net = &c->sections[0];
+/* [net]: batch and subdivisions, the steps policy, and the input *in. */
+static int check_net(const struct walk *w, struct shape *in)
+{
+	const struct cfg_section *net = &w->c->sections[0];
 	long batch = sec_int(net, "batch", 1), subdivs = sec_int(net, "subdivisions", 1);
-	if (batch % subdivs) {
-		error("%s:%d: batch %ld is not divisible by subdivisions %ld", path, sec_line(net, "batch"),
-		      batch, subdivs);
-		goto out;
-	}
+	if (batch % subdivs)
+		return error("%s:%d: batch %ld is not divisible by subdivisions %ld", w->path,
+			     sec_line(net, "batch"), batch, subdivs);
 	const char *policy = sec_find(net, "policy") ? sec_find(net, "policy")->value : "constant";
 	if (!strcmp(policy, "steps")) {
 		const struct cfg_option *st = sec_find(net, "steps"), *sc = sec_find(net, "scales");
-		if (!st || !sc) {
-			error("%s:%d: policy=steps needs both steps= and scales=", path, sec_line(net, "policy"));
-			goto out;
-		}
-		if (list_count(st->value) != list_count(sc->value)) {
-			error("%s:%d: steps has %d values but scales has %d", path, sc->line,
-			      list_count(st->value), list_count(sc->value));
-			goto out;
-		}
+		if (!st || !sc)
+			return error("%s:%d: policy=steps needs both steps= and scales=", w->path,
+				     sec_line(net, "policy"));
+		if (list_count(st->value) != list_count(sc->value))
+			return error("%s:%d: steps has %d values but scales has %d", w->path, sc->line,
+				     list_count(st->value), list_count(sc->value));
 	}
-	struct shape in = { sec_int(net, "height", 0), sec_int(net, "width", 0), sec_int(net, "channels", 0),
-			    0 };
-	in.outputs = sec_int(net, "inputs", product(in.h, in.w, in.c));
-	if (product(in.h, in.w, in.c) < 0) {
-		error("%s:%d: input size %ldx%ldx%ld is too large", path, net->line, in.w, in.h, in.c);
-		goto out;
-	}
-	if (in.outputs <= 0) {
-		error("%s:%d: no input size: set width, height and channels in [%s]", path, net->line,
-		      net->name);
-		goto out;
-	}
-	if (nl == 0) {
-		error("%s:%d: no layers after [%s]", path, net->line, net->name);
-		goto out;
-	}
+	*in = (struct shape){ sec_int(net, "height", 0), sec_int(net, "width", 0),
+			      sec_int(net, "channels", 0), 0 };
+	in->outputs = sec_int(net, "inputs", product(in->h, in->w, in->c));
+	if (product(in->h, in->w, in->c) < 0)
+		return error("%s:%d: input size %ldx%ldx%ld is too large", w->path, net->line, in->w,
+			     in->h, in->c);
+	if (in->outputs <= 0)
+		return error("%s:%d: no input size: set width, height and channels in [%s]", w->path,
+			     net->line, net->name);
+	if (w->layers == 0)
+		return error("%s:%d: no layers after [%s]", w->path, net->line, net->name);
+	return 0;
+}
 
-	/* Layers: references and shapes. */
-	char buf_before[64];
-	int known = 1; /* shapes can be worked out so far */
-	int unknown_sec = 0;
-	for (int i = 0; i < nl; i++) {
-		const struct cfg_section *s = &c->sections[i + 1];
-		enum kind k = defs[i + 1]->kind;
-		struct shape o = { 0, 0, 0, in.outputs };
-		const char *what = NULL; /* set when the layer needs an image input */
+/* [shortcut] from= and [route] layers= of layer i name layers before it.
+ * Checked whether or not the shapes are known. */
+static int check_refs(const struct walk *w, int i)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	enum kind k = w->defs[i + 1]->kind;
+	char before[64];
+	if (k == K_SHORTCUT) {
+		const struct cfg_option *f = sec_find(s, "from");
+		if (!f)
+			return error("%s:%d: [shortcut] needs from=", w->path, s->line);
+		long r = resolve_ref(sec_int(s, "from", 0), i);
+		if (r < 0 || r >= i)
+			return error("%s:%d: shortcut from=%s refers to layer %ld, but %s", w->path,
+				     f->line, f->value, r, before_text(i, before, sizeof before));
+	}
+	if (k != K_ROUTE)
+		return 0;
+	const struct cfg_option *f = sec_find(s, "layers");
+	if (!f)
+		return error("%s:%d: [route] needs layers=", w->path, s->line);
+	int n = list_count(f->value), rc = 0;
+	char *buf = xmalloc(strlen(f->value) + 1);
+	const char *at = f->value;
+	for (int j = 0; j < n && !rc; j++) {
+		long v = 0;
+		list_next(&at, buf);
+		parse_long(buf, &v);
+		long r = resolve_ref(v, i);
+		if (r < 0 || r >= i)
+			rc = error("%s:%d: route layers= element %d (%ld) refers to layer %ld, but %s",
+				   w->path, f->line, j + 1, v, r, before_text(i, before, sizeof before));
+	}
+	free(buf);
+	return rc;
+}
 
-		/* References first: they must hold whatever the shapes are. */
-		if (k == K_SHORTCUT) {
-			const struct cfg_option *f = sec_find(s, "from");
-			if (!f) {
-				error("%s:%d: [shortcut] needs from=", path, s->line);
-				goto out;
-			}
-			long r = resolve_ref(sec_int(s, "from", 0), i);
-			if (r < 0 || r >= i) {
-				error("%s:%d: shortcut from=%s refers to layer %ld, but %s", path, f->line,
-				      f->value, r, before_text(i, buf_before, sizeof buf_before));
-				goto out;
-			}
+/* ---- shape rules: the output-size arithmetic of Darknet's make_<type>_layer().
+ * Each starts from *o = { 0, 0, 0, in->outputs }. */
+
+static int shape_conv(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	if (!is_image(in))
+		return 0;
+	long size = sec_int(s, "size", 1), stride = sec_int(s, "stride", 1);
+	long filters = sec_int(s, "filters", 1), groups = sec_int(s, "groups", 1);
+	long padding = sec_int(s, "pad", 0) ? size / 2 : sec_int(s, "padding", 0);
+	if (in->c % groups || filters % groups)
+		return error("%s:%d: groups=%ld must divide both the input channels (%ld) and filters (%ld)",
+			     w->path, sec_line(s, "groups"), groups, in->c, filters);
+	o->h = (in->h + 2 * padding - size) / stride + 1;
+	o->w = (in->w + 2 * padding - size) / stride + 1;
+	o->c = filters;
+	if (product(in->c / groups * filters, size, size) < 0)
+		return error("%s:%d: [%s] would have too many weights", w->path, s->line, s->name);
+	return 0;
+}
+
+static int shape_maxpool(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	if (!is_image(in))
+		return 0;
+	long stride = sec_int(s, "stride", 1);
+	long size = sec_int(s, "size", stride);
+	long padding = sec_int(s, "padding", size - 1);
+	o->h = (in->h + padding - size) / stride + 1;
+	o->w = (in->w + padding - size) / stride + 1;
+	o->c = in->c;
+	return 0;
+}
+
+static int shape_avgpool(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	(void)w, (void)i;
+	o->h = o->w = 1;
+	o->c = in->c;
+	return 0;
+}
+
+static int shape_crop(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	o->h = sec_int(s, "crop_height", 1);
+	o->w = sec_int(s, "crop_width", 1);
+	o->c = in->c;
+	return 0;
+}
+
+static int shape_connected(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	o->h = o->w = 1;
+	o->c = sec_int(s, "output", 1);
+	if (product(in->outputs, o->c, 1) < 0)
+		return error("%s:%d: [%s] would have too many weights (%ld inputs x %ld outputs)",
+			     w->path, s->line, s->name, in->outputs, o->c);
+	return 0;
+}
+
+/* Flat, as many outputs as inputs: Darknet leaves out_h/w/c at 0. */
+static int shape_flat(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	(void)w, (void)i, (void)in, (void)o;
+	return 0;
+}
+
+static int shape_softmax(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	long groups = sec_int(s, "groups", 1);
+	if (in->outputs % groups)
+		return error("%s:%d: softmax groups=%ld does not divide its %ld inputs", w->path,
+			     sec_line(s, "groups"), groups, in->outputs);
+	return shape_flat(w, i, in, o);
+}
+
+static int shape_shortcut(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	if (!is_image(in))
+		return 0;
+	const struct shape *f = &w->out[resolve_ref(sec_int(s, "from", 0), i)];
+	if (!is_image(f))
+		return error("%s:%d: shortcut from=%s refers to a layer that does not output an image",
+			     w->path, sec_line(s, "from"), sec_find(s, "from")->value);
+	if ((in->w % f->w && f->w % in->w) || (in->h % f->h && f->h % in->h) ||
+	    in->w * f->h != in->h * f->w)
+		return error("%s:%d: shortcut from=%s joins %ldx%ld to %ldx%ld, which Darknet cannot scale",
+			     w->path, sec_line(s, "from"), sec_find(s, "from")->value, f->w, f->h,
+			     in->w, in->h);
+	*o = *in;
+	return 0;
+}
+
+/* Layers of one width and height are concatenated along channels; any
+ * other mix is flat to Darknet. */
+static int shape_route(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	(void)in;
+	const char *v = sec_find(&w->c->sections[i + 1], "layers")->value;
+	int n = list_count(v);
+	char *buf = xmalloc(strlen(v) + 1);
+	o->outputs = 0;
+	struct shape first = { 0, 0, 0, 0 };
+	const char *at = v;
+	for (int j = 0; j < n; j++) {
+		long ref = 0;
+		list_next(&at, buf);
+		parse_long(buf, &ref);
+		const struct shape *f = &w->out[resolve_ref(ref, i)];
+		o->outputs += f->outputs;
+		if (j == 0) {
+			first = *f;
+			o->h = f->h;
+			o->w = f->w;
+			o->c = f->c;
+		} else if (f->w == first.w && f->h == first.h) {
+			o->c += f->c;
+		} else {
+			o->h = o->w = o->c = 0;
 		}
-		if (k == K_ROUTE) {
-			const struct cfg_option *f = sec_find(s, "layers");
-			if (!f) {
-				error("%s:%d: [route] needs layers=", path, s->line);
-				goto out;
-			}
-			int n = list_count(f->value);
-			char *buf = xmalloc(strlen(f->value) + 1);
-			const char *at = f->value;
-			for (int j = 0; j < n; j++) {
-				long v = 0;
-				list_next(&at, buf);
-				parse_long(buf, &v);
-				long r = resolve_ref(v, i);
-				if (r < 0 || r >= i) {
-					error("%s:%d: route layers= element %d (%ld) refers to layer %ld, but %s",
-					      path, f->line, j + 1, v, r,
-					      before_text(i, buf_before, sizeof buf_before));
-					free(buf);
-					goto out;
-				}
-			}
-			free(buf);
-		}
-		if (!known)
+	}
+	free(buf);
+	return 0;
+}
+
+static int shape_upsample(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	long st = sec_int(s, "stride", 2);
+	if (st > 0) {
+		o->h = product(in->h, st, 1);
+		o->w = product(in->w, st, 1);
+	} else {
+		o->h = in->h / -st;
+		o->w = in->w / -st;
+	}
+	o->c = in->c;
+	if (o->h < 0 || o->w < 0)
+		return error("%s:%d: [%s] would output too many values", w->path, s->line, s->name);
+	return 0;
+}
+
+static int shape_reorg(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	long st = sec_int(s, "stride", 1);
+	if (sec_int(s, "extra", 0) || sec_int(s, "flatten", 0))
+		return LAYER_UNMODELLED;
+	if (product(st, st, 1) < 0)
+		return error("%s:%d: [reorg] stride %ld is too large", w->path, s->line, st);
+	if (sec_int(s, "reverse", 0)) {
+		o->h = product(in->h, st, 1);
+		o->w = product(in->w, st, 1);
+		o->c = in->c / (st * st);
+	} else {
+		o->h = in->h / st;
+		o->w = in->w / st;
+		o->c = product(in->c, st, st);
+	}
+	if (o->h < 0 || o->w < 0 || o->c < 0)
+		return error("%s:%d: [%s] would output too many values", w->path, s->line, s->name);
+	return 0;
+}
+
+/* Layer i's output *o from its input *in: its rule, then the checks its
+ * traits ask for. 0, -1 with an error, or LAYER_UNMODELLED. */
+static int layer_shape(const struct walk *w, int i, const struct shape *in, struct shape *o)
+{
+	const struct cfg_section *s = &w->c->sections[i + 1];
+	const struct secdef *d = w->defs[i + 1];
+	*o = (struct shape){ 0, 0, 0, in->outputs };
+	if (d->traits & KEEPS_SHAPE) {
+		*o = *in;
+	} else if (!d->rule) {
+		return LAYER_UNMODELLED;
+	} else {
+		int rc = d->rule(w, i, in, o);
+		if (rc)
+			return rc;
+	}
+	if ((d->traits & NEEDS_IMAGE) && !is_image(in))
+		return error("%s:%d: [%s] needs an image input, but the layer before it outputs %ld flat values",
+			     w->path, s->line, s->name, in->outputs);
+	if (!(d->traits & OWN_COUNT)) {
+		if (o->h <= 0 || o->w <= 0 || o->c <= 0)
+			return error("%s:%d: [%s] would output %ldx%ldx%ld from a %ldx%ldx%ld input",
+				     w->path, s->line, s->name, o->w, o->h, o->c, in->w, in->h, in->c);
+		o->outputs = product(o->h, o->w, o->c);
+	}
+	if (o->outputs < 0 || o->outputs > INT_MAX)
+		return error("%s:%d: [%s] would output too many values", w->path, s->line, s->name);
+	return 0;
+}
+
+/* Every layer in order: its references, then (while the sizes are modelled)
+ * its output shape into w->out, from the network's input. */
+static int check_layers(struct walk *w, struct shape in)
+{
+	for (int i = 0; i < w->layers; i++) {
+		if (check_refs(w, i))
+			return -1;
+		if (w->unknown_sec)
 			continue;
-
-		switch (k) {
-		case K_CONV: {
-			what = "convolutional";
-			if (!is_image(&in))
-				break;
-			long size = sec_int(s, "size", 1), stride = sec_int(s, "stride", 1);
-			long filters = sec_int(s, "filters", 1), groups = sec_int(s, "groups", 1);
-			long padding = sec_int(s, "pad", 0) ? size / 2 : sec_int(s, "padding", 0);
-			if (in.c % groups || filters % groups) {
-				error("%s:%d: groups=%ld must divide both the input channels (%ld) and filters (%ld)",
-				      path, sec_line(s, "groups"), groups, in.c, filters);
-				goto out;
-			}
-			o.h = (in.h + 2 * padding - size) / stride + 1;
-			o.w = (in.w + 2 * padding - size) / stride + 1;
-			o.c = filters;
-			if (product(in.c / groups * filters, size, size) < 0) {
-				error("%s:%d: [%s] would have too many weights", path, s->line, s->name);
-				goto out;
-			}
-			break;
-		}
-		case K_MAXPOOL: {
-			what = "maxpool";
-			if (!is_image(&in))
-				break;
-			long stride = sec_int(s, "stride", 1);
-			long size = sec_int(s, "size", stride);
-			long padding = sec_int(s, "padding", size - 1);
-			o.h = (in.h + padding - size) / stride + 1;
-			o.w = (in.w + padding - size) / stride + 1;
-			o.c = in.c;
-			break;
-		}
-		case K_AVGPOOL:
-			what = "avgpool";
-			o.h = o.w = 1;
-			o.c = in.c;
-			break;
-		case K_CROP:
-			what = "crop";
-			o.h = sec_int(s, "crop_height", 1);
-			o.w = sec_int(s, "crop_width", 1);
-			o.c = in.c;
-			break;
-		case K_BATCHNORM:
-		case K_NORMALIZATION:
-			what = k == K_BATCHNORM ? "batchnorm" : "normalization";
-			o = in;
-			break;
-		case K_CONNECTED:
-			o.h = o.w = 1;
-			o.c = sec_int(s, "output", 1);
-			if (product(in.outputs, o.c, 1) < 0) {
-				error("%s:%d: [%s] would have too many weights (%ld inputs x %ld outputs)",
-				      path, s->line, s->name, in.outputs, o.c);
-				goto out;
-			}
-			break;
-		case K_SOFTMAX: {
-			long groups = sec_int(s, "groups", 1);
-			if (in.outputs % groups) {
-				error("%s:%d: softmax groups=%ld does not divide its %ld inputs", path,
-				      sec_line(s, "groups"), groups, in.outputs);
-				goto out;
-			}
-			o.outputs = in.outputs; /* flat: Darknet leaves out_h/w/c at 0 */
-			break;
-		}
-		case K_COST:
-			o.outputs = in.outputs;
-			break;
-		case K_DROPOUT:
-		case K_ACTIVATION:
-		case K_LOGISTIC:
-		case K_L2NORM:
-			o = in;
-			break;
-		case K_SHORTCUT: {
-			what = "shortcut";
-			if (!is_image(&in))
-				break;
-			const struct shape *f = &out[resolve_ref(sec_int(s, "from", 0), i)];
-			if (!is_image(f)) {
-				error("%s:%d: shortcut from=%s refers to a layer that does not output an image",
-				      path, sec_line(s, "from"), sec_find(s, "from")->value);
-				goto out;
-			}
-			if ((in.w % f->w && f->w % in.w) || (in.h % f->h && f->h % in.h) ||
-			    in.w * f->h != in.h * f->w) {
-				error("%s:%d: shortcut from=%s joins %ldx%ld to %ldx%ld, which Darknet cannot scale",
-				      path, sec_line(s, "from"), sec_find(s, "from")->value, f->w, f->h, in.w,
-				      in.h);
-				goto out;
-			}
-			o = in;
-			break;
-		}
-		case K_ROUTE: {
-			const char *v = sec_find(s, "layers")->value;
-			int n = list_count(v);
-			char *buf = xmalloc(strlen(v) + 1);
-			o.outputs = 0;
-			struct shape first = { 0, 0, 0, 0 };
-			const char *at = v;
-			for (int j = 0; j < n; j++) {
-				long ref = 0;
-				list_next(&at, buf);
-				parse_long(buf, &ref);
-				const struct shape *f = &out[resolve_ref(ref, i)];
-				o.outputs += f->outputs;
-				if (j == 0) {
-					first = *f;
-					o.h = f->h;
-					o.w = f->w;
-					o.c = f->c;
-				} else if (f->w == first.w && f->h == first.h) {
-					o.c += f->c; /* concatenated along channels */
-				} else {
-					o.h = o.w = o.c = 0; /* Darknet then treats it as flat */
-				}
-			}
-			free(buf);
-			break;
-		}
-		case K_UPSAMPLE: {
-			what = "upsample";
-			long st = sec_int(s, "stride", 2);
-			if (st > 0) {
-				o.h = product(in.h, st, 1);
-				o.w = product(in.w, st, 1);
-			} else {
-				o.h = in.h / -st;
-				o.w = in.w / -st;
-			}
-			o.c = in.c;
-			if (o.h < 0 || o.w < 0) {
-				error("%s:%d: [%s] would output too many values", path, s->line, s->name);
-				goto out;
-			}
-			break;
-		}
-		case K_REORG: {
-			what = "reorg";
-			long st = sec_int(s, "stride", 1);
-			if (sec_int(s, "extra", 0) || sec_int(s, "flatten", 0)) {
-				known = 0;
-				unknown_sec = i + 1;
-				continue;
-			}
-			if (product(st, st, 1) < 0) {
-				error("%s:%d: [reorg] stride %ld is too large", path, s->line, st);
-				goto out;
-			}
-			if (sec_int(s, "reverse", 0)) {
-				o.h = product(in.h, st, 1);
-				o.w = product(in.w, st, 1);
-				o.c = in.c / (st * st);
-			} else {
-				o.h = in.h / st;
-				o.w = in.w / st;
-				o.c = product(in.c, st, st);
-			}
-			if (o.h < 0 || o.w < 0 || o.c < 0) {
-				error("%s:%d: [%s] would output too many values", path, s->line, s->name);
-				goto out;
-			}
-			break;
-		}
-		default:
-			/* Recurrent, local, deconvolutional and detection layers:
-			 * their sizes are not modelled here. */
-			known = 0;
-			unknown_sec = i + 1;
-			continue;
-		}
-		if (what && !is_image(&in)) {
-			error("%s:%d: [%s] needs an image input, but the layer before it outputs %ld flat values",
-			      path, s->line, s->name, in.outputs);
-			goto out;
-		}
-		if (k != K_SOFTMAX && k != K_COST && k != K_ROUTE && k != K_DROPOUT && k != K_ACTIVATION &&
-		    k != K_LOGISTIC && k != K_L2NORM) {
-			if (o.h <= 0 || o.w <= 0 || o.c <= 0) {
-				error("%s:%d: [%s] would output %ldx%ldx%ld from a %ldx%ldx%ld input", path,
-				      s->line, s->name, o.w, o.h, o.c, in.w, in.h, in.c);
-				goto out;
-			}
-			o.outputs = product(o.h, o.w, o.c);
-		}
-		if (o.outputs < 0 || o.outputs > INT_MAX) {
-			error("%s:%d: [%s] would output too many values", path, s->line, s->name);
-			goto out;
-		}
-		out[i] = o;
-		in = o;
+		int rc = layer_shape(w, i, &in, &w->out[i]);
+		if (rc < 0)
+			return -1;
+		if (rc == LAYER_UNMODELLED)
+			w->unknown_sec = i + 1;
+		else
+			in = w->out[i];
 	}
+	return 0;
+}
 
-	/* The network's output: the last layer that is not [cost]. */
-	int last = nl - 1;
-	while (last > 0 && defs[last + 1]->kind == K_COST)
+/* The network's output: the last layer that is not [cost]. */
+static int last_layer(const struct walk *w)
+{
+	int last = w->layers - 1;
+	while (last > 0 && w->defs[last + 1]->kind == K_COST)
 		last--;
-	long result = known ? out[last].outputs : -1;
-	if (classes > 0) {
-		const struct cfg_section *s = &c->sections[last + 1];
-		if (!known) {
-			error("%s:%d: cannot work out the output size past [%s] to check --classes",
-			      path, c->sections[unknown_sec].line, c->sections[unknown_sec].name);
-			goto out;
-		}
-		if (result != classes) {
-			error("%s:%d: the network outputs %ld values per image (final layer [%s]), not %d classes",
-			      path, s->line, result, s->name, classes);
-			goto out;
-		}
-	}
+	return last;
+}
+
+/* classes > 0: the network must output that many values. */
+static int check_classes(const struct walk *w, int classes)
+{
+	if (classes <= 0)
+		return 0;
+	const struct cfg_section *s = &w->c->sections[last_layer(w) + 1];
+	if (w->unknown_sec)
+		return error("%s:%d: cannot work out the output size past [%s] to check --classes",
+			     w->path, w->c->sections[w->unknown_sec].line,
+			     w->c->sections[w->unknown_sec].name);
+	long result = w->out[last_layer(w)].outputs;
+	if (result != classes)
+		return error("%s:%d: the network outputs %ld values per image (final layer [%s]), not %d classes",
+			     w->path, s->line, result, s->name, classes);
+	return 0;
+}
+
+/* All checks past the syntax. classes > 0: the final output must be that.
+ * *final (if not NULL) receives the final output count, or -1 when some layer
+ * makes it impossible to work out (then *unknown_at gets that section);
+ * *final_shape the final layer's shape; all[] (if not NULL, one per layer)
+ * each layer's shape, outputs -1 from the first that is not modelled. */
+static int cfg_walk(const struct cfg *c, int classes, long *final, int *unknown_at,
+		    struct shape *final_shape, struct cfg_shape *all)
+{
+	if (c->n < 1)
+		return error("%s:1: first section must be [net] or [network]", c->path);
+	struct walk w = { c, c->path, xcalloc((size_t)c->n, sizeof *w.defs),
+			  xcalloc((size_t)(c->n > 1 ? c->n - 1 : 1), sizeof *w.out), c->n - 1, 0 };
+	struct shape in;
+	int rc = -1;
+	if (check_keys(&w) || check_net(&w, &in) || check_layers(&w, in) ||
+	    check_classes(&w, classes))
+		goto out;
+	int known = !w.unknown_sec, last = last_layer(&w);
 	if (final)
-		*final = result;
+		*final = known ? w.out[last].outputs : -1;
 	if (final_shape)
-		*final_shape = known ? out[last] : (struct shape){ 0, 0, 0, -1 };
+		*final_shape = known ? w.out[last] : (struct shape){ 0, 0, 0, -1 };
 	if (unknown_at)
-		*unknown_at = known ? 0 : unknown_sec;
-	for (int i = 0; all && i < nl; i++) {
-		int modelled = known || i + 1 < unknown_sec;
-		all[i] = (struct cfg_shape){ out[i].h, out[i].w, out[i].c, modelled ? out[i].outputs : -1 };
+		*unknown_at = w.unknown_sec;
+	for (int i = 0; all && i < w.layers; i++) {
+		int modelled = known || i + 1 < w.unknown_sec;
+		all[i] = (struct cfg_shape){ w.out[i].h, w.out[i].w, w.out[i].c,
+					     modelled ? w.out[i].outputs : -1 };
 	}
 	rc = 0;
 out:
-	free(out);
-	free(defs);
+	free(w.out);
+	free(w.defs);
 	return rc;
 }
 
@@ -1231,11 +1283,9 @@ int cfg_set_classes(struct cfg *c, int classes)
 		if (!d)
 			return error("%s:%d: unknown section [%s]", c->path, c->sections[i].line,
 				     c->sections[i].name);
-		if (d->kind == K_CONV || d->kind == K_CONNECTED)
+		if (d->class_key)
 			break;
-		if (d->kind != K_SOFTMAX && d->kind != K_AVGPOOL && d->kind != K_DROPOUT &&
-		    d->kind != K_COST && d->kind != K_ACTIVATION && d->kind != K_LOGISTIC &&
-		    d->kind != K_L2NORM && d->kind != K_BATCHNORM && d->kind != K_NORMALIZATION)
+		if (!(d->traits & CLASS_TAIL))
 			return error("%s:%d: cannot set the class count: [%s] follows the last [convolutional] or [connected] layer",
 				     c->path, c->sections[i].line, c->sections[i].name);
 	}
@@ -1243,7 +1293,7 @@ int cfg_set_classes(struct cfg *c, int classes)
 		return error("%s: cannot set the class count: no [convolutional] or [connected] layer",
 			     c->path);
 	struct cfg_section *s = &c->sections[i];
-	const char *key = find_secdef(s->name)->kind == K_CONV ? "filters" : "output";
+	const char *key = find_secdef(s->name)->class_key;
 	const struct cfg_option *o = sec_find(s, key);
 	char *old = o ? xstrdup(o->value) : NULL;
 	char buf[32];

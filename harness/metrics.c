@@ -202,10 +202,10 @@ static void set_reason(struct metrics *m, int id, const char *why)
 		 names[id], why);
 }
 
-int metrics_compute(const struct metrics_input *in, double threshold, int positive, double beta,
-		    struct metrics *out)
+/* -1 with an error unless n >= 0, positive is 0 or 1, beta > 0 and every
+ * image has label 0 or 1 and a finite score. */
+static int check_input(const struct metrics_input *in, int positive, double beta)
 {
-	memset(out, 0, sizeof *out);
 	if (in->n < 0)
 		return error("metrics of %d images: the count is negative", in->n);
 	if (positive != 0 && positive != 1)
@@ -218,6 +218,13 @@ int metrics_compute(const struct metrics_input *in, double threshold, int positi
 		if (!isfinite(in->p[i]))
 			return error("image %d has a non-finite score", i);
 	}
+	return 0;
+}
+
+/* The mean log loss and the confusion counts at threshold. */
+static void count_outcomes(const struct metrics_input *in, double threshold, int positive,
+			   struct metrics *out)
+{
 	int n = in->n;
 	double loss = 0;
 	for (int i = 0; i < n; i++) {
@@ -238,8 +245,13 @@ int metrics_compute(const struct metrics_input *in, double threshold, int positi
 		else
 			out->tn++;
 	}
-	long tp = out->tp, fp = out->fp, tn = out->tn, fn = out->fn;
 	out->loss = n > 0 ? loss / n : NAN;
+}
+
+/* The rates of n images from the confusion counts. */
+static void rates_from_counts(int n, double beta, struct metrics *out)
+{
+	long tp = out->tp, fp = out->fp, tn = out->tn, fn = out->fn;
 	out->accuracy = ratio(tp + tn, n);
 	out->precision = ratio(tp, tp + fp);
 	out->recall = ratio(tp, tp + fn);
@@ -250,14 +262,11 @@ int metrics_compute(const struct metrics_input *in, double threshold, int positi
 	/* other class positive: tn <-> tp, fn <-> fp */
 	out->recall_other = out->specificity;
 	out->fbeta_other = fbeta_counts(tn, fn, fp, beta);
+}
 
-	long np;
-	struct scored *v = sorted_scores(in, positive, &np);
-	out->auroc = auroc(v, n, np);
-	out->auprc = average_precision(v, n, np);
-	free(v);
-	defect_recall(in, threshold, out);
-
+/* Why each metric of n images that came out NAN is undefined. */
+static void explain_undefined(int n, int positive, struct metrics *out)
+{
 	const char *none = "no images";
 	const char *no_pos = positive ? "no anomalous images" : "no normal images";
 	const char *no_neg = positive ? "no normal images" : "no anomalous images";
@@ -282,6 +291,25 @@ int metrics_compute(const struct metrics_input *in, double threshold, int positi
 		}
 		set_reason(out, id, why);
 	}
+}
+
+int metrics_compute(const struct metrics_input *in, double threshold, int positive, double beta,
+		    struct metrics *out)
+{
+	memset(out, 0, sizeof *out);
+	if (check_input(in, positive, beta))
+		return -1;
+	int n = in->n;
+	count_outcomes(in, threshold, positive, out);
+	rates_from_counts(n, beta, out);
+
+	long np;
+	struct scored *v = sorted_scores(in, positive, &np);
+	out->auroc = auroc(v, n, np);
+	out->auprc = average_precision(v, n, np);
+	free(v);
+	defect_recall(in, threshold, out);
+	explain_undefined(n, positive, out);
 	return 0;
 }
 
@@ -320,35 +348,29 @@ const char *metrics_threshold_check(const struct metrics_threshold *t)
 	return "unknown threshold policy";
 }
 
-double metrics_choose_threshold(const struct metrics_input *in, const struct metrics_threshold *t)
+/* The n scores of in, ascending, without repeats, in a new array (caller
+ * frees); *m receives their count. */
+static double *distinct_scores(const struct metrics_input *in, int *m)
 {
 	int n = in->n;
-	if (t->policy == METRICS_THR_FIXED)
-		return t->fixed;
-	if (n <= 0)
-		return 0.5;
-	/* (n) scores ascending, then the m distinct levels */
 	double *s = xmalloc(sizeof *s * (size_t)n);
 	for (int i = 0; i < n; i++)
 		s[i] = in->p[i];
 	qsort(s, (size_t)n, sizeof *s, cmp_double);
-	int m = 0;
+	*m = 0;
 	for (int i = 0; i < n; i++)
-		if (m == 0 || s[i] != s[m - 1])
-			s[m++] = s[i];
-	/* Scores in [0, 1] are probabilities: candidates stay in (0, 1) and
-	 * ties go to the one closest to 0.5. Other scores (unbounded anomaly
-	 * scores) get outer ends one score range beyond the extremes and ties go
-	 * to the candidate closest to the middle of the range. */
-	int bounded = s[0] >= 0 && s[m - 1] <= 1;
-	double span = s[m - 1] > s[0] ? s[m - 1] - s[0] : 1;
-	double lo_end = bounded ? 0 : s[0] - span, hi_end = bounded ? 1 : s[m - 1] + span;
-	double centre = bounded ? 0.5 : (s[0] + s[m - 1]) / 2;
-	/* counts of each class at or above each distinct level: above[j][c] =
-	 * images of class c with p >= s[j]; (m + 1, 2), above[m] = 0 */
-	long (*above)[2] = xcalloc((size_t)m + 1, sizeof *above);
-	long total[2] = { 0, 0 };
-	for (int i = 0; i < n; i++) {
+		if (*m == 0 || s[i] != s[*m - 1])
+			s[(*m)++] = s[i];
+	return s;
+}
+
+/* Counts of each class at or above each distinct level s[j] (m levels):
+ * above[j][c] = images of class c with p >= s[j]; above is (m + 1, 2),
+ * zeroed, and above[m] stays 0. total[c] (zeroed) counts class c. */
+static void count_above(const struct metrics_input *in, const double *s, int m, long (*above)[2],
+			long total[2])
+{
+	for (int i = 0; i < in->n; i++) {
 		total[in->label[i]]++;
 		double *at = bsearch(&in->p[i], s, (size_t)m, sizeof *s, cmp_double);
 		above[at - s][in->label[i]]++;
@@ -357,6 +379,56 @@ double metrics_choose_threshold(const struct metrics_input *in, const struct met
 		above[j][0] += above[j + 1][0];
 		above[j][1] += above[j + 1][1];
 	}
+}
+
+/* How good the policy finds the j-th candidate threshold, which calls a0
+ * normal and a1 anomalous images anomalous (higher is better); NAN when
+ * the policy rules it out. */
+static double policy_value(const struct metrics_threshold *t, int j, long a0, long a1,
+			   const long total[2])
+{
+	double f = NAN;
+	switch (t->policy) {
+	case METRICS_THR_TUNED:
+		f = t->positive ? fbeta_counts(a1, a0, total[1] - a1, t->beta)
+				: fbeta_counts(total[0] - a0, total[1] - a1, a0, t->beta);
+		break;
+	case METRICS_THR_NORMAL_QUANTILE:
+		/* at most 1 - q of the normal images rejected; lowest such threshold */
+		if (a0 <= (1 - t->quantile) * (double)total[0] + 1e-9)
+			f = -j;
+		break;
+	case METRICS_THR_RECALL_TARGET:
+		/* anomalous recall reached; highest such threshold */
+		if (a1 >= t->recall_target * (double)total[1] - 1e-9)
+			f = j;
+		break;
+	default:
+		break;
+	}
+	return f;
+}
+
+double metrics_choose_threshold(const struct metrics_input *in, const struct metrics_threshold *t)
+{
+	int n = in->n;
+	if (t->policy == METRICS_THR_FIXED)
+		return t->fixed;
+	if (n <= 0)
+		return 0.5;
+	int m;
+	double *s = distinct_scores(in, &m);
+	/* Scores in [0, 1] are probabilities: candidates stay in (0, 1) and
+	 * ties go to the one closest to 0.5. Other scores (unbounded anomaly
+	 * scores) get outer ends one score range beyond the extremes and ties go
+	 * to the candidate closest to the middle of the range. */
+	int bounded = s[0] >= 0 && s[m - 1] <= 1;
+	double span = s[m - 1] > s[0] ? s[m - 1] - s[0] : 1;
+	double lo_end = bounded ? 0 : s[0] - span, hi_end = bounded ? 1 : s[m - 1] + span;
+	double centre = bounded ? 0.5 : (s[0] + s[m - 1]) / 2;
+	long total[2] = { 0, 0 };
+	long (*above)[2] = xcalloc((size_t)m + 1, sizeof *above); /* (m + 1, 2) */
+	count_above(in, s, m, above, total);
 	double best_t = centre, best_f = -INFINITY;
 	int found = 0;
 	for (int j = 0; j <= m; j++) {
@@ -369,26 +441,7 @@ double metrics_choose_threshold(const struct metrics_input *in, const struct met
 		if (!(lo < hi))
 			continue;
 		double c = (lo < centre && centre <= hi) ? centre : (lo + hi) / 2;
-		long a0 = above[j][0], a1 = above[j][1];
-		double f = NAN;
-		switch (t->policy) {
-		case METRICS_THR_TUNED:
-			f = t->positive ? fbeta_counts(a1, a0, total[1] - a1, t->beta)
-					: fbeta_counts(total[0] - a0, total[1] - a1, a0, t->beta);
-			break;
-		case METRICS_THR_NORMAL_QUANTILE:
-			/* at most 1 - q of the normal images rejected; lowest such threshold */
-			if (a0 <= (1 - t->quantile) * (double)total[0] + 1e-9)
-				f = -j;
-			break;
-		case METRICS_THR_RECALL_TARGET:
-			/* anomalous recall reached; highest such threshold */
-			if (a1 >= t->recall_target * (double)total[1] - 1e-9)
-				f = j;
-			break;
-		default:
-			break;
-		}
+		double f = policy_value(t, j, above[j][0], above[j][1], total);
 		if (isnan(f))
 			continue;
 		if (!found || f > best_f + 1e-12 ||

@@ -127,19 +127,19 @@ mut early-patience harness/train.c '} else if (++p->since_best >= t->patience) {
   test_train "early stopping waits one epoch more than the patience"
 mut early-restore harness/train.c 'return net_load_weights(r->n, r->o->best_weights, -1);' 'return 0;' \
   test_train "the best epoch is reported but its weights are not restored"
-mut ckpt-key harness/train.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k || strcmp(k, key ? k : "")) {' \
-  "test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
-mut ckpt-rng harness/train.c 'snprintf(hex, sizeof hex, "%016llx", (unsigned long long)p->rng.s[i]);' 'snprintf(hex, sizeof hex, "%016llx", 0ULL);' \
-  test_train "the checkpoint loses the generator state, so a resumed run differs"
-mut ckpt-best harness/train.c 'if (best == 0)' 'if (best >= 0)' \
-  test_train "a resumed run forgets the best validation loss"
+mut ckpt-key harness/checkpoint.c 'if (!k || strcmp(k, key ? key : "")) {' 'if (!k || strcmp(k, key ? k : "")) {' \
+  "test_checkpoint test_train test_unit_resume" "a checkpoint made from other inputs is resumed"
+mut ckpt-rng harness/checkpoint.c 'snprintf(hex, sizeof hex, "%016llx", (unsigned long long)p->rng.s[i]);' 'snprintf(hex, sizeof hex, "%016llx", 0ULL);' \
+  "test_checkpoint test_train" "the checkpoint loses the generator state, so a resumed run differs"
+mut ckpt-best harness/checkpoint.c 'if (best == 0)' 'if (best >= 0)' \
+  "test_checkpoint test_train" "a resumed run forgets the best validation loss"
 
 # ---- cfg checks (harness/cfg.c), weights (harness/net.c, harness/unit.c) ----
-mut cfg-groups-filters harness/cfg.c 'if (in.c % groups || filters % groups) {' 'if (in.c % groups) {' \
+mut cfg-groups-filters harness/cfg.c 'if (in->c % groups || filters % groups)' 'if (in->c % groups)' \
   test_cfg "filters not divisible by groups reach Darknet"
-mut cfg-softmax-groups harness/cfg.c 'if (in.outputs % groups) {' 'if (0) {' \
+mut cfg-softmax-groups harness/cfg.c 'if (in->outputs % groups)' 'if (0)' \
   test_cfg "softmax groups that do not divide the inputs reach Darknet"
-mut cfg-conv-padding harness/cfg.c 'o.h = (in.h + 2 * padding - size) / stride + 1;' 'o.h = (in.h + padding - size) / stride + 1;' \
+mut cfg-conv-padding harness/cfg.c 'o->h = (in->h + 2 * padding - size) / stride + 1;' 'o->h = (in->h + padding - size) / stride + 1;' \
   test_cfg "a convolution's output height ignores half its padding"
 mut weights-upto-net harness/net.c 'load_weights_upto(dn, p, 0, all ? dn->n : upto);' 'load_weights_upto(dn, p, 0, dn->n);' \
   "test_net test_unit_failures" "weights_upto is ignored: every layer is loaded"
