@@ -6,12 +6,12 @@
 #include "fsutil.h"
 #include "json.h"
 #include "plot.h"
+#include "strbuf.h"
 #include "unit.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,68 +23,6 @@ static const struct {
 	double value;
 } study_vgg16[] = { { "loss", 0.506 }, { "accuracy", 0.816 }, { "recall", 1.000 }, { "f2", 0.953 } };
 #define N_STUDY (sizeof study_vgg16 / sizeof study_vgg16[0])
-
-/* ---- growable text buffer ---- */
-
-struct sb {
-	char *buf;
-	size_t len, cap;
-};
-
-static void sb_vprintf(struct sb *b, const char *fmt, va_list ap)
-{
-	va_list cp;
-	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	if (n < 0)
-		return;
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		b->buf = xrealloc(b->buf, b->cap);
-	}
-	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
-	b->len += (size_t)n;
-}
-
-static void sb_printf(struct sb *b, const char *fmt, ...) DF_PRINTF(2, 3);
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vprintf(b, fmt, ap);
-	va_end(ap);
-}
-
-static void sb_puts(struct sb *b, const char *s)
-{
-	sb_printf(b, "%s", s);
-}
-
-static void sb_clear(struct sb *b)
-{
-	b->len = 0;
-	if (b->buf)
-		b->buf[0] = '\0';
-}
-
-static void sb_release(struct sb *b)
-{
-	free(b->buf);
-	memset(b, 0, sizeof *b);
-}
-
-static const char *sb_str(struct sb *b)
-{
-	if (!b->buf)
-		sb_puts(b, "");
-	return b->buf;
-}
-
-static int sb_write(struct sb *b, const char *path)
-{
-	return fs_write_atomic(path, sb_str(b), b->len);
-}
 
 /* ---- what the report reads ---- */
 
@@ -276,10 +214,10 @@ static struct cell get_cell(const struct report *r, int row, const struct col *c
 
 /* "0.936 ± 0.057", "0.936 [0.879, 0.993]", "0.936" (no interval), or the
  * undefined mark, in the given format, with best and significance marks. */
-static void put_cell(struct sb *b, const struct report *r, const struct cell *x, int fmt)
+static void put_cell(struct strbuf *b, const struct report *r, const struct cell *x, int fmt)
 {
 	if (!isfinite(x->mean)) {
-		sb_puts(b, fmt == CELL_TEX ? "--" : "—");
+		strbuf_puts(b, fmt == CELL_TEX ? "--" : "—");
 		return;
 	}
 	char v[64], ci[96] = "";
@@ -291,7 +229,7 @@ static void put_cell(struct sb *b, const struct report *r, const struct cell *x,
 			snprintf(ci, sizeof ci, "\\ [%s%.3f%s, %s%.3f%s]", bo, x->lo, bc, bo, x->hi, bc);
 		else if (has_ci)
 			snprintf(ci, sizeof ci, " \\pm %s%.3f%s", bo, (x->hi - x->lo) / 2, bc);
-		sb_printf(b, "$%s%s%s%s%s$", bo, v, bc, ci, x->significant ? "^{\\dagger}" : "");
+		strbuf_printf(b, "$%s%s%s%s%s$", bo, v, bc, ci, x->significant ? "^{\\dagger}" : "");
 		return;
 	}
 	if (has_ci && r->interval)
@@ -299,11 +237,11 @@ static void put_cell(struct sb *b, const struct report *r, const struct cell *x,
 	else if (has_ci)
 		snprintf(ci, sizeof ci, " ± %.3f", (x->hi - x->lo) / 2);
 	if (fmt == CELL_MD && x->best)
-		sb_printf(b, "**%s%s**", v, ci);
+		strbuf_printf(b, "**%s%s**", v, ci);
 	else
-		sb_printf(b, "%s%s", v, ci);
+		strbuf_printf(b, "%s%s", v, ci);
 	if (x->significant)
-		sb_puts(b, " †");
+		strbuf_puts(b, " †");
 }
 
 static void units_str(char *out, size_t n, const struct row *row)
@@ -471,57 +409,57 @@ static double total_wall(const struct report *r, int *from_units)
 }
 
 /* Markdown provenance block (a two-column table) and per-unit wall times. */
-static void provenance_md(const struct report *r, struct sb *b)
+static void provenance_md(const struct report *r, struct strbuf *b)
 {
 	char v[512], w[512], x[512];
-	sb_puts(b, "| Provenance | |\n|---|---|\n");
+	strbuf_puts(b, "| Provenance | |\n|---|---|\n");
 	const char *exp = json_string(json_get(r->summary, "experiment"));
 	const char *sha = json_string(json_get(r->summary, "experiment_sha256"));
-	sb_printf(b, "| Experiment | %s (file sha256 `%s`) |\n", exp ? exp : "unnamed",
+	strbuf_printf(b, "| Experiment | %s (file sha256 `%s`) |\n", exp ? exp : "unnamed",
 		  sha ? sha : "not recorded");
 	prov(r, "darkfold_version", v, sizeof v);
 	prov(r, "report_darkfold_version", w, sizeof w);
 	if (strcmp(w, "not recorded") && strcmp(w, v))
-		sb_printf(b, "| darkfold | %s (units), %s (report) |\n", v, w);
+		strbuf_printf(b, "| darkfold | %s (units), %s (report) |\n", v, w);
 	else
-		sb_printf(b, "| darkfold | %s |\n", v);
+		strbuf_printf(b, "| darkfold | %s |\n", v);
 	prov(r, "git_commit", v, sizeof v);
 	prov(r, "git_dirty", w, sizeof w);
 	prov(r, "mixed_commits", x, sizeof x);
-	sb_printf(b, "| Git commit | `%s`%s%s |\n", v,
+	strbuf_printf(b, "| Git commit | `%s`%s%s |\n", v,
 		  !strcmp(w, "yes") ? " with uncommitted changes" : !strcmp(w, "no") ? ", clean tree" : "",
 		  !strcmp(x, "yes") ? "; **the units were run from different commits**" : "");
 	prov(r, "darknet", v, sizeof v);
-	sb_printf(b, "| Darknet | %s |\n", v);
+	strbuf_printf(b, "| Darknet | %s |\n", v);
 	prov(r, "openblas", v, sizeof v);
 	prov(r, "blas_core", w, sizeof w);
 	prov(r, "blas_threads", x, sizeof x);
-	sb_printf(b, "| OpenBLAS | %s (core %s, %s thread%s per unit) |\n", v, w, x, strcmp(x, "1") ? "s" : "");
+	strbuf_printf(b, "| OpenBLAS | %s (core %s, %s thread%s per unit) |\n", v, w, x, strcmp(x, "1") ? "s" : "");
 	prov(r, "gsl", v, sizeof v);
-	sb_printf(b, "| GSL | %s |\n", v);
+	strbuf_printf(b, "| GSL | %s |\n", v);
 	prov(r, "libpng", v, sizeof v);
 	prov(r, "cjson", w, sizeof w);
-	sb_printf(b, "| libpng, cJSON | %s, %s |\n", v, w);
+	strbuf_printf(b, "| libpng, cJSON | %s, %s |\n", v, w);
 	prov(r, "cpu", v, sizeof v);
 	prov(r, "hostname", w, sizeof w);
-	sb_printf(b, "| Host CPU | %s (host %s) |\n", v, w);
+	strbuf_printf(b, "| Host CPU | %s (host %s) |\n", v, w);
 	int from_units;
 	double tw = total_wall(r, &from_units);
 	format_seconds(v, sizeof v, tw);
 	prov(r, "units_total", w, sizeof w);
 	if (from_units)
-		sb_printf(b, "| Total wall time | %s (sum of the unit wall times found) |\n", v);
+		strbuf_printf(b, "| Total wall time | %s (sum of the unit wall times found) |\n", v);
 	else if (strcmp(w, "not recorded"))
-		sb_printf(b, "| Total wall time | %s, summed over %s unit files (finished − started) |\n", v, w);
+		strbuf_printf(b, "| Total wall time | %s, summed over %s unit files (finished − started) |\n", v, w);
 	else
-		sb_printf(b, "| Total wall time | %s |\n", v);
+		strbuf_printf(b, "| Total wall time | %s |\n", v);
 	const char *t0 = json_string(json_get(json_get(r->summary, "provenance"), "first_started"));
 	const char *t1 = json_string(json_get(json_get(r->summary, "provenance"), "last_finished"));
 	if (t0 && t1) {
 		format_seconds(x, sizeof x, iso_seconds(t1) - iso_seconds(t0));
-		sb_printf(b, "| Study span | %s to %s (%s) |\n", t0, t1, x);
+		strbuf_printf(b, "| Study span | %s to %s (%s) |\n", t0, t1, x);
 	}
-	sb_puts(b, "\n| Model | Units | Wall time per unit (mean) | Training time per unit (mean) | Training time (all units) | Per unit (finished − started) |\n"
+	strbuf_puts(b, "\n| Model | Units | Wall time per unit (mean) | Training time per unit (mean) | Training time (all units) | Per unit (finished − started) |\n"
 		   "|---|---:|---:|---:|---:|---|\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		const struct row *row = &r->rows[i];
@@ -530,11 +468,11 @@ static void provenance_md(const struct report *r, struct sb *b)
 		const struct json *t = json_get(row->node, "timing");
 		double sum = 0;
 		int n = 0;
-		struct sb per = { 0 };
+		struct strbuf per = { 0 };
 		for (int j = 0; j < row->n_units; j++) {
 			char d[64];
 			format_seconds(d, sizeof d, row->units[j].wall);
-			sb_printf(&per, "%s%s %s%s%s", j ? ", " : "", row->units[j].unit, d,
+			strbuf_printf(&per, "%s%s %s%s%s", j ? ", " : "", row->units[j].unit, d,
 				  strcmp(row->units[j].status, "ok") ? " " : "",
 				  strcmp(row->units[j].status, "ok") ? row->units[j].status : "");
 			if (isfinite(row->units[j].wall)) {
@@ -547,56 +485,56 @@ static void provenance_md(const struct report *r, struct sb *b)
 		format_seconds(a, sizeof a, n ? sum / n : NAN);
 		format_seconds(bm, sizeof bm, num(t, "train_seconds_mean"));
 		format_seconds(c, sizeof c, num(t, "train_seconds_total"));
-		sb_printf(b, "| %s | %s | %s | %s | %s | %s |\n", row->name, u, a, bm, c,
-			  row->n_units ? sb_str(&per) : "unit files not found");
-		sb_release(&per);
+		strbuf_printf(b, "| %s | %s | %s | %s | %s | %s |\n", row->name, u, a, bm, c,
+			  row->n_units ? strbuf_str(&per) : "unit files not found");
+		strbuf_release(&per);
 	}
 }
 
-static void tex_provenance(const struct report *r, struct sb *b)
+static void tex_provenance(const struct report *r, struct strbuf *b)
 {
 	static const char *keys[] = { "darkfold_version", "git_commit", "git_dirty", "darknet", "openblas",
 				      "blas_core", "blas_threads", "gsl", "libpng", "cjson", "cpu", "hostname" };
 	char v[512];
 	const char *sha = json_string(json_get(r->summary, "experiment_sha256"));
-	sb_printf(b, "%% experiment_sha256: %s\n", sha ? sha : "not recorded");
+	strbuf_printf(b, "%% experiment_sha256: %s\n", sha ? sha : "not recorded");
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		prov(r, keys[i], v, sizeof v);
-		sb_printf(b, "%% %s: %s\n", keys[i], v);
+		strbuf_printf(b, "%% %s: %s\n", keys[i], v);
 	}
 	int from_units;
 	format_seconds(v, sizeof v, total_wall(r, &from_units));
-	sb_printf(b, "%% total wall time: %s%s\n", v, from_units ? " (sum over unit files)" : "");
+	strbuf_printf(b, "%% total wall time: %s%s\n", v, from_units ? " (sum over unit files)" : "");
 	for (int i = 0; i < r->n_rows; i++) {
 		if (r->rows[i].baseline)
 			continue;
 		format_seconds(v, sizeof v, num(json_get(r->rows[i].node, "timing"), "train_seconds_mean"));
-		sb_printf(b, "%% training time per unit, %s: %s\n", r->rows[i].name, v);
+		strbuf_printf(b, "%% training time per unit, %s: %s\n", r->rows[i].name, v);
 	}
 }
 
 /* ---- tables ---- */
 
-static void folds_sentence(const struct report *r, struct sb *b, int fmt)
+static void folds_sentence(const struct report *r, struct strbuf *b, int fmt)
 {
 	const char *pm = fmt == CELL_TEX ? "$\\pm$" : "±";
-	sb_printf(b, "%d-fold cross-validation, %d repeat%s (%d planned units per model); ", r->k, r->repeats,
+	strbuf_printf(b, "%d-fold cross-validation, %d repeat%s (%d planned units per model); ", r->k, r->repeats,
 		  r->repeats == 1 ? "" : "s", r->k * r->repeats);
 	if (r->interval)
-		sb_printf(b, "cells: mean [%g%s confidence interval] across folds (Student t)", 100 * (1 - r->alpha),
+		strbuf_printf(b, "cells: mean [%g%s confidence interval] across folds (Student t)", 100 * (1 - r->alpha),
 			  fmt == CELL_TEX ? "\\,\\%" : " %");
 	else
-		sb_printf(b, "cells: mean %s half-width of the %g%s confidence interval across folds (Student t)", pm,
+		strbuf_printf(b, "cells: mean %s half-width of the %g%s confidence interval across folds (Student t)", pm,
 			  100 * (1 - r->alpha), fmt == CELL_TEX ? "\\,\\%" : " %");
-	sb_printf(b, ". Positive class: %s.", r->positive);
+	strbuf_printf(b, ". Positive class: %s.", r->positive);
 }
 
-static void legend_sentence(const struct report *r, struct sb *b, int fmt)
+static void legend_sentence(const struct report *r, struct strbuf *b, int fmt)
 {
 	const char *bold = fmt == CELL_TEX ? "Bold" : "**Bold**";
 	const char *dag = fmt == CELL_TEX ? "$^{\\dagger}$" : "†";
 	char *label = metric_label(r, primary_metric(r), CELL_PLAIN);
-	sb_printf(b, "%s: best model by the primary metric, %s, in its column only (secondary metrics never mark a "
+	strbuf_printf(b, "%s: best model by the primary metric, %s, in its column only (secondary metrics never mark a "
 		     "model). %s: differs from that model in %s (%s, Holm-corrected across model pairs, "
 		     "%s = %g). %s: undefined.",
 		  bold, label, dag, label, test_name(r, fmt), fmt == CELL_TEX ? "$\\alpha$" : "α", r->alpha,
@@ -613,9 +551,9 @@ static int row_one_class(const struct row *row)
 
 /* "Model kinds" section of report.md: which models are supervised and which
  * one-class, and the one-class models' pixel-level metrics. */
-static void kinds_md(const struct report *r, struct sb *b)
+static void kinds_md(const struct report *r, struct strbuf *b)
 {
-	sb_puts(b, "\n## Model kinds\n\nSupervised models are classifiers trained on both classes; their "
+	strbuf_puts(b, "\n## Model kinds\n\nSupervised models are classifiers trained on both classes; their "
 		   "score is P(anomalous). One-class models are trained on normal images only; their score "
 		   "is the pooled reconstruction error, not a probability, so they have no loss and their "
 		   "threshold is tuned on the inner validation split. Both kinds are scored, compared and "
@@ -624,58 +562,58 @@ static void kinds_md(const struct report *r, struct sb *b)
 	for (int i = 0; i < r->n_models; i++) {
 		const struct row *row = &r->rows[i];
 		const struct json *px = json_get(row->node, "pixel_metrics");
-		sb_printf(b, "| %s | %s |", row->name, row_one_class(row) ? "one-class" : "supervised");
+		strbuf_printf(b, "| %s | %s |", row->name, row_one_class(row) ? "one-class" : "supervised");
 		static const char *const keys[2] = { "pixel_auroc", "pro" };
 		for (int k = 0; k < 2; k++) {
 			const struct json *v = json_get(px, keys[k]);
 			double mean = json_number(json_get(v, "mean")), lo = json_number(json_get(v, "ci_low")),
 			       hi = json_number(json_get(v, "ci_high"));
 			if (json_type(json_get(v, "mean")) != JSON_NUMBER)
-				sb_puts(b, " — |");
+				strbuf_puts(b, " — |");
 			else if (json_type(json_get(v, "ci_low")) == JSON_NUMBER)
-				sb_printf(b, " %.3f [%.3f, %.3f] |", mean, lo, hi);
+				strbuf_printf(b, " %.3f [%.3f, %.3f] |", mean, lo, hi);
 			else
-				sb_printf(b, " %.3f |", mean);
+				strbuf_printf(b, " %.3f |", mean);
 		}
-		sb_puts(b, "\n");
+		strbuf_puts(b, "\n");
 	}
 }
 
-static void md_table(const struct report *r, struct sb *b, const struct col *cols, int ncols)
+static void md_table(const struct report *r, struct strbuf *b, const struct col *cols, int ncols)
 {
-	sb_puts(b, "| Model | Units |");
+	strbuf_puts(b, "| Model | Units |");
 	for (int c = 0; c < ncols; c++) {
 		char *l = metric_label(r, cols[c].metric, CELL_MD);
-		sb_printf(b, " %s |", l);
+		strbuf_printf(b, " %s |", l);
 		free(l);
 	}
-	sb_puts(b, "\n|---|---:|");
+	strbuf_puts(b, "\n|---|---:|");
 	for (int c = 0; c < ncols; c++)
-		sb_puts(b, "---:|");
-	sb_puts(b, "\n");
+		strbuf_puts(b, "---:|");
+	strbuf_puts(b, "\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		char u[32];
 		if (i == r->n_models) {
-			sb_puts(b, "| *Baselines* | |");
+			strbuf_puts(b, "| *Baselines* | |");
 			for (int c = 0; c < ncols; c++)
-				sb_puts(b, " |");
-			sb_puts(b, "\n");
+				strbuf_puts(b, " |");
+			strbuf_puts(b, "\n");
 		}
 		units_str(u, sizeof u, &r->rows[i]);
-		sb_printf(b, "| %s%s | %s |", r->rows[i].name, row_one_class(&r->rows[i]) ? " (one-class)" : "",
+		strbuf_printf(b, "| %s%s | %s |", r->rows[i].name, row_one_class(&r->rows[i]) ? " (one-class)" : "",
 			  u);
 		for (int c = 0; c < ncols; c++) {
 			struct cell x = get_cell(r, i, &cols[c]);
-			sb_puts(b, " ");
+			strbuf_puts(b, " ");
 			put_cell(b, r, &x, CELL_MD);
-			sb_puts(b, " |");
+			strbuf_puts(b, " |");
 		}
-		sb_puts(b, "\n");
+		strbuf_puts(b, "\n");
 	}
 }
 
 /* Notes for null or partly defined cells, one per line. */
-static void md_notes(const struct report *r, struct sb *b, const struct col *cols, int ncols)
+static void md_notes(const struct report *r, struct strbuf *b, const struct col *cols, int ncols)
 {
 	int any = 0;
 	for (int i = 0; i < r->n_rows; i++)
@@ -684,7 +622,7 @@ static void md_notes(const struct report *r, struct sb *b, const struct col *col
 			if (!x.reason)
 				continue;
 			char *l = metric_label(r, cols[c].metric, CELL_PLAIN);
-			sb_printf(b, "%s- %s, %s: %s.\n", any ? "" : "\nNotes:\n", r->rows[i].name, l, x.reason);
+			strbuf_printf(b, "%s- %s, %s: %s.\n", any ? "" : "\nNotes:\n", r->rows[i].name, l, x.reason);
 			any = 1;
 			free(l);
 		}
@@ -692,79 +630,79 @@ static void md_notes(const struct report *r, struct sb *b, const struct col *col
 
 static int write_md(const struct report *r, const char *path)
 {
-	struct sb b = { 0 };
+	struct strbuf b = { 0 };
 	const char *exp = json_string(json_get(r->summary, "experiment"));
-	sb_printf(&b, "# %s: results\n\n", exp ? exp : "experiment");
+	strbuf_printf(&b, "# %s: results\n\n", exp ? exp : "experiment");
 	folds_sentence(r, &b, CELL_MD);
-	sb_puts(&b, " ");
+	strbuf_puts(&b, " ");
 	legend_sentence(r, &b, CELL_MD);
-	sb_puts(&b, "\n\n");
+	strbuf_puts(&b, "\n\n");
 	md_table(r, &b, main_cols, NCOLS(main_cols));
 	md_notes(r, &b, main_cols, NCOLS(main_cols));
-	sb_printf(&b, "\nMore metrics (recall and F%g also with the %s class positive):\n\n", r->beta, r->other);
+	strbuf_printf(&b, "\nMore metrics (recall and F%g also with the %s class positive):\n\n", r->beta, r->other);
 	md_table(r, &b, more_cols, NCOLS(more_cols));
 	md_notes(r, &b, more_cols, NCOLS(more_cols));
-	sb_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	provenance_md(r, &b);
-	int rc = sb_write(&b, path);
-	sb_release(&b);
+	int rc = strbuf_write_file(&b, path);
+	strbuf_release(&b);
 	return rc;
 }
 
-static void tex_escape(struct sb *b, const char *s)
+static void tex_escape(struct strbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (strchr("_&%$#{}", *s))
-			sb_printf(b, "\\%c", *s);
+			strbuf_printf(b, "\\%c", *s);
 		else
-			sb_printf(b, "%c", *s);
+			strbuf_printf(b, "%c", *s);
 	}
 }
 
-static void tex_table(const struct report *r, struct sb *b, const struct col *cols, int ncols, const char *what,
+static void tex_table(const struct report *r, struct strbuf *b, const struct col *cols, int ncols, const char *what,
 		      const char *label)
 {
 	const char *exp = json_string(json_get(r->summary, "experiment"));
-	sb_puts(b, "\\begin{table}[tbp]\n\\centering\n\\small\n\\caption{");
+	strbuf_puts(b, "\\begin{table}[tbp]\n\\centering\n\\small\n\\caption{");
 	tex_escape(b, exp ? exp : "experiment");
-	sb_printf(b, ": %s. ", what);
+	strbuf_printf(b, ": %s. ", what);
 	folds_sentence(r, b, CELL_TEX);
-	sb_puts(b, " ");
+	strbuf_puts(b, " ");
 	legend_sentence(r, b, CELL_TEX);
-	sb_printf(b, "}\n\\label{tab:%s}\n\\begin{tabular}{lr", label);
+	strbuf_printf(b, "}\n\\label{tab:%s}\n\\begin{tabular}{lr", label);
 	for (int c = 0; c < ncols; c++)
-		sb_puts(b, "c");
-	sb_puts(b, "}\n\\toprule\nModel & Units");
+		strbuf_puts(b, "c");
+	strbuf_puts(b, "}\n\\toprule\nModel & Units");
 	for (int c = 0; c < ncols; c++) {
 		char *l = metric_label(r, cols[c].metric, CELL_TEX);
-		sb_printf(b, " & %s", l);
+		strbuf_printf(b, " & %s", l);
 		free(l);
 	}
-	sb_puts(b, " \\\\\n\\midrule\n");
+	strbuf_puts(b, " \\\\\n\\midrule\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		char u[32];
 		if (i == r->n_models)
-			sb_printf(b, "\\midrule\n\\multicolumn{%d}{l}{\\emph{Baselines}} \\\\\n", ncols + 2);
+			strbuf_printf(b, "\\midrule\n\\multicolumn{%d}{l}{\\emph{Baselines}} \\\\\n", ncols + 2);
 		units_str(u, sizeof u, &r->rows[i]);
 		tex_escape(b, r->rows[i].name);
-		sb_printf(b, " & %s", u);
+		strbuf_printf(b, " & %s", u);
 		for (int c = 0; c < ncols; c++) {
 			struct cell x = get_cell(r, i, &cols[c]);
-			sb_puts(b, " & ");
+			strbuf_puts(b, " & ");
 			put_cell(b, r, &x, CELL_TEX);
 		}
-		sb_puts(b, " \\\\\n");
+		strbuf_puts(b, " \\\\\n");
 	}
-	sb_puts(b, "\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+	strbuf_puts(b, "\\bottomrule\n\\end{tabular}\n\\end{table}\n");
 }
 
 static int write_tex(const struct report *r, const char *path)
 {
-	struct sb b = { 0 };
+	struct strbuf b = { 0 };
 	const char *exp = json_string(json_get(r->summary, "experiment"));
-	sb_puts(&b, "% summary.tex: written by darkfold report from summary.json; needs \\usepackage{booktabs}.\n");
+	strbuf_puts(&b, "% summary.tex: written by darkfold report from summary.json; needs \\usepackage{booktabs}.\n");
 	tex_provenance(r, &b);
-	sb_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	char *l1 = xasprintf("%s-summary", exp ? exp : "darkfold");
 	char *l2 = xasprintf("%s-more", exp ? exp : "darkfold");
 	for (char *c = l1; *c; c++)
@@ -772,124 +710,124 @@ static int write_tex(const struct report *r, const char *path)
 	for (char *c = l2; *c; c++)
 		*c = strchr("_&%$#{}\\", *c) ? '-' : *c;
 	tex_table(r, &b, main_cols, NCOLS(main_cols), "headline metrics", l1);
-	sb_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	char *what = xasprintf("more metrics, recall and F%g also with the %s class positive", r->beta, r->other);
 	tex_table(r, &b, more_cols, NCOLS(more_cols), what, l2);
 	free(what);
 	free(l1);
 	free(l2);
-	int rc = sb_write(&b, path);
-	sb_release(&b);
+	int rc = strbuf_write_file(&b, path);
+	strbuf_release(&b);
 	return rc;
 }
 
-static void csv_num(struct sb *b, double v)
+static void csv_num(struct strbuf *b, double v)
 {
 	if (isfinite(v))
-		sb_printf(b, ",%.10g", v);
+		strbuf_printf(b, ",%.10g", v);
 	else
-		sb_puts(b, ",");
+		strbuf_puts(b, ",");
 }
 
-static void csv_text(struct sb *b, const char *s)
+static void csv_text(struct strbuf *b, const char *s)
 {
-	sb_puts(b, ",");
+	strbuf_puts(b, ",");
 	if (!s)
 		return;
 	if (!strpbrk(s, ",\"\n")) {
-		sb_puts(b, s);
+		strbuf_puts(b, s);
 		return;
 	}
-	sb_puts(b, "\"");
+	strbuf_puts(b, "\"");
 	for (; *s; s++)
-		sb_puts(b, *s == '"' ? "\"\"" : (char[2]){ *s, '\0' });
-	sb_puts(b, "\"");
+		strbuf_puts(b, *s == '"' ? "\"\"" : (char[2]){ *s, '\0' });
+	strbuf_puts(b, "\"");
 }
 
 /* One line per (row, metric): tidy, so every column has one meaning. */
 static int write_csv(const struct report *r, const char *path)
 {
-	struct sb b = { 0 };
-	sb_puts(&b, "model,kind,metric,mean,sd,ci_low,ci_high,n_folds,units_ok,units_total,k,repeats,positive,"
+	struct strbuf b = { 0 };
+	strbuf_puts(&b, "model,kind,metric,mean,sd,ci_low,ci_high,n_folds,units_ok,units_total,k,repeats,positive,"
 		    "best,p_holm_vs_best,significant_vs_best,reason\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		const struct row *row = &r->rows[i];
 		const struct json *u = json_get(row->node, "units");
 		for (int c = 0; c < NCOLS(all_cols); c++) {
 			struct cell x = get_cell(r, i, &all_cols[c]);
-			sb_printf(&b, "%s,%s,%s", row->name, row->baseline ? "baseline" : "model", all_cols[c].metric);
+			strbuf_printf(&b, "%s,%s,%s", row->name, row->baseline ? "baseline" : "model", all_cols[c].metric);
 			csv_num(&b, x.mean);
 			csv_num(&b, num(row_metric(row, all_cols[c].metric), "sd"));
 			csv_num(&b, x.lo);
 			csv_num(&b, x.hi);
-			sb_printf(&b, ",%d", x.n);
+			strbuf_printf(&b, ",%d", x.n);
 			csv_num(&b, row->baseline ? NAN : num(u, "ok"));
 			csv_num(&b, row->baseline ? NAN : num(u, "total"));
-			sb_printf(&b, ",%d,%d,%s,%d", r->k, r->repeats, r->positive, x.best);
+			strbuf_printf(&b, ",%d,%d,%s,%d", r->k, r->repeats, r->positive, x.best);
 			csv_num(&b, x.has_test ? x.p_holm : NAN);
-			sb_printf(&b, ",%s", x.has_test ? (x.significant ? "1" : "0") : "");
+			strbuf_printf(&b, ",%s", x.has_test ? (x.significant ? "1" : "0") : "");
 			csv_text(&b, x.reason);
-			sb_puts(&b, "\n");
+			strbuf_puts(&b, "\n");
 		}
 	}
-	int rc = sb_write(&b, path);
-	sb_release(&b);
+	int rc = strbuf_write_file(&b, path);
+	strbuf_release(&b);
 	return rc;
 }
 
 /* ---- figures ---- */
 
 /* gnuplot array literal of strings: array <name>[n] = ["a", "b"] */
-static void gp_array(struct sb *v, const char *name, const char *const *items, int n)
+static void gp_array(struct strbuf *v, const char *name, const char *const *items, int n)
 {
-	sb_printf(v, "array %s[%d] = [", name, n > 0 ? n : 1);
+	strbuf_printf(v, "array %s[%d] = [", name, n > 0 ? n : 1);
 	for (int i = 0; i < n; i++) {
 		char *q = plot_quote(items[i]);
-		sb_printf(v, "%s%s", i ? ", " : "", q);
+		strbuf_printf(v, "%s%s", i ? ", " : "", q);
 		free(q);
 	}
 	if (n == 0)
-		sb_puts(v, "''");
-	sb_puts(v, "]\n");
+		strbuf_puts(v, "''");
+	strbuf_puts(v, "]\n");
 }
 
-static void gp_ints(struct sb *v, const char *name, const int *items, int n)
+static void gp_ints(struct strbuf *v, const char *name, const int *items, int n)
 {
-	sb_printf(v, "array %s[%d] = [", name, n > 0 ? n : 1);
+	strbuf_printf(v, "array %s[%d] = [", name, n > 0 ? n : 1);
 	for (int i = 0; i < n; i++)
-		sb_printf(v, "%s%d", i ? ", " : "", items[i]);
+		strbuf_printf(v, "%s%d", i ? ", " : "", items[i]);
 	if (n == 0)
-		sb_puts(v, "0");
-	sb_puts(v, "]\n");
+		strbuf_puts(v, "0");
+	strbuf_puts(v, "]\n");
 }
 
-static void gp_string(struct sb *v, const char *name, const char *value)
+static void gp_string(struct strbuf *v, const char *name, const char *value)
 {
 	char *q = plot_quote(value);
-	sb_printf(v, "%s = %s\n", name, q);
+	strbuf_printf(v, "%s = %s\n", name, q);
 	free(q);
 }
 
-static void dat_num(struct sb *b, double v)
+static void dat_num(struct strbuf *b, double v)
 {
 	if (isfinite(v))
-		sb_printf(b, " %.10g", v);
+		strbuf_printf(b, " %.10g", v);
 	else
-		sb_puts(b, " NaN");
+		strbuf_puts(b, " NaN");
 }
 
 struct figs {
 	struct plot plot;
 	int can_draw; /* gnuplot found */
 	int failed;   /* a figure failed to draw */
-	struct sb dat, vars;
+	struct strbuf dat, vars;
 };
 
 static int draw(struct figs *f, const char *name, int w, int h)
 {
 	if (!f->can_draw)
 		return 0;
-	struct plot_figure pf = { name, w, h, sb_str(&f->vars) };
+	struct plot_figure pf = { name, w, h, strbuf_str(&f->vars) };
 	if (plot_draw(&f->plot, &pf) != 0) {
 		f->failed = 1;
 		return -1;
@@ -899,7 +837,7 @@ static int draw(struct figs *f, const char *name, int w, int h)
 
 static int put_dat(struct figs *f, const char *file)
 {
-	return plot_write_data(&f->plot, file, sb_str(&f->dat), f->dat.len);
+	return plot_write_data(&f->plot, file, strbuf_str(&f->dat), f->dat.len);
 }
 
 static const char **row_names(const struct report *r, int models_only, int *n)
@@ -915,13 +853,13 @@ static const char **row_names(const struct report *r, int models_only, int *n)
 static void common_vars(const struct report *r, struct figs *f)
 {
 	const char *exp = json_string(json_get(r->summary, "experiment"));
-	sb_clear(&f->vars);
+	strbuf_reset(&f->vars);
 	gp_string(&f->vars, "experiment", exp ? exp : "experiment");
-	sb_printf(&f->vars, "k = %d\nrepeats = %d\nci_level = %g\n", r->k, r->repeats, 100 * (1 - r->alpha));
+	strbuf_printf(&f->vars, "k = %d\nrepeats = %d\nci_level = %g\n", r->k, r->repeats, 100 * (1 - r->alpha));
 	gp_string(&f->vars, "positive", r->positive);
 	int n;
 	const char **names = row_names(r, 1, &n);
-	sb_printf(&f->vars, "nmodels = %d\n", n);
+	strbuf_printf(&f->vars, "nmodels = %d\n", n);
 	gp_array(&f->vars, "models", names, n);
 	free(names);
 }
@@ -948,33 +886,33 @@ static int fig_headline(const struct report *r, struct figs *f)
 		else
 			labels[m] = metric_label(r, metrics[m], CELL_PLAIN);
 	}
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# headline metrics: one block per model, then per baseline\n# metric_index mean ci_low ci_high (metric");
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# headline metrics: one block per model, then per baseline\n# metric_index mean ci_low ci_high (metric");
 	for (int m = 0; m < nm; m++)
-		sb_printf(&f->dat, "%s %d %s", m ? "," : "", m, metrics[m]);
-	sb_puts(&f->dat, "; 0 is the primary metric)\n");
+		strbuf_printf(&f->dat, "%s %d %s", m ? "," : "", m, metrics[m]);
+	strbuf_puts(&f->dat, "; 0 is the primary metric)\n");
 	for (int i = 0; i < r->n_rows; i++) {
-		sb_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
+		strbuf_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
 		for (int m = 0; m < nm; m++) {
 			const struct json *j = row_metric(&r->rows[i], metrics[m]);
 			double mean = num(j, "mean"), lo = num(j, "ci_low"), hi = num(j, "ci_high");
 			if (!isfinite(lo) || !isfinite(hi))
 				lo = hi = mean;
-			sb_printf(&f->dat, "%d", m);
+			strbuf_printf(&f->dat, "%d", m);
 			dat_num(&f->dat, mean);
 			dat_num(&f->dat, lo);
 			dat_num(&f->dat, hi);
-			sb_puts(&f->dat, "\n");
+			strbuf_puts(&f->dat, "\n");
 		}
 	}
 	int rc = put_dat(f, "headline.dat");
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# the original study's VGG16: metric_index value\n");
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# the original study's VGG16: metric_index value\n");
 	int ref_primary = 0;
 	for (int m = 0; m < nm; m++)
 		for (size_t s = 0; s < N_STUDY; s++)
 			if (!strcmp(study_vgg16[s].metric, metrics[m])) {
-				sb_printf(&f->dat, "%d %.3f\n", m, study_vgg16[s].value);
+				strbuf_printf(&f->dat, "%d %.3f\n", m, study_vgg16[s].value);
 				ref_primary |= m == 0;
 			}
 	if (rc == 0)
@@ -982,7 +920,7 @@ static int fig_headline(const struct report *r, struct figs *f)
 	common_vars(r, f);
 	int n;
 	const char **names = row_names(r, 0, &n);
-	sb_printf(&f->vars, "nseries = %d\nnmetrics = %d\nloss_index = %d\nref_primary = %d\n", n, nm,
+	strbuf_printf(&f->vars, "nseries = %d\nnmetrics = %d\nloss_index = %d\nref_primary = %d\n", n, nm,
 		  loss_index, ref_primary);
 	gp_array(&f->vars, "series", names, n);
 	gp_array(&f->vars, "metric_labels", (const char *const *)labels, nm);
@@ -996,14 +934,14 @@ static int fig_headline(const struct report *r, struct figs *f)
 
 static int fig_learning(const struct report *r, struct figs *f)
 {
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# learning curves across folds: one block per model\n"
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# learning curves across folds: one block per model\n"
 			 "# epoch n_folds train_loss_mean train_loss_sd val_loss_mean val_loss_sd\n");
 	int nm = 0, *has = xcalloc((size_t)r->n_models + 1, sizeof *has);
 	double ymax = 0, emax = 1;
 	for (int i = 0; i < r->n_models; i++) {
 		const struct json *c = json_get(r->rows[i].node, "curve");
-		sb_printf(&f->dat, "%s# %s\n", nm++ ? "\n\n" : "", r->rows[i].name);
+		strbuf_printf(&f->dat, "%s# %s\n", nm++ ? "\n\n" : "", r->rows[i].name);
 		for (int e = 0; e < json_size(c); e++) {
 			const struct json *p = json_at(c, e);
 			double tsd = num(p, "train_loss_sd"), vsd = num(p, "val_loss_sd");
@@ -1016,15 +954,15 @@ static int fig_learning(const struct report *r, struct figs *f)
 				}
 			if (num(p, "epoch") > emax)
 				emax = num(p, "epoch");
-			sb_printf(&f->dat, "%d %d", (int)num(p, "epoch"), (int)num(p, "n"));
+			strbuf_printf(&f->dat, "%d %d", (int)num(p, "epoch"), (int)num(p, "n"));
 			dat_num(&f->dat, num(p, "train_loss_mean"));
 			dat_num(&f->dat, isfinite(tsd) ? tsd : 0);
 			dat_num(&f->dat, num(p, "val_loss_mean"));
 			dat_num(&f->dat, isfinite(vsd) ? vsd : 0);
-			sb_puts(&f->dat, "\n");
+			strbuf_puts(&f->dat, "\n");
 		}
 		if (json_size(c) == 0)
-			sb_puts(&f->dat, "NaN NaN NaN NaN NaN NaN\n");
+			strbuf_puts(&f->dat, "NaN NaN NaN NaN NaN NaN\n");
 	}
 	int rc = put_dat(f, "learning_curves.dat");
 	common_vars(r, f);
@@ -1034,8 +972,8 @@ static int fig_learning(const struct report *r, struct figs *f)
 	int rows = (r->n_models + cols - 1) / cols;
 	if (rows < 1)
 		rows = 1;
-	sb_printf(&f->vars, "cols = %d\nrows = %d\n", cols, rows);
-	sb_printf(&f->vars, "ymax = %.6g\nemax = %.6g\n", ymax > 0 ? ymax * 1.08 : 1.0, emax > 1 ? emax : 2.0);
+	strbuf_printf(&f->vars, "cols = %d\nrows = %d\n", cols, rows);
+	strbuf_printf(&f->vars, "ymax = %.6g\nemax = %.6g\n", ymax > 0 ? ymax * 1.08 : 1.0, emax > 1 ? emax : 2.0);
 	gp_ints(&f->vars, "has_curve", has, r->n_models);
 	free(has);
 	if (rc == 0)
@@ -1049,11 +987,11 @@ static int fig_learning(const struct report *r, struct figs *f)
  * positive class; color[i] - 1 is curve i's model row. */
 static int roc_points(const struct report *r, struct figs *f, const int *color, int nc)
 {
-	struct sb *d = &f->dat;
+	struct strbuf *d = &f->dat;
 	int anomalous = !strcmp(r->positive, "anomalous");
 	int *curve = xcalloc((size_t)nc + 1, sizeof *curve), n = 0;
-	sb_clear(d);
-	sb_puts(d, "# operating points at the chosen thresholds, one line per curve that has one: fpr tpr\n");
+	strbuf_reset(d);
+	strbuf_puts(d, "# operating points at the chosen thresholds, one line per curve that has one: fpr tpr\n");
 	for (int i = 0; i < nc; i++) {
 		const struct json *op = json_get(r->rows[color[i] - 1].node, "operating_point");
 		double gr = num(op, "good_rejected_share"), dp = num(op, "defective_passed_share");
@@ -1061,10 +999,10 @@ static int roc_points(const struct report *r, struct figs *f, const int *color, 
 			continue;
 		dat_num(d, anomalous ? gr : dp);
 		dat_num(d, anomalous ? 1 - dp : 1 - gr);
-		sb_printf(d, " # %s\n", r->rows[color[i] - 1].name);
+		strbuf_printf(d, " # %s\n", r->rows[color[i] - 1].name);
 		curve[n++] = i + 1;
 	}
-	sb_printf(&f->vars, "npoints = %d\n", n);
+	strbuf_printf(&f->vars, "npoints = %d\n", n);
 	gp_ints(&f->vars, "point_curve", curve, n);
 	free(curve);
 	return put_dat(f, "roc_points.dat");
@@ -1073,8 +1011,8 @@ static int roc_points(const struct report *r, struct figs *f, const int *color, 
 static int fig_curves(const struct report *r, struct figs *f, const char *which)
 {
 	int roc = !strcmp(which, "roc");
-	sb_clear(&f->dat);
-	sb_printf(&f->dat, "# pooled out-of-fold %s curves: one block per model\n# %s\n",
+	strbuf_reset(&f->dat);
+	strbuf_printf(&f->dat, "# pooled out-of-fold %s curves: one block per model\n# %s\n",
 		  roc ? "ROC" : "precision-recall", roc ? "fpr tpr" : "recall precision");
 	/* only models with a curve get a block; curve_color maps block to model */
 	char **titles = xcalloc((size_t)r->n_models + 1, sizeof *titles);
@@ -1092,12 +1030,12 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 		titles[nc] = isfinite(area) ? xasprintf("%s (%s %.3f)", r->rows[i].name, roc ? "AUROC" : "AP", area)
 					    : xstrdup(r->rows[i].name);
 		color[nc] = i + 1;
-		sb_printf(&f->dat, "%s# %s\n", nc++ ? "\n\n" : "", r->rows[i].name);
+		strbuf_printf(&f->dat, "%s# %s\n", nc++ ? "\n\n" : "", r->rows[i].name);
 		for (int p = 0; p < json_size(pts); p++) {
 			const struct json *xy = json_at(pts, p);
 			dat_num(&f->dat, json_number(json_at(xy, 0)));
 			dat_num(&f->dat, json_number(json_at(xy, 1)));
-			sb_puts(&f->dat, "\n");
+			strbuf_puts(&f->dat, "\n");
 		}
 	}
 	char *file = xasprintf("%s.dat", which);
@@ -1106,7 +1044,7 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 	common_vars(r, f);
 	if (roc && rc == 0)
 		rc = roc_points(r, f, color, nc);
-	sb_printf(&f->vars, "ncurves = %d\n", nc);
+	strbuf_printf(&f->vars, "ncurves = %d\n", nc);
 	gp_array(&f->vars, "curve_titles", (const char *const *)titles, nc);
 	gp_ints(&f->vars, "curve_color", color, nc);
 	for (int i = 0; i < nc; i++)
@@ -1122,7 +1060,7 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 			if (tp + fp + tn + fn > 0)
 				prev = (tp + fn) / (tp + fp + tn + fn);
 		}
-		sb_printf(&f->vars, "prevalence = %.10g\n", isfinite(prev) ? prev : 0.0);
+		strbuf_printf(&f->vars, "prevalence = %.10g\n", isfinite(prev) ? prev : 0.0);
 	}
 	if (rc == 0)
 		rc = draw(f, which, 800, roc ? 700 : 820);
@@ -1131,8 +1069,8 @@ static int fig_curves(const struct report *r, struct figs *f, const char *which)
 
 static int fig_confusion(const struct report *r, struct figs *f)
 {
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# pooled confusion matrices: one block per model\n"
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# pooled confusion matrices: one block per model\n"
 			 "# predicted(0 normal, 1 anomalous) actual(0 normal, 1 anomalous) count share_of_actual\n");
 	int pos_anom = strcmp(r->positive, "normal") != 0;
 	for (int i = 0; i < r->n_models; i++) {
@@ -1145,14 +1083,14 @@ static int fig_confusion(const struct report *r, struct figs *f)
 		} else {
 			m[0][0] = tp, m[1][0] = fp, m[1][1] = tn, m[0][1] = fn;
 		}
-		sb_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
+		strbuf_printf(&f->dat, "%s# %s\n", i ? "\n\n" : "", r->rows[i].name);
 		for (int a = 0; a < 2; a++)
 			for (int p = 0; p < 2; p++) {
 				double tot = m[a][0] + m[a][1];
-				sb_printf(&f->dat, "%d %d", p, a);
+				strbuf_printf(&f->dat, "%d %d", p, a);
 				dat_num(&f->dat, m[a][p]);
 				dat_num(&f->dat, tot > 0 ? m[a][p] / tot : NAN);
-				sb_puts(&f->dat, "\n");
+				strbuf_puts(&f->dat, "\n");
 			}
 	}
 	int rc = put_dat(f, "confusion.dat");
@@ -1161,7 +1099,7 @@ static int fig_confusion(const struct report *r, struct figs *f)
 	int rows = (r->n_models + cols - 1) / cols;
 	if (rows < 1)
 		rows = 1;
-	sb_printf(&f->vars, "cols = %d\nrows = %d\n", cols, rows);
+	strbuf_printf(&f->vars, "cols = %d\nrows = %d\n", cols, rows);
 	if (rc == 0)
 		rc = draw(f, "confusion", 140 + cols * 340, 90 + rows * 330);
 	return rc;
@@ -1191,29 +1129,29 @@ static int fig_defects(const struct report *r, struct figs *f)
 	}
 	if (nd > 1)
 		qsort(defs, (size_t)nd, sizeof *defs, str_cmp);
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# pooled recall per defect type (share called anomalous)\n"
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# pooled recall per defect type (share called anomalous)\n"
 			 "# defect_index model_index recall n_images\n");
 	for (int i = 0; i < r->n_models; i++) {
 		const struct json *d = json_get(r->rows[i].node, "defect_recall");
 		for (int q = 0; q < nd; q++) {
 			const struct json *e = json_get(d, defs[q]);
-			sb_printf(&f->dat, "%d %d", q, i);
+			strbuf_printf(&f->dat, "%d %d", q, i);
 			dat_num(&f->dat, num(e, "recall"));
 			dat_num(&f->dat, num(e, "n"));
-			sb_puts(&f->dat, "\n");
+			strbuf_puts(&f->dat, "\n");
 		}
-		sb_puts(&f->dat, "\n");
+		strbuf_puts(&f->dat, "\n");
 	}
 	int rc = put_dat(f, "defect_recall.dat");
 	common_vars(r, f);
 	if (nd == 0) {
 		/* one placeholder column keeps the axes valid */
 		static const char *none[] = { "none recorded" };
-		sb_puts(&f->vars, "ndefects = 1\nhas_defects = 0\n");
+		strbuf_puts(&f->vars, "ndefects = 1\nhas_defects = 0\n");
 		gp_array(&f->vars, "defects", none, 1);
 	} else {
-		sb_printf(&f->vars, "ndefects = %d\nhas_defects = 1\n", nd);
+		strbuf_printf(&f->vars, "ndefects = %d\nhas_defects = 1\n", nd);
 		gp_array(&f->vars, "defects", defs, nd);
 	}
 	free(defs);
@@ -1225,16 +1163,16 @@ static int fig_defects(const struct report *r, struct figs *f)
 static int fig_cost(const struct report *r, struct figs *f)
 {
 	double tmax = 0, ips_min = INFINITY, ips_max = 0;
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# training cost per model\n"
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# training cost per model\n"
 			 "# model_index images_per_second_mean train_seconds_mean train_seconds_total\n");
 	for (int i = 0; i < r->n_models; i++) {
 		const struct json *t = json_get(r->rows[i].node, "timing");
-		sb_printf(&f->dat, "%d", i);
+		strbuf_printf(&f->dat, "%d", i);
 		dat_num(&f->dat, num(t, "images_per_second_mean"));
 		dat_num(&f->dat, num(t, "train_seconds_mean"));
 		dat_num(&f->dat, num(t, "train_seconds_total"));
-		sb_puts(&f->dat, "\n");
+		strbuf_puts(&f->dat, "\n");
 		if (num(t, "train_seconds_mean") > tmax)
 			tmax = num(t, "train_seconds_mean");
 		double ips = num(t, "images_per_second_mean");
@@ -1244,30 +1182,30 @@ static int fig_cost(const struct report *r, struct figs *f)
 		}
 	}
 	int rc = put_dat(f, "cost.dat");
-	sb_clear(&f->dat);
-	sb_puts(&f->dat, "# training time of each unit (from the unit files)\n# model_index train_seconds\n");
+	strbuf_reset(&f->dat);
+	strbuf_puts(&f->dat, "# training time of each unit (from the unit files)\n# model_index train_seconds\n");
 	int any = 0;
 	for (int i = 0; i < r->n_models; i++)
 		for (int j = 0; j < r->rows[i].n_units; j++)
 			if (isfinite(r->rows[i].units[j].train)) {
-				sb_printf(&f->dat, "%d %.10g\n", i, r->rows[i].units[j].train);
+				strbuf_printf(&f->dat, "%d %.10g\n", i, r->rows[i].units[j].train);
 				if (r->rows[i].units[j].train > tmax)
 					tmax = r->rows[i].units[j].train;
 				any = 1;
 			}
 	if (!any)
-		sb_puts(&f->dat, "NaN NaN\n");
+		strbuf_puts(&f->dat, "NaN NaN\n");
 	if (rc == 0)
 		rc = put_dat(f, "cost_units.dat");
 	common_vars(r, f);
-	sb_printf(&f->vars, "have_units = %d\n", any);
+	strbuf_printf(&f->vars, "have_units = %d\n", any);
 	double scale = tmax >= 7200 ? 3600 : tmax >= 120 ? 60 : 1;
-	sb_printf(&f->vars, "time_unit = '%s'\ntime_scale = %g\n", scale == 3600 ? "h" : scale == 60 ? "min" : "s",
+	strbuf_printf(&f->vars, "time_unit = '%s'\ntime_scale = %g\n", scale == 3600 ? "h" : scale == 60 ? "min" : "s",
 		  scale);
 	/* axis ranges: log throughput with room for the value labels */
 	if (!(ips_max > 0))
 		ips_min = 1, ips_max = 10;
-	sb_printf(&f->vars, "ips_low = %.6g\nips_high = %.6g\ntime_high = %.6g\n", ips_min / 3, ips_max * 4,
+	strbuf_printf(&f->vars, "ips_low = %.6g\nips_high = %.6g\ntime_high = %.6g\n", ips_min / 3, ips_max * 4,
 		  tmax > 0 ? tmax / scale * 1.15 : 1.0);
 	if (rc == 0)
 		rc = draw(f, "cost", 1200, 550);
@@ -1319,21 +1257,21 @@ static int row_index(const struct report *r, const char *name)
 	return -1;
 }
 
-static void mean_ci(struct sb *b, const struct json *m)
+static void mean_ci(struct strbuf *b, const struct json *m)
 {
 	double mean = num(m, "mean"), lo = num(m, "ci_low"), hi = num(m, "ci_high");
 	if (!isfinite(mean))
-		sb_puts(b, "undefined");
+		strbuf_puts(b, "undefined");
 	else if (isfinite(lo) && isfinite(hi))
-		sb_printf(b, "%.3f [%.3f, %.3f]", mean, lo, hi);
+		strbuf_printf(b, "%.3f [%.3f, %.3f]", mean, lo, hi);
 	else
-		sb_printf(b, "%.3f (no interval)", mean);
+		strbuf_printf(b, "%.3f (no interval)", mean);
 }
 
 /* "name 0.975 [0.932, 1.018]" of a verdict ranking entry. */
-static void ranked_model(struct sb *b, const struct json *e)
+static void ranked_model(struct strbuf *b, const struct json *e)
 {
-	sb_printf(b, "%s ", json_string(json_get(e, "model")));
+	strbuf_printf(b, "%s ", json_string(json_get(e, "model")));
 	mean_ci(b, e);
 }
 
@@ -1347,30 +1285,30 @@ static const struct json *ranking_entry(const struct json *v, const char *model)
 }
 
 /* The models tied at the top and what more repeats would separate them. */
-static void tied_sentences(const struct report *r, struct sb *b, const struct json *v, const char *label)
+static void tied_sentences(const struct report *r, struct strbuf *b, const struct json *v, const char *label)
 {
 	const struct json *models = json_get(v, "models");
 	int nt = json_size(models);
-	sb_printf(b, " Tied at the top by %s, as estimated from %d folds: ", label, r->k * r->repeats);
+	strbuf_printf(b, " Tied at the top by %s, as estimated from %d folds: ", label, r->k * r->repeats);
 	for (int i = 0; i < nt; i++) {
-		sb_puts(b, i == 0 ? "" : i < nt - 1 ? ", " : " and ");
+		strbuf_puts(b, i == 0 ? "" : i < nt - 1 ? ", " : " and ");
 		ranked_model(b, ranking_entry(v, json_string(json_at(models, i))));
 	}
-	sb_puts(b, ".");
+	strbuf_puts(b, ".");
 	const char *top = json_string(json_at(models, 0));
 	for (int i = 1; i < nt; i++) {
 		const struct json *e = ranking_entry(v, json_string(json_at(models, i)));
 		const struct json *vs = json_get(e, "vs_top");
 		double d = num(vs, "diff_mean"), need = num(vs, "repeats_needed");
-		sb_printf(b, " %s leads %s by %.3f (Holm-corrected p = %.3g).", top,
+		strbuf_printf(b, " %s leads %s by %.3f (Holm-corrected p = %.3g).", top,
 			  json_string(json_get(e, "model")), fabs(d), num(vs, "p_holm"));
 		if (isfinite(need))
-			sb_printf(b, " If that difference and its spread across folds held, about %d repeat%s of %d-fold "
+			strbuf_printf(b, " If that difference and its spread across folds held, about %d repeat%s of %d-fold "
 				     "cross-validation would separate them; this is an estimate from the observed effect "
 				     "size and variance, not a promise.",
 				  (int)need, need == 1 ? "" : "s", r->k);
 		else if (isfinite(d) && d != 0)
-			sb_printf(b, " At that difference and spread, no number of repeats of %d-fold cross-validation "
+			strbuf_printf(b, " At that difference and spread, no number of repeats of %d-fold cross-validation "
 				     "(up to 100) would separate them: the corrected test's variance does not fall below "
 				     "n_test/n_train times the variance of the differences, so only a larger effect or "
 				     "more data would (an estimate from the observed effect size and variance).",
@@ -1380,13 +1318,13 @@ static void tied_sentences(const struct report *r, struct sb *b, const struct js
 
 /* The first paragraph: the primary metric, the decision rule and its
  * outcome (summary.json's `verdict`). */
-static void verdict_paragraph(const struct report *r, struct sb *b)
+static void verdict_paragraph(const struct report *r, struct strbuf *b)
 {
 	const struct json *v = json_get(r->summary, "verdict");
 	const char *metric = primary_metric(r), *outcome = json_string(json_get(v, "outcome"));
 	char *label = metric_label(r, metric, CELL_PLAIN);
 	int higher = json_bool(json_get(v, "higher_is_better")) != 0;
-	sb_printf(b, "**Primary metric: %s** (`metrics.primary`; the other metrics are reported but never decide). "
+	strbuf_printf(b, "**Primary metric: %s** (`metrics.primary`; the other metrics are reported but never decide). "
 		     "**Decision rule:** a model is named best only if it beats every other model in %s "
 		     "significantly (%s across folds, Holm-corrected across model pairs, α = %g) and its "
 		     "%g %% interval lies %s the best baseline's %s; otherwise no model is named best.\n\n",
@@ -1396,17 +1334,17 @@ static void verdict_paragraph(const struct report *r, struct sb *b)
 	const char *bname = json_string(json_get(bb, "name"));
 	const struct json *first = json_at(json_get(v, "ranking"), 0);
 	if (!outcome || !strcmp(outcome, "no_ranked_model")) {
-		sb_printf(b, "**Outcome: no verdict.** No model has %s in at least two folds.\n\n", label);
+		strbuf_printf(b, "**Outcome: no verdict.** No model has %s in at least two folds.\n\n", label);
 	} else if (!strcmp(outcome, "no_model_beats_baseline")) {
-		sb_printf(b, "**Outcome: no model beats the best baseline.** %s scores %.3f in %s, and no model's "
+		strbuf_printf(b, "**Outcome: no model beats the best baseline.** %s scores %.3f in %s, and no model's "
 			     "interval lies %s that.",
 			  bname ? bname : "the best baseline", num(bb, "value"), label,
 			  higher ? "above" : "below");
 		tied_sentences(r, b, v, label);
-		sb_puts(b, "\n\n");
+		strbuf_puts(b, "\n\n");
 	} else if (!strcmp(outcome, "clear_winner")) {
-		sb_printf(b, "**Outcome: %s is the best model.** ", json_string(json_get(first, "model")));
-		sb_printf(b, "%s = ", label);
+		strbuf_printf(b, "**Outcome: %s is the best model.** ", json_string(json_get(first, "model")));
+		strbuf_printf(b, "%s = ", label);
 		mean_ci(b, first);
 		double worst = NAN;
 		const struct json *rk = json_get(v, "ranking");
@@ -1415,56 +1353,56 @@ static void verdict_paragraph(const struct report *r, struct sb *b)
 			if (isfinite(p) && !(p <= worst))
 				worst = p;
 		}
-		sb_printf(b, " over %d folds; it beats every other model", (int)num(first, "n"));
+		strbuf_printf(b, " over %d folds; it beats every other model", (int)num(first, "n"));
 		if (isfinite(worst))
-			sb_printf(b, " (largest Holm-corrected p = %.3g)", worst);
-		sb_printf(b, ", and its interval lies %s the best baseline, %s (%.3f).\n\n",
+			strbuf_printf(b, " (largest Holm-corrected p = %.3g)", worst);
+		strbuf_printf(b, ", and its interval lies %s the best baseline, %s (%.3f).\n\n",
 			  higher ? "above" : "below", bname ? bname : "none", num(bb, "value"));
 	} else {
-		sb_puts(b, "**Outcome: no model is separated.**");
+		strbuf_puts(b, "**Outcome: no model is separated.**");
 		tied_sentences(r, b, v, label);
 		if (!json_bool(json_get(first, "beats_baseline")))
-			sb_printf(b, " The top model's interval does not lie %s the best baseline, %s (%.3f).",
+			strbuf_printf(b, " The top model's interval does not lie %s the best baseline, %s (%.3f).",
 				  higher ? "above" : "below", bname ? bname : "none", num(bb, "value"));
-		sb_puts(b, "\n\n");
+		strbuf_puts(b, "\n\n");
 	}
 	free(label);
 }
 
 /* Operating points at each model's chosen thresholds (summary.json's
  * `operating_point` and `fixed_threshold`). */
-static void operating_table(const struct report *r, struct sb *b)
+static void operating_table(const struct report *r, struct strbuf *b)
 {
 	const char *policy = json_string(json_get(r->summary, "threshold_policy"));
-	sb_puts(b, "## Operating points\n\n");
-	sb_printf(b, "Each unit's threshold was chosen by the `%s` policy on its inner validation split (docs/experiments.md); "
+	strbuf_puts(b, "## Operating points\n\n");
+	strbuf_printf(b, "Each unit's threshold was chosen by the `%s` policy on its inner validation split (docs/experiments.md); "
 		     "the pooled held-out images are judged with it. Cost per inspected part: %g per good part rejected, "
 		     "%g per defective part passed (`metrics.cost_fp`, `metrics.cost_fn`). The last column gives F%g at "
 		     "the fixed threshold 0.5 of the original study, for comparison only.\n\n",
 		  policy ? policy : "fixed", num(json_get(r->summary, "costs"), "fp"),
 		  num(json_get(r->summary, "costs"), "fn"), r->beta);
-	sb_printf(b, "| Model | Threshold (mean) | Good parts rejected | Defective parts passed | Cost per part | F%g here | "
+	strbuf_printf(b, "| Model | Threshold (mean) | Good parts rejected | Defective parts passed | Cost per part | F%g here | "
 		     "F%g at 0.5 |\n|---|---:|---:|---:|---:|---:|---:|\n",
 		  r->beta, r->beta);
 	for (int i = 0; i < r->n_rows; i++) {
 		const struct row *row = &r->rows[i];
 		if (i == r->n_models)
-			sb_puts(b, "| *Baselines* | | | | | | |\n");
+			strbuf_puts(b, "| *Baselines* | | | | | | |\n");
 		const struct json *op = json_get(row->node, "operating_point");
-		sb_printf(b, "| %s | %.3g | %.1f %% (%d/%d) | %.1f %% (%d/%d) | %.3f | ", row->name,
+		strbuf_printf(b, "| %s | %.3g | %.1f %% (%d/%d) | %.1f %% (%d/%d) | %.3f | ", row->name,
 			  num(op, "threshold_mean"), 100 * num(op, "good_rejected_share"),
 			  (int)num(op, "good_rejected"), (int)num(op, "good"),
 			  100 * num(op, "defective_passed_share"), (int)num(op, "defective_passed"),
 			  (int)num(op, "defective"), num(op, "cost_per_part"));
 		mean_ci(b, row_metric(row, "f2"));
-		sb_puts(b, " | ");
+		strbuf_puts(b, " | ");
 		mean_ci(b, json_get(json_get(row->node, "fixed_threshold"), "f2"));
-		sb_puts(b, " |\n");
+		strbuf_puts(b, " |\n");
 	}
-	sb_puts(b, "\n");
+	strbuf_puts(b, "\n");
 }
 
-static void study_paragraph(const struct report *r, struct sb *b)
+static void study_paragraph(const struct report *r, struct strbuf *b)
 {
 	int ref = -1;
 	for (int i = 0; i < r->n_models && ref < 0; i++)
@@ -1481,16 +1419,16 @@ static void study_paragraph(const struct report *r, struct sb *b)
 	if (ref < 0)
 		return;
 	const char *name = r->rows[ref].name;
-	sb_puts(b, "## Against the original study\n\n");
-	sb_printf(b, "The original study's best model, VGG16, reached loss 0.506, accuracy 0.816, recall 1.000 and "
+	strbuf_puts(b, "## Against the original study\n\n");
+	strbuf_printf(b, "The original study's best model, VGG16, reached loss 0.506, accuracy 0.816, recall 1.000 and "
 		     "F2 0.953. Recall and F-beta depend on which class counts as positive: darkfold's `recall` and "
 		     "`f%g` take the %s class as positive, and `recall_other_positive` and `f%g_other_positive` take "
 		     "the %s class as positive. The study's recall and F2 are set against both conventions below, "
 		     "for %s%s.",
 		  r->beta, r->positive, r->beta, r->other, name, why);
 	if (r->beta != 2)
-		sb_printf(b, " This experiment uses β = %g, so its F-beta is not the study's F2.", r->beta);
-	sb_puts(b, "\n\n");
+		strbuf_printf(b, " This experiment uses β = %g, so its F-beta is not the study's F2.", r->beta);
+	strbuf_puts(b, "\n\n");
 	struct {
 		const char *metric, *study_metric;
 		const char *what;
@@ -1502,7 +1440,7 @@ static void study_paragraph(const struct report *r, struct sb *b)
 		{ "f2", "f2", NULL },
 		{ "f2_other_positive", "f2", NULL },
 	};
-	sb_printf(b, "| Metric | Original VGG16 | %s here: mean [%g %% CI] | Original inside the CI? |\n"
+	strbuf_printf(b, "| Metric | Original VGG16 | %s here: mean [%g %% CI] | Original inside the CI? |\n"
 		     "|---|---:|---:|---|\n",
 		  name, 100 * (1 - r->alpha));
 	for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++) {
@@ -1514,61 +1452,61 @@ static void study_paragraph(const struct report *r, struct sb *b)
 		double mean = num(m, "mean"), lo = num(m, "ci_low"), hi = num(m, "ci_high");
 		const char *pos = strstr(lines[l].metric, "other") ? r->other : r->positive;
 		if (lines[l].what)
-			sb_printf(b, "| %s |", lines[l].what);
+			strbuf_printf(b, "| %s |", lines[l].what);
 		else
-			sb_printf(b, "| %s, %s positive (`%s`) |", !strncmp(lines[l].metric, "recall", 6) ? "Recall" : "F2",
+			strbuf_printf(b, "| %s, %s positive (`%s`) |", !strncmp(lines[l].metric, "recall", 6) ? "Recall" : "F2",
 				  pos, lines[l].metric);
-		sb_printf(b, " %.3f | ", sv);
+		strbuf_printf(b, " %.3f | ", sv);
 		mean_ci(b, m);
 		if (!isfinite(mean))
-			sb_puts(b, " | — |\n");
+			strbuf_puts(b, " | — |\n");
 		else if (!isfinite(lo) || !isfinite(hi))
-			sb_printf(b, " | no interval; %s here |\n", mean < sv ? "lower" : mean > sv ? "higher" : "equal");
+			strbuf_printf(b, " | no interval; %s here |\n", mean < sv ? "lower" : mean > sv ? "higher" : "equal");
 		else if (lo <= sv && sv <= hi)
-			sb_puts(b, " | yes |\n");
+			strbuf_puts(b, " | yes |\n");
 		else
-			sb_printf(b, " | no: %s here |\n", hi < sv ? "lower" : "higher");
+			strbuf_printf(b, " | no: %s here |\n", hi < sv ? "lower" : "higher");
 	}
-	sb_puts(b, "\n");
+	strbuf_puts(b, "\n");
 }
 
 static int write_report_md(const struct report *r, const char *path, int figures_drawn, int pdf,
 			   const char *fig_note)
 {
-	struct sb b = { 0 };
+	struct strbuf b = { 0 };
 	const char *exp = json_string(json_get(r->summary, "experiment"));
-	sb_printf(&b, "# %s: report\n\n", exp ? exp : "experiment");
+	strbuf_printf(&b, "# %s: report\n\n", exp ? exp : "experiment");
 	verdict_paragraph(r, &b);
 	operating_table(r, &b);
 	study_paragraph(r, &b);
-	sb_puts(&b, "## Results\n\n");
+	strbuf_puts(&b, "## Results\n\n");
 	folds_sentence(r, &b, CELL_MD);
-	sb_puts(&b, " ");
+	strbuf_puts(&b, " ");
 	legend_sentence(r, &b, CELL_MD);
-	sb_puts(&b, "\n\n");
+	strbuf_puts(&b, "\n\n");
 	md_table(r, &b, main_cols, NCOLS(main_cols));
 	md_notes(r, &b, main_cols, NCOLS(main_cols));
 	kinds_md(r, &b);
-	sb_puts(&b, "\nAll metrics and the provenance: [summary.md](summary.md); the same numbers as "
+	strbuf_puts(&b, "\nAll metrics and the provenance: [summary.md](summary.md); the same numbers as "
 		    "[summary.csv](summary.csv) and [summary.tex](summary.tex).\n\n## Figures\n\n");
 	if (figures_drawn) {
 		for (int i = 0; i < N_FIGURES; i++) {
-			sb_printf(&b, "![%s](figures/%s.png)\n\n*%s.*", figure_list[i].caption, figure_list[i].name,
+			strbuf_printf(&b, "![%s](figures/%s.png)\n\n*%s.*", figure_list[i].caption, figure_list[i].name,
 				  figure_list[i].caption);
 			if (pdf)
-				sb_printf(&b, " PDF: [figures/%s.pdf](figures/%s.pdf)", figure_list[i].name,
+				strbuf_printf(&b, " PDF: [figures/%s.pdf](figures/%s.pdf)", figure_list[i].name,
 					  figure_list[i].name);
-			sb_puts(&b, "\n\n");
+			strbuf_puts(&b, "\n\n");
 		}
 	} else {
-		sb_printf(&b, "Figures were not drawn: %s. Their data files are in figures/ when the figure step ran; "
+		strbuf_printf(&b, "Figures were not drawn: %s. Their data files are in figures/ when the figure step ran; "
 			      "rerun `darkfold report` to draw them.\n\n",
 			  fig_note);
 	}
-	sb_puts(&b, "## Provenance\n\n");
+	strbuf_puts(&b, "## Provenance\n\n");
 	provenance_md(r, &b);
-	int rc = sb_write(&b, path);
-	sb_release(&b);
+	int rc = strbuf_write_file(&b, path);
+	strbuf_release(&b);
 	return rc;
 }
 
@@ -1704,8 +1642,8 @@ int report_render(const struct experiment *e, const char *results_path, const st
 	rc = 0;
 out:
 	plot_release(&f.plot);
-	sb_release(&f.dat);
-	sb_release(&f.vars);
+	strbuf_release(&f.dat);
+	strbuf_release(&f.vars);
 	report_release(&r);
 	free(note);
 	free(csv);
