@@ -1,5 +1,5 @@
 /* report.c: tables (csv, md, tex), figure data and report.md from
- * summary.json and the unit result files; figures are drawn through plot.c. */
+ * summary.json; figures are drawn through plot.c. */
 #include "report.h"
 
 #include "error.h"
@@ -7,10 +7,8 @@
 #include "json.h"
 #include "plot.h"
 #include "strbuf.h"
-#include "unit.h"
+#include "summary.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +37,8 @@ struct cell {
 };
 
 struct unit_time {
-	char *unit;
-	char *status;
+	const char *unit;   /* "r<R>-f<F>", borrowed from the summary */
+	const char *status; /* as the unit file says, borrowed */
 	double wall;  /* finished - started, else train_seconds; NAN if neither */
 	double train; /* train_seconds, NAN if absent */
 };
@@ -57,7 +55,6 @@ struct report {
 	const char *dir; /* results path */
 	char *summary_path;
 	struct json *summary;
-	struct json *first_unit; /* provenance fallback, may be NULL */
 	struct row *rows;
 	int n_rows, n_models;
 	const char *positive, *other; /* "anomalous" / "normal" */
@@ -255,27 +252,6 @@ static void units_str(char *out, size_t n, const struct row *row)
 
 /* ---- wall time and provenance ---- */
 
-static long days_from_civil(long y, long m, long d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SS[.fff]Z", NAN otherwise. */
-static double iso_seconds(const char *s)
-{
-	int y, mo, d, h, mi;
-	double sec;
-	char z = 0;
-	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%lf%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 || z != 'Z')
-		return NAN;
-	return (double)days_from_civil(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
-}
-
 static void format_seconds(char *out, size_t n, double s)
 {
 	if (!isfinite(s))
@@ -288,106 +264,55 @@ static void format_seconds(char *out, size_t n, double s)
 		snprintf(out, n, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-struct unit_name {
-	int repeat, fold;
-	char *file;
-};
-
-static int unit_name_cmp(const void *a, const void *b)
+/* The per-unit times of one model, summary.json's
+ * models.<model>.unit_times, in (repeat, fold) order. A summary without
+ * them gives none. */
+static int load_unit_times(struct report *r, struct row *row)
 {
-	const struct unit_name *x = a, *y = b;
-	if (x->repeat != y->repeat)
-		return x->repeat < y->repeat ? -1 : 1;
-	return (x->fold > y->fold) - (x->fold < y->fold);
-}
-
-/* Read the unit files <dir>/<model>/r<R>-f<F>.json of one model, in
- * (repeat, fold) order: wall times, and the very first file read is kept
- * as the provenance fallback. A missing folder is not an error (the
- * summary carries the totals). */
-static int load_units(struct report *r, struct row *row)
-{
-	char *dir = fs_join(r->dir, row->name);
-	DIR *d = opendir(dir);
-	if (!d) {
-		free(dir);
+	const struct json *a = json_get(row->node, "unit_times");
+	if (!a)
 		return 0;
-	}
-	struct unit_name *names = NULL;
-	int n = 0, rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		int rr, ff, len = 0;
-		if (sscanf(de->d_name, "r%d-f%d.json%n", &rr, &ff, &len) != 2 ||
-		    len != (int)strlen(de->d_name))
-			continue;
-		names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
-		names[n].repeat = rr;
-		names[n].fold = ff;
-		names[n++].file = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 1)
-		qsort(names, (size_t)n, sizeof *names, unit_name_cmp);
+	if (json_type(a) != JSON_ARRAY)
+		return error("'%s': .models.%s.unit_times: expected an array, got %s", r->summary_path,
+			     row->name, json_type_name(json_type(a)));
+	int n = json_size(a);
 	row->units = xcalloc((size_t)(n ? n : 1), sizeof *row->units);
-	for (int i = 0; i < n && rc == 0; i++) {
-		char *path = fs_join(dir, names[i].file);
-		struct json *u = unit_file_parse(path);
-		if (!u) {
-			rc = -1;
-		} else {
-			const struct json *t = json_get(u, "timing");
-			double w = iso_seconds(json_string(json_get(t, "finished"))) -
-				   iso_seconds(json_string(json_get(t, "started")));
-			if (!isfinite(w))
-				w = num(t, "train_seconds");
-			const char *st = json_string(json_get(u, "status"));
-			struct unit_time *ut = &row->units[row->n_units++];
-			ut->unit = xasprintf("r%d-f%d", names[i].repeat, names[i].fold);
-			ut->status = xstrdup(st ? st : "unknown");
-			ut->wall = w;
-			ut->train = num(t, "train_seconds");
-			if (!r->first_unit) {
-				r->first_unit = u;
-				u = NULL;
-			}
-		}
-		json_free(u);
-		free(path);
+	for (int i = 0; i < n; i++) {
+		const struct json *e = json_at(a, i);
+		struct unit_time *ut = &row->units[row->n_units++];
+		ut->unit = json_string(json_get(e, "unit"));
+		if (!ut->unit)
+			return error("'%s': .models.%s.unit_times[%d].unit: expected a string",
+				     r->summary_path, row->name, i);
+		ut->status = json_string(json_get(e, "status"));
+		if (!ut->status)
+			ut->status = "unknown";
+		ut->train = num(e, "train_seconds");
+		ut->wall = num(e, "wall_seconds");
+		if (!isfinite(ut->wall))
+			ut->wall = ut->train;
 	}
-	for (int i = 0; i < n; i++)
-		free(names[i].file);
-	free(names);
-	free(dir);
-	return rc;
+	return 0;
 }
 
-/* A provenance field: summary.json's provenance first, then the first unit
- * file's provenance and host objects. Written into out as text. */
+/* A field of summary.json's provenance, written into out as text. */
 static void prov(const struct report *r, const char *key, char *out, size_t n)
 {
-	const struct json *srcs[] = {
-		json_get(json_get(r->summary, "provenance"), key),
-		json_get(json_get(r->first_unit, "provenance"), key),
-		json_get(json_get(r->first_unit, "host"), key),
-	};
-	for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
-		const struct json *v = srcs[i];
-		switch (json_type(v)) {
-		case JSON_STRING:
-			snprintf(out, n, "%s", json_string(v));
-			return;
-		case JSON_NUMBER:
-			snprintf(out, n, "%.17g", json_number(v));
-			return;
-		case JSON_BOOL:
-			snprintf(out, n, "%s", json_bool(v) ? "yes" : "no");
-			return;
-		default:
-			break;
-		}
+	const struct json *v = json_get(json_get(r->summary, "provenance"), key);
+	switch (json_type(v)) {
+	case JSON_STRING:
+		snprintf(out, n, "%s", json_string(v));
+		break;
+	case JSON_NUMBER:
+		snprintf(out, n, "%.17g", json_number(v));
+		break;
+	case JSON_BOOL:
+		snprintf(out, n, "%s", json_bool(v) ? "yes" : "no");
+		break;
+	default:
+		snprintf(out, n, "not recorded");
+		break;
 	}
-	snprintf(out, n, "not recorded");
 }
 
 static double total_wall(const struct report *r, int *from_units)
@@ -456,7 +381,7 @@ static void provenance_md(const struct report *r, struct strbuf *b)
 	const char *t0 = json_string(json_get(json_get(r->summary, "provenance"), "first_started"));
 	const char *t1 = json_string(json_get(json_get(r->summary, "provenance"), "last_finished"));
 	if (t0 && t1) {
-		format_seconds(x, sizeof x, iso_seconds(t1) - iso_seconds(t0));
+		format_seconds(x, sizeof x, summary_iso_seconds(t1) - summary_iso_seconds(t0));
 		strbuf_printf(b, "| Study span | %s to %s (%s) |\n", t0, t1, x);
 	}
 	strbuf_puts(b, "\n| Model | Units | Wall time per unit (mean) | Training time per unit (mean) | Training time (all units) | Per unit (finished − started) |\n"
@@ -1515,15 +1440,10 @@ static int write_report_md(const struct report *r, const char *path, int figures
 static void report_release(struct report *r)
 {
 	for (int i = 0; i < r->n_rows; i++) {
-		for (int j = 0; j < r->rows[i].n_units; j++) {
-			free(r->rows[i].units[j].unit);
-			free(r->rows[i].units[j].status);
-		}
 		free(r->rows[i].units);
 	}
 	free(r->rows);
 	json_free(r->summary);
-	json_free(r->first_unit);
 	free(r->summary_path);
 	memset(r, 0, sizeof *r);
 }
@@ -1578,7 +1498,7 @@ static int report_load(struct report *r, const struct experiment *e)
 				     base ? "baselines" : "models", r->rows[i].name);
 	}
 	for (int i = 0; i < r->n_models; i++)
-		if (load_units(r, &r->rows[i]) != 0)
+		if (load_unit_times(r, &r->rows[i]) != 0)
 			return -1;
 	return 0;
 }

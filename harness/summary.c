@@ -536,6 +536,32 @@ static void write_timing(struct jw *w, const struct group *g, int units)
 	free(ips);
 }
 
+/* Every unit that left a file, in (repeat, fold) order: its status as
+ * written, its wall time (finished - started, NAN when either is missing) and
+ * its training time. */
+static void write_unit_times(struct jw *w, const struct summary_config *c, const struct group *g,
+			     int units)
+{
+	jw_key(w, "unit_times");
+	jw_arr_begin(w);
+	for (int i = 0; i < units; i++) {
+		const struct unit *u = &g->u[i];
+		if (u->status == UNIT_MISSING)
+			continue;
+		const struct json *t = json_get(u->doc, "timing");
+		char name[64];
+		snprintf(name, sizeof name, "r%d-f%d", i / c->k, i % c->k);
+		jw_obj_begin(w);
+		jw_kstr(w, "unit", name);
+		jw_kstr(w, "status", json_string(json_get(u->doc, "status")));
+		jw_knum(w, "wall_seconds", summary_iso_seconds(json_string(json_get(t, "finished"))) -
+						   summary_iso_seconds(json_string(json_get(t, "started"))));
+		jw_knum(w, "train_seconds", u->train_seconds);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 /* Is unit prediction j called correctly? */
 static int correct(const struct unit *u, int j)
 {
@@ -736,6 +762,7 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	if (is_model) {
 		write_curve(w, g, units);
 		write_timing(w, g, units);
+		write_unit_times(w, c, g, units);
 	}
 	jw_obj_end(w);
 }
@@ -820,8 +847,7 @@ static void copy_json(struct jw *w, const struct json *j)
 	}
 }
 
-/* Seconds since 1970 of "YYYY-MM-DDTHH:MM:SS[.fff]Z", NAN otherwise. */
-static double iso_seconds(const char *s)
+double summary_iso_seconds(const char *s)
 {
 	int y, mo, d, h, mi;
 	double sec;
@@ -869,7 +895,7 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 			const struct json *t = json_get(u->doc, "timing");
 			const char *s = json_string(json_get(t, "started"));
 			const char *f = json_string(json_get(t, "finished"));
-			double span = iso_seconds(f) - iso_seconds(s);
+			double span = summary_iso_seconds(f) - summary_iso_seconds(s);
 			if (isfinite(span) && span >= 0)
 				wall += span;
 			if (s && (!started || strcmp(s, started) < 0))

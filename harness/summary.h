@@ -47,6 +47,11 @@ int summary_build(const struct summary_config *c, struct jw *w);
  * untouched on failure). */
 int summary_write(const struct summary_config *c, const char *path);
 
+/* Seconds since 1970-01-01 of a UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff]Z"
+ * (unit files' timing.started and .finished); NAN for NULL or any other
+ * text. */
+double summary_iso_seconds(const char *s);
+
 /* Metrics compared between every pair of models, in summary order; the
  * primary metric is compared too when it is not among them. */
 #define SUMMARY_N_COMPARED 5
