@@ -382,17 +382,30 @@ void report_md_kinds(const struct report *r, struct strbuf *b)
 	}
 }
 
+/* Each column's heading in format fmt, between pre and post. */
+static void put_labels(const struct report *r, struct strbuf *b, const struct col *cols, int ncols,
+		       int fmt, const char *pre, const char *post)
+{
+	for (int c = 0; c < ncols; c++) {
+		char *l = report_metric_label(r, cols[c].metric, fmt);
+		strbuf_printf(b, "%s%s%s", pre, l, post);
+		free(l);
+	}
+}
+
+/* s, n times. */
+static void put_times(struct strbuf *b, const char *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		strbuf_puts(b, s);
+}
+
 static void md_table(const struct report *r, struct strbuf *b, const struct col *cols, int ncols)
 {
 	strbuf_puts(b, "| Model | Units |");
-	for (int c = 0; c < ncols; c++) {
-		char *l = report_metric_label(r, cols[c].metric, CELL_MD);
-		strbuf_printf(b, " %s |", l);
-		free(l);
-	}
+	put_labels(r, b, cols, ncols, CELL_MD, " ", " |");
 	strbuf_puts(b, "\n|---|---:|");
-	for (int c = 0; c < ncols; c++)
-		strbuf_puts(b, "---:|");
+	put_times(b, "---:|", ncols);
 	strbuf_puts(b, "\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		char u[32];
@@ -478,14 +491,9 @@ static void tex_table(const struct report *r, struct strbuf *b, const struct col
 	strbuf_puts(b, " ");
 	legend_sentence(r, b, CELL_TEX);
 	strbuf_printf(b, "}\n\\label{tab:%s}\n\\begin{tabular}{lr", label);
-	for (int c = 0; c < ncols; c++)
-		strbuf_puts(b, "c");
+	put_times(b, "c", ncols);
 	strbuf_puts(b, "}\n\\toprule\nModel & Units");
-	for (int c = 0; c < ncols; c++) {
-		char *l = report_metric_label(r, cols[c].metric, CELL_TEX);
-		strbuf_printf(b, " & %s", l);
-		free(l);
-	}
+	put_labels(r, b, cols, ncols, CELL_TEX, " & ", "");
 	strbuf_puts(b, " \\\\\n\\midrule\n");
 	for (int i = 0; i < r->n_rows; i++) {
 		char u[32];
