@@ -4,7 +4,9 @@
  * points, baselines, and pairwise model comparisons.
  *
  * A pure function of the unit files and the settings below: the same files
- * and settings give the same bytes, apart from the `provenance` object. */
+ * and settings give the same bytes, apart from the `provenance` object and
+ * the models' `timing` and `unit_times` (which the unit files' timing
+ * feeds). */
 #ifndef DARKFOLD_SUMMARY_H
 #define DARKFOLD_SUMMARY_H
 
