@@ -143,7 +143,7 @@ static int fig_headline(const struct report *r, struct figs *f)
 	strbuf_puts(&f->dat, "# the original study's VGG16: metric_index value\n");
 	int ref_primary = 0;
 	for (int m = 0; m < nm; m++)
-		for (size_t s = 0; s < REPORT_N_STUDY; s++)
+		for (int s = 0; s < report_n_study; s++)
 			if (!strcmp(report_study_vgg16[s].metric, metrics[m])) {
 				strbuf_printf(&f->dat, "%d %.3f\n", m, report_study_vgg16[s].value);
 				ref_primary |= m == 0;
@@ -445,7 +445,7 @@ static int fig_cost(const struct report *r, struct figs *f)
 	return rc;
 }
 
-const struct report_figure report_figure_list[REPORT_N_FIGURES] = {
+const struct report_figure report_figure_list[] = {
 	{ "headline", "Headline metrics per model with confidence intervals, baselines, and the original study's VGG16" },
 	{ "learning_curves", "Training and inner-validation loss per epoch (mean across folds, band ± 1 SD)" },
 	{ "roc", "Pooled out-of-fold ROC curves" },
@@ -454,6 +454,7 @@ const struct report_figure report_figure_list[REPORT_N_FIGURES] = {
 	{ "defect_recall", "Recall per defect type" },
 	{ "cost", "Training cost" },
 };
+const int report_n_figures = (int)(sizeof report_figure_list / sizeof report_figure_list[0]);
 
 /* Every figure's data files, then (when gnuplot is there) its drawing;
  * the first failure stops. */

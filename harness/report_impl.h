@@ -49,15 +49,15 @@ struct report_study_mark {
 	const char *metric;
 	double value;
 };
-#define REPORT_N_STUDY 4
-extern const struct report_study_mark report_study_vgg16[REPORT_N_STUDY];
+extern const struct report_study_mark report_study_vgg16[];
+extern const int report_n_study; /* entries of report_study_vgg16 */
 
 /* Figure files embedded in report.md, in order, with captions. */
 struct report_figure {
 	const char *name, *caption;
 };
-#define REPORT_N_FIGURES 7
-extern const struct report_figure report_figure_list[REPORT_N_FIGURES];
+extern const struct report_figure report_figure_list[];
+extern const int report_n_figures; /* entries of report_figure_list */
 
 /* ---- report.c: reading summary.json ---- */
 

@@ -227,7 +227,7 @@ static void study_paragraph(const struct report *r, struct strbuf *b)
 		  name, 100 * (1 - r->alpha));
 	for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++) {
 		double sv = NAN;
-		for (size_t s = 0; s < REPORT_N_STUDY; s++)
+		for (int s = 0; s < report_n_study; s++)
 			if (!strcmp(report_study_vgg16[s].metric, lines[l].study_metric))
 				sv = report_study_vgg16[s].value;
 		const struct json *m = report_row_metric(&r->rows[ref], lines[l].metric);
@@ -267,7 +267,7 @@ int report_text_write(const struct report *r, const char *path, int figures_draw
 	strbuf_puts(&b, "\nAll metrics and the provenance: [summary.md](summary.md); the same numbers as "
 		    "[summary.csv](summary.csv) and [summary.tex](summary.tex).\n\n## Figures\n\n");
 	if (figures_drawn) {
-		for (int i = 0; i < REPORT_N_FIGURES; i++) {
+		for (int i = 0; i < report_n_figures; i++) {
 			strbuf_printf(&b, "![%s](figures/%s.png)\n\n*%s.*", report_figure_list[i].caption, report_figure_list[i].name,
 				  report_figure_list[i].caption);
 			if (pdf)
