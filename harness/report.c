@@ -113,14 +113,12 @@ static int load_unit_times(struct report *r, struct row *row)
 	return 0;
 }
 
-
 /* ---- entry point ---- */
 
 static void report_release(struct report *r)
 {
-	for (int i = 0; i < r->n_rows; i++) {
+	for (int i = 0; i < r->n_rows; i++)
 		free(r->rows[i].units);
-	}
 	free(r->rows);
 	json_free(r->summary);
 	free(r->summary_path);
