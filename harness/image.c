@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -316,8 +317,7 @@ struct png_writer {
 	const char *path;
 	png_structp png;
 	png_infop info;
-	unsigned char *buf;
-	size_t len, cap;
+	struct strbuf out; /* the encoded PNG */
 	png_bytep *rows;
 	char msg[200];
 };
@@ -332,13 +332,7 @@ static void writer_on_error(png_structp png, png_const_charp msg)
 static void writer_write(png_structp png, png_bytep data, size_t n)
 {
 	struct png_writer *wr = png_get_io_ptr(png);
-	if (wr->len + n > wr->cap) {
-		while (wr->len + n > wr->cap)
-			wr->cap = wr->cap ? 2 * wr->cap : 1 << 16;
-		wr->buf = xrealloc(wr->buf, wr->cap);
-	}
-	memcpy(wr->buf + wr->len, data, n);
-	wr->len += n;
+	strbuf_add(&wr->out, data, n);
 }
 
 static void writer_flush(png_structp png)
@@ -350,15 +344,14 @@ static void writer_close(struct png_writer *wr)
 {
 	if (wr->png)
 		png_destroy_write_struct(&wr->png, wr->info ? &wr->info : NULL);
-	free(wr->buf);
+	strbuf_release(&wr->out);
 	free(wr->rows);
 	wr->png = NULL;
 	wr->info = NULL;
-	wr->buf = NULL;
 	wr->rows = NULL;
 }
 
-/* Encode into wr->buf; on failure the caller closes wr. */
+/* Encode into wr->out; on failure the caller closes wr. */
 static int writer_encode(struct png_writer *wr, const uint8_t *pixels, int w, int h, int c)
 {
 	if (setjmp(png_jmpbuf(wr->png)))
@@ -402,7 +395,7 @@ int image_png_write(const char *path, const uint8_t *pixels, int w, int h, int c
 	}
 	int rc = writer_encode(&wr, pixels, w, h, c);
 	if (rc == 0)
-		rc = write_replace(path, wr.buf, wr.len);
+		rc = write_replace(path, wr.out.buf, wr.out.len);
 	writer_close(&wr);
 	return rc;
 }

@@ -128,14 +128,7 @@ const char *json_library_version(void)
 
 static void put(struct jw *w, const char *s, size_t n)
 {
-	if (w->len + n + 1 > w->cap) {
-		while (w->len + n + 1 > w->cap)
-			w->cap = w->cap ? w->cap * 2 : 4096;
-		w->buf = xrealloc(w->buf, w->cap);
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
+	strbuf_add(&w->out, s, n);
 }
 
 static void puts_(struct jw *w, const char *s)
@@ -173,7 +166,7 @@ void jw_init(struct jw *w)
 
 void jw_release(struct jw *w)
 {
-	free(w->buf);
+	strbuf_release(&w->out);
 	memset(w, 0, sizeof *w);
 }
 
@@ -281,5 +274,5 @@ void jw_kbool(struct jw *w, const char *key, int v) { jw_key(w, key); jw_bool(w,
 int jw_write_file(struct jw *w, const char *path)
 {
 	put(w, "\n", 1);
-	return fs_write_atomic(path, w->buf, w->len);
+	return strbuf_write_file(&w->out, path);
 }

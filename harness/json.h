@@ -11,6 +11,8 @@
 #ifndef DARKFOLD_JSON_H
 #define DARKFOLD_JSON_H
 
+#include "strbuf.h"
+
 #include <stddef.h>
 
 struct json;
@@ -42,8 +44,13 @@ int json_bool(const struct json *j);           /* 1 true, 0 false, -1 other */
 const char *json_library_version(void);
 
 struct jw {
-	char *buf;
-	size_t len, cap;
+	union {
+		struct strbuf out; /* the text written so far, owned */
+		struct {           /* the same text, to read: buf[0 .. len) */
+			char *buf;
+			size_t len;
+		};
+	};
 	int depth;
 	int first;     /* nothing written yet at the current depth */
 	int after_key; /* a key was just written */

@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -254,25 +255,28 @@ int plot_draw(const struct plot *p, const struct plot_figure *f)
 	char *qscript = plot_quote(script), *qcommon = NULL, *qname = plot_quote(f->name);
 	char *common = xasprintf("%s/common.gp", p->scripts_dir);
 	qcommon = plot_quote(common);
-	char *text = NULL;
+	struct strbuf text = STRBUF_INIT;
 
 	if (!fs_is_file(script)) {
 		error("cannot find the plot script '%s'", script);
 		goto out;
 	}
-	text = xasprintf("# %s.gp: inputs of the figure '%s', then its script.\n"
-			 "# Redraw: gnuplot %s.gp (PNG) or gnuplot -e \"fmt='pdf'\" %s.gp (PDF, or 'svg').\n"
-			 "if (!exists(\"fmt\")) fmt = 'png'\n"
-			 "name = %s\n"
-			 "if (!exists(\"width\")) width = %d\n"
-			 "if (!exists(\"height\")) height = %d\n"
-			 "common = %s\n"
-			 "%s%s"
-			 "load %s\n",
-			 f->name, f->name, f->name, f->name, qname, f->width, f->height, qcommon,
-			 f->vars ? f->vars : "", f->vars && *f->vars && f->vars[strlen(f->vars) - 1] != '\n' ? "\n" : "",
-			 qscript);
-	if (fs_write_atomic(header_path, text, strlen(text)) != 0)
+	strbuf_printf(&text,
+		      "# %s.gp: inputs of the figure '%s', then its script.\n"
+		      "# Redraw: gnuplot %s.gp (PNG) or gnuplot -e \"fmt='pdf'\" %s.gp (PDF, or 'svg').\n"
+		      "if (!exists(\"fmt\")) fmt = 'png'\n"
+		      "name = %s\n"
+		      "if (!exists(\"width\")) width = %d\n"
+		      "if (!exists(\"height\")) height = %d\n"
+		      "common = %s\n",
+		      f->name, f->name, f->name, f->name, qname, f->width, f->height, qcommon);
+	if (f->vars && *f->vars) {
+		strbuf_puts(&text, f->vars);
+		if (f->vars[strlen(f->vars) - 1] != '\n')
+			strbuf_putc(&text, '\n');
+	}
+	strbuf_printf(&text, "load %s\n", qscript);
+	if (strbuf_write_file(&text, header_path) != 0)
 		goto out;
 	if (run_gnuplot(p, "fmt='png'", header, log, 0) != 0)
 		goto out;
@@ -294,7 +298,7 @@ int plot_draw(const struct plot *p, const struct plot_figure *f)
 	}
 	rc = 0;
 out:
-	free(text);
+	strbuf_release(&text);
 	free(common);
 	free(qcommon);
 	free(qname);

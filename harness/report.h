@@ -1,5 +1,5 @@
 /* report.h: tables, figures and the one-page report, computed only from
- * summary.json and the unit result files of an experiment. */
+ * an experiment's summary.json. */
 #ifndef DARKFOLD_REPORT_H
 #define DARKFOLD_REPORT_H
 
@@ -13,12 +13,10 @@ struct report_opts {
 	int pdf;             /* 1: a PDF beside each PNG figure */
 };
 
-/* Read <results_path>/summary.json (and the unit files
- * <results_path>/<model>/r<R>-f<F>.json of the models it names, for wall
- * times and provenance it lacks) and write summary.csv, summary.md,
- * summary.tex, figures/ (PNG and PDF figures, their .dat data files and
+/* Read <results_path>/summary.json (and no unit file) and write
+ * summary.csv, summary.md, summary.tex, figures/ (PNG and PDF figures, their .dat data files and
  * gnuplot headers) and report.md there. Nothing is recomputed from
- * predictions: every number comes from those files. e may be NULL; when
+ * predictions: every number comes from summary.json. e may be NULL; when
  * given, a summary built from another version of the experiment file
  * (different sha256) draws a warning. o may be NULL (all defaults: figures,
  * PDF, ± cells). When gnuplot is missing or fails, the tables and report.md

@@ -536,6 +536,32 @@ static void write_timing(struct jw *w, const struct group *g, int units)
 	free(ips);
 }
 
+/* Every unit that left a file, in (repeat, fold) order: its status as
+ * written, its wall time (finished - started, NAN when either is missing) and
+ * its training time. */
+static void write_unit_times(struct jw *w, const struct summary_config *c, const struct group *g,
+			     int units)
+{
+	jw_key(w, "unit_times");
+	jw_arr_begin(w);
+	for (int i = 0; i < units; i++) {
+		const struct unit *u = &g->u[i];
+		if (u->status == UNIT_MISSING)
+			continue;
+		const struct json *t = json_get(u->doc, "timing");
+		char name[64];
+		snprintf(name, sizeof name, "r%d-f%d", i / c->k, i % c->k);
+		jw_obj_begin(w);
+		jw_kstr(w, "unit", name);
+		jw_kstr(w, "status", json_string(json_get(u->doc, "status")));
+		jw_knum(w, "wall_seconds", summary_iso_seconds(json_string(json_get(t, "finished"))) -
+						   summary_iso_seconds(json_string(json_get(t, "started"))));
+		jw_knum(w, "train_seconds", u->train_seconds);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 /* Is unit prediction j called correctly? */
 static int correct(const struct unit *u, int j)
 {
@@ -736,18 +762,31 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	if (is_model) {
 		write_curve(w, g, units);
 		write_timing(w, g, units);
+		write_unit_times(w, c, g, units);
 	}
 	jw_obj_end(w);
 }
 
-/* Baseline units on the labels of the first model that completed each unit. */
-static void make_baselines(const struct summary_config *c, const struct group *models, int units,
-			   struct group *base)
+/* The baselines, in summary.json's order, run on the labels of the first
+ * model that completed each unit: a constant score, or (random) anomalous
+ * with the pooled prevalence from a generator seeded per unit. */
+static const struct baseline {
+	const char *name;
+	int random;
+	double p; /* the constant score */
+} baselines[] = {
+	{ "always_anomalous", 0, 1 },
+	{ "always_normal", 0, 0 },
+	{ "stratified_random", 1, 0 },
+};
+#define N_BASELINES ((int)(sizeof baselines / sizeof baselines[0]))
+
+/* For each unit the first model's ok unit (NULL when none), into ref
+ * (units); returns the share of anomalous images over them. */
+static double reference_units(const struct summary_config *c, const struct group *models, int units,
+			      const struct unit **ref)
 {
-	static const char *const names[3] = { "always_anomalous", "always_normal",
-					      "stratified_random" };
 	long anomalous = 0, total = 0;
-	const struct unit **ref = xcalloc((size_t)units, sizeof *ref);
 	for (int i = 0; i < units; i++) {
 		for (int m = 0; m < c->n_models && !ref[i]; m++)
 			if (models[m].u[i].status == UNIT_OK)
@@ -757,43 +796,75 @@ static void make_baselines(const struct summary_config *c, const struct group *m
 			total++;
 		}
 	}
-	double prevalence = total > 0 ? (double)anomalous / total : 0;
-	for (int b = 0; b < 3; b++) {
-		base[b].name = names[b];
+	return total > 0 ? (double)anomalous / total : 0;
+}
+
+/* Baseline bl's unit i on the images of r; strings are borrowed from r. */
+static void baseline_unit(const struct summary_config *c, const struct baseline *bl, int i,
+			  const struct unit *r, double prevalence, struct unit *u)
+{
+	u->status = UNIT_OK;
+	u->n = r->n;
+	size_t cap = (size_t)(r->n > 0 ? r->n : 1);
+	u->label = xmalloc(sizeof *u->label * cap);
+	u->p = xmalloc(sizeof *u->p * cap);
+	u->defect = xmalloc(sizeof *u->defect * cap);
+	u->path = xmalloc(sizeof *u->path * cap);
+	u->threshold = 0.5;
+	u->test_train = r->test_train;
+	struct stats_rng *rng = NULL;
+	if (bl->random) {
+		char *what = xasprintf("baseline/%s", bl->name);
+		rng = stats_rng_new(folds_derive_seed(c->seed, what, i / c->k, i % c->k));
+		free(what);
+	}
+	for (int j = 0; j < r->n; j++) {
+		u->label[j] = r->label[j];
+		u->defect[j] = r->defect[j];
+		u->path[j] = r->path[j];
+		u->p[j] = rng ? (stats_rng_uniform(rng) < prevalence ? 1 : 0) : bl->p;
+	}
+	stats_rng_free(rng);
+}
+
+/* Every baseline's units (base: N_BASELINES groups) and their metrics. */
+static int make_baselines(const struct summary_config *c, const struct group *models, int units,
+			  struct group *base)
+{
+	const struct unit **ref = xcalloc((size_t)units, sizeof *ref);
+	double prevalence = reference_units(c, models, units, ref);
+	int rc = 0;
+	for (int b = 0; b < N_BASELINES; b++) {
+		base[b].name = baselines[b].name;
 		base[b].u = xcalloc((size_t)units, sizeof *base[b].u);
 		for (int i = 0; i < units; i++) {
-			const struct unit *r = ref[i];
 			struct unit *u = &base[b].u[i];
-			if (!r)
+			if (!ref[i])
 				continue;
-			u->status = UNIT_OK;
-			u->n = r->n;
-			size_t cap = (size_t)(r->n > 0 ? r->n : 1);
-			u->label = xmalloc(sizeof *u->label * cap);
-			u->p = xmalloc(sizeof *u->p * cap);
-			u->defect = xmalloc(sizeof *u->defect * cap);
-			u->path = xmalloc(sizeof *u->path * cap);
-			u->threshold = 0.5;
-			u->test_train = r->test_train;
-			struct stats_rng *rng = b == 2 ? stats_rng_new(folds_derive_seed(
-							     c->seed, "baseline/stratified_random",
-							     i / c->k, i % c->k))
-						       : NULL;
-			for (int j = 0; j < r->n; j++) {
-				u->label[j] = r->label[j];
-				u->defect[j] = r->defect[j];
-				u->path[j] = r->path[j];
-				if (b == 0)
-					u->p[j] = 1;
-				else if (b == 1)
-					u->p[j] = 0;
-				else
-					u->p[j] = stats_rng_uniform(rng) < prevalence ? 1 : 0;
-			}
-			stats_rng_free(rng);
+			baseline_unit(c, &baselines[b], i, ref[i], prevalence, u);
+			struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
+			if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
+				rc = -1;
 		}
 	}
 	free(ref);
+	return rc;
+}
+
+/* Frees the baselines' units; their strings are borrowed from the models'. */
+static void release_baselines(struct group *base, int units)
+{
+	for (int b = 0; b < N_BASELINES; b++) {
+		for (int i = 0; base[b].u && i < units; i++) {
+			struct unit *u = &base[b].u[i];
+			free(u->label);
+			free(u->p);
+			free(u->defect);
+			free(u->path);
+			metrics_release(&u->m);
+		}
+		free(base[b].u);
+	}
 }
 
 static void copy_json(struct jw *w, const struct json *j)
@@ -820,8 +891,7 @@ static void copy_json(struct jw *w, const struct json *j)
 	}
 }
 
-/* Seconds since 1970 of "YYYY-MM-DDTHH:MM:SS[.fff]Z", NAN otherwise. */
-static double iso_seconds(const char *s)
+double summary_iso_seconds(const char *s)
 {
 	int y, mo, d, h, mi;
 	double sec;
@@ -869,7 +939,7 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 			const struct json *t = json_get(u->doc, "timing");
 			const char *s = json_string(json_get(t, "started"));
 			const char *f = json_string(json_get(t, "finished"));
-			double span = iso_seconds(f) - iso_seconds(s);
+			double span = summary_iso_seconds(f) - summary_iso_seconds(s);
 			if (isfinite(span) && span >= 0)
 				wall += span;
 			if (s && (!started || strcmp(s, started) < 0))
@@ -915,210 +985,288 @@ static int better(double x, double y, int higher)
 
 #define VERDICT_MAX_REPEATS 100
 
-/* "best" and "verdict" by the primary metric (docs/report.md, "The verdict"):
- * row holds the pairs' comparisons in that metric. */
-static void write_verdict(struct jw *w, const struct summary_config *c, const struct group *g,
-			  const struct group *base, int units, const struct comparison *row,
-			  int pairs, int id)
+/* The models ranked by the primary metric, and how they stand against the
+ * best baseline and the top model (docs/report.md, "The verdict"). Arrays
+ * are (n_models), indexed by model. */
+struct ranking {
+	int id, hib;          /* primary metric, higher is better */
+	const struct comparison *row; /* (pairs) comparisons in that metric */
+	int pairs;
+	double *mean, *lo, *hi;
+	int *n;
+	int *order;           /* (ranked) models with two or more fold values, best first */
+	int ranked, top, second; /* top and second: models, -1 when absent */
+	int bb;               /* best baseline, -1 when none has a mean */
+	double bv;            /* its mean, NAN when none */
+	int family;           /* comparisons with a p value (Holm family size) */
+	int *beats;           /* interval on the better side of the best baseline's mean */
+	int *sep;             /* significantly behind the top model after Holm */
+	int any_beats, separated;
+};
+
+static void ranking_init(struct ranking *v, int nm, int id, const struct comparison *row, int pairs)
 {
-	int nm = c->n_models, hib = metrics_higher_is_better(id);
-	double *mean = xmalloc(sizeof *mean * (size_t)(nm + 1));
-	double *lo = xmalloc(sizeof *lo * (size_t)(nm + 1));
-	double *hi = xmalloc(sizeof *hi * (size_t)(nm + 1));
-	int *n = xmalloc(sizeof *n * (size_t)(nm + 1));
-	int *order = xmalloc(sizeof *order * (size_t)(nm + 1));
-	int ranked = 0;
-	/* models with at least two fold values, best mean first (stable) */
-	for (int m = 0; m < nm; m++) {
-		fold_stats(c, &g[m], units, id, &mean[m], &lo[m], &hi[m], &n[m]);
+	memset(v, 0, sizeof *v);
+	v->id = id;
+	v->hib = metrics_higher_is_better(id);
+	v->row = row;
+	v->pairs = pairs;
+	v->mean = xmalloc(sizeof *v->mean * (size_t)(nm + 1));
+	v->lo = xmalloc(sizeof *v->lo * (size_t)(nm + 1));
+	v->hi = xmalloc(sizeof *v->hi * (size_t)(nm + 1));
+	v->n = xmalloc(sizeof *v->n * (size_t)(nm + 1));
+	v->order = xmalloc(sizeof *v->order * (size_t)(nm + 1));
+	v->beats = xcalloc((size_t)nm + 1, sizeof *v->beats);
+	v->sep = xcalloc((size_t)nm + 1, sizeof *v->sep);
+}
+
+static void ranking_release(struct ranking *v)
+{
+	free(v->mean);
+	free(v->lo);
+	free(v->hi);
+	free(v->n);
+	free(v->order);
+	free(v->beats);
+	free(v->sep);
+	memset(v, 0, sizeof *v);
+}
+
+/* Models with at least two fold values, best mean first (stable). */
+static void rank_models(const struct summary_config *c, const struct group *g, int units,
+			struct ranking *v)
+{
+	double *mean = v->mean;
+	int *n = v->n, *order = v->order, hib = v->hib;
+	for (int m = 0; m < c->n_models; m++) {
+		fold_stats(c, &g[m], units, v->id, &mean[m], &v->lo[m], &v->hi[m], &n[m]);
 		if (n[m] < 2)
 			continue;
-		int at = ranked++;
+		int at = v->ranked++;
 		while (at > 0 && better(mean[m], mean[order[at - 1]], hib)) {
 			order[at] = order[at - 1];
 			at--;
 		}
 		order[at] = m;
 	}
-	int top = ranked > 0 ? order[0] : -1, second = ranked > 1 ? order[1] : -1;
-	int bb = -1;
-	double bmean[3];
-	for (int b = 0; b < 3; b++) {
+	v->top = v->ranked > 0 ? order[0] : -1;
+	v->second = v->ranked > 1 ? order[1] : -1;
+}
+
+/* The baseline with the best mean in the primary metric. */
+static void best_baseline(const struct summary_config *c, const struct group *base, int units,
+			  struct ranking *v)
+{
+	double bmean[N_BASELINES];
+	v->bb = -1;
+	for (int b = 0; b < N_BASELINES; b++) {
 		double l, h;
 		int bn;
-		fold_stats(c, &base[b], units, id, &bmean[b], &l, &h, &bn);
-		if (isfinite(bmean[b]) && (bb < 0 || better(bmean[b], bmean[bb], hib)))
-			bb = b;
+		fold_stats(c, &base[b], units, v->id, &bmean[b], &l, &h, &bn);
+		if (isfinite(bmean[b]) && (v->bb < 0 || better(bmean[b], bmean[v->bb], v->hib)))
+			v->bb = b;
 	}
-	double bv = bb >= 0 ? bmean[bb] : NAN;
-	int family = 0;
-	for (int i = 0; i < pairs; i++)
-		family += isfinite(row[i].t.p);
+	v->bv = v->bb >= 0 ? bmean[v->bb] : NAN;
+}
 
+/* The top model's lead over model m in the primary metric (NAN without a
+ * comparison), and the comparison into *x. */
+static double lead_over(const struct ranking *v, int m, const struct comparison **x)
+{
+	*x = find_pair(v->row, v->pairs, v->top, m);
+	return *x ? ((*x)->a == v->top ? (*x)->t.mean : -(*x)->t.mean) : NAN;
+}
+
+/* beats the best baseline: its interval lies on the better side of the
+ * baseline's mean; separated: significantly better than the top model's
+ * rival after Holm, in the top model's favour */
+static void judge_models(const struct summary_config *c, struct ranking *v)
+{
+	const double *lo = v->lo, *hi = v->hi, bv = v->bv;
+	int *sep = v->sep, hib = v->hib;
+	for (int i = 0; i < v->pairs; i++)
+		v->family += isfinite(v->row[i].t.p);
+	v->separated = v->top >= 0;
+	for (int r = 0; r < v->ranked; r++) {
+		int m = v->order[r];
+		v->beats[m] = isfinite(bv) && better(hib ? lo[m] : hi[m], bv, hib);
+		v->any_beats |= v->beats[m];
+		if (m == v->top)
+			continue;
+		const struct comparison *x;
+		double d = lead_over(v, m, &x);
+		sep[m] = x && x->p_holm < c->alpha && better(d, 0, hib);
+		v->separated &= sep[m];
+	}
+}
+
+/* "best": the top model and its lead over the runner-up. */
+static void write_best(struct jw *w, const struct summary_config *c, const struct group *g,
+		       const struct ranking *v)
+{
+	int top = v->top, second = v->second;
 	const struct comparison *top_vs_second = top >= 0 && second >= 0
-							 ? find_pair(row, pairs, top, second)
+							 ? find_pair(v->row, v->pairs, top, second)
 							 : NULL;
 	double ph = top_vs_second ? top_vs_second->p_holm : NAN;
 	jw_key(w, "best");
 	jw_obj_begin(w);
-	jw_kstr(w, "metric", metrics_name(id));
+	jw_kstr(w, "metric", metrics_name(v->id));
 	jw_kstr(w, "model", top >= 0 ? g[top].name : NULL);
-	jw_knum(w, "value", top >= 0 ? mean[top] : NAN);
+	jw_knum(w, "value", top >= 0 ? v->mean[top] : NAN);
 	jw_kstr(w, "runner_up", second >= 0 ? g[second].name : NULL);
-	jw_knum(w, "lead", second >= 0 ? mean[top] - mean[second] : NAN);
+	jw_knum(w, "lead", second >= 0 ? v->mean[top] - v->mean[second] : NAN);
 	jw_knum(w, "p_holm", ph);
 	jw_kbool(w, "significant", ph < c->alpha);
 	jw_obj_end(w);
+}
 
-	/* beats the best baseline: its interval lies on the better side of the
-	 * baseline's mean; separated: significantly better than the top model's
-	 * rival after Holm, in the top model's favour */
-	int any_beats = 0, separated = top >= 0;
-	int *beats = xcalloc((size_t)nm + 1, sizeof *beats);
-	int *sep = xcalloc((size_t)nm + 1, sizeof *sep);
-	for (int r = 0; r < ranked; r++) {
-		int m = order[r];
-		beats[m] = isfinite(bv) && better(hib ? lo[m] : hi[m], bv, hib);
-		any_beats |= beats[m];
-		if (m == top)
-			continue;
-		const struct comparison *x = find_pair(row, pairs, top, m);
-		double d = x ? (x->a == top ? x->t.mean : -x->t.mean) : NAN;
-		sep[m] = x && x->p_holm < c->alpha && better(d, 0, hib);
-		separated &= sep[m];
+/* A ranking entry's "vs_top": the difference to the top model, its test,
+ * and the repeats that would separate them. */
+static void write_vs_top(struct jw *w, const struct summary_config *c, const struct ranking *v, int m)
+{
+	const struct comparison *x = NULL;
+	double d = m != v->top && v->n[m] >= 2 ? lead_over(v, m, &x) : NAN;
+	jw_key(w, "vs_top");
+	if (!x) {
+		jw_null(w);
+		return;
 	}
-	const char *outcome = top < 0	     ? "no_ranked_model"
-			      : !any_beats   ? "no_model_beats_baseline"
-			      : separated && beats[top] ? "clear_winner"
-						       : "tie";
+	jw_obj_begin(w);
+	jw_knum(w, "diff_mean", d);
+	jw_knum(w, "diff_sd", x->t.sd);
+	jw_knum(w, "test_train_ratio", x->ratio);
+	jw_knum(w, "p_holm", x->p_holm);
+	jw_kbool(w, "separated", v->sep[m]);
+	int need = -1;
+	if (!v->sep[m] && better(d, 0, v->hib) && v->family > 0)
+		need = stats_repeats_needed(d, x->t.sd, x->ratio, c->k, c->alpha / v->family,
+					    VERDICT_MAX_REPEATS);
+	if (need > 0)
+		jw_kint(w, "repeats_needed", need);
+	else
+		jw_key(w, "repeats_needed"), jw_null(w);
+	jw_obj_end(w);
+}
+
+/* "ranking": ranked models first, then the others in experiment order. */
+static void write_ranking(struct jw *w, const struct summary_config *c, const struct group *g,
+			  const struct ranking *v)
+{
+	jw_key(w, "ranking");
+	jw_arr_begin(w);
+	for (int r = 0; r < c->n_models; r++) {
+		int m = r < v->ranked ? v->order[r] : -1;
+		if (m < 0) {
+			int skip = r - v->ranked;
+			for (int x = 0; x < c->n_models; x++)
+				if (v->n[x] < 2 && skip-- == 0)
+					m = x;
+		}
+		jw_obj_begin(w);
+		jw_kstr(w, "model", g[m].name);
+		jw_kbool(w, "ranked", v->n[m] >= 2);
+		jw_knum(w, "mean", v->mean[m]);
+		jw_knum(w, "ci_low", v->lo[m]);
+		jw_knum(w, "ci_high", v->hi[m]);
+		jw_kint(w, "n", v->n[m]);
+		jw_kbool(w, "beats_baseline", v->beats[m]);
+		write_vs_top(w, c, v, m);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+/* "best" and "verdict" by the primary metric id (docs/report.md, "The
+ * verdict"): row holds the pairs' comparisons in that metric. */
+static void write_verdict(struct jw *w, const struct summary_config *c, const struct group *g,
+			  const struct group *base, int units, const struct comparison *row,
+			  int pairs, int id)
+{
+	struct ranking v;
+	ranking_init(&v, c->n_models, id, row, pairs);
+	rank_models(c, g, units, &v);
+	best_baseline(c, base, units, &v);
+	judge_models(c, &v);
+	write_best(w, c, g, &v);
+	const char *outcome = v.top < 0		? "no_ranked_model"
+			      : !v.any_beats	? "no_model_beats_baseline"
+			      : v.separated && v.beats[v.top] ? "clear_winner"
+							      : "tie";
 	jw_key(w, "verdict");
 	jw_obj_begin(w);
 	jw_kstr(w, "primary", metrics_name(id));
-	jw_kbool(w, "higher_is_better", hib);
+	jw_kbool(w, "higher_is_better", v.hib);
 	jw_knum(w, "alpha", c->alpha);
 	jw_kstr(w, "test", c->repeats > 1 ? "corrected_repeated_kfold" : "corrected_resampled");
 	jw_kstr(w, "outcome", outcome);
 	jw_key(w, "models");
 	jw_arr_begin(w);
-	for (int r = 0; r < ranked; r++)
-		if (order[r] == top || !sep[order[r]])
-			jw_str(w, g[order[r]].name);
+	for (int r = 0; r < v.ranked; r++)
+		if (v.order[r] == v.top || !v.sep[v.order[r]])
+			jw_str(w, g[v.order[r]].name);
 	jw_arr_end(w);
 	jw_key(w, "best_baseline");
 	jw_obj_begin(w);
-	jw_kstr(w, "name", bb >= 0 ? base[bb].name : NULL);
-	jw_knum(w, "value", bv);
+	jw_kstr(w, "name", v.bb >= 0 ? base[v.bb].name : NULL);
+	jw_knum(w, "value", v.bv);
 	jw_obj_end(w);
-	jw_key(w, "ranking");
-	jw_arr_begin(w);
-	for (int r = 0; r < nm; r++) {
-		/* ranked models first, then the others in experiment order */
-		int m = r < ranked ? order[r] : -1;
-		if (m < 0) {
-			int skip = r - ranked;
-			for (int x = 0; x < nm; x++)
-				if (n[x] < 2 && skip-- == 0)
-					m = x;
-		}
-		jw_obj_begin(w);
-		jw_kstr(w, "model", g[m].name);
-		jw_kbool(w, "ranked", n[m] >= 2);
-		jw_knum(w, "mean", mean[m]);
-		jw_knum(w, "ci_low", lo[m]);
-		jw_knum(w, "ci_high", hi[m]);
-		jw_kint(w, "n", n[m]);
-		jw_kbool(w, "beats_baseline", beats[m]);
-		jw_key(w, "vs_top");
-		const struct comparison *x = m != top && n[m] >= 2 ? find_pair(row, pairs, top, m) : NULL;
-		if (!x) {
-			jw_null(w);
-		} else {
-			double d = x->a == top ? x->t.mean : -x->t.mean;
-			jw_obj_begin(w);
-			jw_knum(w, "diff_mean", d);
-			jw_knum(w, "diff_sd", x->t.sd);
-			jw_knum(w, "test_train_ratio", x->ratio);
-			jw_knum(w, "p_holm", x->p_holm);
-			jw_kbool(w, "separated", sep[m]);
-			int need = -1;
-			if (!sep[m] && better(d, 0, hib) && family > 0)
-				need = stats_repeats_needed(d, x->t.sd, x->ratio, c->k,
-							    c->alpha / family, VERDICT_MAX_REPEATS);
-			if (need > 0)
-				jw_kint(w, "repeats_needed", need);
-			else
-				jw_key(w, "repeats_needed"), jw_null(w);
-			jw_obj_end(w);
-		}
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
+	write_ranking(w, c, g, &v);
 	jw_obj_end(w);
-	free(beats);
-	free(sep);
-	free(mean);
-	free(lo);
-	free(hi);
-	free(n);
-	free(order);
+	ranking_release(&v);
 }
 
-int summary_build(const struct summary_config *c, struct jw *w)
+/* Reads unit i of model m into u, checks it is current and computes its
+ * metrics. */
+static int read_model_unit(const struct summary_config *c, int m, int i, struct unit *u)
 {
-	if (c->k < 2 || c->repeats < 1 || c->n_models < 0)
-		return error("summary of '%s': need k >= 2 and repeats >= 1", c->experiment);
-	if (!(c->alpha > 0 && c->alpha < 1) || !(c->beta > 0))
-		return error("summary of '%s': alpha must be in (0, 1) and beta positive",
-			     c->experiment);
-	int units = c->k * c->repeats, rc = 0;
-	struct group *g = xcalloc((size_t)c->n_models + 1, sizeof *g);
-	struct group base[3];
-	memset(base, 0, sizeof base);
+	int units = c->k * c->repeats;
+	char *dir = fs_join(c->results_path, c->models[m]);
+	char *name = xasprintf("r%d-f%d.json", i / c->k, i % c->k);
+	char *file = fs_join(dir, name);
+	int rc = read_unit(file, c->models[m], i / c->k, i % c->k, u);
+	if (rc == 0 && u->status != UNIT_MISSING)
+		rc = check_stale(c, file, c->inputs_sha256 ? c->inputs_sha256[m * units + i] : NULL, u);
+	if (rc == 0 && u->status == UNIT_OK) {
+		struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
+		if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
+			rc = error("'%s': cannot compute its metrics", file);
+		else if (u->one_class)
+			metrics_mark_score(&u->m);
+	}
+	free(file);
+	free(name);
+	free(dir);
+	return rc;
+}
+
+/* Every unit of every model into g (n_models groups); stops at the first
+ * error. */
+static int read_models(const struct summary_config *c, struct group *g, int units)
+{
+	int rc = 0;
 	for (int m = 0; m < c->n_models && rc == 0; m++) {
 		g[m].name = c->models[m];
 		g[m].u = xcalloc((size_t)units, sizeof *g[m].u);
-		for (int i = 0; i < units && rc == 0; i++) {
-			char *dir = fs_join(c->results_path, c->models[m]);
-			char *name = xasprintf("r%d-f%d.json", i / c->k, i % c->k);
-			char *file = fs_join(dir, name);
-			struct unit *u = &g[m].u[i];
-			rc = read_unit(file, c->models[m], i / c->k, i % c->k, u);
-			if (rc == 0 && u->status != UNIT_MISSING)
-				rc = check_stale(c, file, c->inputs_sha256 ? c->inputs_sha256[m * units + i]
-									   : NULL, u);
-			if (rc == 0 && u->status == UNIT_OK) {
-				struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
-				if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
-					rc = error("'%s': cannot compute its metrics", file);
-				else if (u->one_class)
-					metrics_mark_score(&u->m);
-			}
-			free(file);
-			free(name);
-			free(dir);
-		}
+		for (int i = 0; i < units && rc == 0; i++)
+			rc = read_model_unit(c, m, i, &g[m].u[i]);
 	}
-	if (rc < 0)
-		goto out;
-	make_baselines(c, g, units, base);
-	for (int b = 0; b < 3; b++)
-		for (int i = 0; i < units; i++) {
-			struct unit *u = &base[b].u[i];
-			if (u->status != UNIT_OK)
-				continue;
-			struct metrics_input in = { u->label, u->p, u->defect, u->n, NULL };
-			if (metrics_compute(&in, u->threshold, c->positive, c->beta, &u->m) < 0)
-				rc = -1;
-		}
-	if (rc < 0)
-		goto out;
+	return rc;
+}
 
-	int primary = metrics_id(c->primary ? c->primary : "auroc");
-	if (primary < 0) {
-		rc = error("summary of '%s': unknown primary metric '%s'", c->experiment, c->primary);
-		goto out;
+static void release_models(const struct summary_config *c, struct group *g, int units)
+{
+	for (int m = 0; m < c->n_models; m++) {
+		for (int i = 0; g[m].u && i < units; i++)
+			unit_release(&g[m].u[i]);
+		free(g[m].u);
 	}
-	jw_obj_begin(w);
+	free(g);
+}
+
+/* The settings that summary.json repeats, at its top. */
+static void write_settings(struct jw *w, const struct summary_config *c, int primary)
+{
 	jw_kstr(w, "format", "darkfold-summary/1");
 	jw_kstr(w, "experiment", c->experiment);
 	jw_kstr(w, "experiment_sha256", c->experiment_sha256);
@@ -1135,32 +1283,33 @@ int summary_build(const struct summary_config *c, struct jw *w)
 	jw_knum(w, "fn", c->cost_fn);
 	jw_obj_end(w);
 	jw_kint(w, "bootstrap", c->bootstrap);
+}
 
-	jw_key(w, "models");
-	jw_obj_begin(w);
-	for (int m = 0; m < c->n_models; m++)
-		write_group(w, c, &g[m], units, 1, &rc);
-	jw_obj_end(w);
-	jw_key(w, "baselines");
-	jw_obj_begin(w);
-	for (int b = 0; b < 3; b++)
-		write_group(w, c, &base[b], units, 0, &rc);
-	jw_obj_end(w);
-
-	/* (nq, pairs) comparisons, Holm across pairs per metric; the primary
-	 * metric is compared too when it is not among summary_compared */
-	int compared[SUMMARY_N_COMPARED + 1], nq = 0, primary_row = -1;
+/* The metrics compared, into compared (SUMMARY_N_COMPARED + 1): the
+ * primary metric too when it is not among summary_compared. Returns their
+ * count, and the primary metric's row into *primary_row. */
+static int compared_metrics(int primary, int *compared, int *primary_row)
+{
+	int nq = 0;
+	*primary_row = -1;
 	for (int q = 0; q < SUMMARY_N_COMPARED; q++) {
 		compared[nq] = metrics_id(summary_compared[q]);
 		if (compared[nq] == primary)
-			primary_row = nq;
+			*primary_row = nq;
 		nq++;
 	}
-	if (primary_row < 0) {
-		primary_row = nq;
+	if (*primary_row < 0) {
+		*primary_row = nq;
 		compared[nq++] = primary;
 	}
-	int pairs = c->n_models * (c->n_models - 1) / 2;
+	return nq;
+}
+
+/* (nq, pairs) comparisons of every model pair in each compared metric,
+ * Holm-corrected across pairs per metric. The caller frees the array. */
+static struct comparison *compare_all(const struct summary_config *c, const struct group *g,
+				      int units, const int *compared, int nq, int pairs)
+{
 	struct comparison *cmp = xcalloc((size_t)(pairs * nq + 1), sizeof *cmp);
 	double *p = xmalloc(sizeof *p * (size_t)(pairs + 1));
 	for (int q = 0; q < nq; q++) {
@@ -1179,59 +1328,97 @@ int summary_build(const struct summary_config *c, struct jw *w)
 			row[i].p_holm = p[i];
 	}
 	free(p);
+	return cmp;
+}
+
+static void write_comparison(struct jw *w, const struct summary_config *c, const struct group *g,
+			     const struct comparison *x)
+{
+	jw_obj_begin(w);
+	jw_kstr(w, "a", g[x->a].name);
+	jw_kstr(w, "b", g[x->b].name);
+	jw_kstr(w, "metric", metrics_name(x->metric));
+	jw_kstr(w, "test", c->repeats > 1 ? "corrected_repeated_kfold" : "corrected_resampled");
+	jw_knum(w, "diff_mean", x->t.mean);
+	jw_knum(w, "t", x->t.t);
+	jw_knum(w, "df", x->t.df);
+	jw_knum(w, "p", x->t.p);
+	jw_knum(w, "p_holm", x->p_holm);
+	jw_kbool(w, "significant", x->p_holm < c->alpha);
+	jw_kstr(w, "reason", x->t.reason);
+	jw_key(w, "mcnemar");
+	jw_obj_begin(w);
+	jw_kint(w, "b", x->mc.b);
+	jw_kint(w, "c", x->mc.c);
+	jw_knum(w, "statistic", x->mc.statistic);
+	jw_knum(w, "p", x->mc.p);
+	jw_kstr(w, "method", x->mc.method);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+/* "comparisons", then "best" and "verdict" by the primary metric. */
+static void write_comparisons(struct jw *w, const struct summary_config *c, const struct group *g,
+			      const struct group *base, int units, int primary)
+{
+	int compared[SUMMARY_N_COMPARED + 1], primary_row;
+	int nq = compared_metrics(primary, compared, &primary_row);
+	int pairs = c->n_models * (c->n_models - 1) / 2;
+	struct comparison *cmp = compare_all(c, g, units, compared, nq, pairs);
 	jw_key(w, "comparisons");
 	jw_arr_begin(w);
-	for (int i = 0; i < pairs * nq; i++) {
-		const struct comparison *x = &cmp[i];
-		jw_obj_begin(w);
-		jw_kstr(w, "a", g[x->a].name);
-		jw_kstr(w, "b", g[x->b].name);
-		jw_kstr(w, "metric", metrics_name(x->metric));
-		jw_kstr(w, "test", c->repeats > 1 ? "corrected_repeated_kfold" : "corrected_resampled");
-		jw_knum(w, "diff_mean", x->t.mean);
-		jw_knum(w, "t", x->t.t);
-		jw_knum(w, "df", x->t.df);
-		jw_knum(w, "p", x->t.p);
-		jw_knum(w, "p_holm", x->p_holm);
-		jw_kbool(w, "significant", x->p_holm < c->alpha);
-		jw_kstr(w, "reason", x->t.reason);
-		jw_key(w, "mcnemar");
-		jw_obj_begin(w);
-		jw_kint(w, "b", x->mc.b);
-		jw_kint(w, "c", x->mc.c);
-		jw_knum(w, "statistic", x->mc.statistic);
-		jw_knum(w, "p", x->mc.p);
-		jw_kstr(w, "method", x->mc.method);
-		jw_obj_end(w);
-		jw_obj_end(w);
-	}
+	for (int i = 0; i < pairs * nq; i++)
+		write_comparison(w, c, g, &cmp[i]);
 	jw_arr_end(w);
-
 	write_verdict(w, c, g, base, units, cmp + primary_row * pairs, pairs, primary);
 	free(cmp);
+}
 
+static int check_config(const struct summary_config *c)
+{
+	if (c->k < 2 || c->repeats < 1 || c->n_models < 0)
+		return error("summary of '%s': need k >= 2 and repeats >= 1", c->experiment);
+	if (!(c->alpha > 0 && c->alpha < 1) || !(c->beta > 0))
+		return error("summary of '%s': alpha must be in (0, 1) and beta positive",
+			     c->experiment);
+	return 0;
+}
+
+int summary_build(const struct summary_config *c, struct jw *w)
+{
+	if (check_config(c) != 0)
+		return -1;
+	int units = c->k * c->repeats, rc = 0;
+	struct group *g = xcalloc((size_t)c->n_models + 1, sizeof *g);
+	struct group base[N_BASELINES];
+	memset(base, 0, sizeof base);
+	int primary = metrics_id(c->primary ? c->primary : "auroc");
+	if (read_models(c, g, units) < 0 || make_baselines(c, g, units, base) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (primary < 0) {
+		rc = error("summary of '%s': unknown primary metric '%s'", c->experiment, c->primary);
+		goto out;
+	}
+	jw_obj_begin(w);
+	write_settings(w, c, primary);
+	jw_key(w, "models");
+	jw_obj_begin(w);
+	for (int m = 0; m < c->n_models; m++)
+		write_group(w, c, &g[m], units, 1, &rc);
+	jw_obj_end(w);
+	jw_key(w, "baselines");
+	jw_obj_begin(w);
+	for (int b = 0; b < N_BASELINES; b++)
+		write_group(w, c, &base[b], units, 0, &rc);
+	jw_obj_end(w);
+	write_comparisons(w, c, g, base, units, primary);
 	write_provenance(w, c, g, units);
 	jw_obj_end(w);
-
 out:
-	for (int m = 0; m < c->n_models; m++) {
-		for (int i = 0; g[m].u && i < units; i++)
-			unit_release(&g[m].u[i]);
-		free(g[m].u);
-	}
-	for (int b = 0; b < 3; b++) {
-		for (int i = 0; base[b].u && i < units; i++) {
-			/* strings borrowed from the model units */
-			struct unit *u = &base[b].u[i];
-			free(u->label);
-			free(u->p);
-			free(u->defect);
-			free(u->path);
-			metrics_release(&u->m);
-		}
-		free(base[b].u);
-	}
-	free(g);
+	release_models(c, g, units);
+	release_baselines(base, units);
 	return rc;
 }
 

@@ -4,7 +4,9 @@
  * points, baselines, and pairwise model comparisons.
  *
  * A pure function of the unit files and the settings below: the same files
- * and settings give the same bytes, apart from the `provenance` object. */
+ * and settings give the same bytes, apart from the `provenance` object and
+ * the models' `timing` and `unit_times` (which the unit files' timing
+ * feeds). */
 #ifndef DARKFOLD_SUMMARY_H
 #define DARKFOLD_SUMMARY_H
 
@@ -46,6 +48,11 @@ int summary_build(const struct summary_config *c, struct jw *w);
 /* summary_build, then write it atomically to path. Returns 0 or -1 (path
  * untouched on failure). */
 int summary_write(const struct summary_config *c, const char *path);
+
+/* Seconds since 1970-01-01 of a UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff]Z"
+ * (unit files' timing.started and .finished); NAN for NULL or any other
+ * text. */
+double summary_iso_seconds(const char *s);
 
 /* Metrics compared between every pair of models, in summary order; the
  * primary metric is compared too when it is not among them. */

@@ -266,11 +266,11 @@ static void tables_should_state_fold_count_and_provenance(void **state)
 	 * 08:00:00 to 09:35:16 is 1 h 35 min 16 s */
 	assert_contains(md, "| Total wall time | 2 h 04 min, summed over 20 unit files (finished − started) |\n");
 	assert_contains(md, "| Study span | 2026-11-28T08:00:00Z to 2026-11-28T09:35:16Z (1 h 35 min) |\n");
-	/* per unit: finished - started of each dense2 unit file (18, 19, 19, 6, 16 s);
+	/* per unit: summary.json's unit_times of dense2 (wall 18, 19, 19, 6, 16 s);
 	 * training mean 13.22 s and total 66.1 s from summary.json */
 	assert_contains(md, "| dense2 | 4/5 | 15.6 s | 13.2 s | 1 min 06 s | r0-f0 18.0 s, r0-f1 19.0 s, "
 			    "r0-f2 19.0 s, r0-f3 6.0 s diverged, r0-f4 16.0 s |\n");
-	/* resnet50's unit files are not in the fixture: summary timing only */
+	/* the fixture's summary has no unit_times for resnet50: its timing only */
 	assert_contains(md, "| resnet50 | 5/5 | — | 13 min 51 s | 1 h 09 min | unit files not found |\n");
 	assert_contains(tex, "% git_dirty: yes\n");
 	assert_contains(tex, "% blas_core: Haswell\n");
@@ -281,22 +281,41 @@ static void tables_should_state_fold_count_and_provenance(void **state)
 	free(dir);
 }
 
-static void provenance_should_fall_back_to_unit_files(void **state)
+static void summary_without_provenance_should_say_not_recorded(void **state)
 {
 	(void)state;
 	char *dir = fixture_copy();
-	/* a summary without provenance: versions come from vgg16/r0-f0.json,
-	 * the total wall time is the sum of the unit wall times found */
+	/* a summary without provenance: nothing is looked up elsewhere, and the
+	 * total wall time is the sum of the unit_times wall times */
 	edit(dir, "summary.json", "{", "\"provenance\":", "\"no_provenance\":");
 	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
 	char *md = slurp(dir, "summary.md");
-	assert_contains(md, "| Git commit | `3e1f0c9a2b4d6e8f0a1c3e5b7d9f1a2c4e6b8d0f` with uncommitted changes |\n");
-	assert_contains(md, "| OpenBLAS | 0.3.21 (core Haswell, 1 thread per unit) |\n");
-	/* finished - started summed over the 15 unit files present (vgg16,
+	assert_contains(md, "| Git commit | `not recorded` |\n");
+	assert_contains(md, "| OpenBLAS | not recorded (core not recorded, not recorded threads per unit) |\n");
+	/* finished - started summed over the 15 units with times (vgg16,
 	 * small_cnn, dense2), by Python: 3304 s = 55 min 04 s */
 	assert_contains(md, "| Total wall time | 55 min 04 s (sum of the unit wall times found) |\n");
 	assert_lacks(md, "| Study span |");
 	free(md);
+	test_rm_rf(dir);
+	free(dir);
+}
+
+static void report_should_not_read_unit_files(void **state)
+{
+	(void)state;
+	char *dir = fixture_copy();
+	char *unit = fs_join(dir, "small_cnn/r0-f2.json");
+	test_write_file(unit, "{\"format\": \"darkfold-unit/1\", \"timing\": [", 41);
+	char *cmd = xasprintf("rm -r '%s/dense2'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
+	char *md = slurp(dir, "summary.md");
+	assert_contains(md, "| dense2 | 4/5 | 15.6 s | 13.2 s | 1 min 06 s | r0-f0 18.0 s, r0-f1 19.0 s, "
+			    "r0-f2 19.0 s, r0-f3 6.0 s diverged, r0-f4 16.0 s |\n");
+	free(md);
+	free(cmd);
+	free(unit);
 	test_rm_rf(dir);
 	free(dir);
 }
@@ -480,20 +499,19 @@ static void bad_summary_should_fail_without_writing_tables(void **state)
 	}
 }
 
-static void bad_unit_file_should_fail_naming_it(void **state)
+static void bad_unit_times_should_fail_naming_the_json_path(void **state)
 {
 	(void)state;
 	char *dir = fixture_copy();
-	char *unit = fs_join(dir, "small_cnn/r0-f2.json");
-	test_write_file(unit, "{\"format\": \"darkfold-unit/1\", \"timing\": [", 41);
+	/* the first "r0-f2" entry is vgg16's third unit */
+	edit(dir, "summary.json", "\"unit_times\"", "\"unit\": \"r0-f2\"", "\"unit\": 2");
 	test_stderr_begin();
 	int rc = report_render(NULL, dir, &tables_only);
 	char *err = test_stderr_end();
 	assert_int_equal(rc, -1);
-	assert_contains(err, unit);
+	assert_contains(err, "summary.json': .models.vgg16.unit_times[2].unit: expected a string");
 	assert_false(exists(dir, "summary.md"));
 	free(err);
-	free(unit);
 	test_rm_rf(dir);
 	free(dir);
 }
@@ -525,7 +543,8 @@ int main(void)
 		cmocka_unit_test(csv_should_hold_every_metric_with_best_and_holm_p),
 		cmocka_unit_test(tex_should_be_booktabs_with_bold_best_and_dagger),
 		cmocka_unit_test(tables_should_state_fold_count_and_provenance),
-		cmocka_unit_test(provenance_should_fall_back_to_unit_files),
+		cmocka_unit_test(summary_without_provenance_should_say_not_recorded),
+		cmocka_unit_test(report_should_not_read_unit_files),
 		cmocka_unit_test(units_from_different_commits_should_be_flagged),
 		cmocka_unit_test(normal_positive_should_relabel_the_other_class),
 		cmocka_unit_test(interval_cells_should_show_ci_bounds),
@@ -534,7 +553,7 @@ int main(void)
 		cmocka_unit_test(output_should_be_byte_identical_when_rendered_twice),
 		cmocka_unit_test(missing_summary_should_fail_naming_the_file),
 		cmocka_unit_test(bad_summary_should_fail_without_writing_tables),
-		cmocka_unit_test(bad_unit_file_should_fail_naming_it),
+		cmocka_unit_test(bad_unit_times_should_fail_naming_the_json_path),
 		cmocka_unit_test(summary_of_another_experiment_version_should_warn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

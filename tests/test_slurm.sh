@@ -20,13 +20,14 @@ ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1"; fail=1; }
 check() { if [ "$2" != "$3" ]; then bad "$1: expected exit $2, got $3"; else ok "$1"; fi; }
 contains() { case "$2" in *"$3"*) ok "$1";; *) bad "$1: output lacks '$3'"; printf '%s\n' "$2" | tail -20;; esac; }
-# A JSON file without its "timing" and "host" objects at any depth, and
-# without the timing and host fields summary.json copies into "provenance"
-# (the only parts that differ between two runs of the same study).
+# A JSON file without its "timing" and "host" objects and "unit_times"
+# arrays at any depth, and without the timing and host fields summary.json
+# copies into "provenance" (the only parts that differ between two runs of
+# the same study).
 stable() {
-  awk 'skip { if ($0 ~ "^" ind "}") skip = 0; next }
-       /^ *"(timing|host)": \{/ { match($0, /^ */); ind = substr($0, 1, RLENGTH);
-         if ($0 !~ /\},?$/) skip = 1; next }
+  awk 'skip { if ($0 ~ "^" ind "[]}]") skip = 0; next }
+       /^ *"(timing|host)": \{/ || /^ *"unit_times": \[/ { match($0, /^ */); ind = substr($0, 1, RLENGTH);
+         if ($0 !~ /[]}],?$/) skip = 1; next }
        /^ *"(wall_seconds_total|first_started|last_finished|blas_core|blas_threads|cpu|hostname)":/ { next }
        { print }' "$1"
 }

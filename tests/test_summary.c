@@ -378,6 +378,36 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	free(root);
 }
 
+static void summary_should_list_the_times_of_each_unit(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	struct summary_config c = fixture(root);
+	struct json *j = build(&c, NULL);
+	/* c: units f0 (ok), f1 (failed), f2 (diverged) left files, f3 is missing;
+	 * train_seconds 10 (f + 1); f1 ran 2026-01-01 to -03 (2 days), the
+	 * others 2026-01-02 to -03 (1 day) */
+	const struct json *ut = at(j, "models", "c", "unit_times", NULL);
+	assert_int_equal(json_type(ut), JSON_ARRAY);
+	assert_int_equal(json_size(ut), 3);
+	static const char *const unit[3] = { "r0-f0", "r0-f1", "r0-f2" };
+	static const char *const status[3] = { "ok", "failed", "diverged" };
+	static const double days[3] = { 1, 2, 1 };
+	for (int i = 0; i < 3; i++) {
+		const struct json *e = json_at(ut, i);
+		assert_string_equal(json_string(json_get(e, "unit")), unit[i]);
+		assert_string_equal(json_string(json_get(e, "status")), status[i]);
+		near(num(e, "wall_seconds", NULL, NULL, NULL), days[i] * 86400.0, 1e-9);
+		near(num(e, "train_seconds", NULL, NULL, NULL), 10.0 * (i + 1), 1e-12);
+	}
+	assert_int_equal(json_size(at(j, "models", "a", "unit_times", NULL)), 4);
+	/* baselines take no time */
+	assert_null(at(j, "baselines", "always_normal", "unit_times", NULL));
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
 /* Write body + the checksum line + "}\n" (docs/results.md). */
 static void write_checksummed(const char *path, const char *body)
 {
@@ -724,6 +754,7 @@ int main(void)
 	stats_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(summary_should_give_fold_means_and_t_intervals),
+		cmocka_unit_test(summary_should_list_the_times_of_each_unit),
 		cmocka_unit_test(summary_should_pool_predictions_with_intervals),
 		cmocka_unit_test(summary_should_run_baselines_on_the_same_labels),
 		cmocka_unit_test(summary_should_compare_models_with_corrected_tests),

@@ -260,7 +260,7 @@ for name, sep, hard, epochs, ips, spe in MODELS:
     fv = {m: [] for m in METRICS}
     reasons = {m: [] for m in METRICS}
     curves, ok_idx = [], []
-    unit_secs, unit_ips = [], []
+    unit_secs, unit_ips, unit_times = [], [], []
     for f in range(K):
         run = epochs - rng.choice([0, 0, 2, 4, 6])
         status = "ok"
@@ -288,6 +288,9 @@ for name, sep, hard, epochs, ips, spe in MODELS:
         uf = unit_file(name, f, status, p, mets, curve, epochs, ips, spe)
         unit_secs.append(uf["timing"]["train_seconds"])
         unit_ips.append(uf["timing"]["images_per_second"])
+        started, finished = all_units[-1][1:]
+        unit_times.append({"unit": uf["unit"], "status": status, "wall_seconds": finished - started,
+                           "train_seconds": uf["timing"]["train_seconds"]})
         if name not in SKIP_WRITE:
             units_written.append(uf)
     ok_folds = [v for v in fv["accuracy"]]
@@ -335,6 +338,8 @@ for name, sep, hard, epochs, ips, spe in MODELS:
         "timing": {"train_seconds_mean": sum(unit_secs) / K, "train_seconds_total": sum(unit_secs),
                    "images_per_second_mean": sum(unit_ips) / K},
     }
+    if name not in SKIP_WRITE:  # a summary without them, as an older darkfold wrote
+        summary_models[name]["unit_times"] = unit_times
     correct[name] = {i: int((p[i] >= THR) == (labels[i] == 1)) for i in ok_idx}
 
 # baselines
