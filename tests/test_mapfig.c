@@ -21,21 +21,21 @@
 static void mapfig_outline_should_keep_the_boundary_pixels(void **state)
 {
 	(void)state;
-	/* a 3x3 block, and a bar touching the right and bottom edges */
-	const unsigned char mask[5 * 6] = {
-		0, 0, 0, 0, 0, 0,
-		0, 1, 1, 1, 0, 0,
-		0, 1, 1, 1, 0, 0,
-		0, 1, 1, 1, 0, 1,
-		0, 0, 0, 0, 0, 1,
+	/* a 3x3 block, and a bar touching the right and bottom edges; the
+	 * outline worked out by hand on the right */
+	static const char *const picture[5] = {
+		"......  ......",
+		".###..  .###..",
+		".###..  .#.#..",
+		".###.#  .###.#",
+		".....#  .....#",
 	};
-	const unsigned char want[5 * 6] = {
-		0, 0, 0, 0, 0, 0,
-		0, 1, 1, 1, 0, 0,
-		0, 1, 0, 1, 0, 0,
-		0, 1, 1, 1, 0, 1,
-		0, 0, 0, 0, 0, 1,
-	};
+	unsigned char mask[5 * 6], want[5 * 6];
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 6; j++) {
+			mask[i * 6 + j] = picture[i][j] == '#';
+			want[i * 6 + j] = picture[i][8 + j] == '#';
+		}
 	unsigned char edge[5 * 6];
 	mapfig_outline(mask, 5, 6, edge);
 	assert_memory_equal(edge, want, sizeof want);
@@ -117,11 +117,13 @@ struct fig_data {
 	struct mapfig_cell cells[4];
 	const char *names[2];
 	struct mapfig fig;
+	char *dir, *png, *txt; /* a fresh directory; maps.png and maps.txt in it */
 };
 
-static void fig_init(struct fig_data *d)
+static int fig_setup(void **state)
 {
-	memset(d, 0, sizeof *d);
+	struct fig_data *d = calloc(1, sizeof *d);
+	assert_non_null(d);
 	for (int p = 0; p < 3 * 16; p++)
 		d->image[p] = 0.5f;
 	for (int p = 0; p < 16; p++) {
@@ -136,6 +138,22 @@ static void fig_init(struct fig_data *d)
 	d->names[1] = "poke";
 	d->fig = (struct mapfig){ .c = 3, .h = 4, .w = 4, .scale = 3, .rows = 2,
 				  .row_names = d->names, .cells = d->cells };
+	d->dir = test_tmpdir();
+	d->png = fs_join(d->dir, "maps.png");
+	d->txt = fs_join(d->dir, "maps.txt");
+	*state = d;
+	return 0;
+}
+
+static int fig_teardown(void **state)
+{
+	struct fig_data *d = *state;
+	test_rm_rf(d->dir);
+	free(d->png);
+	free(d->txt);
+	free(d->dir);
+	free(d);
+	return 0;
 }
 
 static void count_colours(const char *png, long *green, long *magenta)
@@ -155,60 +173,41 @@ static void count_colours(const char *png, long *green, long *magenta)
 
 static void mapfig_write_should_draw_both_outlines(void **state)
 {
-	(void)state;
-	struct fig_data d;
-	fig_init(&d);
-	char *dir = test_tmpdir();
-	char *png = fs_join(dir, "maps.png"), *txt = fs_join(dir, "maps.txt");
-	assert_int_equal(mapfig_write(&d.fig, png, txt), 0);
+	struct fig_data *d = *state;
+	assert_int_equal(mapfig_write(&d->fig, d->png, d->txt), 0);
 	long green, magenta;
-	count_colours(png, &green, &magenta);
+	count_colours(d->png, &green, &magenta);
 	assert_int_equal(green, 15);
 	assert_int_equal(magenta, 16);
 	char *cap;
-	assert_int_equal(fs_read_file(txt, &cap, NULL), 0);
+	assert_int_equal(fs_read_file(d->txt, &cap, NULL), 0);
 	assert_non_null(strstr(cap, "white 0.375 "));
 	assert_non_null(strstr(cap, "row 1: cut_inner_insulation\n  best: a.png score 0.5 "
 				    "threshold 0.25 margin 0.25\n  worst: b.png"));
 	assert_non_null(strstr(cap, "row 2: poke\n  best: none\n  worst: none\n"));
 	assert_non_null(strstr(cap, "upscaled 3x"));
 	free(cap);
-	test_rm_rf(dir);
-	free(png);
-	free(txt);
-	free(dir);
 }
 
 static void mapfig_write_should_give_the_same_bytes_twice(void **state)
 {
-	(void)state;
-	struct fig_data d;
-	fig_init(&d);
-	char *dir = test_tmpdir();
-	char *png[2], *txt[2], *data[4];
-	size_t len[4];
-	for (int i = 0; i < 2; i++) {
-		char name[16];
-		snprintf(name, sizeof name, "m%d.png", i);
-		png[i] = fs_join(dir, name);
-		snprintf(name, sizeof name, "m%d.txt", i);
-		txt[i] = fs_join(dir, name);
-		assert_int_equal(mapfig_write(&d.fig, png[i], txt[i]), 0);
-		assert_int_equal(fs_read_file(png[i], &data[2 * i], &len[2 * i]), 0);
-		assert_int_equal(fs_read_file(txt[i], &data[2 * i + 1], &len[2 * i + 1]), 0);
-	}
+	struct fig_data *d = *state;
+	char *first[2], *again[2], *second_png = fs_join(d->dir, "again.png");
+	size_t len[2], len2[2];
+	assert_int_equal(mapfig_write(&d->fig, d->png, d->txt), 0);
+	assert_int_equal(fs_read_file(d->png, &first[0], &len[0]), 0);
+	assert_int_equal(fs_read_file(d->txt, &first[1], &len[1]), 0);
+	/* again, the caption over the first one */
+	assert_int_equal(mapfig_write(&d->fig, second_png, d->txt), 0);
+	assert_int_equal(fs_read_file(second_png, &again[0], &len2[0]), 0);
+	assert_int_equal(fs_read_file(d->txt, &again[1], &len2[1]), 0);
 	for (int k = 0; k < 2; k++) {
-		assert_int_equal(len[k], len[k + 2]);
-		assert_memory_equal(data[k], data[k + 2], len[k]);
+		assert_int_equal(len[k], len2[k]);
+		assert_memory_equal(first[k], again[k], len[k]);
+		free(first[k]);
+		free(again[k]);
 	}
-	for (int i = 0; i < 2; i++) {
-		free(png[i]);
-		free(txt[i]);
-		free(data[2 * i]);
-		free(data[2 * i + 1]);
-	}
-	test_rm_rf(dir);
-	free(dir);
+	free(second_png);
 }
 
 /* mapfig_write() must fail with one error line containing what and leave
@@ -229,33 +228,33 @@ static void expect_write_error(const struct mapfig *f, const char *png, const ch
 
 static void mapfig_write_should_reject_bad_figures_and_paths(void **state)
 {
-	(void)state;
-	struct fig_data d;
-	fig_init(&d);
-	char *dir = test_tmpdir();
-	char *png = fs_join(dir, "maps.png"), *txt = fs_join(dir, "maps.txt");
-	char *bad = fs_join(dir, "missing/maps.png"), *badtxt = fs_join(dir, "missing/maps.txt");
-	d.fig.c = 2;
-	expect_write_error(&d.fig, png, txt, "maps.png': figure images have 2 channels");
-	d.fig.c = 3;
-	d.fig.scale = 0;
-	expect_write_error(&d.fig, png, txt, "figure scale 0 is not in 1..16");
-	d.fig.scale = 3;
-	d.fig.rows = 0;
-	expect_write_error(&d.fig, png, txt, "figure has no rows");
-	d.fig.rows = 2;
-	d.fig.w = 0;
-	expect_write_error(&d.fig, png, txt, "figure images are 0x4");
-	d.fig.w = 4;
-	expect_write_error(&d.fig, bad, txt, "missing/maps.png");
+	struct fig_data *d = *state;
+	const char *png = d->png, *txt = d->txt;
+	char *bad = fs_join(d->dir, "missing/maps.png");
+	char *badtxt = fs_join(d->dir, "missing/maps.txt");
+	struct mapfig *f = &d->fig;
+	const struct {
+		int *field, bad;
+		const char *what;
+	} cases[] = {
+		{ &f->c, 2, "maps.png': figure images have 2 channels" },
+		{ &f->scale, 0, "maps.png': figure scale 0 is not in 1..16" },
+		{ &f->scale, 17, "figure scale 17 is not in 1..16" },
+		{ &f->rows, 0, "figure has no rows" },
+		{ &f->w, 0, "figure images are 0x4" },
+		{ &f->h, -1, "figure images are 4x-1" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int keep = *cases[i].field;
+		*cases[i].field = cases[i].bad;
+		expect_write_error(f, png, txt, cases[i].what);
+		*cases[i].field = keep;
+	}
+	expect_write_error(f, bad, txt, "missing/maps.png");
 	/* the caption cannot be written: the figure goes too */
-	expect_write_error(&d.fig, png, badtxt, "missing/maps.txt");
-	free(png);
-	free(txt);
+	expect_write_error(f, png, badtxt, "missing/maps.txt");
 	free(bad);
 	free(badtxt);
-	test_rm_rf(dir);
-	free(dir);
 }
 
 int main(void)
@@ -264,9 +263,12 @@ int main(void)
 		cmocka_unit_test(mapfig_outline_should_keep_the_boundary_pixels),
 		cmocka_unit_test(mapfig_colour_should_run_from_black_to_white),
 		cmocka_unit_test(mapfig_pick_should_choose_by_margin_with_ties_to_the_first),
-		cmocka_unit_test(mapfig_write_should_draw_both_outlines),
-		cmocka_unit_test(mapfig_write_should_give_the_same_bytes_twice),
-		cmocka_unit_test(mapfig_write_should_reject_bad_figures_and_paths),
+		cmocka_unit_test_setup_teardown(mapfig_write_should_draw_both_outlines, fig_setup,
+						fig_teardown),
+		cmocka_unit_test_setup_teardown(mapfig_write_should_give_the_same_bytes_twice, fig_setup,
+						fig_teardown),
+		cmocka_unit_test_setup_teardown(mapfig_write_should_reject_bad_figures_and_paths, fig_setup,
+						fig_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
