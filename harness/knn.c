@@ -1,6 +1,7 @@
 /* knn.c: the k-nearest-neighbour baseline (see knn.h). */
 #include "knn.h"
 
+#include "cache.h"
 #include "error.h"
 
 #include <stdlib.h>
@@ -47,7 +48,7 @@ static double sq_dist(const float *a, const float *b, int n)
 	return s;
 }
 
-struct knn *knn_fit(const float *X, int n, int c, int h, int w, int k, int factor)
+static int check_fit(int n, int c, int h, int w, int k, int factor)
 {
 	const char *bad = NULL;
 	if (c < 1 || h < 1 || w < 1)
@@ -56,24 +57,60 @@ struct knn *knn_fit(const float *X, int n, int c, int h, int w, int k, int facto
 		bad = "k must be from 1 to the number of normal training images";
 	else if (factor < 1 || h % factor || w % factor)
 		bad = "the downsampling factor must divide the image width and height";
-	if (bad) {
-		error("knn: k = %d, factor = %d, %d normal images of %dx%dx%d: %s", k, factor, n, w,
-		      h, c, bad);
-		return NULL;
-	}
+	if (!bad)
+		return 0;
+	return error("knn: k = %d, factor = %d, %d normal images of %dx%dx%d: %s", k, factor, n, w,
+		     h, c, bad);
+}
+
+/* The model of the n images im[0..n), each (C, H, W) of shape (c, h, w);
+ * the arguments are valid (check_fit). */
+static struct knn *fit(const float *const *im, int n, int c, int h, int w, int k, int factor)
+{
 	struct knn *m = xcalloc(1, sizeof *m);
 	*m = (struct knn){ .c = c, .h = h, .w = w, .n = n, .k = k, .factor = factor };
 	size_t in = (size_t)c * h * w;
 	m->fdim = c * (h / factor) * (w / factor);
 	m->images = xmalloc((size_t)n * in * sizeof(float));
-	memcpy(m->images, X, (size_t)n * in * sizeof(float));
+	for (int i = 0; i < n; i++)
+		memcpy(m->images + (size_t)i * in, im[i], in * sizeof(float));
 	if (factor == 1) {
 		m->feat = m->images;
 		return m;
 	}
 	m->feat = xmalloc((size_t)n * m->fdim * sizeof(float));
 	for (int i = 0; i < n; i++)
-		box_down(X + (size_t)i * in, c, h, w, factor, m->feat + (size_t)i * m->fdim);
+		box_down(im[i], c, h, w, factor, m->feat + (size_t)i * m->fdim);
+	return m;
+}
+
+/* An array for n >= 0 image pointers (caller frees). */
+static const float **image_list(int n)
+{
+	return xmalloc(((size_t)n + 1) * sizeof(const float *));
+}
+
+struct knn *knn_fit(const float *X, int n, int c, int h, int w, int k, int factor)
+{
+	if (check_fit(n, c, h, w, k, factor) < 0)
+		return NULL;
+	const float **im = image_list(n);
+	for (int i = 0; i < n; i++)
+		im[i] = X + (size_t)i * c * h * w;
+	struct knn *m = fit(im, n, c, h, w, k, factor);
+	free(im);
+	return m;
+}
+
+struct knn *knn_fit_cached(const struct cache *cc, const int *idx, int n, int k, int factor)
+{
+	if (check_fit(n, cc->c, cc->h, cc->w, k, factor) < 0)
+		return NULL;
+	const float **im = image_list(n);
+	for (int i = 0; i < n; i++)
+		im[i] = cache_image(cc, idx[i]);
+	struct knn *m = fit(im, n, cc->c, cc->h, cc->w, k, factor);
+	free(im);
 	return m;
 }
 
@@ -139,22 +176,53 @@ void knn_reconstruct(const struct knn *m, const float *x, float *out)
 	free(idx);
 }
 
-int knn_score(const struct knn *m, const float *X, int count, int c, int h, int w,
-	      enum anomaly_pool pool, int pool_k, double *score, double *maps)
+static int check_shape(const struct knn *m, int c, int h, int w)
 {
 	if (c != m->c || h != m->h || w != m->w)
 		return error("knn: images are %dx%dx%d, but the model was fitted on %dx%dx%d", w, h,
 			     c, m->w, m->h, m->c);
-	size_t in = (size_t)c * h * w, plane = (size_t)h * w;
-	float *r = xmalloc(in * sizeof *r);         /* (C, H, W) reconstruction */
-	double *map = xmalloc(plane * sizeof *map); /* (H, W) */
+	return 0;
+}
+
+/* Score the count images im[0..count), each (C, H, W). */
+static void score_list(const struct knn *m, const float *const *im, int count,
+		       enum anomaly_pool pool, int pool_k, double *score, double *maps)
+{
+	size_t plane = (size_t)m->h * m->w;
+	float *r = xmalloc((size_t)m->c * plane * sizeof *r); /* (C, H, W) reconstruction */
+	double *map = xmalloc(plane * sizeof *map);           /* (H, W) */
 	for (int i = 0; i < count; i++) {
 		double *mp = maps ? maps + (size_t)i * plane : map;
-		knn_reconstruct(m, X + (size_t)i * in, r);
-		anomaly_map(X + (size_t)i * in, r, c, h, w, mp);
-		score[i] = anomaly_pool(mp, h, w, pool, pool_k);
+		knn_reconstruct(m, im[i], r);
+		anomaly_map(im[i], r, m->c, m->h, m->w, mp);
+		score[i] = anomaly_pool(mp, m->h, m->w, pool, pool_k);
 	}
 	free(map);
 	free(r);
+}
+
+int knn_score(const struct knn *m, const float *X, int count, int c, int h, int w,
+	      enum anomaly_pool pool, int pool_k, double *score, double *maps)
+{
+	if (check_shape(m, c, h, w) < 0)
+		return -1;
+	const float **im = image_list(count);
+	for (int i = 0; i < count; i++)
+		im[i] = X + (size_t)i * c * h * w;
+	score_list(m, im, count, pool, pool_k, score, maps);
+	free(im);
+	return 0;
+}
+
+int knn_score_cached(const struct knn *m, const struct cache *cc, const int *idx, int count,
+		     enum anomaly_pool pool, int pool_k, double *score, double *maps)
+{
+	if (check_shape(m, cc->c, cc->h, cc->w) < 0)
+		return -1;
+	const float **im = image_list(count);
+	for (int i = 0; i < count; i++)
+		im[i] = cache_image(cc, idx[i]);
+	score_list(m, im, count, pool, pool_k, score, maps);
+	free(im);
 	return 0;
 }

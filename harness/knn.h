@@ -17,6 +17,8 @@
 
 #include "anomaly.h"
 
+struct cache;
+
 struct knn {
 	int c, h, w;   /* image shape */
 	int n;         /* training images */
@@ -33,6 +35,10 @@ struct knn {
  * not in [1, n], a shape is not positive, or factor is not a positive
  * divisor of both h and w. */
 struct knn *knn_fit(const float *X, int n, int c, int h, int w, int k, int factor);
+
+/* The same for the images idx[0..n) of the cache cc (a unit's normal
+ * inner training images). */
+struct knn *knn_fit_cached(const struct cache *cc, const int *idx, int n, int k, int factor);
 
 /* Free a model; NULL is fine. */
 void knn_free(struct knn *m);
@@ -53,5 +59,9 @@ void knn_reconstruct(const struct knn *m, const float *x, float *out);
  * shape the model was fitted on. */
 int knn_score(const struct knn *m, const float *X, int count, int c, int h, int w,
 	      enum anomaly_pool pool, int pool_k, double *score, double *maps);
+
+/* The same for the images idx[0..count) of the cache cc. */
+int knn_score_cached(const struct knn *m, const struct cache *cc, const int *idx, int count,
+		     enum anomaly_pool pool, int pool_k, double *score, double *maps);
 
 #endif

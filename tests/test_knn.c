@@ -4,6 +4,7 @@
  * errors; and self-reconstruction at the shipped study's size. */
 #include "knn.h"
 
+#include "cache.h"
 #include "helpers.h"
 
 #include <math.h>
@@ -111,6 +112,53 @@ static void knn_should_match_the_fixture(void **state)
 	free(query);
 }
 
+/* The cache entry points on a selection of the fixture's images must give
+ * what the array entry points give on the same images copied out: the
+ * fixture checks the latter. */
+static void knn_cached_should_match_the_arrays(void **state)
+{
+	(void)state;
+	enum { N = 6, C = 2, H = 4, W = 4, D = C * H * W };
+	float data[N * D], sel[3 * D];
+	for (int i = 0; i < N * D; i++)
+		data[i] = (float)((i * 37) % 101) / 100.0f;
+	struct cache cc = { .w = W, .h = H, .c = C, .n = N, .data = data };
+	const int train_idx[3] = { 4, 1, 3 }, test_idx[4] = { 0, 2, 5, 1 };
+	for (int i = 0; i < 3; i++)
+		memcpy(sel + i * D, data + train_idx[i] * D, sizeof(float) * D);
+	struct knn *a = knn_fit_cached(&cc, train_idx, 3, 2, 2);
+	struct knn *b = knn_fit(sel, 3, C, H, W, 2, 2);
+	assert_non_null(a);
+	assert_non_null(b);
+	double sa[4], sb[4], ma[4 * H * W], mb[4 * H * W];
+	assert_int_equal(knn_score_cached(a, &cc, test_idx, 4, ANOMALY_POOL_MAX_LOCAL, 2, sa, ma), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(knn_score(b, data + test_idx[i] * D, 1, C, H, W,
+					   ANOMALY_POOL_MAX_LOCAL, 2, &sb[i], mb + i * H * W), 0);
+		assert_true(sa[i] == sb[i]);
+	}
+	assert_memory_equal(ma, mb, sizeof ma);
+	/* image 1 is in the training set: its nearest neighbour is itself,
+	 * at position 1 of train_idx */
+	int idx[2];
+	knn_neighbours(a, data + 1 * D, idx, NULL);
+	assert_int_equal(idx[0], 1);
+	struct cache grey = { .w = W, .h = H, .c = 1, .n = N, .data = data };
+	test_stderr_begin();
+	int rc = knn_score_cached(a, &grey, test_idx, 1, ANOMALY_POOL_MEAN, 1, sa, NULL);
+	char *msg = test_stderr_end();
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(msg, "images are 4x4x1, but the model was fitted on 4x4x2"));
+	free(msg);
+	test_stderr_begin();
+	assert_null(knn_fit_cached(&cc, train_idx, 3, 4, 1));
+	msg = test_stderr_end();
+	assert_non_null(strstr(msg, "k = 4, factor = 1, 3 normal images of 4x4x2"));
+	free(msg);
+	knn_free(a);
+	knn_free(b);
+}
+
 /* knn_fit(...) must return NULL and print one error line containing what. */
 static void expect_fit_error(int n, int c, int h, int w, int k, int factor, const char *what)
 {
@@ -192,6 +240,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(knn_should_match_the_fixture),
+		cmocka_unit_test(knn_cached_should_match_the_arrays),
 		cmocka_unit_test(knn_fit_should_reject_bad_arguments),
 		cmocka_unit_test(knn_score_should_reject_another_shape),
 		cmocka_unit_test(knn_should_find_a_training_image_itself),
