@@ -117,6 +117,7 @@ enum {
 	CELL_GAP = 12,                /* between cells and rows */
 	BAR_H = 12,                   /* the colour bar */
 	SCALE_MAX = 16,
+	ROWS_MAX = 256,
 };
 
 static const uint8_t BACKGROUND[3] = { 255, 255, 255 }, INK[3] = { 0, 0, 0 },
@@ -348,12 +349,16 @@ static int check_figure(const struct mapfig *f, const char *png_path)
 	if (f->c != 1 && f->c != 3)
 		return error("'%s': figure images have %d channels (1 or 3 are drawn)", png_path,
 			     f->c);
-	if (f->h < 1 || f->w < 1)
-		return error("'%s': figure images are %dx%d (not positive)", png_path, f->w, f->h);
+	if (f->h < 1 || f->w < 1 || f->h > IMAGE_MAX_SIDE || f->w > IMAGE_MAX_SIDE)
+		return error("'%s': figure images are %dx%d (1 to %d a side)", png_path, f->w, f->h,
+			     IMAGE_MAX_SIDE);
 	if (f->scale < 1 || f->scale > SCALE_MAX)
 		return error("'%s': figure scale %d is not in 1..%d", png_path, f->scale, SCALE_MAX);
 	if (f->rows < 1)
 		return error("'%s': figure has no rows (no defect type)", png_path);
+	if (f->rows > ROWS_MAX)
+		return error("'%s': figure has %d rows (at most %d defect types)", png_path, f->rows,
+			     ROWS_MAX);
 	return 0;
 }
 
@@ -363,6 +368,9 @@ int mapfig_write(const struct mapfig *f, const char *png_path, const char *txt_p
 		return -1;
 	struct canvas cv;
 	struct layout L = plan(f, &cv);
+	if (cv.w > IMAGE_MAX_SIDE || cv.h > IMAGE_MAX_SIDE)
+		return error("'%s': the figure would be %dx%d pixels (at most %d a side): lower "
+			     "its scale", png_path, cv.w, cv.h, IMAGE_MAX_SIDE);
 	cv.px = xmalloc((size_t)cv.w * cv.h * 3);
 	double top = figure_top(f);
 	draw_figure(&cv, f, &L, top);

@@ -61,7 +61,7 @@ struct mapfig_cell {
 struct mapfig {
 	int c, h, w;                       /* image shape; C is 1 or 3 */
 	int scale;                         /* upscaling factor, 1 .. 16 */
-	int rows;                          /* defect types, >= 1 */
+	int rows;                          /* defect types, 1 .. 256 */
 	const char *const *row_names;      /* (rows) */
 	const struct mapfig_cell *cells;   /* (rows, 2): best, then worst */
 };
@@ -69,7 +69,8 @@ struct mapfig {
 /* Draw the figure as an RGB PNG at png_path and write its caption (plain
  * text) at txt_path, each atomically. Returns 0, or -1 with one error line
  * naming the file that cannot be written, or the figure's bad field
- * (shape, scale, rows); nothing is written then. */
+ * (shape, scale, rows, or a figure over IMAGE_MAX_SIDE pixels a side);
+ * neither file is left then (a figure whose caption fails is removed). */
 int mapfig_write(const struct mapfig *f, const char *png_path, const char *txt_path);
 
 #endif

@@ -242,7 +242,14 @@ static void mapfig_write_should_reject_bad_figures_and_paths(void **state)
 		{ &f->scale, 17, "figure scale 17 is not in 1..16" },
 		{ &f->rows, 0, "figure has no rows" },
 		{ &f->w, 0, "figure images are 0x4" },
-		{ &f->h, -1, "figure images are 4x-1" },
+		{ &f->h, -1, "figure images are 4x-1 (1 to 8192 a side)" },
+		{ &f->w, 9000, "figure images are 9000x4" },
+		/* 1500-pixel panels: cells 3 * 1500 + 2 * 2 = 4504 wide, the grid
+		 * 2 * 4504 + 12, the labels 8 + 20 * 12 + 8 and the margin 8 make
+		 * 9284; rows of max(12, 16) + 12, the titles 8 + 16 + 2 and the bar
+		 * 12 + 2 + 16 + 8 make 26 + 56 + 38 = 120 */
+		{ &f->w, 500, "maps.png': the figure would be 9284x120 pixels (at most 8192 a side)" },
+		{ &f->rows, 257, "figure has 257 rows (at most 256 defect types)" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int keep = *cases[i].field;
