@@ -929,6 +929,8 @@ static int run(struct unit_run_state *s)
 	s->positive = e->metrics.positive == EXP_POS_ANOMALOUS;
 	s->sp = (struct score_spec){ m->kind == EXP_KIND_ONE_CLASS, (enum anomaly_pool)m->score_pool,
 				     m->score_k };
+	/* Each step runs when the ones before it went on; the first to end the
+	 * unit (failed, diverged, interrupted or ok) stops the chain. */
 	(void)(split_data(s) || write_cfg(s) || build_net(s) || train_unit(s) ||
 	       choose_threshold(s) || score_test(s) || finish_ok(s));
 	/* The unit is complete: the checkpoint and best-epoch weights have done
