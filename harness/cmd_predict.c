@@ -8,6 +8,7 @@
 #include "image.h"
 #include "json.h"
 #include "net.h"
+#include "result.h"
 #include "score.h"
 #include "strutil.h"
 #include "unit.h"
@@ -93,35 +94,26 @@ static void model_release(struct model *m)
 /* Fill m from a unit's result file. */
 static int model_from_result(const char *path, struct model *m)
 {
-	struct json *j = unit_file_parse(path);
-	if (!j)
+	struct unit_result res;
+	if (result_read(path, &res) < 0)
 		return -1;
 	int rc = 0;
-	const char *status = json_string(json_get(j, "status"));
-	const char *cfg = json_string(json_get(json_get(j, "cfg"), "effective"));
-	const char *w = json_string(json_get(j, "weights"));
-	double t = json_number(json_get(json_get(j, "threshold"), "value"));
-	if (!status || !json_get(j, "format"))
-		rc = error("'%s' is not a darkfold unit result file", path);
-	else if (strcmp(status, "ok"))
+	if (res.status != UNIT_STATUS_OK)
 		rc = error("'%s': the unit has status %s, not ok: it has no trained model", path,
-			   status);
-	else if (!cfg || !w || !isfinite(t))
+			   result_status_name(res.status));
+	else if (!res.effective_cfg || !res.weights || !isfinite(res.threshold))
 		rc = error("'%s' lacks the effective cfg, weights or threshold", path);
-	const char *kind = json_string(json_get(j, "kind"));
-	const struct json *score = json_get(j, "score");
-	const char *pool = json_string(json_get(score, "pooling"));
 	if (rc == 0) {
-		m->cfg = xstrdup(cfg);
-		m->weights = xstrdup(w);
-		m->threshold = t;
-		m->sp.one_class = kind && !strcmp(kind, "one_class");
-		m->sp.pool = pool && !strcmp(pool, "mean") ? ANOMALY_POOL_MEAN : ANOMALY_POOL_MAX_LOCAL;
-		m->sp.k = json_type(json_get(score, "k")) == JSON_NUMBER
-				  ? (int)json_number(json_get(score, "k"))
-				  : 4;
+		m->cfg = xstrdup(res.effective_cfg);
+		m->weights = xstrdup(res.weights);
+		m->threshold = res.threshold;
+		m->sp.one_class = res.one_class;
+		m->sp.pool = res.score_pooling && !strcmp(res.score_pooling, "mean")
+				     ? ANOMALY_POOL_MEAN
+				     : ANOMALY_POOL_MAX_LOCAL;
+		m->sp.k = isfinite(res.score_k) ? (int)res.score_k : 4;
 	}
-	json_free(j);
+	result_release(&res);
 	return rc;
 }
 

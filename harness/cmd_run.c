@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "preflight.h"
+#include "result.h"
 #include "study.h"
 #include "train.h"
 #include "unit.h"
@@ -152,15 +153,12 @@ static void read_outcome(const struct experiment *e, const struct study_unit *u,
 		free(path);
 		path = unit_result_path(e, model, u->repeat, u->fold);
 	}
-	if (fs_is_file(path)) {
-		struct json *j = unit_file_parse(path);
-		const char *s = json_string(json_get(j, "status"));
-		const char *r = json_string(json_get(j, "reason"));
-		if (s)
-			snprintf(status, n_status, "%s", s);
-		if (r)
-			snprintf(reason, n_reason, "%s", r);
-		json_free(j);
+	struct unit_result res;
+	if (fs_is_file(path) && result_read(path, &res) == 0) {
+		snprintf(status, n_status, "%s", result_status_name(res.status));
+		if (res.reason)
+			snprintf(reason, n_reason, "%s", res.reason);
+		result_release(&res);
 	}
 	free(path);
 }

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
+#include "result.h"
 #include "sha256.h"
 #include "synth.h"
 #include "unit.h"
@@ -74,19 +75,20 @@ enum study_state study_unit_state(const struct experiment *e, const struct study
 	enum study_state st = STUDY_TODO;
 	if (!fs_is_file(path))
 		goto done;
-	/* A result file that does not parse (its error is printed) is outdated. */
-	struct json *j = unit_file_parse(path);
-	const char *status = json_string(json_get(j, "status"));
-	double secs = json_number(json_get(json_get(j, "timing"), "train_seconds"));
-	if (seconds && isfinite(secs) && status && strcmp(status, "failed"))
-		*seconds = secs;
-	if (status && !strcmp(status, "failed"))
+	/* A result file that does not read (its error is printed) is outdated. */
+	struct unit_result res;
+	int have = result_read(path, &res) == 0;
+	int failed = have && res.status == UNIT_STATUS_FAILED;
+	if (seconds && have && !failed && isfinite(res.train_seconds))
+		*seconds = res.train_seconds;
+	if (failed)
 		st = STUDY_FAILED;
 	else if (unit_is_current(e, model, u->repeat, u->fold))
 		st = STUDY_DONE;
 	else
 		st = STUDY_OUTDATED;
-	json_free(j);
+	if (have)
+		result_release(&res);
 done:
 	free(path);
 	return st;
@@ -100,7 +102,7 @@ const char *study_state_name(enum study_state s)
 	case STUDY_OUTDATED:
 		return "pending (outdated)";
 	case STUDY_FAILED:
-		return "failed";
+		return result_status_name(UNIT_STATUS_FAILED);
 	default:
 		return "pending";
 	}

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "stats.h"
+#include "result.h"
 #include "unit.h"
 
 #include <math.h>
@@ -18,11 +19,12 @@ const char *const summary_compared[SUMMARY_N_COMPARED] = {
 	"f2", "accuracy", "recall", "auroc", "loss",
 };
 
-enum unit_status { UNIT_MISSING, UNIT_OK, UNIT_DIVERGED, UNIT_FAILED };
+/* How a unit counts in summary.json: "failed" includes interrupted units. */
+enum unit_state { UNIT_MISSING, UNIT_OK, UNIT_DIVERGED, UNIT_FAILED };
 
 /* One unit file, read. Strings point into doc. */
 struct unit {
-	enum unit_status status;
+	enum unit_state status;
 	int stale;           /* made for another experiment or other inputs */
 	struct json *doc;
 	int n;               /* predictions */
@@ -57,16 +59,6 @@ static void unit_release(struct unit *u)
 	free(u->val_loss);
 	metrics_release(&u->m);
 	memset(u, 0, sizeof *u);
-}
-
-static int bad(const char *file, const char *where, const char *what)
-{
-	return error("'%s': %s: %s", file, where, what);
-}
-
-static double number_or_nan(const struct json *j)
-{
-	return json_type(j) == JSON_NUMBER ? json_number(j) : NAN;
 }
 
 /* A unit file that names another experiment, or whose inputs hash is not
@@ -109,92 +101,37 @@ static int group_one_class(const struct group *g, int units)
 
 static int read_unit(const char *file, const char *model, int r, int f, struct unit *u)
 {
+	static const enum unit_state state[UNIT_N_STATUS] = {
+		[UNIT_STATUS_OK] = UNIT_OK,
+		[UNIT_STATUS_DIVERGED] = UNIT_DIVERGED,
+		[UNIT_STATUS_FAILED] = UNIT_FAILED,
+		[UNIT_STATUS_INTERRUPTED] = UNIT_FAILED,
+	};
 	memset(u, 0, sizeof *u);
 	if (!fs_is_file(file)) {
 		u->status = UNIT_MISSING;
 		return 0;
 	}
-	struct json *d = unit_file_parse(file);
-	if (!d)
+	struct unit_result res;
+	if (result_read_unit(file, model, r, f, &res) < 0)
 		return -1;
-	u->doc = d;
-	const char *m = json_string(json_get(d, "model"));
-	if (!m || strcmp(m, model))
-		return bad(file, ".model", "does not name the model of its folder");
-	if (json_number(json_get(d, "repeat")) != r || json_number(json_get(d, "fold")) != f)
-		return bad(file, ".repeat/.fold", "do not match the file name");
-	const struct json *timing = json_get(d, "timing");
-	u->train_seconds = number_or_nan(json_get(timing, "train_seconds"));
-	u->images_per_second = number_or_nan(json_get(timing, "images_per_second"));
-	const char *st = json_string(json_get(d, "status"));
-	if (!st)
-		return bad(file, ".status", "expected a string");
-	if (!strcmp(st, "diverged")) {
-		u->status = UNIT_DIVERGED;
-		return 0;
-	}
-	if (!strcmp(st, "failed") || !strcmp(st, "interrupted")) {
-		u->status = UNIT_FAILED;
-		return 0;
-	}
-	if (strcmp(st, "ok"))
-		return bad(file, ".status", "expected \"ok\", \"diverged\" or \"failed\"");
-	u->status = UNIT_OK;
-
-	const char *kind = json_string(json_get(d, "kind"));
-	u->one_class = kind && !strcmp(kind, "one_class");
-	for (int k = 0; k < 2; k++)
-		u->pixel[k] = number_or_nan(json_get(json_get(d, "pixel_metrics"), pixel_names[k]));
-	u->threshold = number_or_nan(json_get(json_get(d, "threshold"), "value"));
-	if (!isfinite(u->threshold))
-		return bad(file, ".threshold.value", "expected a number");
-	const struct json *data = json_get(d, "data");
-	double nte = number_or_nan(json_get(data, "n_test")), ntr = number_or_nan(json_get(data, "n_train"));
-	u->test_train = nte > 0 && ntr > 0 ? nte / ntr : NAN;
-
-	const struct json *preds = json_get(d, "predictions");
-	if (json_type(preds) != JSON_ARRAY)
-		return bad(file, ".predictions", "expected an array");
-	int n = json_size(preds);
-	u->n = n;
-	size_t cap = (size_t)(n > 0 ? n : 1);
-	u->label = xmalloc(sizeof *u->label * cap);
-	u->p = xmalloc(sizeof *u->p * cap);
-	u->defect = xmalloc(sizeof *u->defect * cap);
-	u->path = xmalloc(sizeof *u->path * cap);
-	for (int i = 0; i < n; i++) {
-		const struct json *e = json_at(preds, i);
-		char where[64];
-		double lab = number_or_nan(json_get(e, "label"));
-		if (lab != 0 && lab != 1) {
-			snprintf(where, sizeof where, ".predictions[%d].label", i);
-			return bad(file, where, "expected 0 or 1");
-		}
-		u->label[i] = (int)lab;
-		u->p[i] = number_or_nan(json_get(e, "p_anomalous"));
-		if (!isfinite(u->p[i])) {
-			snprintf(where, sizeof where, ".predictions[%d].p_anomalous", i);
-			return bad(file, where, "expected a number");
-		}
-		u->path[i] = json_string(json_get(e, "path"));
-		if (!u->path[i]) {
-			snprintf(where, sizeof where, ".predictions[%d].path", i);
-			return bad(file, where, "expected a string");
-		}
-		u->defect[i] = json_string(json_get(e, "defect"));
-		if (!u->defect[i])
-			u->defect[i] = u->label[i] ? "unknown" : "good";
-	}
-
-	const struct json *curve = json_get(d, "curve");
-	u->n_epochs = json_type(curve) == JSON_ARRAY ? json_size(curve) : 0;
-	size_t ce = (size_t)(u->n_epochs > 0 ? u->n_epochs : 1);
-	u->train_loss = xmalloc(sizeof *u->train_loss * ce);
-	u->val_loss = xmalloc(sizeof *u->val_loss * ce);
-	for (int e = 0; e < u->n_epochs; e++) {
-		u->train_loss[e] = number_or_nan(json_get(json_at(curve, e), "train_loss"));
-		u->val_loss[e] = number_or_nan(json_get(json_at(curve, e), "val_loss"));
-	}
+	u->doc = res.doc;
+	u->n = res.n;
+	u->label = res.label;
+	u->p = res.p;
+	u->defect = res.defect;
+	u->path = res.image;
+	u->n_epochs = res.n_epochs;
+	u->train_loss = res.train_loss;
+	u->val_loss = res.val_loss;
+	u->threshold = res.threshold;
+	u->test_train = res.n_test > 0 && res.n_train > 0 ? res.n_test / res.n_train : NAN;
+	u->train_seconds = res.train_seconds;
+	u->images_per_second = res.images_per_second;
+	u->one_class = res.one_class;
+	u->pixel[0] = res.pixel_auroc;
+	u->pixel[1] = res.pro;
+	u->status = state[res.status];
 	return 0;
 }
 
@@ -1221,9 +1158,7 @@ static void write_verdict(struct jw *w, const struct summary_config *c, const st
 static int read_model_unit(const struct summary_config *c, int m, int i, struct unit *u)
 {
 	int units = c->k * c->repeats;
-	char *dir = fs_join(c->results_path, c->models[m]);
-	char *name = xasprintf("r%d-f%d.json", i / c->k, i % c->k);
-	char *file = fs_join(dir, name);
+	char *file = result_path(c->results_path, c->models[m], i / c->k, i % c->k, RESULT_FILE);
 	int rc = read_unit(file, c->models[m], i / c->k, i % c->k, u);
 	if (rc == 0 && u->status != UNIT_MISSING)
 		rc = check_stale(c, file, c->inputs_sha256 ? c->inputs_sha256[m * units + i] : NULL, u);
@@ -1235,8 +1170,6 @@ static int read_model_unit(const struct summary_config *c, int m, int i, struct 
 			metrics_mark_score(&u->m);
 	}
 	free(file);
-	free(name);
-	free(dir);
 	return rc;
 }
 

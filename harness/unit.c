@@ -5,7 +5,6 @@
 #include "blas.h"
 #include "cache.h"
 #include "cfg.h"
-#include "checksum.h"
 #include "dataset.h"
 #include "error.h"
 #include "folds.h"
@@ -14,6 +13,7 @@
 #include "json.h"
 #include "metrics.h"
 #include "net.h"
+#include "result.h"
 #include "score.h"
 #include "sha256.h"
 #include "stats.h"
@@ -28,28 +28,29 @@
 #include <time.h>
 #include <unistd.h>
 
-char *unit_result_path(const struct experiment *e, const char *model, int repeat, int fold)
+/* File `which` of a unit under the experiment's results folder. */
+static char *unit_path(const struct experiment *e, const char *model, int repeat, int fold,
+		       enum result_file which)
 {
 	char *root = experiment_results_path(e);
-	char *p = xasprintf("%s/%s/r%d-f%d.json", root, model, repeat, fold);
+	char *p = result_path(root, model, repeat, fold, which);
 	free(root);
 	return p;
+}
+
+char *unit_result_path(const struct experiment *e, const char *model, int repeat, int fold)
+{
+	return unit_path(e, model, repeat, fold, RESULT_FILE);
 }
 
 char *unit_failed_path(const struct experiment *e, const char *model, int repeat, int fold)
 {
-	char *root = experiment_results_path(e);
-	char *p = xasprintf("%s/%s/r%d-f%d.failed.json", root, model, repeat, fold);
-	free(root);
-	return p;
+	return unit_path(e, model, repeat, fold, RESULT_FAILED_FILE);
 }
 
 char *unit_work_dir(const struct experiment *e, const char *model, int repeat, int fold)
 {
-	char *root = experiment_results_path(e);
-	char *p = xasprintf("%s/%s/r%d-f%d", root, model, repeat, fold);
-	free(root);
-	return p;
+	return unit_path(e, model, repeat, fold, RESULT_WORK_DIR);
 }
 
 /* PRO is integrated up to this false-positive rate (MVTec AD's choice). */
@@ -185,12 +186,13 @@ int unit_is_current(const struct experiment *e, const char *model, int repeat, i
 	if (mi < 0)
 		return 0;
 	char *path = unit_result_path(e, model, repeat, fold);
-	int current = 0;
-	struct json *j = fs_is_file(path) ? unit_file_parse(path) : NULL;
+	struct unit_result res;
+	int current = 0, have = fs_is_file(path) && result_read(path, &res) == 0;
 	free(path);
-	const char *status = json_string(json_get(j, "status"));
-	const char *recorded = json_string(json_get(j, "inputs_sha256"));
-	if (!status || !recorded || !(strcmp(status, "ok") == 0 || strcmp(status, "diverged") == 0))
+	if (!have)
+		return 0;
+	if (!res.inputs_sha256 ||
+	    !(res.status == UNIT_STATUS_OK || res.status == UNIT_STATUS_DIVERGED))
 		goto out;
 	char cfg_sha[65];
 	if (effective_cfg_sha(e, &e->models[mi], cfg_sha) < 0)
@@ -201,11 +203,11 @@ int unit_is_current(const struct experiment *e, const char *model, int repeat, i
 		goto out;
 	char hex[65];
 	inputs_hash(e, &e->models[mi], repeat, fold, cfg_sha, cc.key, hex);
-	current = strcmp(hex, recorded) == 0;
+	current = strcmp(hex, res.inputs_sha256) == 0;
 	cache_release(&cc);
 	dataset_release(&d);
 out:
-	json_free(j);
+	result_release(&res);
 	return current;
 }
 
@@ -221,7 +223,10 @@ struct unit_run_state {
 	const struct experiment *e;
 	const struct exp_model *m;
 	int repeat, fold;
-	const char *status, *reason;
+	char label[256]; /* "<model> r<R>-f<F>", for progress lines */
+	enum unit_status status;
+	const char *reason;
+	int rc; /* unit_run's return value, once the unit has ended */
 	char inputs_sha[65];
 	uint64_t unit_seed;
 	unsigned darknet_seed;
@@ -231,8 +236,13 @@ struct unit_run_state {
 	struct dataset d;
 	struct cache cc;
 	int have_data;
+	int *labels; /* (d.n) */
 	int n_train, n_test, n_inner_train, n_inner_val;
-	int *test;
+	int *test, *inner_train, *inner_val;
+	int *fit, n_fit, *fit_val, n_fit_val; /* what the network trains and validates on */
+	int positive;                         /* the anomalous class is positive */
+	struct score_spec sp;
+	struct net *net;
 	struct net_info info;
 	int have_net;
 	struct train_result tr;
@@ -254,58 +264,6 @@ static void iso_now(char out[32])
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static char *cpu_model(void)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[512];
-	char *out = NULL;
-	while (f && !out && fgets(line, sizeof line, f)) {
-		if (strncmp(line, "model name", 10))
-			continue;
-		char *v = strchr(line, ':');
-		if (!v)
-			continue;
-		v++;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		v[strcspn(v, "\n")] = '\0';
-		out = xstrdup(v);
-	}
-	if (f)
-		fclose(f);
-	return out;
-}
-
-/* The source tree's commit and whether tracked files differ from it, or
- * NULL / -1 when the program does not run from a git checkout. */
-static char *git_commit(int *dirty)
-{
-	*dirty = -1;
-	char *cmd = xasprintf("git -C '%s' rev-parse HEAD 2>/dev/null", DARKFOLD_SOURCE_DIR);
-	FILE *p = popen(cmd, "r");
-	free(cmd);
-	char buf[128] = "";
-	if (!p)
-		return NULL;
-	if (!fgets(buf, sizeof buf, p))
-		buf[0] = '\0';
-	int rc = pclose(p);
-	buf[strcspn(buf, "\n")] = '\0';
-	if (rc != 0 || strlen(buf) != 40)
-		return NULL;
-	cmd = xasprintf("git -C '%s' status --porcelain --untracked-files=no 2>/dev/null",
-			DARKFOLD_SOURCE_DIR);
-	p = popen(cmd, "r");
-	free(cmd);
-	if (p) {
-		char tmp[256];
-		*dirty = fgets(tmp, sizeof tmp, p) != NULL;
-		if (pclose(p) != 0)
-			*dirty = -1;
-	}
-	return xstrdup(buf);
 }
 
 static void write_training(struct jw *w, const struct unit_run_state *s)
@@ -348,18 +306,6 @@ static void write_training(struct jw *w, const struct unit_run_state *s)
 		jw_key(w, "chosen_epoch"), jw_null(w);
 	}
 	jw_obj_end(w);
-}
-
-/* 1 if path holds a valid unit result file with status ok. */
-static int result_is_ok(const char *path)
-{
-	if (!fs_is_file(path))
-		return 0;
-	struct json *j = unit_file_parse(path);
-	const char *st = json_string(json_get(j, "status"));
-	int ok = st && !strcmp(st, "ok");
-	json_free(j);
-	return ok;
 }
 
 /* "kind" and "score": what the model is and what its p_anomalous means. */
@@ -405,180 +351,162 @@ static enum exp_threshold unit_threshold_policy(const struct experiment *e,
 	return e->metrics.threshold_policy;
 }
 
-static int write_result(struct unit_run_state *s)
+/* The unit, what it is and how it ended: the keys before "seeds". */
+static void write_head(struct jw *w, const struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
 	char unit[64];
 	snprintf(unit, sizeof unit, "r%d-f%d", s->repeat, s->fold);
-	int ok = strcmp(s->status, "ok") == 0;
-	struct jw w;
-	jw_init(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "format", UNIT_FORMAT);
-	jw_kstr(&w, "experiment", e->name);
-	jw_kstr(&w, "experiment_sha256", e->sha256);
-	jw_kstr(&w, "inputs_sha256", s->inputs_sha[0] ? s->inputs_sha : NULL);
-	jw_kstr(&w, "model", s->m->name);
-	jw_kint(&w, "repeat", s->repeat);
-	jw_kint(&w, "fold", s->fold);
-	jw_kstr(&w, "unit", unit);
-	write_kind(&w, s);
-	jw_kstr(&w, "status", s->status);
-	jw_kstr(&w, "reason", s->reason);
+	jw_kstr(w, "experiment", e->name);
+	jw_kstr(w, "experiment_sha256", e->sha256);
+	jw_kstr(w, "inputs_sha256", s->inputs_sha[0] ? s->inputs_sha : NULL);
+	jw_kstr(w, "model", s->m->name);
+	jw_kint(w, "repeat", s->repeat);
+	jw_kint(w, "fold", s->fold);
+	jw_kstr(w, "unit", unit);
+	write_kind(w, s);
+	jw_kstr(w, "status", result_status_name(s->status));
+	jw_kstr(w, "reason", s->reason);
 	if (s->have_train && s->tr.status == TRAIN_DIVERGED)
-		jw_kint(&w, "diverged_epoch", s->tr.diverged_epoch);
+		jw_kint(w, "diverged_epoch", s->tr.diverged_epoch);
 	else
-		jw_key(&w, "diverged_epoch"), jw_null(&w);
+		jw_key(w, "diverged_epoch"), jw_null(w);
+}
 
-	jw_key(&w, "seeds");
-	jw_obj_begin(&w);
-	jw_knum(&w, "experiment", (double)e->cv.seed);
-	jw_knum(&w, "unit", (double)s->unit_seed);
-	jw_kint(&w, "darknet_srand", s->darknet_seed);
-	jw_obj_end(&w);
+/* "seeds", "cfg" and "data": what the unit was made from. */
+static void write_sources(struct jw *w, const struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	jw_key(w, "seeds");
+	jw_obj_begin(w);
+	jw_knum(w, "experiment", (double)e->cv.seed);
+	jw_knum(w, "unit", (double)s->unit_seed);
+	jw_kint(w, "darknet_srand", s->darknet_seed);
+	jw_obj_end(w);
 
-	jw_key(&w, "cfg");
-	jw_obj_begin(&w);
-	jw_kstr(&w, "path", s->m->cfg);
-	jw_kstr(&w, "effective", s->have_cfg ? s->eff_path : NULL);
-	jw_kstr(&w, "sha256", s->have_cfg ? s->cfg_sha : NULL);
-	jw_kstr(&w, "weights", s->m->weights);
-	jw_kint(&w, "weights_upto", s->m->weights_upto);
-	jw_obj_end(&w);
+	jw_key(w, "cfg");
+	jw_obj_begin(w);
+	jw_kstr(w, "path", s->m->cfg);
+	jw_kstr(w, "effective", s->have_cfg ? s->eff_path : NULL);
+	jw_kstr(w, "sha256", s->have_cfg ? s->cfg_sha : NULL);
+	jw_kstr(w, "weights", s->m->weights);
+	jw_kint(w, "weights_upto", s->m->weights_upto);
+	jw_obj_end(w);
 
-	jw_key(&w, "data");
-	jw_obj_begin(&w);
-	jw_kstr(&w, "root", e->dataset.root);
-	jw_kstr(&w, "category", e->dataset.category);
-	jw_kstr(&w, "cache_key", s->have_data ? s->cc.key : NULL);
-	jw_kint(&w, "width", e->dataset.width);
-	jw_kint(&w, "height", e->dataset.height);
-	jw_kint(&w, "channels", e->dataset.channels);
-	jw_kint(&w, "n_train", s->n_train);
-	jw_kint(&w, "n_test", s->n_test);
-	jw_kint(&w, "n_inner_train", s->n_inner_train);
-	jw_kint(&w, "n_inner_val", s->n_inner_val);
-	jw_obj_end(&w);
+	jw_key(w, "data");
+	jw_obj_begin(w);
+	jw_kstr(w, "root", e->dataset.root);
+	jw_kstr(w, "category", e->dataset.category);
+	jw_kstr(w, "cache_key", s->have_data ? s->cc.key : NULL);
+	jw_kint(w, "width", e->dataset.width);
+	jw_kint(w, "height", e->dataset.height);
+	jw_kint(w, "channels", e->dataset.channels);
+	jw_kint(w, "n_train", s->n_train);
+	jw_kint(w, "n_test", s->n_test);
+	jw_kint(w, "n_inner_train", s->n_inner_train);
+	jw_kint(w, "n_inner_val", s->n_inner_val);
+	jw_obj_end(w);
+}
 
-	jw_key(&w, "training");
-	write_training(&w, s);
-
-	jw_key(&w, "curve");
-	train_curve_write(&w, s->tr.curve, s->have_train ? s->tr.epochs_run : 0);
-
-	jw_key(&w, "threshold");
-	jw_obj_begin(&w);
+/* "threshold": its value (ok units) and the policy that chose it. */
+static void write_threshold(struct jw *w, const struct unit_run_state *s, int ok)
+{
+	const struct experiment *e = s->e;
+	jw_key(w, "threshold");
+	jw_obj_begin(w);
 	if (ok)
-		jw_knum(&w, "value", s->threshold);
+		jw_knum(w, "value", s->threshold);
 	else
-		jw_key(&w, "value"), jw_null(&w);
+		jw_key(w, "value"), jw_null(w);
 	enum exp_threshold pol = unit_threshold_policy(e, s->m);
-	jw_kstr(&w, "policy", experiment_threshold_name(pol));
+	jw_kstr(w, "policy", experiment_threshold_name(pol));
 	if (pol == EXP_THR_NORMAL_QUANTILE)
-		jw_knum(&w, "quantile", e->metrics.quantile);
+		jw_knum(w, "quantile", e->metrics.quantile);
 	if (pol == EXP_THR_RECALL_TARGET)
-		jw_knum(&w, "recall_target", e->metrics.recall_target);
-	jw_kstr(&w, "chosen_on", ok ? s->chosen_on : NULL);
-	jw_obj_end(&w);
+		jw_knum(w, "recall_target", e->metrics.recall_target);
+	jw_kstr(w, "chosen_on", ok ? s->chosen_on : NULL);
+	jw_obj_end(w);
+}
 
-	jw_key(&w, "predictions");
-	jw_arr_begin(&w);
+/* "predictions" (ok units) and "metrics". */
+static void write_predictions(struct jw *w, const struct unit_run_state *s, int ok)
+{
+	jw_key(w, "predictions");
+	jw_arr_begin(w);
 	for (int i = 0; ok && i < s->n_test; i++) {
 		const struct dataset_item *it = &s->d.items[s->test[i]];
-		jw_obj_begin(&w);
-		jw_kstr(&w, "path", it->path);
-		jw_kint(&w, "label", it->label);
-		jw_kstr(&w, "defect", it->defect);
-		jw_knum(&w, "p_anomalous", s->p[i]);
-		jw_obj_end(&w);
+		jw_obj_begin(w);
+		jw_kstr(w, "path", it->path);
+		jw_kint(w, "label", it->label);
+		jw_kstr(w, "defect", it->defect);
+		jw_knum(w, "p_anomalous", s->p[i]);
+		jw_obj_end(w);
 	}
-	jw_arr_end(&w);
+	jw_arr_end(w);
 
-	jw_key(&w, "metrics");
+	jw_key(w, "metrics");
 	if (ok && s->have_metrics)
-		metrics_write_json(&w, &s->met, e->metrics.positive == EXP_POS_ANOMALOUS,
-				   e->metrics.beta, s->threshold);
+		metrics_write_json(w, &s->met, s->e->metrics.positive == EXP_POS_ANOMALOUS,
+				   s->e->metrics.beta, s->threshold);
 	else
-		jw_null(&w);
-	write_pixel_metrics(&w, s, ok);
-	jw_kstr(&w, "weights", ok ? s->weights_path : NULL);
-	jw_kstr(&w, "darknet_log", s->log_path);
+		jw_null(w);
+}
 
+/* "timing": training time and speed, peak memory, start and end. */
+static void write_timing(struct jw *w, const struct unit_run_state *s)
+{
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	char finished[32];
 	iso_now(finished);
-	jw_key(&w, "timing");
-	jw_obj_begin(&w);
-	jw_knum(&w, "train_seconds", s->have_train ? s->tr.train_seconds : NAN);
-	jw_knum(&w, "images_per_second", s->have_train ? s->tr.images_per_second : NAN);
-	jw_kint(&w, "peak_rss_kb", ru.ru_maxrss);
-	jw_knum(&w, "max_rss_mib", ru.ru_maxrss / 1024.0);
-	jw_kstr(&w, "started", s->started);
-	jw_kstr(&w, "finished", finished);
-	jw_obj_end(&w);
+	jw_key(w, "timing");
+	jw_obj_begin(w);
+	jw_knum(w, "train_seconds", s->have_train ? s->tr.train_seconds : NAN);
+	jw_knum(w, "images_per_second", s->have_train ? s->tr.images_per_second : NAN);
+	jw_kint(w, "peak_rss_kb", ru.ru_maxrss);
+	jw_knum(w, "max_rss_mib", ru.ru_maxrss / 1024.0);
+	jw_kstr(w, "started", s->started);
+	jw_kstr(w, "finished", finished);
+	jw_obj_end(w);
+}
 
-	char host[256] = "";
-	gethostname(host, sizeof host - 1);
-	char *cpu = cpu_model();
-	jw_key(&w, "host");
-	jw_obj_begin(&w);
-	jw_kstr(&w, "hostname", host);
-	jw_kstr(&w, "cpu", cpu);
-	jw_kstr(&w, "blas_core", blas_corename());
-	jw_kint(&w, "blas_threads", blas_threads());
-	jw_obj_end(&w);
-	free(cpu);
-
-	int dirty;
-	char *commit = git_commit(&dirty);
-	jw_key(&w, "provenance");
-	jw_obj_begin(&w);
-	jw_kstr(&w, "darkfold_version", DARKFOLD_VERSION);
-	jw_kstr(&w, "git_commit", commit);
-	if (dirty < 0)
-		jw_key(&w, "git_dirty"), jw_null(&w);
-	else
-		jw_kbool(&w, "git_dirty", dirty);
-	jw_kstr(&w, "darknet", DARKNET_PKG_VERSION);
-	jw_kstr(&w, "openblas", blas_config());
-	jw_kstr(&w, "gsl", stats_gsl_version());
-	jw_kstr(&w, "libpng", image_libpng_version());
-	jw_kstr(&w, "cjson", json_library_version());
-	jw_obj_end(&w);
-	free(commit);
-	checksum_append(&w);
-	jw_obj_end(&w);
-
-	char *path = unit_result_path(e, s->m->name, s->repeat, s->fold);
-	char *beside = unit_failed_path(e, s->m->name, s->repeat, s->fold);
-	int good = !strcmp(s->status, "ok") || !strcmp(s->status, "diverged");
-	if (!good && result_is_ok(path)) {
-		fprintf(stderr, "%s r%d-f%d: keeping the ok result '%s'; this run's result goes to "
-			"'%s'\n", s->m->name, s->repeat, s->fold, path, beside);
-		char *t = path;
-		path = beside;
-		beside = t;
-	}
-	int rc = jw_write_file(&w, path);
-	if (rc == 0 && good)
-		unlink(beside);
-	free(path);
-	free(beside);
+/* The unit's result file (docs/results.md), in file order. */
+static int write_result(struct unit_run_state *s)
+{
+	int ok = s->status == UNIT_STATUS_OK;
+	struct jw w;
+	jw_init(&w);
+	result_begin(&w);
+	write_head(&w, s);
+	write_sources(&w, s);
+	jw_key(&w, "training");
+	write_training(&w, s);
+	jw_key(&w, "curve");
+	train_curve_write(&w, s->tr.curve, s->have_train ? s->tr.epochs_run : 0);
+	write_threshold(&w, s, ok);
+	write_predictions(&w, s, ok);
+	write_pixel_metrics(&w, s, ok);
+	jw_kstr(&w, "weights", ok ? s->weights_path : NULL);
+	jw_kstr(&w, "darknet_log", s->log_path);
+	write_timing(&w, s);
+	char *results = experiment_results_path(s->e);
+	int rc = result_write(&w, results, s->m->name, s->repeat, s->fold, s->status);
+	free(results);
 	jw_release(&w);
 	return rc;
 }
 
 /* ---- study ETA from the other units' result files ---- */
 
+/* train_seconds of the unit result file at path, NAN when the unit has none
+ * (no file, or a failed unit). */
 static double result_seconds(const char *path)
 {
-	struct json *j = fs_is_file(path) ? unit_file_parse(path) : NULL;
-	double s = NAN;
-	const char *status = json_string(json_get(j, "status"));
-	if (status && strcmp(status, "failed"))
-		s = json_number(json_get(json_get(j, "timing"), "train_seconds"));
-	json_free(j);
+	struct unit_result res;
+	if (!fs_is_file(path) || result_read(path, &res) < 0)
+		return NAN;
+	double s = res.status != UNIT_STATUS_FAILED ? res.train_seconds : NAN;
+	result_release(&res);
 	return s;
 }
 
@@ -638,6 +566,14 @@ static void state_release(struct unit_run_state *s)
 		cache_release(&s->cc);
 		dataset_release(&s->d);
 	}
+	net_free(s->net);
+	free(s->labels);
+	if (s->fit != s->inner_train)
+		free(s->fit);
+	if (s->fit_val != s->inner_val)
+		free(s->fit_val);
+	free(s->inner_train);
+	free(s->inner_val);
 	free(s->test);
 	if (s->have_train)
 		train_result_release(&s->tr);
@@ -647,29 +583,39 @@ static void state_release(struct unit_run_state *s)
 		metrics_release(&s->met);
 }
 
+/* The steps of run() return 0 to go on, or 1 when the unit has ended: its
+ * result file is written (when possible) and s->rc is unit_run's value. */
+
+/* The unit has ended with the result file write's value rc. */
+static int end_unit(struct unit_run_state *s, int rc)
+{
+	s->rc = rc;
+	return 1;
+}
+
+/* The unit has failed: its result file says why. */
 static int fail(struct unit_run_state *s, const char *reason)
 {
-	s->status = "failed";
+	s->status = UNIT_STATUS_FAILED;
 	s->reason = reason;
 	write_result(s);
 	fprintf(stderr, "%s r%d-f%d: failed: %s\n", s->m->name, s->repeat, s->fold, reason);
-	return -1;
+	return end_unit(s, -1);
 }
 
 /* 1 when a score of p[0..n) is NaN or infinite: then the unit has diverged,
- * s says why (naming the images, what), and label's line says so. */
-static int nonfinite_scores(struct unit_run_state *s, const double *p, int n, const char *what,
-			    const char *label)
+ * s says why (naming the images, what), and its progress line says so. */
+static int nonfinite_scores(struct unit_run_state *s, const double *p, int n, const char *what)
 {
 	int i = 0;
 	while (i < n && isfinite(p[i]))
 		i++;
 	if (i == n)
 		return 0;
-	s->status = "diverged";
+	s->status = UNIT_STATUS_DIVERGED;
 	snprintf(s->why, sizeof s->why, "the network gave a NaN or infinite score on the %s", what);
 	s->reason = s->why;
-	printf("%s: diverged: non-finite score on the %s\n", label, what);
+	printf("%s: diverged: non-finite score on the %s\n", s->label, what);
 	return 1;
 }
 
@@ -698,75 +644,88 @@ static void pixel_scores(struct unit_run_state *s, struct net *n, const struct s
 	free(maps);
 }
 
-static int run(struct unit_run_state *s)
+/* Load the images and split them: the unit's training, test, inner training
+ * and inner validation images. */
+static int split_data(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
-	const struct exp_model *m = s->m;
 	if (load_data(e, &s->d, &s->cc) < 0)
 		return fail(s, "cannot load the images");
 	s->have_data = 1;
 
-	int *labels = xmalloc((size_t)s->d.n * sizeof(int));
+	s->labels = xmalloc((size_t)s->d.n * sizeof(int));
 	for (int i = 0; i < s->d.n; i++)
-		labels[i] = s->d.items[i].label;
+		s->labels[i] = s->d.items[i].label;
 	struct folds fo;
-	int *train = NULL, *inner_train = NULL, *inner_val = NULL;
-	int rc = folds_split(labels, s->d.n, e->cv.k, e->cv.repeats, e->cv.seed, e->cv.stratify, &fo);
+	int *train = NULL;
+	int rc = folds_split(s->labels, s->d.n, e->cv.k, e->cv.repeats, e->cv.seed, e->cv.stratify,
+			     &fo);
 	if (rc == 0) {
-		rc = folds_unit(&fo, labels, s->repeat, s->fold, e->cv.inner_fraction, e->cv.seed,
-				&train, &s->n_train, &s->test, &s->n_test, &inner_train,
-				&s->n_inner_train, &inner_val, &s->n_inner_val);
+		rc = folds_unit(&fo, s->labels, s->repeat, s->fold, e->cv.inner_fraction, e->cv.seed,
+				&train, &s->n_train, &s->test, &s->n_test, &s->inner_train,
+				&s->n_inner_train, &s->inner_val, &s->n_inner_val);
 		folds_release(&fo);
 	}
-	if (rc < 0) {
-		free(labels);
-		return fail(s, "cannot split the images into folds");
-	}
 	free(train);
+	if (rc < 0)
+		return fail(s, "cannot split the images into folds");
+	s->fit = s->inner_train, s->n_fit = s->n_inner_train;
+	s->fit_val = s->inner_val, s->n_fit_val = s->n_inner_val;
+	return 0;
+}
 
+/* Write the effective cfg (and read the test fold's masks when pixel
+ * metrics are wanted); then the unit's inputs hash is known. */
+static int write_cfg(struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	const struct exp_model *m = s->m;
 	struct cfg c;
-	struct net *n = NULL;
-	int one_class = m->kind == EXP_KIND_ONE_CLASS;
-	int *fit = inner_train, n_fit = s->n_inner_train, *fit_val = inner_val,
-	    n_fit_val = s->n_inner_val;
-	if (effective_cfg(e, m, &c) < 0) {
-		rc = fail(s, "the model's cfg is invalid");
-		goto out;
-	}
-	if (one_class && e->metrics.pixel) {
+	if (effective_cfg(e, m, &c) < 0)
+		return fail(s, "the model's cfg is invalid");
+	if (s->sp.one_class && e->metrics.pixel) {
 		s->masks = xmalloc((size_t)s->n_test * s->cc.h * s->cc.w + 1);
 		if (score_masks(&s->d, s->test, s->n_test, s->cc.w, s->cc.h, s->masks) < 0) {
 			cfg_release(&c);
-			rc = fail(s, "metrics.pixel needs a ground-truth mask for every anomalous image");
-			goto out;
+			return fail(s, "metrics.pixel needs a ground-truth mask for every anomalous image");
 		}
 	}
-	rc = cfg_write(&c, s->eff_path, s->cfg_sha);
+	int rc = cfg_write(&c, s->eff_path, s->cfg_sha);
 	cfg_release(&c);
-	if (rc < 0) {
-		rc = fail(s, "cannot write the effective cfg");
-		goto out;
-	}
+	if (rc < 0)
+		return fail(s, "cannot write the effective cfg");
 	s->have_cfg = 1;
 	inputs_hash(e, m, s->repeat, s->fold, s->cfg_sha, s->cc.key, s->inputs_sha);
+	return 0;
+}
 
-	if (one_class) { /* normal images only, for training and its validation loss */
-		fit = normal_only(inner_train, s->n_inner_train, labels, &n_fit);
-		fit_val = normal_only(inner_val, s->n_inner_val, labels, &n_fit_val);
-		s->n_inner_train = n_fit;
+/* Build the network, with its pretrained weights. A one-class model trains
+ * and validates on normal images only. */
+static int build_net(struct unit_run_state *s)
+{
+	const struct exp_model *m = s->m;
+	int one_class = s->sp.one_class;
+	if (one_class) {
+		s->fit = normal_only(s->inner_train, s->n_inner_train, s->labels, &s->n_fit);
+		s->fit_val = normal_only(s->inner_val, s->n_inner_val, s->labels, &s->n_fit_val);
+		s->n_inner_train = s->n_fit;
 	}
 	if ((one_class ? net_build_reconstruction : net_build)(s->eff_path, s->darknet_seed,
-							     s->log_path, &n) < 0) {
-		rc = fail(s, "cannot build the network from the effective cfg");
-		goto out;
-	}
-	net_info(n, &s->info);
+							     s->log_path, &s->net) < 0)
+		return fail(s, "cannot build the network from the effective cfg");
+	net_info(s->net, &s->info);
 	s->have_net = 1;
-	if (m->weights && net_load_weights(n, m->weights, m->weights_upto) < 0) {
-		rc = fail(s, "the pretrained weights do not fit the network");
-		goto out;
-	}
+	if (m->weights && net_load_weights(s->net, m->weights, m->weights_upto) < 0)
+		return fail(s, "the pretrained weights do not fit the network");
+	return 0;
+}
 
+/* The training options: the experiment's settings for this unit. */
+static struct train_options unit_train_options(const struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	const struct exp_model *m = s->m;
+	int one_class = s->sp.one_class;
 	struct train_options o = { 0 };
 	o.training = &e->training;
 	o.epochs = m->epochs > 0 ? m->epochs : e->training.epochs;
@@ -776,18 +735,23 @@ static int run(struct unit_run_state *s)
 	o.checkpoint = s->ckpt_path;
 	o.checkpoint_key = s->inputs_sha;
 	o.best_weights = s->best_path;
-	char label[256];
-	snprintf(label, sizeof label, "%s r%d-f%d", m->name, s->repeat, s->fold);
-	o.label = label;
+	o.label = s->label;
 	o.study_other_seconds = study_estimate(e, (int)(m - e->models), s->repeat, s->fold,
 					       &o.study_same_pending);
-	printf("%s: training on %d images (%d more for validation), testing on %d\n", label,
+	return o;
+}
+
+/* Train; a training that was interrupted or diverged ends the unit. */
+static int train_unit(struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	struct train_options o = unit_train_options(s);
+	printf("%s: training on %d images (%d more for validation), testing on %d\n", s->label,
 	       s->n_inner_train, s->n_inner_val, s->n_test);
 	fflush(stdout);
-	if (train_run(n, &s->cc, labels, fit, n_fit, fit_val, n_fit_val, &o, &s->tr) < 0) {
-		rc = fail(s, "training stopped on an I/O error");
-		goto out;
-	}
+	if (train_run(s->net, &s->cc, s->labels, s->fit, s->n_fit, s->fit_val, s->n_fit_val, &o,
+		      &s->tr) < 0)
+		return fail(s, "training stopped on an I/O error");
 	s->have_train = 1;
 
 	if (s->tr.status == TRAIN_INTERRUPTED) {
@@ -795,23 +759,31 @@ static int run(struct unit_run_state *s)
 		snprintf(s->why, sizeof s->why, "interrupted by signal %d (%s) after epoch %d of %d; "
 			 "rerun the unit to resume from its checkpoint", sig, strsignal(sig),
 			 s->tr.epochs_run, e->training.epochs);
-		s->status = "interrupted";
+		s->status = UNIT_STATUS_INTERRUPTED;
 		s->reason = s->why;
 		write_result(s);
-		printf("%s: %s\n", label, s->why);
-		rc = -1;
-		goto out;
+		printf("%s: %s\n", s->label, s->why);
+		return end_unit(s, -1);
 	}
 	if (s->tr.status == TRAIN_DIVERGED) {
-		s->status = "diverged";
+		s->status = UNIT_STATUS_DIVERGED;
 		s->reason = "the training loss became NaN or Inf";
-		rc = write_result(s);
-		printf("%s: diverged in epoch %d\n", label, s->tr.diverged_epoch);
-		goto cleanup;
+		int rc = write_result(s);
+		printf("%s: diverged in epoch %d\n", s->label, s->tr.diverged_epoch);
+		return end_unit(s, rc);
 	}
+	return 0;
+}
 
-	int positive = e->metrics.positive == EXP_POS_ANOMALOUS;
-	struct score_spec sp = { one_class, (enum anomaly_pool)m->score_pool, m->score_k };
+/* The unit's threshold: the experiment's fixed one, or chosen by its policy
+ * on the inner validation images. Non-finite scores end the unit. */
+static int choose_threshold(struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	const struct exp_model *m = s->m;
+	struct net *n = s->net;
+	const struct score_spec sp = s->sp;
+	const int *inner_val = s->inner_val;
 	s->threshold = e->metrics.threshold;
 	s->chosen_on = "fixed";
 	if (unit_threshold_policy(e, m) != EXP_THR_FIXED) {
@@ -819,19 +791,18 @@ static int run(struct unit_run_state *s)
 		double *p = xmalloc(((size_t)nv + 1) * sizeof(double));
 		int *l = xmalloc(((size_t)nv + 1) * sizeof(int));
 		for (int i = 0; i < nv; i++)
-			l[i] = labels[inner_val[i]];
+			l[i] = s->labels[inner_val[i]];
 		score_cached(n, &sp, &s->cc, inner_val, nv, p, NULL);
-		if (nonfinite_scores(s, p, nv, "inner validation images", label)) {
+		if (nonfinite_scores(s, p, nv, "inner validation images")) {
 			free(p);
 			free(l);
-			rc = write_result(s);
-			goto cleanup;
+			return end_unit(s, write_result(s));
 		}
 		struct metrics_input mi = { .label = l, .p = p, .n = nv };
 		struct metrics_threshold policy = {
 			.policy = (enum metrics_threshold_policy)unit_threshold_policy(e, m),
 			.fixed = e->metrics.threshold,
-			.positive = positive,
+			.positive = s->positive,
 			.beta = e->metrics.beta,
 			.quantile = e->metrics.quantile,
 			.recall_target = e->metrics.recall_target,
@@ -841,65 +812,76 @@ static int run(struct unit_run_state *s)
 		free(p);
 		free(l);
 	}
+	return 0;
+}
 
+/* Score the test fold and compute its metrics. Non-finite scores end the
+ * unit. */
+static int score_test(struct unit_run_state *s)
+{
 	int *l = xmalloc(((size_t)s->n_test + 1) * sizeof(int));
 	const char **defect = xmalloc(((size_t)s->n_test + 1) * sizeof(char *));
 	s->p = xmalloc(((size_t)s->n_test + 1) * sizeof(double));
 	for (int i = 0; i < s->n_test; i++) {
-		l[i] = labels[s->test[i]];
+		l[i] = s->labels[s->test[i]];
 		defect[i] = s->d.items[s->test[i]].defect;
 	}
 	s->pixel_auroc = s->pro = NAN;
 	if (s->masks)
-		pixel_scores(s, n, &sp);
+		pixel_scores(s, s->net, &s->sp);
 	else
-		score_cached(n, &sp, &s->cc, s->test, s->n_test, s->p, NULL);
-	if (nonfinite_scores(s, s->p, s->n_test, "held-out images", label)) {
+		score_cached(s->net, &s->sp, &s->cc, s->test, s->n_test, s->p, NULL);
+	if (nonfinite_scores(s, s->p, s->n_test, "held-out images")) {
 		free(l);
 		free(defect);
-		rc = write_result(s);
-		goto cleanup;
+		return end_unit(s, write_result(s));
 	}
 	struct metrics_input mi = { .label = l, .p = s->p, .defect = defect, .n = s->n_test };
-	rc = metrics_compute(&mi, s->threshold, positive, e->metrics.beta, &s->met);
-	if (rc == 0 && one_class)
+	int rc = metrics_compute(&mi, s->threshold, s->positive, s->e->metrics.beta, &s->met);
+	if (rc == 0 && s->sp.one_class)
 		metrics_mark_score(&s->met);
 	free(l);
 	free(defect);
-	if (rc < 0) {
-		rc = fail(s, "cannot compute the metrics");
-		goto out;
-	}
+	if (rc < 0)
+		return fail(s, "cannot compute the metrics");
 	s->have_metrics = 1;
-	if (net_save_weights(n, s->weights_path) < 0) {
-		rc = fail(s, "cannot save the trained weights");
-		goto out;
-	}
-	s->status = "ok";
+	return 0;
+}
+
+/* Save the trained weights and write the ok result. */
+static int finish_ok(struct unit_run_state *s)
+{
+	if (net_save_weights(s->net, s->weights_path) < 0)
+		return fail(s, "cannot save the trained weights");
+	s->status = UNIT_STATUS_OK;
 	s->reason = NULL;
-	rc = write_result(s);
+	int rc = write_result(s);
 	if (rc == 0)
 		printf("%s: ok, epoch %d chosen, threshold %.3g, accuracy %.3f, recall %.3f, "
 		       "f2 %.3f (%.1f s, %.1f img/s)\n",
-		       label, s->tr.chosen_epoch, s->threshold, s->met.accuracy, s->met.recall,
+		       s->label, s->tr.chosen_epoch, s->threshold, s->met.accuracy, s->met.recall,
 		       s->met.fbeta, s->tr.train_seconds, s->tr.images_per_second);
-cleanup:
+	return end_unit(s, rc);
+}
+
+static int run(struct unit_run_state *s)
+{
+	const struct experiment *e = s->e;
+	const struct exp_model *m = s->m;
+	s->positive = e->metrics.positive == EXP_POS_ANOMALOUS;
+	s->sp = (struct score_spec){ m->kind == EXP_KIND_ONE_CLASS, (enum anomaly_pool)m->score_pool,
+				     m->score_k };
+	/* Each step runs when the ones before it went on; the first to end the
+	 * unit (failed, diverged, interrupted or ok) stops the chain. */
+	(void)(split_data(s) || write_cfg(s) || build_net(s) || train_unit(s) ||
+	       choose_threshold(s) || score_test(s) || finish_ok(s));
 	/* The unit is complete: the checkpoint and best-epoch weights have done
 	 * their job (final.weights holds the chosen epoch). */
-	if (rc == 0) {
+	if (s->rc == 0) {
 		unlink(s->ckpt_path);
 		unlink(s->best_path);
 	}
-out:
-	net_free(n);
-	free(labels);
-	if (fit != inner_train)
-		free(fit);
-	if (fit_val != inner_val)
-		free(fit_val);
-	free(inner_train);
-	free(inner_val);
-	return rc;
+	return s->rc;
 }
 
 int unit_run(const struct experiment *e, const char *model, int repeat, int fold)
@@ -915,6 +897,7 @@ int unit_run(const struct experiment *e, const char *model, int repeat, int fold
 	s.m = &e->models[mi];
 	s.repeat = repeat;
 	s.fold = fold;
+	snprintf(s.label, sizeof s.label, "%s r%d-f%d", model, repeat, fold);
 	iso_now(s.started);
 	s.unit_seed = folds_derive_seed(e->cv.seed, model, repeat, fold) & ((1ULL << 53) - 1);
 	s.darknet_seed = (unsigned)(folds_derive_seed(s.unit_seed, "darknet", 0, 0) & 0xffffffffu);
@@ -937,16 +920,7 @@ int unit_run(const struct experiment *e, const char *model, int repeat, int fold
 
 struct json *unit_file_parse(const char *path)
 {
-	struct json *j = checksum_parse_file(path);
-	const char *fmt = json_string(json_get(j, "format"));
-	if (j && (!fmt || strcmp(fmt, UNIT_FORMAT))) {
-		error("'%s': .format: expected \"%s\", found %s%s%s: not a unit file of this "
-		      "darkfold version", path, UNIT_FORMAT, fmt ? "\"" : "", fmt ? fmt : "none",
-		      fmt ? "\"" : "");
-		json_free(j);
-		return NULL;
-	}
-	return j;
+	return result_parse(path);
 }
 
 char **unit_inputs_all(const struct experiment *e, int *failed)

@@ -7,13 +7,10 @@
 
 #include "experiment.h"
 #include "json.h"
+#include "result.h"
 
-/* Format tag of the unit result file (docs/results.md). */
-#define UNIT_FORMAT "darkfold-unit/2"
-
-/* Read a unit result file: its checksum is verified and its format tag
- * checked. Returns the document (free with json_free) or NULL with a
- * message naming the file. */
+/* The same as result_parse(), for the readers that still take the bare
+ * document. */
 struct json *unit_file_parse(const char *path);
 
 /* The current inputs hash (the result file's inputs_sha256) of every unit:
@@ -25,7 +22,8 @@ struct json *unit_file_parse(const char *path);
 char **unit_inputs_all(const struct experiment *e, int *failed);
 void unit_inputs_free(char **list, const struct experiment *e);
 
-/* <results>/<exp>/<model>/r<R>-f<F>.json (new string). */
+/* The unit's files under experiment_results_path(e) (result_path()):
+ * <results>/<exp>/<model>/r<R>-f<F>.json (new string). */
 char *unit_result_path(const struct experiment *e, const char *model, int repeat, int fold);
 /* <results>/<exp>/<model>/r<R>-f<F>.failed.json (new string): where a
  * failed (or interrupted) run's result file goes when the unit already has a

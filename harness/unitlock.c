@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "result.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,7 @@
 char *unitlock_path(const struct experiment *e, const char *model, int repeat, int fold)
 {
 	char *results = experiment_results_path(e);
-	char *p = xasprintf("%s/%s/r%d-f%d.lock", results, model, repeat, fold);
+	char *p = result_path(results, model, repeat, fold, RESULT_LOCK_FILE);
 	free(results);
 	return p;
 }

@@ -69,9 +69,9 @@ mut tune-images harness/unit.c 'score_cached(n, &sp, &s->cc, inner_val, nv, p, N
   test_unit "the threshold is tuned on inner-training images"
 mut tune-beta harness/unit.c '.beta = e->metrics.beta,' '.beta = 1.0,' \
   test_unit "the threshold is tuned for F1 whatever beta"
-mut unit-positive harness/unit.c 'int positive = e->metrics.positive == EXP_POS_ANOMALOUS;' 'int positive = 1;' \
+mut unit-positive harness/unit.c 's->positive = e->metrics.positive == EXP_POS_ANOMALOUS;' 's->positive = 1;' \
   test_unit "a unit ignores positive: normal"
-mut unit-policy-recorded harness/unit.c 'jw_kstr(&w, "policy", experiment_threshold_name(pol));' 'jw_kstr(&w, "policy", "fixed");' \
+mut unit-policy-recorded harness/unit.c 'jw_kstr(w, "policy", experiment_threshold_name(pol));' 'jw_kstr(w, "policy", "fixed");' \
   test_unit "the result file records every policy as fixed"
 mut summary-unit-threshold harness/summary.c 'pl->threshold[pl->n] = u->threshold;' 'pl->threshold[pl->n] = 0.5;' \
   "test_summary test_unit" "pooled predictions are judged at 0.5, not at their unit's threshold"
@@ -143,7 +143,7 @@ mut cfg-conv-padding harness/cfg.c 'o->h = (in->h + 2 * padding - size) / stride
   test_cfg "a convolution's output height ignores half its padding"
 mut weights-upto-net harness/net.c 'load_weights_upto(dn, p, 0, all ? dn->n : upto);' 'load_weights_upto(dn, p, 0, dn->n);' \
   "test_net test_unit_failures" "weights_upto is ignored: every layer is loaded"
-mut weights-upto-unit harness/unit.c 'net_load_weights(n, m->weights, m->weights_upto)' 'net_load_weights(n, m->weights, -1)' \
+mut weights-upto-unit harness/unit.c 'net_load_weights(s->net, m->weights, m->weights_upto)' 'net_load_weights(s->net, m->weights, -1)' \
   test_unit_failures "a unit ignores the experiment's weights_upto"
 
 # ---- retraining triggers (the settings table's unit-hash rows, harness/experiment.c) and the result file (harness/unit.c) ----
