@@ -918,11 +918,6 @@ int unit_run(const struct experiment *e, const char *model, int repeat, int fold
 	return rc;
 }
 
-struct json *unit_file_parse(const char *path)
-{
-	return result_parse(path);
-}
-
 char **unit_inputs_all(const struct experiment *e, int *failed)
 {
 	*failed = 0;

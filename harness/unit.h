@@ -9,10 +9,6 @@
 #include "json.h"
 #include "result.h"
 
-/* The same as result_parse(), for the readers that still take the bare
- * document. */
-struct json *unit_file_parse(const char *path);
-
 /* The current inputs hash (the result file's inputs_sha256) of every unit:
  * n_models * repeats * k new strings, unit (m, r, f) at (m * repeats + r) * k
  * + f, NULL for a model whose cfg is invalid. Returns NULL with a warning
