@@ -310,12 +310,16 @@ static int prepare(const struct bench_options *o)
 	return 0;
 }
 
+/* prepare() then build(): the network to measure, or NULL after an error. */
+static network *prepare_and_build(const struct bench_options *o)
+{
+	return prepare(o) ? NULL : build(o);
+}
+
 int bench_run(const struct bench_options *o, struct bench_result *r)
 {
 	memset(r, 0, sizeof *r);
-	if (prepare(o))
-		return -1;
-	network *net = build(o);
+	network *net = prepare_and_build(o);
 	if (!net)
 		return -1;
 	uint64_t rng = o->seed;
@@ -362,9 +366,7 @@ int bench_run(const struct bench_options *o, struct bench_result *r)
 
 int bench_losses(const struct bench_options *o, int n, float *losses)
 {
-	if (prepare(o))
-		return -1;
-	network *net = build(o);
+	network *net = prepare_and_build(o);
 	if (!net)
 		return -1;
 	uint64_t rng = o->seed;

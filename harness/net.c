@@ -431,18 +431,27 @@ int net_train_reconstruct(struct net *n, const float *X, const float *weight, do
 	return 0;
 }
 
-void net_reconstruct(struct net *n, const float *X, int count, float *R)
+/* The network's output for images X[s .. s+m) (m <= batch), the rest of
+ * the batch zero: Darknet's output buffer, (batch, outputs). */
+static float *forward_batch(struct net *n, const float *X, int s, int m)
 {
 	network *dn = n->dn;
-	int B = dn->batch;
 	size_t in = (size_t)dn->inputs;
+	memset(n->pad, 0, (size_t)dn->batch * in * sizeof(float));
+	memcpy(n->pad, X + (size_t)s * in, (size_t)m * in * sizeof(float));
+	quiet_begin(n);
+	float *out = network_predict(dn, n->pad);
+	quiet_end(n);
+	return out;
+}
+
+void net_reconstruct(struct net *n, const float *X, int count, float *R)
+{
+	int B = n->dn->batch;
+	size_t in = (size_t)n->dn->inputs;
 	for (int s = 0; s < count; s += B) {
 		int m = count - s < B ? count - s : B;
-		memset(n->pad, 0, (size_t)B * in * sizeof(float));
-		memcpy(n->pad, X + (size_t)s * in, (size_t)m * in * sizeof(float));
-		quiet_begin(n);
-		float *out = network_predict(dn, n->pad); /* (B, C*H*W) */
-		quiet_end(n);
+		float *out = forward_batch(n, X, s, m); /* (B, C*H*W) */
 		memcpy(R + (size_t)s * in, out, (size_t)m * in * sizeof(float));
 	}
 }
@@ -520,16 +529,10 @@ int net_recalibrate(struct net *n, const float *X, int count)
 
 void net_predict(struct net *n, const float *X, int count, double *p)
 {
-	network *dn = n->dn;
-	int B = dn->batch;
-	size_t in = (size_t)dn->inputs;
+	int B = n->dn->batch;
 	for (int s = 0; s < count; s += B) {
 		int m = count - s < B ? count - s : B;
-		memset(n->pad, 0, (size_t)B * in * sizeof(float));
-		memcpy(n->pad, X + (size_t)s * in, (size_t)m * in * sizeof(float));
-		quiet_begin(n);
-		float *out = network_predict(dn, n->pad); /* (B, 2) */
-		quiet_end(n);
+		float *out = forward_batch(n, X, s, m); /* (B, 2) */
 		for (int b = 0; b < m; b++)
 			p[s + b] = out[b * NET_CLASSES + 1];
 	}
