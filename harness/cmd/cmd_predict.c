@@ -101,6 +101,9 @@ static int model_from_result(const char *path, struct model *m)
 	if (res.status != UNIT_STATUS_OK)
 		rc = error("'%s': the unit has status %s, not ok: it has no trained model", path,
 			   result_status_name(res.status));
+	else if (res.knn)
+		rc = error("'%s': a knn unit keeps no model to predict with: its model is its "
+			   "normal training images, which are not saved", path);
 	else if (!res.effective_cfg || !res.weights || !isfinite(res.threshold))
 		rc = error("'%s' lacks the effective cfg, weights or threshold", path);
 	if (rc == 0) {
