@@ -134,8 +134,7 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 	experiment_hash_write(&w, e, EXP_HASH_DATA);
 	jw_kint(&w, "repeat", r);
 	jw_kint(&w, "fold", f);
-	if (m->kind != EXP_KIND_KNN)
-		experiment_hash_write(&w, e, EXP_HASH_TRAINING);
+	experiment_hash_write(&w, e, EXP_HASH_TRAINING);
 	jw_kstr(&w, "model", m->name);
 	jw_kstr(&w, "cfg", m->cfg);
 	jw_kstr(&w, "weights", m->weights);

@@ -65,6 +65,10 @@ static void print_cost(const struct experiment *e, double seconds, int n_costed,
 	       "model's own%s), from the per-image costs in costs.json beside each cfg",
 	       seconds / 3600, e->training.epochs,
 	       e->training.early_stopping ? ": an upper bound with early stopping" : "");
+	for (int m = 0; m < e->n_models; m++)
+		if (e->models[m].kind == EXP_KIND_KNN)
+			printf("; knn model %s: %.1f s per unit, fixed", e->models[m].name,
+			       COST_KNN_UNIT_SECONDS);
 	if (uncosted) {
 		printf("; not counted, no measured cost:");
 		for (int m = 0; m < e->n_models; m++)
