@@ -168,6 +168,10 @@ contains "an unrelated edit reruns nothing" "$(cat "$T/out3")" "up to date"
 sed -i 's/"neighbours": 3/"neighbours": 2/' "$T/k3.json"
 (cd "$T" && "$D" run k3.json --model knn --repeat 0 --fold 0) >"$T/out3" 2>&1
 contains "another neighbours value reruns the unit" "$(cat "$T/out3")" "fitting on"
+# submit: fold 1 is now stale; its memory is estimated without a network
+out=$(cd "$T" && "$D" submit k3.json --dry-run 2>&1); check "submit --dry-run" 0 $?
+printf '%s\n' "$out" | grep -Eq "^submit: memory per task, .*: knn [1-9][0-9]*M$" &&
+  ok "submit estimates a knn unit's memory" || bad "submit memory line: $out"
 
 # more neighbours than normal inner training images: the unit fails
 write_knn many "\"knn\": { \"kind\": \"knn\", \"neighbours\": 11 }"
