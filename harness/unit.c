@@ -521,7 +521,7 @@ static int write_result(struct unit_run_state *s)
 	write_predictions(&w, s, ok);
 	write_pixel_metrics(&w, s, ok);
 	jw_kstr(&w, "weights", ok && !s->knn ? s->weights_path : NULL);
-	jw_kstr(&w, "darknet_log", s->log_path);
+	jw_kstr(&w, "darknet_log", s->m->kind == EXP_KIND_KNN ? NULL : s->log_path);
 	write_timing(&w, s);
 	char *results = experiment_results_path(s->e);
 	int rc = result_write(&w, results, s->m->name, s->repeat, s->fold, s->status);

@@ -64,6 +64,7 @@ designs = [(3, 4, 5, 255)] * 8 + [(2, 2, 4, 0), (8, 1, 6, 200), (1, 7, 7, 30), (
 assert d["status"] == "ok" and d["kind"] == "knn", (d["status"], d["kind"])
 assert d["score"]["type"] == "anomaly_score" and d["score"]["pooling"] == pool
 assert d["training"] is None and d["curve"] == [] and d["weights"] is None
+assert d["darknet_log"] is None
 assert d["cfg"]["path"] is None and d["cfg"]["effective"] is None
 assert d["threshold"]["policy"] == "tuned" and d["threshold"]["chosen_on"] == "inner_val"
 assert d["metrics"]["loss"] is None
