@@ -40,6 +40,10 @@ static int positive(const struct json *obj, const char *file, const char *where,
 
 int cost_unit_seconds(const struct experiment *e, int model, int n_train, double *seconds)
 {
+	if (e->models[model].kind == EXP_KIND_KNN) {
+		*seconds = COST_KNN_UNIT_SECONDS;
+		return 0;
+	}
 	char *file, *base;
 	cost_file(e->models[model].cfg, &file, &base);
 	int rc = 1;
@@ -97,9 +101,36 @@ static void measure_child(const char *cfg_path, int fd)
 	_exit(ok && kib > 0 ? 0 : 1);
 }
 
+/* The images of a dataset of n_images images as floats, in MiB. */
+static double images_mib(const struct experiment *e, int n_images)
+{
+	return (double)n_images * e->dataset.width * e->dataset.height * e->dataset.channels *
+	       sizeof(float) / (1024.0 * 1024.0);
+}
+
+/* A quarter more than est MiB, rounded up to a multiple of 64 MiB. */
+static long round_mib(double est)
+{
+	return ((long)ceil(1.25 * est / 64.0)) * 64;
+}
+
+/* A knn unit's memory: darkfold's resident size now (the program and its
+ * libraries) plus the images four times: the decoded set, the cache copy,
+ * and the model's copies of its training images and their features. */
+static int knn_memory_mib(const struct experiment *e, int n_images, long *mib)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return error("%s: cannot estimate memory: getrusage: %s", e->path, strerror(errno));
+	*mib = round_mib(ru.ru_maxrss / 1024.0 + 4.0 * images_mib(e, n_images));
+	return 0;
+}
+
 int cost_memory_mib(const struct experiment *e, int model, int n_images, long *mib)
 {
 	const struct exp_model *m = &e->models[model];
+	if (m->kind == EXP_KIND_KNN)
+		return knn_memory_mib(e, n_images, mib);
 	char *results = experiment_results_path(e);
 	char *path = xasprintf("%s/.memory-%s.cfg", results, m->name);
 	free(results);
@@ -143,10 +174,7 @@ int cost_memory_mib(const struct experiment *e, int model, int n_images, long *m
 		error("%s: cannot estimate memory: building the network from '%s' failed", m->name, path);
 		goto out;
 	}
-	double images = 2.0 * n_images * e->dataset.width * e->dataset.height * e->dataset.channels *
-			sizeof(float) / (1024.0 * 1024.0);
-	double est = 1.25 * (kib / 1024.0 + images);
-	*mib = ((long)ceil(est / 64.0)) * 64;
+	*mib = round_mib(kib / 1024.0 + 2.0 * images_mib(e, n_images));
 	rc = 0;
 out:
 	if (fds[0] >= 0)

@@ -1006,41 +1006,83 @@ static int add_model(struct experiment *e, const char *name, const char *cfg, co
 	memset(m, 0, sizeof *m);
 	m->score_pool = ANOMALY_POOL_MAX_LOCAL;
 	m->score_k = 4;
+	m->neighbours = 1;
+	m->downsample = 1;
 	m->name = xstrdup(name);
-	m->cfg = xstrdup(cfg);
+	m->cfg = cfg ? xstrdup(cfg) : NULL;
 	m->weights = weights ? xstrdup(weights) : NULL;
 	m->weights_upto = upto;
 	return 0;
 }
 
-/* The keys of a model object that say what kind of model it is. */
+int exp_model_one_class(const struct exp_model *m)
+{
+	return m->kind == EXP_KIND_ONE_CLASS || m->kind == EXP_KIND_KNN;
+}
+
+/* The first of keys[] present in v, or NULL. */
+static const char *first_key(const struct json *v, const char *const *keys)
+{
+	for (int i = 0; keys[i]; i++)
+		if (json_get(v, keys[i]))
+			return keys[i];
+	return NULL;
+}
+
+/* An error at the model's key `key`: "<file>: <path>.<key>: <why>". */
+static int fail_key(struct ctx *c, const char *key, const char *why)
+{
+	size_t old = ctx_push_key(c, key);
+	error("%s: %s: %s", c->file, ctx_where(c), why);
+	ctx_pop(c, old);
+	return -1;
+}
+
+/* The keys of a model object that say what kind of model it is and how it
+ * scores; keys[] of the other kinds are errors. */
 static int parse_model_kind(struct ctx *c, const struct json *v, struct exp_model *m)
 {
-	static const char *const kinds[] = { "supervised", "one_class", NULL };
 	static const char *const pools[] = { "mean", "max_local", NULL };
-	int kind = EXP_KIND_SUPERVISED, pool = ANOMALY_POOL_MAX_LOCAL;
-	if (get_enum(c, v, "kind", kinds, &kind) || get_enum(c, v, "score", pools, &pool) ||
-	    get_i(c, v, "score_k", 1, 1024, "an integer from 1 to 1024", &m->score_k) ||
-	    get_i(c, v, "epochs", 1, 1000000, "an integer >= 1", &m->epochs))
-		return -1;
-	m->kind = (enum exp_kind)kind;
-	m->score_pool = pool;
 	static const char *const one_class_only[] = { "score", "score_k", NULL };
-	for (int i = 0; m->kind != EXP_KIND_ONE_CLASS && one_class_only[i]; i++)
-		if (json_get(v, one_class_only[i])) {
-			size_t old = ctx_push_key(c, one_class_only[i]);
-			error("%s: %s: only a one_class model has a score pooling (add \"kind\": \"one_class\")",
-			      c->file, ctx_where(c));
-			ctx_pop(c, old);
-			return -1;
-		}
+	static const char *const knn_only[] = { "neighbours", "downsample", NULL };
+	int pool = ANOMALY_POOL_MAX_LOCAL;
+	if (get_enum(c, v, "score", pools, &pool) ||
+	    get_i(c, v, "score_k", 1, 1024, "an integer from 1 to 1024", &m->score_k) ||
+	    get_i(c, v, "epochs", 1, 1000000, "an integer >= 1", &m->epochs) ||
+	    get_i(c, v, "neighbours", 1, 1000000, "an integer >= 1", &m->neighbours) ||
+	    get_i(c, v, "downsample", 1, 65536, "an integer >= 1", &m->downsample))
+		return -1;
+	m->score_pool = pool;
+	const char *k = first_key(v, one_class_only);
+	if (m->kind == EXP_KIND_SUPERVISED && k)
+		return fail_key(c, k, "only a one_class model has a score pooling (add \"kind\": "
+				      "\"one_class\")");
+	k = first_key(v, knn_only);
+	if (m->kind != EXP_KIND_KNN && k)
+		return fail_key(c, k, "only a knn model has this key (add \"kind\": \"knn\")");
 	return 0;
+}
+
+/* A "kind": "knn" model: no cfg, no weights and no training. */
+static int parse_knn_model(struct ctx *c, const struct json *v, const char *name,
+			   struct experiment *e)
+{
+	static const char *const network_only[] = { "cfg", "weights", "weights_upto", "epochs",
+						    NULL };
+	const char *k = first_key(v, network_only);
+	if (k)
+		return fail_key(c, k, "a knn model has no network and no training: its model is "
+				      "its normal training images");
+	add_model(e, name, NULL, NULL, -1);
+	e->models[e->n_models - 1].kind = EXP_KIND_KNN;
+	return parse_model_kind(c, v, &e->models[e->n_models - 1]);
 }
 
 static int parse_model(struct ctx *c, const struct json *v, const char *name, struct experiment *e)
 {
 	static const char *const keys[] = { "cfg", "weights", "weights_upto", "kind", "score",
-					    "score_k", "epochs", NULL };
+					    "score_k", "epochs", "neighbours", "downsample", NULL };
+	static const char *const kinds[] = { "supervised", "one_class", "knn", NULL };
 	if (!valid_name(name))
 		return error("%s: %s: model name \"%s\" is not %s", c->file, ctx_where(c), name,
 			     name_rule);
@@ -1054,8 +1096,11 @@ static int parse_model(struct ctx *c, const struct json *v, const char *name, st
 	}
 	if (json_type(v) != JSON_OBJECT)
 		return fail_expected(c, v, "a cfg path or an object");
-	if (check_object(c, v, keys) != 0)
+	int kind = EXP_KIND_SUPERVISED;
+	if (check_object(c, v, keys) != 0 || get_enum(c, v, "kind", kinds, &kind) != 0)
 		return -1;
+	if (kind == EXP_KIND_KNN)
+		return parse_knn_model(c, v, name, e);
 	char *cfg = NULL, *weights = NULL;
 	int upto = -1, rc = -1;
 	if (!json_get(v, "cfg")) {
@@ -1074,13 +1119,28 @@ static int parse_model(struct ctx *c, const struct json *v, const char *name, st
 		ctx_pop(c, old);
 		goto done;
 	}
-	if (add_model(e, name, cfg, weights, upto) == 0 &&
-	    parse_model_kind(c, v, &e->models[e->n_models - 1]) == 0)
+	add_model(e, name, cfg, weights, upto);
+	e->models[e->n_models - 1].kind = (enum exp_kind)kind;
+	if (parse_model_kind(c, v, &e->models[e->n_models - 1]) == 0)
 		rc = 0;
 done:
 	free(cfg);
 	free(weights);
 	return rc;
+}
+
+/* A knn model's downsampling factor divides the input's width and height. */
+static int check_knn_models(const struct experiment *e)
+{
+	for (int i = 0; i < e->n_models; i++) {
+		const struct exp_model *m = &e->models[i];
+		if (m->kind == EXP_KIND_KNN &&
+		    (e->dataset.width % m->downsample || e->dataset.height % m->downsample))
+			return error("%s: .models.%s.downsample: %d does not divide the input size "
+				     "%dx%d (dataset.width x dataset.height)", e->path, m->name,
+				     m->downsample, e->dataset.width, e->dataset.height);
+	}
+	return 0;
 }
 
 /* Without "models": every cfg/<name>.cfg, in name order. */
@@ -1257,8 +1317,10 @@ int experiment_load(const char *path, struct experiment *out)
 	}
 	if (!json_get(root, "models") && discover_models(&c, &e) != 0)
 		goto fail;
+	if (check_knn_models(&e) != 0)
+		goto fail;
 	for (int i = 0; i < e.n_models; i++) {
-		if (!fs_is_file(e.models[i].cfg)) {
+		if (e.models[i].cfg && !fs_is_file(e.models[i].cfg)) {
 			error("%s: .models.%s: no such cfg file '%s'", path, e.models[i].name,
 			      e.models[i].cfg);
 			goto fail;

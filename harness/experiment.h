@@ -19,19 +19,26 @@ enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED, EXP_THR_NORMAL_QUANTILE, 
 enum exp_positive { EXP_POS_ANOMALOUS = 0, EXP_POS_NORMAL };
 /* supervised: a classifier ending in a 2-way [softmax], trained on both
  * classes; one_class: a reconstruction network (output shape = input shape,
- * [cost] last) trained on normal images only, scored by its error map. */
-enum exp_kind { EXP_KIND_SUPERVISED = 0, EXP_KIND_ONE_CLASS };
+ * [cost] last) trained on normal images only, scored by its error map;
+ * knn: the k-nearest-neighbour baseline (knn.h), a one-class model with no
+ * cfg and no training. */
+enum exp_kind { EXP_KIND_SUPERVISED = 0, EXP_KIND_ONE_CLASS, EXP_KIND_KNN };
 
 struct exp_model {
 	char *name;       /* key in "models"; [A-Za-z0-9_.-]+ */
-	char *cfg;        /* path to the .cfg */
+	char *cfg;        /* path to the .cfg; NULL for a knn model */
 	char *weights;    /* optional pretrained .weights, or NULL */
 	int weights_upto; /* load layers [0, weights_upto); -1: all */
 	enum exp_kind kind; /* default supervised */
 	int score_pool;   /* one_class: enum anomaly_pool (anomaly.h), default max_local */
 	int score_k;      /* one_class: window side of max_local, default 4 */
 	int epochs;       /* 0: training.epochs; else this model's own */
+	int neighbours;   /* knn: k, default 1 */
+	int downsample;   /* knn: feature downsampling factor, default 1 */
 };
+
+/* 1 when m is scored by an anomaly map (one_class and knn models). */
+int exp_model_one_class(const struct exp_model *m);
 
 struct experiment {
 	char *path;      /* the file it was read from */

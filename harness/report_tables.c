@@ -345,11 +345,16 @@ static void legend_sentence(const struct report *r, struct strbuf *b, int fmt)
 	free(label);
 }
 
-/* 1 for a one-class model's row (summary.json's models.<m>.kind). */
-static int row_one_class(const struct row *row)
+/* A row's kind (summary.json's models.<m>.kind): ROW_ONE_CLASS,
+ * ROW_KNN for the k-nearest-neighbour baseline (a one-class model without
+ * training), else ROW_SUPERVISED (baselines too). */
+enum row_kind { ROW_SUPERVISED = 0, ROW_ONE_CLASS, ROW_KNN };
+static enum row_kind row_kind(const struct row *row)
 {
 	const char *kind = json_string(json_get(row->node, "kind"));
-	return !row->baseline && kind && !strcmp(kind, "one_class");
+	if (row->baseline || !kind)
+		return ROW_SUPERVISED;
+	return !strcmp(kind, "knn") ? ROW_KNN : !strcmp(kind, "one_class") ? ROW_ONE_CLASS : ROW_SUPERVISED;
 }
 
 /* "Model kinds" section of report.md: which models are supervised and which
@@ -360,12 +365,19 @@ void report_md_kinds(const struct report *r, struct strbuf *b)
 		   "score is P(anomalous). One-class models are trained on normal images only; their score "
 		   "is the pooled reconstruction error, not a probability, so they have no loss and their "
 		   "threshold is tuned on the inner validation split. Both kinds are scored, compared and "
-		   "tested in the same way above.\n\n| Model | Kind | Pixel AUROC | PRO (FPR <= 0.3) |\n"
-		   "|---|---|---:|---:|\n");
+		   "tested in the same way above.");
+	int knn = 0;
+	for (int i = 0; i < r->n_models; i++)
+		knn |= row_kind(&r->rows[i]) == ROW_KNN;
+	if (knn)
+		strbuf_puts(b, " A one-class (kNN) model is not trained: it keeps the normal training images "
+			   "and reconstructs an image as the mean of its nearest ones.");
+	strbuf_puts(b, "\n\n| Model | Kind | Pixel AUROC | PRO (FPR <= 0.3) |\n|---|---|---:|---:|\n");
+	static const char *const kinds[] = { "supervised", "one-class", "one-class (kNN)" };
 	for (int i = 0; i < r->n_models; i++) {
 		const struct row *row = &r->rows[i];
 		const struct json *px = json_get(row->node, "pixel_metrics");
-		strbuf_printf(b, "| %s | %s |", row->name, row_one_class(row) ? "one-class" : "supervised");
+		strbuf_printf(b, "| %s | %s |", row->name, kinds[row_kind(row)]);
 		static const char *const keys[2] = { "pixel_auroc", "pro" };
 		for (int k = 0; k < 2; k++) {
 			const struct json *v = json_get(px, keys[k]);
@@ -416,8 +428,8 @@ static void md_table(const struct report *r, struct strbuf *b, const struct col 
 			strbuf_puts(b, "\n");
 		}
 		units_str(u, sizeof u, &r->rows[i]);
-		strbuf_printf(b, "| %s%s | %s |", r->rows[i].name, row_one_class(&r->rows[i]) ? " (one-class)" : "",
-			  u);
+		static const char *const tags[] = { "", " (one-class)", " (one-class, kNN)" };
+		strbuf_printf(b, "| %s%s | %s |", r->rows[i].name, tags[row_kind(&r->rows[i])], u);
 		for (int c = 0; c < ncols; c++) {
 			struct cell x = get_cell(r, i, &cols[c]);
 			strbuf_puts(b, " ");

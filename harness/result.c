@@ -113,7 +113,8 @@ static void read_common(struct unit_result *r)
 	r->repeat = int_or_minus_one(d, "repeat");
 	r->fold = int_or_minus_one(d, "fold");
 	const char *kind = json_string(json_get(d, "kind"));
-	r->one_class = kind && !strcmp(kind, "one_class");
+	r->knn = kind && !strcmp(kind, "knn");
+	r->one_class = r->knn || (kind && !strcmp(kind, "one_class"));
 	const struct json *score = json_get(d, "score");
 	r->score_pooling = json_string(json_get(score, "pooling"));
 	r->score_k = number_or_nan(json_get(score, "k"));

@@ -50,7 +50,8 @@ struct unit_result {
 	const char *experiment, *experiment_sha256, *inputs_sha256;
 	const char *model;
 	int repeat, fold;            /* -1 unless an integer */
-	int one_class;               /* "kind" is "one_class" */
+	int one_class;               /* "kind" is "one_class" or "knn" */
+	int knn;                     /* "kind" is "knn" (no weights kept) */
 	const char *score_pooling;   /* score.pooling */
 	double score_k;              /* score.k */
 	const char *effective_cfg;   /* cfg.effective */

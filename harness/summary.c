@@ -38,7 +38,8 @@ struct unit {
 	double *train_loss, *val_loss; /* (n_epochs), NAN when absent */
 	double train_seconds, images_per_second;
 	struct metrics m;    /* per-fold metrics (ok units) */
-	int one_class;       /* kind "one_class": p is an anomaly score */
+	int one_class;       /* kind "one_class" or "knn": p is an anomaly score */
+	int knn;             /* kind "knn" */
 	double pixel[2];     /* pixel_auroc, pro; NAN when absent */
 };
 
@@ -99,6 +100,16 @@ static int group_one_class(const struct group *g, int units)
 	return 0;
 }
 
+/* summary.json's models.<m>.kind: "knn", "one_class" or "supervised", by
+ * the group's ok units. */
+static const char *group_kind(const struct group *g, int units)
+{
+	for (int i = 0; i < units; i++)
+		if (g->u[i].status == UNIT_OK && g->u[i].knn)
+			return "knn";
+	return group_one_class(g, units) ? "one_class" : "supervised";
+}
+
 static int read_unit(const char *file, const char *model, int r, int f, struct unit *u)
 {
 	static const enum unit_state state[UNIT_N_STATUS] = {
@@ -129,6 +140,7 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 	u->train_seconds = res.train_seconds;
 	u->images_per_second = res.images_per_second;
 	u->one_class = res.one_class;
+	u->knn = res.knn;
 	u->pixel[0] = res.pixel_auroc;
 	u->pixel[1] = res.pro;
 	u->status = state[res.status];
@@ -671,7 +683,7 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	jw_key(w, g->name);
 	jw_obj_begin(w);
 	if (is_model)
-		jw_kstr(w, "kind", group_one_class(g, units) ? "one_class" : "supervised");
+		jw_kstr(w, "kind", group_kind(g, units));
 	if (is_model) {
 		int cnt[4] = { 0, 0, 0, 0 }, stale = 0;
 		for (int i = 0; i < units; i++) {

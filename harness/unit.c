@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "image.h"
 #include "json.h"
+#include "knn.h"
 #include "metrics.h"
 #include "net.h"
 #include "result.h"
@@ -62,6 +63,8 @@ char *unit_work_dir(const struct experiment *e, const char *model, int repeat, i
  * optimiser settings, subdivisions 1 and 2 classes. */
 static int effective_cfg(const struct experiment *e, const struct exp_model *m, struct cfg *c)
 {
+	if (!m->cfg)
+		return error("model '%s' is a knn model: it has no cfg", m->name);
 	if (cfg_load(m->cfg, 0, c) < 0)
 		return -1;
 	if (m->kind != EXP_KIND_ONE_CLASS && cfg_is_reconstruction(c)) {
@@ -126,7 +129,7 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 	jw_init(&w);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "darkfold_version", DARKFOLD_VERSION);
-	jw_kstr(&w, "cfg_sha256", cfg_sha);
+	jw_kstr(&w, "cfg_sha256", cfg_sha[0] ? cfg_sha : NULL);
 	jw_kstr(&w, "cache_key", cache_key);
 	experiment_hash_write(&w, e, EXP_HASH_DATA);
 	jw_kint(&w, "repeat", r);
@@ -140,6 +143,14 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 		jw_kstr(&w, "kind", "one_class");
 		jw_kstr(&w, "score", anomaly_pool_name(m->score_pool));
 		jw_kint(&w, "score_k", m->score_k);
+		experiment_hash_write(&w, e, EXP_HASH_ONE_CLASS);
+	}
+	if (m->kind == EXP_KIND_KNN) {
+		jw_kstr(&w, "kind", "knn");
+		jw_kstr(&w, "score", anomaly_pool_name(m->score_pool));
+		jw_kint(&w, "score_k", m->score_k);
+		jw_kint(&w, "neighbours", m->neighbours);
+		jw_kint(&w, "downsample", m->downsample);
 		experiment_hash_write(&w, e, EXP_HASH_ONE_CLASS);
 	}
 	if (m->epochs > 0)
@@ -167,9 +178,13 @@ static int load_data(const struct experiment *e, struct dataset *d, struct cache
 	return 0;
 }
 
-/* SHA-256 of the model's effective cfg text; -1 when the cfg is invalid. */
+/* SHA-256 of the model's effective cfg text ("" for a knn model, which has
+ * none); -1 when the cfg is invalid. */
 static int effective_cfg_sha(const struct experiment *e, const struct exp_model *m, char hex[65])
 {
+	hex[0] = '\0';
+	if (m->kind == EXP_KIND_KNN)
+		return 0;
 	struct cfg c;
 	if (effective_cfg(e, m, &c) < 0)
 		return -1;
@@ -243,6 +258,8 @@ struct unit_run_state {
 	int positive;                         /* the anomalous class is positive */
 	struct score_spec sp;
 	struct net *net;
+	struct knn *knn;     /* a knn model, fitted; NULL for a network */
+	double fit_seconds;  /* the knn model's fit */
 	struct net_info info;
 	int have_net;
 	struct train_result tr;
@@ -269,6 +286,10 @@ static void iso_now(char out[32])
 static void write_training(struct jw *w, const struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
+	if (s->m->kind == EXP_KIND_KNN) {
+		jw_null(w); /* fitted, not trained: no epochs, no curve, no weights */
+		return;
+	}
 	jw_obj_begin(w);
 	jw_kint(w, "epochs", s->m->epochs > 0 ? s->m->epochs : e->training.epochs);
 	if (s->have_net) {
@@ -311,8 +332,8 @@ static void write_training(struct jw *w, const struct unit_run_state *s)
 /* "kind" and "score": what the model is and what its p_anomalous means. */
 static void write_kind(struct jw *w, const struct unit_run_state *s)
 {
-	int oc = s->m->kind == EXP_KIND_ONE_CLASS;
-	jw_kstr(w, "kind", oc ? "one_class" : "supervised");
+	int oc = exp_model_one_class(s->m);
+	jw_kstr(w, "kind", s->m->kind == EXP_KIND_KNN ? "knn" : oc ? "one_class" : "supervised");
 	jw_key(w, "score");
 	jw_obj_begin(w);
 	jw_kstr(w, "type", oc ? "anomaly_score" : "probability");
@@ -323,13 +344,24 @@ static void write_kind(struct jw *w, const struct unit_run_state *s)
 	else
 		jw_key(w, "k"), jw_null(w);
 	jw_obj_end(w);
+	if (s->m->kind != EXP_KIND_KNN)
+		return;
+	jw_key(w, "knn");
+	jw_obj_begin(w);
+	jw_kint(w, "neighbours", s->m->neighbours);
+	jw_kint(w, "downsample", s->m->downsample);
+	if (s->knn)
+		jw_kint(w, "fit_images", s->knn->n);
+	else
+		jw_key(w, "fit_images"), jw_null(w);
+	jw_obj_end(w);
 }
 
 /* "pixel_metrics": pixel AUROC and PRO of the test fold, or null. */
 static void write_pixel_metrics(struct jw *w, const struct unit_run_state *s, int ok)
 {
 	jw_key(w, "pixel_metrics");
-	if (!ok || !s->e->metrics.pixel || s->m->kind != EXP_KIND_ONE_CLASS) {
+	if (!ok || !s->e->metrics.pixel || !exp_model_one_class(s->m)) {
 		jw_null(w);
 		return;
 	}
@@ -346,7 +378,7 @@ static void write_pixel_metrics(struct jw *w, const struct unit_run_state *s, in
 static enum exp_threshold unit_threshold_policy(const struct experiment *e,
 						 const struct exp_model *m)
 {
-	if (m->kind == EXP_KIND_ONE_CLASS && e->metrics.threshold_policy == EXP_THR_FIXED)
+	if (exp_model_one_class(m) && e->metrics.threshold_policy == EXP_THR_FIXED)
 		return EXP_THR_TUNED;
 	return e->metrics.threshold_policy;
 }
@@ -461,7 +493,9 @@ static void write_timing(struct jw *w, const struct unit_run_state *s)
 	iso_now(finished);
 	jw_key(w, "timing");
 	jw_obj_begin(w);
-	jw_knum(w, "train_seconds", s->have_train ? s->tr.train_seconds : NAN);
+	jw_knum(w, "train_seconds", s->have_train ? s->tr.train_seconds
+				   : s->knn      ? s->fit_seconds
+						 : NAN);
 	jw_knum(w, "images_per_second", s->have_train ? s->tr.images_per_second : NAN);
 	jw_kint(w, "peak_rss_kb", ru.ru_maxrss);
 	jw_knum(w, "max_rss_mib", ru.ru_maxrss / 1024.0);
@@ -486,8 +520,8 @@ static int write_result(struct unit_run_state *s)
 	write_threshold(&w, s, ok);
 	write_predictions(&w, s, ok);
 	write_pixel_metrics(&w, s, ok);
-	jw_kstr(&w, "weights", ok ? s->weights_path : NULL);
-	jw_kstr(&w, "darknet_log", s->log_path);
+	jw_kstr(&w, "weights", ok && !s->knn ? s->weights_path : NULL);
+	jw_kstr(&w, "darknet_log", s->m->kind == EXP_KIND_KNN ? NULL : s->log_path);
 	write_timing(&w, s);
 	char *results = experiment_results_path(s->e);
 	int rc = result_write(&w, results, s->m->name, s->repeat, s->fold, s->status);
@@ -567,6 +601,7 @@ static void state_release(struct unit_run_state *s)
 		dataset_release(&s->d);
 	}
 	net_free(s->net);
+	knn_free(s->knn);
 	free(s->labels);
 	if (s->fit != s->inner_train)
 		free(s->fit);
@@ -631,14 +666,27 @@ static int *normal_only(const int *idx, int n, const int *labels, int *out_n)
 	return o;
 }
 
+/* Scores p (n) of the images idx[0..n) of the unit's cache, by its network
+ * or its knn model; maps (n, H, W) gets a one-class model's anomaly maps
+ * when not NULL. */
+static void unit_score(const struct unit_run_state *s, const int *idx, int n, double *p,
+		       double *maps)
+{
+	/* The knn model was fitted on this cache: its shape always matches. */
+	if (s->knn)
+		(void)knn_score_cached(s->knn, &s->cc, idx, n, s->sp.pool, s->sp.k, p, maps);
+	else
+		score_cached(s->net, &s->sp, &s->cc, idx, n, p, maps);
+}
+
 /* A one-class unit's test scores with its maps, and the pixel AUROC and PRO
  * of those maps against the ground-truth masks. */
-static void pixel_scores(struct unit_run_state *s, struct net *n, const struct score_spec *sp)
+static void pixel_scores(struct unit_run_state *s)
 {
 	int h = s->cc.h, w = s->cc.w;
 	size_t plane = (size_t)h * w, total = (size_t)s->n_test * plane;
 	double *maps = xmalloc((total + 1) * sizeof(double)); /* (n_test, H, W) */
-	score_cached(n, sp, &s->cc, s->test, s->n_test, s->p, maps);
+	unit_score(s, s->test, s->n_test, s->p, maps);
 	s->pixel_auroc = anomaly_pixel_auroc(maps, s->masks, (long)total);
 	s->pro = anomaly_pro(maps, s->masks, s->n_test, h, w, UNIT_PRO_MAX_FPR);
 	free(maps);
@@ -674,21 +722,37 @@ static int split_data(struct unit_run_state *s)
 	return 0;
 }
 
+/* Read the test fold's masks when a one-class model's pixel metrics are
+ * wanted. */
+static int read_masks(struct unit_run_state *s)
+{
+	if (!s->sp.one_class || !s->e->metrics.pixel)
+		return 0;
+	s->masks = xmalloc((size_t)s->n_test * s->cc.h * s->cc.w + 1);
+	if (score_masks(&s->d, s->test, s->n_test, s->cc.w, s->cc.h, s->masks) < 0)
+		return fail(s, "metrics.pixel needs a ground-truth mask for every anomalous image");
+	return 0;
+}
+
 /* Write the effective cfg (and read the test fold's masks when pixel
- * metrics are wanted); then the unit's inputs hash is known. */
+ * metrics are wanted); then the unit's inputs hash is known. A knn model
+ * has no cfg. */
 static int write_cfg(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
 	const struct exp_model *m = s->m;
+	if (m->kind == EXP_KIND_KNN) {
+		if (read_masks(s))
+			return 1;
+		inputs_hash(e, m, s->repeat, s->fold, "", s->cc.key, s->inputs_sha);
+		return 0;
+	}
 	struct cfg c;
 	if (effective_cfg(e, m, &c) < 0)
 		return fail(s, "the model's cfg is invalid");
-	if (s->sp.one_class && e->metrics.pixel) {
-		s->masks = xmalloc((size_t)s->n_test * s->cc.h * s->cc.w + 1);
-		if (score_masks(&s->d, s->test, s->n_test, s->cc.w, s->cc.h, s->masks) < 0) {
-			cfg_release(&c);
-			return fail(s, "metrics.pixel needs a ground-truth mask for every anomalous image");
-		}
+	if (read_masks(s)) {
+		cfg_release(&c);
+		return 1;
 	}
 	int rc = cfg_write(&c, s->eff_path, s->cfg_sha);
 	cfg_release(&c);
@@ -699,8 +763,30 @@ static int write_cfg(struct unit_run_state *s)
 	return 0;
 }
 
-/* Build the network, with its pretrained weights. A one-class model trains
- * and validates on normal images only. */
+/* Fit a knn model on the normal images of the inner training set, those a
+ * one-class network would train on. */
+static int fit_knn(struct unit_run_state *s)
+{
+	const struct exp_model *m = s->m;
+	if (m->neighbours > s->n_fit) {
+		snprintf(s->why, sizeof s->why, "\"neighbours\" is %d, more than the %d normal "
+			 "images of the inner training set", m->neighbours, s->n_fit);
+		return fail(s, s->why);
+	}
+	printf("%s: fitting on %d normal images, testing on %d\n", s->label, s->n_fit, s->n_test);
+	fflush(stdout);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	s->knn = knn_fit_cached(&s->cc, s->fit, s->n_fit, m->neighbours, m->downsample);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!s->knn)
+		return fail(s, "cannot fit the knn model");
+	s->fit_seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return 0;
+}
+
+/* Build the network, with its pretrained weights, or fit the knn model. A
+ * one-class model trains (fits) and validates on normal images only. */
 static int build_net(struct unit_run_state *s)
 {
 	const struct exp_model *m = s->m;
@@ -710,6 +796,8 @@ static int build_net(struct unit_run_state *s)
 		s->fit_val = normal_only(s->inner_val, s->n_inner_val, s->labels, &s->n_fit_val);
 		s->n_inner_train = s->n_fit;
 	}
+	if (m->kind == EXP_KIND_KNN)
+		return fit_knn(s);
 	if ((one_class ? net_build_reconstruction : net_build)(s->eff_path, s->darknet_seed,
 							     s->log_path, &s->net) < 0)
 		return fail(s, "cannot build the network from the effective cfg");
@@ -745,6 +833,8 @@ static struct train_options unit_train_options(const struct unit_run_state *s)
 static int train_unit(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
+	if (s->knn)
+		return 0;
 	struct train_options o = unit_train_options(s);
 	printf("%s: training on %d images (%d more for validation), testing on %d\n", s->label,
 	       s->n_inner_train, s->n_inner_val, s->n_test);
@@ -781,8 +871,6 @@ static int choose_threshold(struct unit_run_state *s)
 {
 	const struct experiment *e = s->e;
 	const struct exp_model *m = s->m;
-	struct net *n = s->net;
-	const struct score_spec sp = s->sp;
 	const int *inner_val = s->inner_val;
 	s->threshold = e->metrics.threshold;
 	s->chosen_on = "fixed";
@@ -792,7 +880,7 @@ static int choose_threshold(struct unit_run_state *s)
 		int *l = xmalloc(((size_t)nv + 1) * sizeof(int));
 		for (int i = 0; i < nv; i++)
 			l[i] = s->labels[inner_val[i]];
-		score_cached(n, &sp, &s->cc, inner_val, nv, p, NULL);
+		unit_score(s, inner_val, nv, p, NULL);
 		if (nonfinite_scores(s, p, nv, "inner validation images")) {
 			free(p);
 			free(l);
@@ -828,9 +916,9 @@ static int score_test(struct unit_run_state *s)
 	}
 	s->pixel_auroc = s->pro = NAN;
 	if (s->masks)
-		pixel_scores(s, s->net, &s->sp);
+		pixel_scores(s);
 	else
-		score_cached(s->net, &s->sp, &s->cc, s->test, s->n_test, s->p, NULL);
+		unit_score(s, s->test, s->n_test, s->p, NULL);
 	if (nonfinite_scores(s, s->p, s->n_test, "held-out images")) {
 		free(l);
 		free(defect);
@@ -848,9 +936,24 @@ static int score_test(struct unit_run_state *s)
 	return 0;
 }
 
+/* Write a knn unit's ok result: it keeps no weights. */
+static int finish_knn(struct unit_run_state *s)
+{
+	s->status = UNIT_STATUS_OK;
+	s->reason = NULL;
+	int rc = write_result(s);
+	if (rc == 0)
+		printf("%s: ok, threshold %.3g, accuracy %.3f, recall %.3f, f2 %.3f (fit %.2f s)\n",
+		       s->label, s->threshold, s->met.accuracy, s->met.recall, s->met.fbeta,
+		       s->fit_seconds);
+	return end_unit(s, rc);
+}
+
 /* Save the trained weights and write the ok result. */
 static int finish_ok(struct unit_run_state *s)
 {
+	if (s->knn)
+		return finish_knn(s);
 	if (net_save_weights(s->net, s->weights_path) < 0)
 		return fail(s, "cannot save the trained weights");
 	s->status = UNIT_STATUS_OK;
@@ -869,7 +972,7 @@ static int run(struct unit_run_state *s)
 	const struct experiment *e = s->e;
 	const struct exp_model *m = s->m;
 	s->positive = e->metrics.positive == EXP_POS_ANOMALOUS;
-	s->sp = (struct score_spec){ m->kind == EXP_KIND_ONE_CLASS, (enum anomaly_pool)m->score_pool,
+	s->sp = (struct score_spec){ exp_model_one_class(m), (enum anomaly_pool)m->score_pool,
 				     m->score_k };
 	/* Each step runs when the ones before it went on; the first to end the
 	 * unit (failed, diverged, interrupted or ok) stops the chain. */

@@ -65,7 +65,7 @@ mut tune-candidate harness/metrics.c 'double c = (lo < centre && centre <= hi) ?
   "test_metrics test_unit" "0.5 is not preferred when it gives the same split"
 mut tune-policy harness/unit.c 'if (unit_threshold_policy(e, m) != EXP_THR_FIXED) {' 'if (0) {' \
   test_unit "threshold_policy tuned is ignored"
-mut tune-images harness/unit.c 'score_cached(n, &sp, &s->cc, inner_val, nv, p, NULL);' 'score_cached(n, &sp, &s->cc, s->test, nv < s->n_test ? nv : s->n_test, p, NULL);' \
+mut tune-images harness/unit.c 'unit_score(s, inner_val, nv, p, NULL);' 'unit_score(s, s->test, nv < s->n_test ? nv : s->n_test, p, NULL);' \
   test_unit "the threshold is tuned on inner-training images"
 mut tune-beta harness/unit.c '.beta = e->metrics.beta,' '.beta = 1.0,' \
   test_unit "the threshold is tuned for F1 whatever beta"
@@ -155,6 +155,20 @@ mut current-positive harness/experiment.c '.words = positives, .def = "\"anomalo
   test_unit "changing positive does not retrain"
 mut current-epochs harness/experiment.c '.max = 100000, .def = "10", .hash = EXP_HASH_TRAINING,' '.max = 100000, .def = "10",' \
   test_unit "changing epochs does not retrain"
+
+# ---- the knn baseline as a unit (harness/unit.c, harness/experiment.c) ----
+mut knn-normal-only harness/unit.c '	if (one_class) {
+		s->fit = normal_only' '	if (m->kind == EXP_KIND_ONE_CLASS) {
+		s->fit = normal_only' \
+  test_unit_knn "a knn model also keeps the anomalous inner training images"
+mut knn-pooling harness/unit.c 'knn_score_cached(s->knn, &s->cc, idx, n, s->sp.pool, s->sp.k, p, maps)' 'knn_score_cached(s->knn, &s->cc, idx, n, ANOMALY_POOL_MEAN, s->sp.k, p, maps)' \
+  test_unit_knn "a knn model ignores its score pooling"
+mut knn-threshold harness/unit.c 'if (exp_model_one_class(m) && e->metrics.threshold_policy == EXP_THR_FIXED)' 'if (m->kind == EXP_KIND_ONE_CLASS && e->metrics.threshold_policy == EXP_THR_FIXED)' \
+  test_unit_knn "a knn model's score is thresholded at the fixed 0.5"
+mut knn-hash harness/unit.c '		jw_kint(&w, "neighbours", m->neighbours);' '' \
+  test_unit_knn "changing neighbours does not rerun a knn unit"
+mut knn-downsample-height harness/experiment.c '(e->dataset.width % m->downsample || e->dataset.height % m->downsample)' '(e->dataset.width % m->downsample)' \
+  test_experiment "a downsampling factor that does not divide the height is accepted"
 
 # ---- summary and the best model (harness/summary.c) ----
 mut summary-mcnemar-threshold harness/summary.c 'return (u->p[j] >= u->threshold) == u->label[j];' 'return (u->p[j] >= 0.5) == u->label[j];' \

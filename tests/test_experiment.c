@@ -2,6 +2,7 @@
  * errors that name the file and the JSON path of the problem. */
 #include "experiment.h"
 
+#include "anomaly.h"
 #include "error.h"
 #include "fsutil.h"
 #include "helpers.h"
@@ -261,6 +262,39 @@ static void experiment_should_discover_models_when_none_are_listed(void **state)
 	experiment_release(&e);
 }
 
+static void experiment_should_read_a_knn_model(void **state)
+{
+	(void)state;
+	write_text("knn.json", "{\"models\": {\"a\": \"cfg/a.cfg\", "
+			       "\"k1\": {\"kind\": \"knn\"}, "
+			       "\"k2\": {\"kind\": \"knn\", \"neighbours\": 3, \"downsample\": 4, "
+			       "\"score\": \"mean\", \"score_k\": 2}}}");
+	struct experiment e;
+	int rc;
+	char *err = load_capture("knn.json", &e, &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(err, "error"));
+	assert_int_equal(e.n_models, 3);
+	const struct exp_model *a = &e.models[0], *k1 = &e.models[1], *k2 = &e.models[2];
+	assert_int_equal(a->kind, EXP_KIND_SUPERVISED);
+	assert_false(exp_model_one_class(a));
+	/* the defaults: one neighbour, the pixels themselves, max_local 4x4 */
+	assert_int_equal(k1->kind, EXP_KIND_KNN);
+	assert_true(exp_model_one_class(k1));
+	assert_null(k1->cfg);
+	assert_null(k1->weights);
+	assert_int_equal(k1->neighbours, 1);
+	assert_int_equal(k1->downsample, 1);
+	assert_int_equal(k1->score_pool, ANOMALY_POOL_MAX_LOCAL);
+	assert_int_equal(k1->score_k, 4);
+	assert_int_equal(k2->neighbours, 3);
+	assert_int_equal(k2->downsample, 4);
+	assert_int_equal(k2->score_pool, ANOMALY_POOL_MEAN);
+	assert_int_equal(k2->score_k, 2);
+	free(err);
+	experiment_release(&e);
+}
+
 static void experiment_should_take_the_root_from_mvtec_root(void **state)
 {
 	(void)state;
@@ -366,9 +400,33 @@ static void experiment_should_name_the_json_path_of_each_error(void **state)
 		{ "{\"models\": {\"a\": 1}}", ".models.a: expected a cfg path or an object, got 1" },
 		{ "{\"models\": {\"a\": {\"weights\": \"w\"}}}", ".models.a: missing key \"cfg\"" },
 		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"wieghts\": \"w\"}}}",
-		  ".models.a.wieghts: unknown key (known keys here: cfg, weights, weights_upto, kind, score, score_k, epochs)" },
+		  ".models.a.wieghts: unknown key (known keys here: cfg, weights, weights_upto, kind, score, score_k, epochs, "
+		  "neighbours, downsample)" },
 		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"kind\": \"oneclass\"}}}",
-		  ".models.a.kind: expected one of \"supervised\" or \"one_class\", got \"oneclass\"" },
+		  ".models.a.kind: expected one of \"supervised\", \"one_class\", or \"knn\", got "
+		  "\"oneclass\"" },
+		{ "{\"models\": {\"k\": {\"kind\": \"knn\", \"cfg\": \"cfg/a.cfg\"}}}",
+		  ".models.k.cfg: a knn model has no network and no training: its model is its normal "
+		  "training images" },
+		{ "{\"models\": {\"k\": {\"kind\": \"knn\", \"epochs\": 3}}}",
+		  ".models.k.epochs: a knn model has no network and no training: its model is its "
+		  "normal training images" },
+		{ "{\"models\": {\"k\": {\"kind\": \"knn\", \"neighbours\": 0}}}",
+		  ".models.k.neighbours: expected an integer >= 1, got 0" },
+		{ "{\"models\": {\"k\": {\"kind\": \"knn\", \"downsample\": 0}}}",
+		  ".models.k.downsample: expected an integer >= 1, got 0" },
+		{ "{\"models\": {\"k\": {\"kind\": \"knn\", \"downsample\": 3}}}",
+		  ".models.k.downsample: 3 does not divide the input size 64x64 (dataset.width x "
+		  "dataset.height)" },
+		{ "{\"dataset\": {\"height\": 48}, \"models\": {\"k\": {\"kind\": \"knn\", "
+		  "\"downsample\": 32}}}",
+		  ".models.k.downsample: 32 does not divide the input size 64x48 (dataset.width x "
+		  "dataset.height)" },
+		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"kind\": \"one_class\", "
+		  "\"neighbours\": 2}}}",
+		  ".models.a.neighbours: only a knn model has this key (add \"kind\": \"knn\")" },
+		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"downsample\": 2}}}",
+		  ".models.a.downsample: only a knn model has this key (add \"kind\": \"knn\")" },
 		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"kind\": \"one_class\", \"score_k\": 0}}}",
 		  ".models.a.score_k: expected an integer from 1 to 1024, got 0" },
 		{ "{\"models\": {\"a\": {\"cfg\": \"cfg/a.cfg\", \"score_k\": 3}}}",
@@ -643,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(experiment_should_read_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_discover_models_when_none_are_listed,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_read_a_knn_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_take_the_root_from_mvtec_root, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_name_the_json_path_of_each_error, setup,

@@ -6,20 +6,7 @@
 . "${SRCDIR:?}/tests/unit_common.sh"
 
 # write_oc NAME MODELS_JSON [PIXEL] [ROOT]
-write_oc() {
-  cat > "$T/$1.json" <<JSON
-{
-  "name": "$1",
-  "results_dir": "$T/results",
-  "dataset": { "root": "${4:-$T/synth}", "normal": ["test/good"], "anomalous": ["test/combined"],
-               "width": 16, "height": 16, "channels": 3, "synthetic": false },
-  "models": { $2 },
-  "cv": { "k": 2, "seed": 5 },
-  "training": { "epochs": 1, "batch": 8 },
-  "metrics": { "pixel": ${3:-true} }
-}
-JSON
-}
+write_oc() { write_pixel_experiment "$1" "${4:-$T/synth}" "$2" "${3:-true}"; }
 
 write_oc oc "\"ae\": { \"cfg\": \"$S/cfg/ae.cfg\", \"kind\": \"one_class\", \"score\": \"max_local\", \"score_k\": 3, \"epochs\": 2 }"
 run_unit oc ae; check "one-class unit trains" 0 $?

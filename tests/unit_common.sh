@@ -43,6 +43,24 @@ write_experiment() {
 JSON
 }
 
+# write_pixel_experiment NAME ROOT MODELS_JSON PIXEL: one-class models on
+# ROOT's test/good (normal) and test/combined (anomalous) at 16x16, 2 folds,
+# 1 epoch, metrics.pixel PIXEL.
+write_pixel_experiment() {
+  cat > "$T/$1.json" <<JSON
+{
+  "name": "$1",
+  "results_dir": "$T/results",
+  "dataset": { "root": "$2", "normal": ["test/good"], "anomalous": ["test/combined"],
+               "width": 16, "height": 16, "channels": 3, "synthetic": false },
+  "models": { $3 },
+  "cv": { "k": 2, "seed": 5 },
+  "training": { "epochs": 1, "batch": 8 },
+  "metrics": { "pixel": $4 }
+}
+JSON
+}
+
 # run_unit EXPERIMENT MODEL: train unit r0-f0 from scratch; output in $T/out.
 run_unit() {
   rm -rf "$T/results/$1/$2/r0-f0" "$T/results/$1/$2/r0-f0.json"

@@ -65,6 +65,10 @@ static void print_cost(const struct experiment *e, double seconds, int n_costed,
 	       "model's own%s), from the per-image costs in costs.json beside each cfg",
 	       seconds / 3600, e->training.epochs,
 	       e->training.early_stopping ? ": an upper bound with early stopping" : "");
+	for (int m = 0; m < e->n_models; m++)
+		if (e->models[m].kind == EXP_KIND_KNN)
+			printf("; knn model %s: %.1f s per unit, fixed", e->models[m].name,
+			       COST_KNN_UNIT_SECONDS);
 	if (uncosted) {
 		printf("; not counted, no measured cost:");
 		for (int m = 0; m < e->n_models; m++)
@@ -245,8 +249,9 @@ static void print_make_rules(const struct experiment *e, const struct study_unit
 	for (int i = 0; i < n_units; i++) {
 		const struct exp_model *m = &e->models[units[i].model];
 		char *p = unit_result_path(e, m->name, units[i].repeat, units[i].fold);
-		printf("%s: %s %s%s%s $(DF_DATA_STAMP) $(DF_BINARY)\n", p, e->path, m->cfg,
-		       m->weights ? " " : "", m->weights ? m->weights : "");
+		printf("%s: %s%s%s%s%s $(DF_DATA_STAMP) $(DF_BINARY)\n", p, e->path,
+		       m->cfg ? " " : "", m->cfg ? m->cfg : "", m->weights ? " " : "",
+		       m->weights ? m->weights : "");
 		/* On success the file is current: touch it so make agrees. On
 		 * failure keep the file (it says why) but date it 1970 so the
 		 * next make retries the unit. */
@@ -262,7 +267,7 @@ static int print_make(const struct experiment *e, const struct study_unit *units
 	if (make_safe(e, "experiment path", e->path) || make_safe(e, "results folder", e->results_dir))
 		return -1;
 	for (int i = 0; i < e->n_models; i++)
-		if (make_safe(e, "cfg", e->models[i].cfg) ||
+		if ((e->models[i].cfg && make_safe(e, "cfg", e->models[i].cfg)) ||
 		    (e->models[i].weights && make_safe(e, "weights", e->models[i].weights)))
 			return -1;
 	struct dataset d;

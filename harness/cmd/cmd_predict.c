@@ -62,7 +62,8 @@ const char cmd_predict_usage[] =
 	"\n"
 	"A one-class unit (kind one_class) prints its anomaly score (pooled as its\n"
 	"experiment says) instead of P; a reconstruction cfg given with --cfg is\n"
-	"scored with max_local pooling over 4x4 windows.\n"
+	"scored with max_local pooling over 4x4 windows. A knn unit keeps no model\n"
+	"(its model is its training images): predicting with it is an error.\n"
 	"\n"
 	"An image that cannot be read or scored is reported on stderr and the others\n"
 	"are still scored. Exit status:\n"
@@ -101,6 +102,9 @@ static int model_from_result(const char *path, struct model *m)
 	if (res.status != UNIT_STATUS_OK)
 		rc = error("'%s': the unit has status %s, not ok: it has no trained model", path,
 			   result_status_name(res.status));
+	else if (res.knn)
+		rc = error("'%s': a knn unit keeps no model to predict with: its model is its "
+			   "normal training images, which are not saved", path);
 	else if (!res.effective_cfg || !res.weights || !isfinite(res.threshold))
 		rc = error("'%s' lacks the effective cfg, weights or threshold", path);
 	if (rc == 0) {
