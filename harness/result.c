@@ -125,6 +125,7 @@ static void read_common(struct unit_result *r)
 	r->n_test = number_or_nan(json_get(data, "n_test"));
 	const struct json *pm = json_get(d, "pixel_metrics");
 	r->pixel_auroc = number_or_nan(json_get(pm, "pixel_auroc"));
+	r->map_scale = number_or_nan(json_get(pm, "map_scale"));
 	r->pro = number_or_nan(json_get(pm, "pro"));
 	const struct json *timing = json_get(d, "timing");
 	r->train_seconds = number_or_nan(json_get(timing, "train_seconds"));
