@@ -172,11 +172,15 @@ static int read_prediction(const char *path, const struct json *e, int i, struct
 	return 0;
 }
 
-/* What an ok unit must have: a threshold and its predictions. */
+/* What an ok unit must have: a threshold and its predictions (and a usable
+ * map scale when it records one). */
 static int read_ok(const char *path, struct unit_result *r)
 {
 	if (!isfinite(r->threshold))
 		return bad(path, ".threshold.value", "expected a number");
+	const struct json *scale = json_get(json_get(r->doc, "pixel_metrics"), "map_scale");
+	if (scale && json_type(scale) != JSON_NULL && !(r->map_scale > 0 && isfinite(r->map_scale)))
+		return bad(path, ".pixel_metrics.map_scale", "expected a positive number or null");
 	const struct json *preds = json_get(r->doc, "predictions");
 	if (json_type(preds) != JSON_ARRAY)
 		return bad(path, ".predictions", "expected an array");
