@@ -6,7 +6,8 @@
 # into summary.json (checked against a pick worked out here from the unit
 # files), draws figures/maps-ae.png and .txt at the size the grid implies
 # and shows them in report.md; a missing map file skips the figure with one
-# warning and leaves report.md as it was.
+# warning and leaves report.md as it was; a map that cannot be written
+# fails its unit.
 . "${SRCDIR:?}/tests/unit_common.sh"
 
 cat > "$T/mp.json" <<JSON
@@ -145,4 +146,11 @@ contains "warns" "$out" "warning: anomaly-map figure of 'ae' not drawn: '$map' i
   ok "the old figure is removed" || bad "a figure that no longer matches is left"
 cmp -s "$R/report.md" "$T/report-before.md" && ok "report.md unchanged" ||
   { bad "report.md changed"; diff "$T/report-before.md" "$R/report.md" | head; }
+
+# A map that cannot be written fails the unit, saying why.
+rm -rf "$R/ae/r0-f1.json" "$R/ae/r0-f1/maps" && touch "$R/ae/r0-f1/maps"
+out=$(cd "$T" && "$D" run mp.json --model ae --repeat 0 --fold 1 2>&1); check "unit with an unwritable maps folder" 1 $?
+contains "names the folder" "$out" "$R/ae/r0-f1/maps"
+contains "the unit fails" "$out" "ae r0-f1: failed: cannot write the anomaly maps"
+grep -q '"status": "failed"' "$R/ae/r0-f1.json" && ok "its file says failed" || bad "no failed unit file"
 exit $fail
