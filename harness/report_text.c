@@ -260,8 +260,8 @@ static void maps_figures(const struct report *r, struct strbuf *b)
 		if (json_type(json_get(r->rows[i].node, "maps")) != JSON_OBJECT)
 			continue;
 		strbuf_printf(b, "![Anomaly maps of %s](figures/maps-%s.png)\n\n*Anomaly maps of %s: per "
-			      "defect type, the test image of the first repeat scored furthest above "
-			      "its threshold (best) and the one furthest below it (worst), each with its "
+			      "defect type, the anomalous test image of the first repeat scored furthest "
+			      "above its threshold (best) and the one furthest below it (worst), each with its "
 			      "heat map and the outlines of the ground-truth mask (green) and of the map "
 			      "at or above the threshold (magenta).* Caption and scores: "
 			      "[figures/maps-%s.txt](figures/maps-%s.txt)\n\n", m, m, m, m, m);
