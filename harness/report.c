@@ -200,7 +200,9 @@ int report_render(const struct experiment *e, const char *results_path, const st
 		drawn = report_figures_draw(&r, o, figdir, &note);
 	else
 		note = xstrdup("figures were not asked for");
-	if (report_text_write(&r, rep, drawn, o->pdf, note) != 0)
+	if (report_text_write(&r, rep, drawn, o->pdf, note, o->figures) != 0)
+		goto out;
+	if (o->figures && report_maps_draw(&r, figdir) != 0)
 		goto out;
 	if (o->figures && !drawn) {
 		warning("tables and report.md were written to '%s'; figures are missing", results_path);

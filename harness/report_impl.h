@@ -101,11 +101,20 @@ void report_md_provenance(const struct report *r, struct strbuf *b);
 int report_figures_draw(const struct report *r, const struct report_opts *o, const char *figdir,
 			char **note);
 
+/* ---- report_maps.c ---- */
+
+/* figures/maps-<model>.png and .txt in figdir for each model whose
+ * summary has a "maps" object (one-class models). A figure whose image,
+ * mask or map file is missing or unreadable is skipped with one warning
+ * line. Returns 0, or -1 when a figure cannot be written. */
+int report_maps_draw(const struct report *r, const char *figdir);
+
 /* ---- report_text.c ---- */
 
 /* report.md at path; figures_drawn 0 puts fig_note in place of the
- * figures. Returns 0 or -1. */
+ * gnuplot figures; maps 1 shows the anomaly-map figure of each model with
+ * a "maps" object (whether or not it could be drawn). Returns 0 or -1. */
 int report_text_write(const struct report *r, const char *path, int figures_drawn, int pdf,
-		      const char *fig_note);
+		      const char *fig_note, int maps);
 
 #endif

@@ -252,8 +252,24 @@ static void study_paragraph(const struct report *r, struct strbuf *b)
 	strbuf_puts(b, "\n");
 }
 
+/* The anomaly-map figure of each one-class model with a "maps" summary. */
+static void maps_figures(const struct report *r, struct strbuf *b)
+{
+	for (int i = 0; i < r->n_models; i++) {
+		const char *m = r->rows[i].name;
+		if (json_type(json_get(r->rows[i].node, "maps")) != JSON_OBJECT)
+			continue;
+		strbuf_printf(b, "![Anomaly maps of %s](figures/maps-%s.png)\n\n*Anomaly maps of %s: per "
+			      "defect type, the anomalous test image of the first repeat scored furthest "
+			      "above its threshold (best) and the one furthest below it (worst), each with its "
+			      "heat map and the outlines of the ground-truth mask (green) and of the map "
+			      "at or above the threshold (magenta).* Caption and scores: "
+			      "[figures/maps-%s.txt](figures/maps-%s.txt)\n\n", m, m, m, m, m);
+	}
+}
+
 int report_text_write(const struct report *r, const char *path, int figures_drawn, int pdf,
-			   const char *fig_note)
+		      const char *fig_note, int maps)
 {
 	struct strbuf b = { 0 };
 	const char *exp = json_string(json_get(r->summary, "experiment"));
@@ -280,6 +296,8 @@ int report_text_write(const struct report *r, const char *path, int figures_draw
 			      "rerun `darkfold report` to draw them.\n\n",
 			  fig_note);
 	}
+	if (maps)
+		maps_figures(r, &b);
 	strbuf_puts(&b, "## Provenance\n\n");
 	report_md_provenance(r, &b);
 	int rc = strbuf_write_file(&b, path);

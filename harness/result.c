@@ -126,6 +126,7 @@ static void read_common(struct unit_result *r)
 	r->n_test = number_or_nan(json_get(data, "n_test"));
 	const struct json *pm = json_get(d, "pixel_metrics");
 	r->pixel_auroc = number_or_nan(json_get(pm, "pixel_auroc"));
+	r->map_scale = number_or_nan(json_get(pm, "map_scale"));
 	r->pro = number_or_nan(json_get(pm, "pro"));
 	const struct json *timing = json_get(d, "timing");
 	r->train_seconds = number_or_nan(json_get(timing, "train_seconds"));
@@ -172,11 +173,15 @@ static int read_prediction(const char *path, const struct json *e, int i, struct
 	return 0;
 }
 
-/* What an ok unit must have: a threshold and its predictions. */
+/* What an ok unit must have: a threshold and its predictions (and a usable
+ * map scale when it records one). */
 static int read_ok(const char *path, struct unit_result *r)
 {
 	if (!isfinite(r->threshold))
 		return bad(path, ".threshold.value", "expected a number");
+	const struct json *scale = json_get(json_get(r->doc, "pixel_metrics"), "map_scale");
+	if (scale && json_type(scale) != JSON_NULL && !(r->map_scale > 0 && isfinite(r->map_scale)))
+		return bad(path, ".pixel_metrics.map_scale", "expected a positive number or null");
 	const struct json *preds = json_get(r->doc, "predictions");
 	if (json_type(preds) != JSON_ARRAY)
 		return bad(path, ".predictions", "expected an array");

@@ -59,6 +59,7 @@ struct unit_result {
 	double threshold;            /* threshold.value */
 	double n_train, n_test;      /* data.n_train, data.n_test */
 	double pixel_auroc, pro;     /* pixel_metrics */
+	double map_scale;            /* pixel_metrics.map_scale: the maps under <work>/maps */
 	double train_seconds, images_per_second; /* timing */
 	int n;                       /* predictions (ok units; 0 otherwise) */
 	int *label;                  /* (n) 0 normal, 1 anomalous */

@@ -4,10 +4,13 @@
 #include "cache.h"
 #include "dataset.h"
 #include "error.h"
+#include "fsutil.h"
 #include "image.h"
 #include "net.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +80,37 @@ int score_write_map(const char *path, const double *map, int h, int w, double ma
 	int rc = image_png_write(path, px, w, h, 1);
 	free(px);
 	return rc;
+}
+
+int score_write_maps(const struct dataset *d, const int *idx, int count, const double *maps,
+		     int h, int w, const char *dir, double *scale)
+{
+	size_t plane = (size_t)h * w;
+	double top = 0;
+	int any = 0;
+	for (int i = 0; i < count; i++) {
+		if (d->items[idx[i]].label != LABEL_ANOMALOUS)
+			continue;
+		any = 1;
+		for (size_t j = 0; j < plane; j++)
+			if (isfinite(maps[(size_t)i * plane + j]) && maps[(size_t)i * plane + j] > top)
+				top = maps[(size_t)i * plane + j];
+	}
+	*scale = any ? (top > 0 ? top : 1) : NAN;
+	if (!any)
+		return 0;
+	if (fs_mkdir_p(dir) < 0)
+		return -1;
+	for (int i = 0; i < count; i++) {
+		if (d->items[idx[i]].label != LABEL_ANOMALOUS)
+			continue;
+		char name[32];
+		snprintf(name, sizeof name, "%d.png", i);
+		char *path = fs_join(dir, name);
+		int rc = score_write_map(path, maps + (size_t)i * plane, h, w, *scale);
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }

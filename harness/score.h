@@ -42,4 +42,13 @@ int score_masks(const struct dataset *d, const int *idx, int count, int w, int h
  * black and max_value (> 0) or more is white. Returns 0 or -1. */
 int score_write_map(const char *path, const double *map, int h, int w, double max_value);
 
+/* Write the map of each anomalous image idx[i] of d from maps (count, h, w)
+ * as dir/<i>.png (score_write_map), all on one scale: the largest finite
+ * value of those maps, or 1 when it is not above 0. *scale receives that
+ * scale, or NAN when no image is anomalous (nothing is written then). dir
+ * is created when needed. Returns 0, or -1 with one error line naming the
+ * file that cannot be written. */
+int score_write_maps(const struct dataset *d, const int *idx, int count, const double *maps,
+		     int h, int w, const char *dir, double *scale);
+
 #endif

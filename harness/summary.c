@@ -5,6 +5,7 @@
 #include "folds.h"
 #include "fsutil.h"
 #include "json.h"
+#include "mapfig.h"
 #include "metrics.h"
 #include "stats.h"
 #include "result.h"
@@ -41,6 +42,7 @@ struct unit {
 	int one_class;       /* kind "one_class" or "knn": p is an anomaly score */
 	int knn;             /* kind "knn" */
 	double pixel[2];     /* pixel_auroc, pro; NAN when absent */
+	double map_scale;    /* scale of the maps under <work>/maps; NAN: no maps */
 };
 
 /* The per-unit values of one model (or baseline). */
@@ -143,6 +145,7 @@ static int read_unit(const char *file, const char *model, int r, int f, struct u
 	u->knn = res.knn;
 	u->pixel[0] = res.pixel_auroc;
 	u->pixel[1] = res.pro;
+	u->map_scale = res.map_scale;
 	u->status = state[res.status];
 	return 0;
 }
@@ -373,6 +376,135 @@ static void write_pixel_metrics(struct jw *w, const struct summary_config *c,
 	}
 	jw_obj_end(w);
 	free(v);
+}
+
+/* An anomalous test image of the first repeat whose unit kept its map. */
+struct map_item {
+	const char *path, *defect;
+	double score, threshold, scale;
+	int fold, index; /* its unit (repeat 0) and its place in the predictions */
+};
+
+static int map_item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct map_item *)a)->path, ((const struct map_item *)b)->path);
+}
+
+/* The anomalous images of the group's first repeat (units 0 .. k-1) whose
+ * unit kept its maps, in dataset order (by path) (new array, *n). */
+static struct map_item *map_items(const struct group *g, int k, int *n)
+{
+	int total = 0;
+	for (int f = 0; f < k; f++)
+		if (g->u[f].status == UNIT_OK && isfinite(g->u[f].map_scale))
+			total += g->u[f].n;
+	struct map_item *it = xmalloc(((size_t)total + 1) * sizeof *it);
+	*n = 0;
+	for (int f = 0; f < k; f++) {
+		const struct unit *u = &g->u[f];
+		for (int j = 0; u->status == UNIT_OK && isfinite(u->map_scale) && j < u->n; j++)
+			if (u->label[j] == 1)
+				it[(*n)++] = (struct map_item){ u->path[j], u->defect[j], u->p[j],
+								u->threshold, u->map_scale, f, j };
+	}
+	qsort(it, (size_t)*n, sizeof *it, map_item_cmp);
+	return it;
+}
+
+/* The mask of an image <dir>/test/<defect>/<stem>.png in the dataset
+ * layout, <dir>/ground_truth/<defect>/<stem>_mask.png (new string), or
+ * NULL when the path has another form. */
+static char *mask_path(const char *image, const char *defect)
+{
+	char *tail = xasprintf("/test/%s/", defect);
+	const char *at = NULL;
+	for (const char *q = strstr(image, tail); q; q = strstr(q + 1, tail))
+		at = q;
+	size_t len = strlen(image);
+	char *m = NULL;
+	if (at && len > 4 && !strcmp(image + len - 4, ".png") && !strchr(at + strlen(tail), '/')) {
+		const char *stem = at + strlen(tail);
+		m = xasprintf("%.*s/ground_truth/%s/%.*s_mask.png", (int)(at - image), image, defect,
+			      (int)(image + len - 4 - stem), stem);
+	}
+	free(tail);
+	return m;
+}
+
+/* One cell of "maps": the image it and where its unit's files are. */
+static void write_map_cell(struct jw *w, const struct summary_config *c, const char *model,
+			   const struct map_item *it)
+{
+	char unit[32], name[32];
+	snprintf(unit, sizeof unit, "r0-f%d", it->fold);
+	snprintf(name, sizeof name, "maps/%d.png", it->index);
+	char *work = result_path(c->results_path, model, 0, it->fold, RESULT_WORK_DIR);
+	char *map = fs_join(work, name);
+	char *mask = mask_path(it->path, it->defect);
+	jw_obj_begin(w);
+	jw_kstr(w, "unit", unit);
+	jw_kstr(w, "image", it->path);
+	jw_kstr(w, "mask", mask);
+	jw_knum(w, "score", it->score);
+	jw_knum(w, "threshold", it->threshold);
+	jw_kstr(w, "map", map);
+	jw_knum(w, "map_scale", it->scale);
+	jw_obj_end(w);
+	free(mask);
+	free(map);
+	free(work);
+}
+
+/* "maps" of a one-class model: per defect type (in dataset order, as the
+ * dataset's test/<defect> folders are), the best and worst anomalous image
+ * of the first repeat (mapfig_pick), for the anomaly-map figure; null when
+ * no unit of that repeat kept its maps. */
+static void write_maps(struct jw *w, const struct summary_config *c, const struct group *g)
+{
+	int n, nd = 0;
+	struct map_item *it = map_items(g, c->k, &n);
+	jw_key(w, "maps");
+	if (n == 0) {
+		jw_null(w);
+		free(it);
+		return;
+	}
+	const char **defects = xmalloc((size_t)n * sizeof *defects); /* first seen first */
+	struct mapfig_item *mi = xmalloc((size_t)n * sizeof *mi);
+	for (int i = 0; i < n; i++) {
+		int d = 0;
+		while (d < nd && strcmp(defects[d], it[i].defect))
+			d++;
+		if (d == nd)
+			defects[nd++] = it[i].defect;
+		mi[i] = (struct mapfig_item){ d, 1, it[i].score, it[i].threshold };
+	}
+	int *best = xmalloc((size_t)nd * sizeof(int)), *worst = xmalloc((size_t)nd * sizeof(int));
+	mapfig_pick(mi, n, nd, best, worst);
+	const struct json *data = json_get(g->u[it[0].fold].doc, "data");
+	jw_obj_begin(w);
+	jw_kint(w, "repeat", 0);
+	jw_knum(w, "width", json_number(json_get(data, "width")));
+	jw_knum(w, "height", json_number(json_get(data, "height")));
+	jw_knum(w, "channels", json_number(json_get(data, "channels")));
+	jw_key(w, "rows");
+	jw_arr_begin(w);
+	for (int d = 0; d < nd; d++) {
+		jw_obj_begin(w);
+		jw_kstr(w, "defect", defects[d]);
+		jw_key(w, "best");
+		write_map_cell(w, c, g->name, &it[best[d]]);
+		jw_key(w, "worst");
+		write_map_cell(w, c, g->name, &it[worst[d]]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	free(best);
+	free(worst);
+	free(mi);
+	free(defects);
+	free(it);
 }
 
 /* "metrics": mean, sd, t interval and per-fold values of each metric. */
@@ -704,6 +836,8 @@ static void write_group(struct jw *w, const struct summary_config *c, const stru
 	write_fold_metrics(w, c, g, units);
 	if (is_model)
 		write_pixel_metrics(w, c, g, units);
+	if (is_model && group_one_class(g, units))
+		write_maps(w, c, g);
 	if (write_pooled(w, c, g, units) < 0)
 		*rc = -1;
 	write_operating_point(w, c, g, units);

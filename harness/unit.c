@@ -271,6 +271,7 @@ struct unit_run_state {
 	int have_metrics;
 	double pixel_auroc, pro; /* one_class with metrics.pixel; NAN otherwise */
 	unsigned char *masks;    /* (n_test, H, W) ground truth, or NULL */
+	double map_scale;        /* scale of the maps written with the pixel metrics */
 	char started[32];
 	char why[256]; /* reason text built at run time */
 };
@@ -369,6 +370,7 @@ static void write_pixel_metrics(struct jw *w, const struct unit_run_state *s, in
 	jw_knum(w, "pixel_auroc", s->pixel_auroc);
 	jw_knum(w, "pro", s->pro);
 	jw_knum(w, "pro_max_fpr", UNIT_PRO_MAX_FPR);
+	jw_knum(w, "map_scale", s->map_scale);
 	jw_obj_end(w);
 }
 
@@ -680,8 +682,10 @@ static void unit_score(const struct unit_run_state *s, const int *idx, int n, do
 }
 
 /* A one-class unit's test scores with its maps, and the pixel AUROC and PRO
- * of those maps against the ground-truth masks. */
-static void pixel_scores(struct unit_run_state *s)
+ * of those maps against the ground-truth masks; the maps of the anomalous
+ * images are written under maps/ in the work folder (docs/results.md).
+ * Returns 0, or -1 when a map cannot be written. */
+static int pixel_scores(struct unit_run_state *s)
 {
 	int h = s->cc.h, w = s->cc.w;
 	size_t plane = (size_t)h * w, total = (size_t)s->n_test * plane;
@@ -689,7 +693,11 @@ static void pixel_scores(struct unit_run_state *s)
 	unit_score(s, s->test, s->n_test, s->p, maps);
 	s->pixel_auroc = anomaly_pixel_auroc(maps, s->masks, (long)total);
 	s->pro = anomaly_pro(maps, s->masks, s->n_test, h, w, UNIT_PRO_MAX_FPR);
+	char *dir = fs_join(s->work, "maps");
+	int rc = score_write_maps(&s->d, s->test, s->n_test, maps, h, w, dir, &s->map_scale);
+	free(dir);
 	free(maps);
+	return rc;
 }
 
 /* Load the images and split them: the unit's training, test, inner training
@@ -914,10 +922,13 @@ static int score_test(struct unit_run_state *s)
 		l[i] = s->labels[s->test[i]];
 		defect[i] = s->d.items[s->test[i]].defect;
 	}
-	s->pixel_auroc = s->pro = NAN;
-	if (s->masks)
-		pixel_scores(s);
-	else
+	s->pixel_auroc = s->pro = s->map_scale = NAN;
+	if (s->masks && pixel_scores(s) < 0) {
+		free(l);
+		free(defect);
+		return fail(s, "cannot write the anomaly maps");
+	}
+	if (!s->masks)
 		unit_score(s, s->test, s->n_test, s->p, NULL);
 	if (nonfinite_scores(s, s->p, s->n_test, "held-out images")) {
 		free(l);

@@ -183,6 +183,15 @@ mut verdict-beats-baseline harness/summary.c 'better(hib ? lo[m] : hi[m], bv, hi
   test_summary "a model beats the baseline by its mean alone, not by its whole interval"
 mut verdict-holm harness/summary.c 'sep[m] = x && x->p_holm < c->alpha' 'sep[m] = x && x->t.p < c->alpha' \
   test_summary "the top model is separated by uncorrected p-values"
+# ---- the anomaly-map figure (harness/summary.c, harness/score.c) ----
+mut maps-dataset-order harness/summary.c 'qsort(it, (size_t)*n, sizeof *it, map_item_cmp);' '(void)map_item_cmp;' \
+  test_summary "equal margins go to the image of the first fold instead of the first in dataset order"
+mut maps-first-repeat harness/summary.c 'const struct unit *u = &g->u[f];' 'const struct unit *u = &g->u[k + f];' \
+  test_summary "the cells are picked from the second repeat"
+mut maps-anomalous-only harness/summary.c 'if (u->label[j] == 1)' 'if (u->label[j] >= 0)' \
+  test_summary "normal images are picked as cells"
+mut maps-scale harness/score.c '*scale = any ? (top > 0 ? top : 1) : NAN;' '*scale = any ? 1 : NAN;' \
+  test_report_maps "the maps are written on a fixed scale, not the unit's largest map value"
 mut policy-quantile harness/metrics.c 'if (a0 <= (1 - t->quantile) * (double)total[0] + 1e-9)' 'if (a0 <= t->quantile * (double)total[0] + 1e-9)' \
   test_metrics "normal_quantile rejects q instead of 1 - q of the good parts"
 mut policy-recall harness/metrics.c 'if (a1 >= t->recall_target * (double)total[1] - 1e-9)' 'if (a1 > t->recall_target * (double)total[1] - 1e-9)' \

@@ -14,6 +14,7 @@
 #include "experiment.h"
 #include "fsutil.h"
 #include "helpers.h"
+#include "image.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -535,10 +536,81 @@ static void summary_of_another_experiment_version_should_warn(void **state)
 	free(dir);
 }
 
+/* An 8x4 grey PNG at dir/name: value v, the left half 255 when half. */
+static char *grey_png(const char *dir, const char *name, uint8_t v, int half)
+{
+	uint8_t px[32]; /* (4, 8) */
+	for (int i = 0; i < 32; i++)
+		px[i] = half && i % 8 < 4 ? 255 : v;
+	char *path = fs_join(dir, name);
+	assert_int_equal(image_png_write(path, px, 8, 4, 1), 0);
+	return path;
+}
+
+/* The anomaly-map figure of a model with a "maps" object is drawn from the
+ * files its cells name, without gnuplot, and shown in report.md; a missing
+ * map file skips it with one warning and leaves report.md as it was. */
+static void maps_figure_should_be_drawn_from_the_files_the_cells_name(void **state)
+{
+	(void)state;
+	char *dir = fixture_copy();
+	char *img = grey_png(dir, "img.png", 100, 0), *mask = grey_png(dir, "mask.png", 0, 1);
+	char *map = grey_png(dir, "map.png", 128, 0);
+	char *cell = xasprintf("{\"unit\": \"r0-f0\", \"image\": \"%s\", \"mask\": \"%s\", \"score\": 0.75, "
+			       "\"threshold\": 0.5, \"map\": \"%s\", \"map_scale\": 2}", img, mask, map);
+	char *maps = xasprintf("{\n      \"maps\": {\"repeat\": 0, \"width\": 8, \"height\": 4, "
+			       "\"channels\": 1, \"rows\": [{\"defect\": \"cut\", \"best\": %s, "
+			       "\"worst\": %s}]},", cell, cell);
+	edit(dir, "summary.json", "\"vgg16\": ", "{", maps);
+	/* gnuplot cannot run: its figures are missing (-1), the maps figure is not */
+	struct report_opts o = { 1, "/nonexistent/gnuplot", NULL, 0, 0 };
+	test_stderr_begin();
+	assert_int_equal(report_render(NULL, dir, &o), -1);
+	free(test_stderr_end());
+	/* panels 8x4 upscaled 128 / 8 = 16x: 128x64; label "CUT" 3 glyphs of 12 px:
+	 * width 8 + 36 + 8 + 2 * (3 * 128 + 2 * 2) + 12 + 8 = 848,
+	 * height 8 + 16 + 2 + (64 + 12) + 12 + 2 + 16 + 8 = 140 */
+	char *png = fs_join(dir, "figures/maps-vgg16.png");
+	struct image_png_format fmt;
+	assert_int_equal(image_png_info(png, &fmt), 0);
+	assert_int_equal(fmt.width, 848);
+	assert_int_equal(fmt.height, 140);
+	char *cap = slurp(dir, "figures/maps-vgg16.txt");
+	assert_contains(cap, "panels upscaled 16x (nearest neighbour) from 8x4");
+	assert_contains(cap, "row 1: cut");
+	char *md = slurp(dir, "report.md");
+	assert_contains(md, "![Anomaly maps of vgg16](figures/maps-vgg16.png)");
+	assert_lacks(md, "maps-resnet50");
+
+	remove(map);
+	test_stderr_begin();
+	assert_int_equal(report_render(NULL, dir, &o), -1);
+	char *err = test_stderr_end();
+	char *want = xasprintf("warning: anomaly-map figure of 'vgg16' not drawn: '%s' is missing\n", map);
+	assert_contains(err, want);
+	assert_false(exists(dir, "figures/maps-vgg16.png") || exists(dir, "figures/maps-vgg16.txt"));
+	char *md2 = slurp(dir, "report.md");
+	assert_string_equal(md2, md);
+	free(want);
+	free(err);
+	free(md2);
+	free(md);
+	free(cap);
+	free(png);
+	free(maps);
+	free(cell);
+	free(img);
+	free(mask);
+	free(map);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(md_should_show_mean_and_ci_halfwidth_with_best_and_significance),
+		cmocka_unit_test(maps_figure_should_be_drawn_from_the_files_the_cells_name),
 		cmocka_unit_test(tables_should_include_baselines_and_undefined_cells),
 		cmocka_unit_test(csv_should_hold_every_metric_with_best_and_holm_p),
 		cmocka_unit_test(tex_should_be_booktabs_with_bold_best_and_dagger),

@@ -26,6 +26,7 @@ struct fixture {
 	double threshold;
 	int n;                 /* predictions */
 	int drop_label;        /* index of a prediction written without "label", or -1 */
+	double map_scale;      /* pixel_metrics.map_scale; 0: no pixel_metrics */
 };
 
 static const char *const image[3] = { "good/000.png", "cut/001.png", "bent/002.png" };
@@ -80,6 +81,12 @@ static void write_body(struct jw *w, const struct fixture *fx)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	if (fx->map_scale != 0) {
+		jw_key(w, "pixel_metrics");
+		jw_obj_begin(w);
+		jw_knum(w, "map_scale", fx->map_scale);
+		jw_obj_end(w);
+	}
 	jw_key(w, "timing");
 	jw_obj_begin(w);
 	jw_knum(w, "train_seconds", 42.5);
@@ -104,7 +111,7 @@ static void write_fixture(const char *path, const struct fixture *fx)
 	jw_release(&w);
 }
 
-static const struct fixture ok_unit = { "darkfold-unit/2", "ok", 0.5, 3, -1 };
+static const struct fixture ok_unit = { "darkfold-unit/2", "ok", 0.5, 3, -1, 0 };
 
 /* result_read's message on path, which it must refuse. */
 static char *read_error(const char *path)
@@ -344,11 +351,13 @@ static void result_read_should_name_a_missing_key(void **state)
 		struct fixture fx;
 		const char *rest;
 	} cases[] = {
-		{ { "darkfold-unit/2", NULL, 0.5, 3, -1 }, ".status: expected a string" },
-		{ { "darkfold-unit/2", "done", 0.5, 3, -1 },
+		{ { "darkfold-unit/2", NULL, 0.5, 3, -1, 0 }, ".status: expected a string" },
+		{ { "darkfold-unit/2", "done", 0.5, 3, -1, 0 },
 		  ".status: expected \"ok\", \"diverged\", \"failed\" or \"interrupted\"" },
-		{ { "darkfold-unit/2", "ok", NAN, 3, -1 }, ".threshold.value: expected a number" },
-		{ { "darkfold-unit/2", "ok", 0.5, 3, 1 }, ".predictions[1].label: expected 0 or 1" },
+		{ { "darkfold-unit/2", "ok", NAN, 3, -1, 0 }, ".threshold.value: expected a number" },
+		{ { "darkfold-unit/2", "ok", 0.5, 3, 1, 0 }, ".predictions[1].label: expected 0 or 1" },
+		{ { "darkfold-unit/2", "ok", 0.5, 3, -1, -0.5 },
+		  ".pixel_metrics.map_scale: expected a positive number or null" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		write_fixture(path, &cases[i].fx);
@@ -356,10 +365,21 @@ static void result_read_should_name_a_missing_key(void **state)
 		assert_message(msg, path, cases[i].rest);
 		free(msg);
 	}
-	/* a unit that did not finish has no threshold or predictions to check */
-	struct fixture fx = { "darkfold-unit/2", "failed", NAN, 0, -1 };
-	write_fixture(path, &fx);
+	/* a map scale is read back; null means the unit kept no map */
 	struct unit_result r;
+	struct fixture maps = { "darkfold-unit/2", "ok", 0.5, 3, -1, 0.25 };
+	write_fixture(path, &maps);
+	assert_int_equal(result_read(path, &r), 0);
+	assert_true(r.map_scale == 0.25);
+	result_release(&r);
+	maps.map_scale = NAN;
+	write_fixture(path, &maps);
+	assert_int_equal(result_read(path, &r), 0);
+	assert_true(isnan(r.map_scale));
+	result_release(&r);
+	/* a unit that did not finish has no threshold or predictions to check */
+	struct fixture fx = { "darkfold-unit/2", "failed", NAN, 0, -1, 0 };
+	write_fixture(path, &fx);
 	assert_int_equal(result_read(path, &r), 0);
 	assert_int_equal(r.status, UNIT_STATUS_FAILED);
 	assert_int_equal(r.n, 0);

@@ -182,6 +182,7 @@ static void summary_should_give_fold_means_and_t_intervals(void **state)
 	struct summary_config c = fixture(root);
 	struct json *j = build(&c, NULL);
 	const struct json *a = at(j, "models", "a", NULL, NULL);
+	assert_null(json_get(a, "maps")); /* a supervised model has no anomaly maps */
 	/* f2 of a: folds 1, 1/2, 5/6, null (fold 3 has no anomalous image):
 	 * mean 7/9, sd 0.2545875386086578, t_{0.975,2} = 4.302652729911275 */
 	near(num(a, "metrics", "f2", "mean", NULL), 7.0 / 9, 1e-12);
@@ -665,6 +666,147 @@ static void summary_should_pool_repeats(void **state)
 	free(root);
 }
 
+/* A one-class unit (repeat r, fold f) for the anomaly-map pick: its
+ * predictions (n, sorted by path, under /d/c/test/), its threshold and the
+ * scale of its maps (NAN: it kept none). */
+struct oc_pred {
+	const char *path;
+	int label;
+	const char *defect;
+	double p;
+};
+
+static void write_oc_unit(const char *root, int r, int f, double threshold, double scale,
+			  const struct oc_pred *pr, int n)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "format", UNIT_FORMAT);
+	jw_kstr(&w, "experiment", "fixture");
+	jw_kstr(&w, "model", "oc");
+	jw_kint(&w, "repeat", r);
+	jw_kint(&w, "fold", f);
+	jw_kstr(&w, "kind", "one_class");
+	jw_kstr(&w, "status", "ok");
+	jw_key(&w, "data");
+	jw_obj_begin(&w);
+	jw_kint(&w, "width", 8);
+	jw_kint(&w, "height", 4);
+	jw_kint(&w, "channels", 1);
+	jw_obj_end(&w);
+	jw_key(&w, "threshold");
+	jw_obj_begin(&w);
+	jw_knum(&w, "value", threshold);
+	jw_obj_end(&w);
+	jw_key(&w, "predictions");
+	jw_arr_begin(&w);
+	for (int i = 0; i < n; i++) {
+		jw_obj_begin(&w);
+		jw_kstr(&w, "path", pr[i].path);
+		jw_kint(&w, "label", pr[i].label);
+		jw_kstr(&w, "defect", pr[i].defect);
+		jw_knum(&w, "p_anomalous", pr[i].p);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "pixel_metrics");
+	jw_obj_begin(&w);
+	jw_knum(&w, "map_scale", scale);
+	jw_obj_end(&w);
+	checksum_append(&w);
+	jw_obj_end(&w);
+	char *path = xasprintf("%s/oc/r%d-f%d.json", root, r, f);
+	char *dir = fs_join(root, "oc");
+	assert_int_equal(fs_mkdir_p(dir), 0);
+	assert_int_equal(jw_write_file(&w, path), 0);
+	free(dir);
+	free(path);
+	jw_release(&w);
+}
+
+/* cell is { unit, image, mask, score, threshold, map <root>/oc/<unit>/maps/<index>.png,
+ * map_scale }. */
+static void assert_cell(const struct json *cell, const char *root, const char *unit,
+			const char *image, const char *mask, double score, double threshold,
+			int index, double scale)
+{
+	assert_string_equal(json_string(json_get(cell, "unit")), unit);
+	assert_string_equal(json_string(json_get(cell, "image")), image);
+	assert_string_equal(json_string(json_get(cell, "mask")), mask);
+	assert_true(json_number(json_get(cell, "score")) == score);
+	assert_true(json_number(json_get(cell, "threshold")) == threshold);
+	char *map = xasprintf("%s/oc/%s/maps/%d.png", root, unit, index);
+	assert_string_equal(json_string(json_get(cell, "map")), map);
+	free(map);
+	assert_true(json_number(json_get(cell, "map_scale")) == scale);
+}
+
+/* The anomaly-map cells: the anomalous images of repeat 0 only, per defect
+ * type in dataset order the largest and smallest margin score - threshold,
+ * equal margins to the image first in path order (whatever its fold). */
+static void summary_should_pick_the_anomaly_map_cells(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	static const char *const models[1] = { "oc" };
+	struct summary_config c = {
+		.experiment = "fixture", .results_path = root, .models = models, .n_models = 1,
+		.k = 2, .repeats = 2, .positive = 1, .beta = 2.0, .alpha = 0.05,
+		.threshold_policy = "tuned", .bootstrap = 20, .seed = 1,
+	};
+	/* margins: f0 (threshold 0.5) bent/001 0.375, cut/002 -0.25;
+	 * f1 (threshold 0.25) bent/000 0.375, bent/002 -0.125, cut/001 0.5 */
+	static const struct oc_pred f0[3] = {
+		{ "/d/c/test/bent/001.png", 1, "bent", 0.875 },
+		{ "/d/c/test/cut/002.png", 1, "cut", 0.25 },
+		{ "/d/c/test/good/000.png", 0, "good", 0.9375 },
+	};
+	static const struct oc_pred f1[3] = {
+		{ "/d/c/test/bent/000.png", 1, "bent", 0.625 },
+		{ "/d/c/test/bent/002.png", 1, "bent", 0.125 },
+		{ "/d/c/test/cut/001.png", 1, "cut", 0.75 },
+	};
+	/* repeat 1 would win every cell, and has maps, but is not drawn */
+	static const struct oc_pred r1[2] = {
+		{ "/d/c/test/bent/000.png", 1, "bent", 8 },
+		{ "/d/c/test/cut/001.png", 1, "cut", -8 },
+	};
+	write_oc_unit(root, 0, 0, 0.5, 2.0, f0, 3);
+	write_oc_unit(root, 0, 1, 0.25, 4.0, f1, 3);
+	write_oc_unit(root, 1, 0, 0.5, 1.0, r1, 2);
+	write_oc_unit(root, 1, 1, 0.5, 1.0, r1, 2);
+	struct json *j = build(&c, NULL);
+	const struct json *maps = at(j, "models", "oc", "maps", NULL);
+	assert_true(num(maps, "repeat", NULL, NULL, NULL) == 0);
+	assert_true(num(maps, "width", NULL, NULL, NULL) == 8);
+	assert_true(num(maps, "height", NULL, NULL, NULL) == 4);
+	assert_true(num(maps, "channels", NULL, NULL, NULL) == 1);
+	const struct json *rows = json_get(maps, "rows");
+	assert_int_equal(json_size(rows), 2);
+	const struct json *bent = json_at(rows, 0), *cut = json_at(rows, 1);
+	assert_string_equal(json_string(json_get(bent, "defect")), "bent");
+	assert_string_equal(json_string(json_get(cut, "defect")), "cut");
+	assert_cell(json_get(bent, "best"), root, "r0-f1", "/d/c/test/bent/000.png",
+		    "/d/c/ground_truth/bent/000_mask.png", 0.625, 0.25, 0, 4.0);
+	assert_cell(json_get(bent, "worst"), root, "r0-f1", "/d/c/test/bent/002.png",
+		    "/d/c/ground_truth/bent/002_mask.png", 0.125, 0.25, 1, 4.0);
+	assert_cell(json_get(cut, "best"), root, "r0-f1", "/d/c/test/cut/001.png",
+		    "/d/c/ground_truth/cut/001_mask.png", 0.75, 0.25, 2, 4.0);
+	assert_cell(json_get(cut, "worst"), root, "r0-f0", "/d/c/test/cut/002.png",
+		    "/d/c/ground_truth/cut/002_mask.png", 0.25, 0.5, 1, 2.0);
+	json_free(j);
+
+	/* no unit of repeat 0 kept its maps: null */
+	write_oc_unit(root, 0, 0, 0.5, NAN, f0, 3);
+	write_oc_unit(root, 0, 1, 0.25, NAN, f1, 3);
+	j = build(&c, NULL);
+	assert_int_equal(json_type(at(j, "models", "oc", "maps", NULL)), JSON_NULL);
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
 /* The verdict on the unit files of tests/data/verdict/<scenario>, against
  * the outcome make_verdict.py worked out there. */
 static void check_verdict(const char *scenario)
@@ -764,6 +906,7 @@ int main(void)
 		cmocka_unit_test(summary_should_refuse_corrupt_and_stale_units),
 		cmocka_unit_test(summary_should_follow_the_positive_class),
 		cmocka_unit_test(summary_should_pool_repeats),
+		cmocka_unit_test(summary_should_pick_the_anomaly_map_cells),
 		cmocka_unit_test(summary_verdict_should_name_a_clear_winner),
 		cmocka_unit_test(summary_verdict_should_report_a_tie_at_the_top),
 		cmocka_unit_test(summary_verdict_should_say_when_nothing_beats_the_baseline),
