@@ -348,6 +348,22 @@ static void metrics_should_pick_the_recall_target_threshold(void **state)
 	int l2[4] = { 1, 0, 0, 1 };
 	double u[4] = { -1, 0, 1, 2 };
 	near(choose(l2, u, 4, METRICS_THR_RECALL_TARGET, 1.0), -2.5, TOL);
+	/* 25 anomalous images (scores .51, .52, ... .75) and 4 normal ones
+	 * (.1 ... .4), target .28: exactly 7 of 25, though .28 * 25 is
+	 * 7.000000000000001 in double. The 7th highest anomalous score is .69,
+	 * so the split lies in (.68, .69]; demanding an 8th image would give
+	 * (.67, .68] */
+	int l3[29];
+	double p3[29];
+	for (int i = 0; i < 25; i++) {
+		l3[i] = 1;
+		p3[i] = 0.51 + 0.01 * i;
+	}
+	for (int i = 25; i < 29; i++) {
+		l3[i] = 0;
+		p3[i] = 0.1 * (i - 24);
+	}
+	near(choose(l3, p3, 29, METRICS_THR_RECALL_TARGET, 0.28), 0.685, TOL);
 }
 
 static void metrics_should_tune_unbounded_scores(void **state)
