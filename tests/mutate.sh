@@ -69,7 +69,7 @@ mut tune-images harness/unit.c 'unit_score(s, inner_val, nv, p, NULL);' 'unit_sc
   test_unit "the threshold is tuned on inner-training images"
 mut tune-beta harness/unit.c '.beta = e->metrics.beta,' '.beta = 1.0,' \
   test_unit "the threshold is tuned for F1 whatever beta"
-mut unit-positive harness/unit.c 's->positive = e->metrics.positive == EXP_POS_ANOMALOUS;' 's->positive = 1;' \
+mut unit-positive harness/unit.c 's->positive = e->metrics.positive == EXP_POS_ANOMALOUS;' 's->positive = e->metrics.positive == EXP_POS_ANOMALOUS || 1;' \
   test_unit "a unit ignores positive: normal"
 mut unit-policy-recorded harness/unit.c 'jw_kstr(w, "policy", experiment_threshold_name(pol));' 'jw_kstr(w, "policy", "fixed");' \
   test_unit "the result file records every policy as fixed"
