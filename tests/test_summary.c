@@ -905,6 +905,14 @@ static void summary_verdict_should_separate_by_holm_adjusted_p(void **state)
 	check_verdict("holm_tie");
 }
 
+/* w's mean AUROC, 0.825, is far above the best baseline's, but its interval
+ * reaches down to 0.339, below it: no model beats the baseline */
+static void summary_verdict_should_judge_the_baseline_by_the_interval(void **state)
+{
+	(void)state;
+	check_verdict("wide_interval");
+}
+
 int main(void)
 {
 	stats_init();
@@ -925,6 +933,7 @@ int main(void)
 		cmocka_unit_test(summary_verdict_should_report_a_tie_at_the_top),
 		cmocka_unit_test(summary_verdict_should_say_when_nothing_beats_the_baseline),
 		cmocka_unit_test(summary_verdict_should_separate_by_holm_adjusted_p),
+		cmocka_unit_test(summary_verdict_should_judge_the_baseline_by_the_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
