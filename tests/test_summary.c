@@ -856,6 +856,12 @@ static void check_verdict(const char *scenario)
 		}
 		near(num(av, "diff_mean", NULL, NULL, NULL), num(bv, "diff_mean", NULL, NULL, NULL), 1e-12);
 		near(num(av, "p_holm", NULL, NULL, NULL), num(bv, "p_holm", NULL, NULL, NULL), 1e-7);
+		/* the raw p of the same pair (a before b in model order: w, x, y) */
+		const char *top = json_string(json_get(json_at(wr, 0), "model"));
+		const char *me = json_string(json_get(b, "model"));
+		const struct json *x = strcmp(top, me) < 0 ? find_comparison(j, top, me, "auroc")
+							  : find_comparison(j, me, top, "auroc");
+		near(num(x, "p", NULL, NULL, NULL), num(bv, "p", NULL, NULL, NULL), 1e-7);
 		assert_int_equal(json_bool(json_get(av, "separated")), json_bool(json_get(bv, "separated")));
 		const struct json *need = json_get(bv, "repeats_needed");
 		if (json_type(need) == JSON_NULL)
@@ -891,6 +897,22 @@ static void summary_verdict_should_say_when_nothing_beats_the_baseline(void **st
 	check_verdict("no_model_beats_baseline");
 }
 
+/* w's lead over x has a raw p of 0.0349, below alpha, but a Holm-adjusted p
+ * of 0.0698 across the three pairs, above it: x is not separated from w */
+static void summary_verdict_should_separate_by_holm_adjusted_p(void **state)
+{
+	(void)state;
+	check_verdict("holm_tie");
+}
+
+/* w's mean AUROC, 0.825, is far above the best baseline's, but its interval
+ * reaches down to 0.339, below it: no model beats the baseline */
+static void summary_verdict_should_judge_the_baseline_by_the_interval(void **state)
+{
+	(void)state;
+	check_verdict("wide_interval");
+}
+
 int main(void)
 {
 	stats_init();
@@ -910,6 +932,8 @@ int main(void)
 		cmocka_unit_test(summary_verdict_should_name_a_clear_winner),
 		cmocka_unit_test(summary_verdict_should_report_a_tie_at_the_top),
 		cmocka_unit_test(summary_verdict_should_say_when_nothing_beats_the_baseline),
+		cmocka_unit_test(summary_verdict_should_separate_by_holm_adjusted_p),
+		cmocka_unit_test(summary_verdict_should_judge_the_baseline_by_the_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
