@@ -689,6 +689,79 @@ static void logistic_gradient_kernel(const float *restrict x, int n, float *rest
 		delta[i] *= (1 - x[i]) * x[i];
 }
 
+/* ---- batch norm and activation in one pass (accel_bn_act) ---- */
+
+/* Darknet's activations as its passes compute them (see the kernels above). */
+#define ACT_LINEAR(t) (t)
+#define ACT_RELU(t) ((t) > 0 ? (t) : 0.0f)
+#define ACT_LEAKY(t) ((t) > 0 ? (t) : (float)(.1 * (t)))
+
+/* Per element, as normalize_cpu, scale_bias, add_bias and activate_array
+ * do it in turn: t = (double)(v - m) / d rounded to float, t * s, + b, the
+ * activation. The _train kernels also keep v in x and the normalised value
+ * in xn, as Darknet's copies do. (-std=c11: no contraction into FMAs.) */
+#define BN_ACT_KERNELS(name, ACT)                                                         \
+	ACCEL_CLONES                                                                      \
+	static void name##_train(float *restrict o, float *restrict x, float *restrict xn, \
+				 float m, double d, float s, float b, int n)              \
+	{                                                                                 \
+		for (int i = 0; i < n; i++) {                                             \
+			float v = o[i];                                                   \
+			x[i] = v;                                                         \
+			float t = (double)(v - m) / d;                                    \
+			xn[i] = t;                                                        \
+			t = t * s;                                                        \
+			t = t + b;                                                        \
+			o[i] = ACT(t);                                                    \
+		}                                                                         \
+	}                                                                                 \
+	ACCEL_CLONES                                                                      \
+	static void name##_infer(float *restrict o, float m, double d, float s, float b,   \
+				 int n)                                                   \
+	{                                                                                 \
+		for (int i = 0; i < n; i++) {                                             \
+			float t = (double)(o[i] - m) / d;                                 \
+			t = t * s;                                                        \
+			t = t + b;                                                        \
+			o[i] = ACT(t);                                                    \
+		}                                                                         \
+	}
+BN_ACT_KERNELS(bn_linear, ACT_LINEAR)
+BN_ACT_KERNELS(bn_relu, ACT_RELU)
+BN_ACT_KERNELS(bn_leaky, ACT_LEAKY)
+#undef BN_ACT_KERNELS
+
+typedef void (*bn_train_fn)(float *restrict, float *restrict, float *restrict, float, double,
+			    float, float, int);
+typedef void (*bn_infer_fn)(float *restrict, float, double, float, float, int);
+
+int accel_bn_act_fusable(int act)
+{
+	return act == DN_LINEAR || act == DN_RELU || act == DN_LEAKY;
+}
+
+void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const float *var,
+		  const float *scales, const float *biases, int batch, int channels,
+		  int spatial, int act)
+{
+	bn_train_fn train = act == DN_RELU ? bn_relu_train
+			    : act == DN_LEAKY ? bn_leaky_train
+					      : bn_linear_train;
+	bn_infer_fn infer = act == DN_RELU ? bn_relu_infer
+			    : act == DN_LEAKY ? bn_leaky_infer
+					      : bn_linear_infer;
+	for (int b = 0; b < batch; b++)
+		for (int f = 0; f < channels; f++) {
+			size_t off = ((size_t)b * channels + f) * spatial;
+			double d = sqrt(var[f]) + .000001f;
+			if (x)
+				train(out + off, x + off, x_norm + off, mean[f], d, scales[f],
+				      biases[f], spatial);
+			else
+				infer(out + off, mean[f], d, scales[f], biases[f], spatial);
+		}
+}
+
 void activate_array(float *x, const int n, const int a)
 {
 	if (accel_off || (a != DN_LINEAR && a != DN_RELU && a != DN_LEAKY && a != DN_LOGISTIC)) {

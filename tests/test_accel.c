@@ -365,6 +365,45 @@ static void normalize_should_match_darknet(void **state)
 	}
 }
 
+/* accel_bn_act against Darknet's own passes: copy, normalize_cpu, copy,
+ * scale_bias, add_bias, activate_array (training), or normalize_cpu,
+ * scale_bias, add_bias, activate_array (inference), for linear, ReLU and
+ * leaky, with negative and zero outputs. */
+static void bn_act_should_match_darknets_passes_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int acts[] = { 3, 1, 7 }; /* LINEAR, RELU, LEAKY */
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *mean = rand_array(n, -0.5f, 0.5f), *var = rand_array(n, 0.01f, 2);
+		float *scales = rand_array(n, -2, 2), *biases = rand_array(n, -1, 1);
+		for (size_t k = 0; k < sizeof acts / sizeof *acts; k++)
+			for (int train = 0; train < 2; train++) {
+				float *out = rand_array(len, -3, 3);
+				out[len / 2] = 0;
+				float *ref = dup_array(out, len), *got = dup_array(out, len);
+				float *x = xcalloc(len, sizeof *x), *xn = xcalloc(len, sizeof *xn);
+				ORIG(norm_fn, normalize_cpu)(ref, mean, var, batch, n, size);
+				float *ref_xn = dup_array(ref, len);
+				ORIG(bias_fn, scale_bias)(ref, scales, batch, n, size);
+				ORIG(bias_fn, add_bias)(ref, biases, batch, n, size);
+				ORIG(act_fn, activate_array)(ref, (int)len, acts[k]);
+				accel_bn_act(got, train ? x : NULL, train ? xn : NULL, mean, var,
+					     scales, biases, batch, n, size, acts[k]);
+				assert_true(accel_bn_act_fusable(acts[k]));
+				assert_same_bits(got, ref, len, "accel_bn_act output");
+				if (train) {
+					assert_same_bits(x, out, len, "accel_bn_act x");
+					assert_same_bits(xn, ref_xn, len, "accel_bn_act x_norm");
+				}
+				free(out), free(ref), free(got), free(x), free(xn), free(ref_xn);
+			}
+		free(mean), free(var), free(scales), free(biases);
+	}
+	assert_false(accel_bn_act_fusable(0)); /* LOGISTIC goes through Darknet's passes */
+}
+
 /* Residual sums between equal shapes, a 2x smaller and a 2x larger output,
  * and different channel counts. */
 static void shortcut_should_match_darknet_bit_for_bit(void **state)
@@ -474,7 +513,8 @@ static const char tiny_cfg[] =
 	"[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n\n"
 	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\n"
 	"activation=relu\n\n"
-	"[convolutional]\nfilters=6\nsize=3\nstride=1\npad=1\ngroups=2\nactivation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\ngroups=2\n"
+	"activation=leaky\n\n"
 	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
 	"[shortcut]\nfrom=-2\nactivation=leaky\n\n"
 	"[maxpool]\nsize=2\nstride=2\n\n"
@@ -629,6 +669,7 @@ int main(void)
 		cmocka_unit_test(reductions_should_match_darknet_within_rounding),
 		cmocka_unit_test(adam_should_match_the_scalar_formula_bit_for_bit),
 		cmocka_unit_test(normalize_should_match_darknet),
+		cmocka_unit_test(bn_act_should_match_darknets_passes_bit_for_bit),
 		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
