@@ -102,6 +102,21 @@ void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const 
 		  const float *scales, const float *biases, int batch, int channels,
 		  int spatial, int act);
 int accel_bn_act_fusable(int act);
+/* The backward pass of a convolution's batch norm and activation:
+ * Darknet's gradient_array, then backward_batchnorm_layer (backward_bias,
+ * backward_scale_cpu, scale_bias, mean_delta_cpu, variance_delta_cpu,
+ * normalize_delta_cpu), in two passes instead of seven, with the same
+ * bits as those replacements give one after another (the same operations
+ * and the same accumulators in the same order). Arrays are Darknet's
+ * layer fields; delta is updated in place, bias_updates and scale_updates
+ * accumulated, mean_delta and variance_delta set. */
+struct accel_bn_back {
+	float *delta;
+	const float *out, *x, *x_norm, *mean, *var, *scales;
+	float *bias_updates, *scale_updates, *mean_delta, *variance_delta;
+};
+void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channels, int spatial,
+			   int act);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 

@@ -187,11 +187,18 @@ void backward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_backward_convolutional_layer);
 	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
-	gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
-	if (l.batch_normalize)
-		backward_batchnorm_layer(l, net);
-	else
-		backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
+	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
+		struct accel_bn_back a = { l.delta, l.output, l.x, l.x_norm, l.mean, l.variance,
+					   l.scales, l.bias_updates, l.scale_updates,
+					   l.mean_delta, l.variance_delta };
+		accel_bn_act_backward(&a, l.batch, l.out_c, n, l.activation);
+	} else {
+		gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
+		if (l.batch_normalize)
+			backward_batchnorm_layer(l, net);
+		else
+			backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
+	}
 
 	const int chunk = chunk_of(&l, K, n);
 	const size_t in_size = (size_t)l.c * l.h * l.w;

@@ -404,6 +404,55 @@ static void bn_act_should_match_darknets_passes_bit_for_bit(void **state)
 	assert_false(accel_bn_act_fusable(0)); /* LOGISTIC goes through Darknet's passes */
 }
 
+/* accel_bn_act_backward against the replacements Darknet's backward pass
+ * calls one after another: gradient_array, backward_bias,
+ * backward_scale_cpu, scale_bias, mean_delta_cpu, variance_delta_cpu,
+ * normalize_delta_cpu. Sizes cover whole accumulator rounds and tails. */
+static void bn_act_backward_should_match_the_separate_passes_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int acts[] = { 3, 1, 7 }; /* LINEAR, RELU, LEAKY */
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *mean = rand_array(n, -0.5f, 0.5f), *var = rand_array(n, 0.01f, 2);
+		float *scales = rand_array(n, -2, 2);
+		float *out = rand_array(len, -1, 1), *x = rand_array(len, -2, 2);
+		float *xn = rand_array(len, -2, 2), *delta = rand_array(len, -1, 1);
+		out[0] = 0;
+		for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
+			float *v[2][5]; /* delta, bias_updates, scale_updates, mean_delta, variance_delta */
+			for (int w = 0; w < 2; w++) {
+				v[w][0] = dup_array(delta, len);
+				for (int j = 1; j < 5; j++)
+					v[w][j] = rand_array(n, -1, 1);
+			}
+			for (int j = 1; j < 5; j++)
+				memcpy(v[1][j], v[0][j], sizeof(float) * n);
+			MINE(grad_fn, gradient_array)(out, (int)len, acts[k], v[0][0]);
+			MINE(bias_fn, backward_bias)(v[0][1], v[0][0], batch, n, size);
+			MINE(bscale_fn, backward_scale_cpu)(xn, v[0][0], batch, n, size, v[0][2]);
+			MINE(bias_fn, scale_bias)(v[0][0], scales, batch, n, size);
+			MINE(mdelta_fn, mean_delta_cpu)(v[0][0], var, batch, n, size, v[0][3]);
+			MINE(vdelta_fn, variance_delta_cpu)(x, v[0][0], mean, var, batch, n, size,
+							    v[0][4]);
+			MINE(ndelta_fn, normalize_delta_cpu)(x, mean, var, v[0][3], v[0][4], batch, n,
+							     size, v[0][0]);
+			struct accel_bn_back a = { v[1][0], out, x, xn, mean, var, scales,
+						   v[1][1], v[1][2], v[1][3], v[1][4] };
+			accel_bn_act_backward(&a, batch, n, size, acts[k]);
+			static const char *const what[5] = { "delta", "bias_updates", "scale_updates",
+							     "mean_delta", "variance_delta" };
+			for (int j = 0; j < 5; j++)
+				assert_same_bits(v[1][j], v[0][j], j ? (size_t)n : len, what[j]);
+			for (int w = 0; w < 2; w++)
+				for (int j = 0; j < 5; j++)
+					free(v[w][j]);
+		}
+		free(mean), free(var), free(scales), free(out), free(x), free(xn), free(delta);
+	}
+}
+
 /* Residual sums between equal shapes, a 2x smaller and a 2x larger output,
  * and different channel counts. */
 static void shortcut_should_match_darknet_bit_for_bit(void **state)
@@ -670,6 +719,7 @@ int main(void)
 		cmocka_unit_test(adam_should_match_the_scalar_formula_bit_for_bit),
 		cmocka_unit_test(normalize_should_match_darknet),
 		cmocka_unit_test(bn_act_should_match_darknets_passes_bit_for_bit),
+		cmocka_unit_test(bn_act_backward_should_match_the_separate_passes_bit_for_bit),
 		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
