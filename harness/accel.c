@@ -689,6 +689,158 @@ static void logistic_gradient_kernel(const float *restrict x, int n, float *rest
 		delta[i] *= (1 - x[i]) * x[i];
 }
 
+/* ---- batch norm and activation in one pass (accel_bn_act) ---- */
+
+/* Darknet's activations as its passes compute them (see the kernels above). */
+#define ACT_LINEAR(t) (t)
+#define ACT_RELU(t) ((t) > 0 ? (t) : 0.0f)
+#define ACT_LEAKY(t) ((t) > 0 ? (t) : (float)(.1 * (t)))
+
+/* Per element, as normalize_cpu, scale_bias, add_bias and activate_array
+ * do it in turn: t = (double)(v - m) / d rounded to float, t * s, + b, the
+ * activation. The _train kernels also keep v in x and the normalised value
+ * in xn, as Darknet's copies do. (-std=c11: no contraction into FMAs.) */
+#define BN_ACT_KERNELS(name, ACT)                                                         \
+	ACCEL_CLONES                                                                      \
+	static void name##_train(float *restrict o, float *restrict x, float *restrict xn, \
+				 float m, double d, float s, float b, int n)              \
+	{                                                                                 \
+		for (int i = 0; i < n; i++) {                                             \
+			float v = o[i];                                                   \
+			x[i] = v;                                                         \
+			float t = (double)(v - m) / d;                                    \
+			xn[i] = t;                                                        \
+			t = t * s;                                                        \
+			t = t + b;                                                        \
+			o[i] = ACT(t);                                                    \
+		}                                                                         \
+	}                                                                                 \
+	ACCEL_CLONES                                                                      \
+	static void name##_infer(float *restrict o, float m, double d, float s, float b,   \
+				 int n)                                                   \
+	{                                                                                 \
+		for (int i = 0; i < n; i++) {                                             \
+			float t = (double)(o[i] - m) / d;                                 \
+			t = t * s;                                                        \
+			t = t + b;                                                        \
+			o[i] = ACT(t);                                                    \
+		}                                                                         \
+	}
+BN_ACT_KERNELS(bn_linear, ACT_LINEAR)
+BN_ACT_KERNELS(bn_relu, ACT_RELU)
+BN_ACT_KERNELS(bn_leaky, ACT_LEAKY)
+#undef BN_ACT_KERNELS
+
+typedef void (*bn_train_fn)(float *restrict, float *restrict, float *restrict, float, double,
+			    float, float, int);
+typedef void (*bn_infer_fn)(float *restrict, float, double, float, float, int);
+
+int accel_bn_act_fusable(int act)
+{
+	return act == DN_LINEAR || act == DN_RELU || act == DN_LEAKY;
+}
+
+void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const float *var,
+		  const float *scales, const float *biases, int batch, int channels,
+		  int spatial, int act)
+{
+	bn_train_fn train = act == DN_RELU ? bn_relu_train
+			    : act == DN_LEAKY ? bn_leaky_train
+					      : bn_linear_train;
+	bn_infer_fn infer = act == DN_RELU ? bn_relu_infer
+			    : act == DN_LEAKY ? bn_leaky_infer
+					      : bn_linear_infer;
+	for (int b = 0; b < batch; b++)
+		for (int f = 0; f < channels; f++) {
+			size_t off = ((size_t)b * channels + f) * spatial;
+			double d = sqrt(var[f]) + .000001f;
+			if (x)
+				train(out + off, x + off, x_norm + off, mean[f], d, scales[f],
+				      biases[f], spatial);
+			else
+				infer(out + off, mean[f], d, scales[f], biases[f], spatial);
+		}
+}
+
+/* The backward pass of accel_bn_act: per plane (one image, one channel),
+ * in one loop, what gradient_array, backward_bias, backward_scale_cpu,
+ * scale_bias, mean_delta_cpu and variance_delta_cpu compute on it, with
+ * their accumulators (NACC of them, used in the same order, combined the
+ * same way), so the same bits: g = delta * act'(out); the plane's sums of
+ * g and g * x_norm; delta = g * scale; the sums of delta and
+ * delta * (x - mean). */
+struct bn_sums {
+	float bias, scale, mean, var;
+};
+
+#define GRAD_LINEAR(d, o) ((void)(o), (d))
+#define GRAD_RELU(d, o) ((d) * (float)((o) > 0))
+#define GRAD_LEAKY(d, o) ((d) * ((o) > 0 ? 1.0f : 0.1f))
+
+#define BN_BACK_STEP(GRAD, k, i)                 \
+	do {                                     \
+		float g = GRAD(d[i], o[i]);      \
+		ab[k] += g;                      \
+		as[k] += g * xn[i];              \
+		g = g * s;                       \
+		d[i] = g;                        \
+		am[k] += g;                      \
+		av[k] += g * (x[i] - m);         \
+	} while (0)
+
+#define BN_BACK_KERNEL(name, GRAD)                                                           \
+	ACCEL_CLONES                                                                         \
+	static struct bn_sums name(float *restrict d, const float *restrict o,               \
+				   const float *restrict xn, const float *restrict x, float m,  \
+				   float s, int n)                                           \
+	{                                                                                    \
+		float ab[NACC] = { 0 }, as[NACC] = { 0 }, am[NACC] = { 0 }, av[NACC] = { 0 }; \
+		int i = 0;                                                                   \
+		for (; i + NACC <= n; i += NACC)                                             \
+			for (int k = 0; k < NACC; k++)                                       \
+				BN_BACK_STEP(GRAD, k, i + k);                                \
+		for (; i < n; i++)                                                           \
+			BN_BACK_STEP(GRAD, i % NACC, i);                                     \
+		return (struct bn_sums){ combine(ab), combine(as), combine(am), combine(av) }; \
+	}
+BN_BACK_KERNEL(bn_back_linear, GRAD_LINEAR)
+BN_BACK_KERNEL(bn_back_relu, GRAD_RELU)
+BN_BACK_KERNEL(bn_back_leaky, GRAD_LEAKY)
+#undef BN_BACK_KERNEL
+#undef BN_BACK_STEP
+
+typedef struct bn_sums (*bn_back_fn)(float *restrict, const float *restrict,
+				     const float *restrict, const float *restrict, float, float,
+				     int);
+
+void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channels, int spatial,
+			   int act)
+{
+	bn_back_fn k = act == DN_RELU ? bn_back_relu : act == DN_LEAKY ? bn_back_leaky : bn_back_linear;
+	const int nsb = spatial * batch;
+	for (int f = 0; f < channels; f++) {
+		float ss = 0, sm = 0, sv = 0;
+		for (int b = 0; b < batch; b++) {
+			size_t off = ((size_t)b * channels + f) * spatial;
+			struct bn_sums t = k(a->delta + off, a->out + off, a->x_norm + off,
+					     a->x + off, a->mean[f], a->scales[f], spatial);
+			a->bias_updates[f] += t.bias;
+			ss += t.scale;
+			sm += t.mean;
+			sv += t.var;
+		}
+		a->scale_updates[f] += ss;
+		a->mean_delta[f] = sm * (-1. / sqrt(a->var[f] + .00001f));
+		a->variance_delta[f] = sv * (-.5 * pow(a->var[f] + .00001f, (float)(-3. / 2.)));
+		for (int b = 0; b < batch; b++) {
+			size_t off = ((size_t)b * channels + f) * spatial;
+			normalize_delta_kernel(a->delta + off, a->x + off, a->mean[f],
+					       sqrt(a->var[f] + .00001f), a->variance_delta[f] * 2.,
+					       nsb, a->mean_delta[f] / nsb, spatial);
+		}
+	}
+}
+
 void activate_array(float *x, const int n, const int a)
 {
 	if (accel_off || (a != DN_LINEAR && a != DN_RELU && a != DN_LEAKY && a != DN_LOGISTIC)) {

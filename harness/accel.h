@@ -89,6 +89,34 @@ void accel_col2im(const float *col, size_t ldcol, int channels, int height, int 
  * IEEE operations in every instruction-set version, so the same bits. */
 void accel_adam(float *w, float *d, float *m, float *v, size_t n, float decay_batch, float rate,
 		float b1, float b2, float c1, float c2, float eps);
+/* Darknet's batch norm of a convolutional layer's output (normalize_cpu,
+ * scale_bias, add_bias) and then its activation, in one pass instead of
+ * four (six in training): per channel f of each image,
+ *     out = act((out - mean_f) / (sqrt(var_f) + 1e-6) * scale_f + bias_f),
+ * the same IEEE operations in the same order as Darknet's passes, so the
+ * same bits. With x and x_norm (training), each element's value before
+ * normalisation goes to x and its normalised value to x_norm, as Darknet's
+ * copies do; both NULL in inference. act is Darknet's LINEAR, RELU or LEAKY
+ * (accel_bn_act_fusable() says which). */
+void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const float *var,
+		  const float *scales, const float *biases, int batch, int channels,
+		  int spatial, int act);
+int accel_bn_act_fusable(int act);
+/* The backward pass of a convolution's batch norm and activation:
+ * Darknet's gradient_array, then backward_batchnorm_layer (backward_bias,
+ * backward_scale_cpu, scale_bias, mean_delta_cpu, variance_delta_cpu,
+ * normalize_delta_cpu), in two passes instead of seven, with the same
+ * bits as those replacements give one after another (the same operations
+ * and the same accumulators in the same order). Arrays are Darknet's
+ * layer fields; delta is updated in place, bias_updates and scale_updates
+ * accumulated, mean_delta and variance_delta set. */
+struct accel_bn_back {
+	float *delta;
+	const float *out, *x, *x_norm, *mean, *var, *scales;
+	float *bias_updates, *scale_updates, *mean_delta, *variance_delta;
+};
+void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channels, int spatial,
+			   int act);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 

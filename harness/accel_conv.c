@@ -32,6 +32,10 @@ void backward_batchnorm_layer(layer l, network net);
 void add_bias(float *output, float *biases, int batch, int n, int size);
 void backward_bias(float *bias_updates, float *delta, int batch, int n, int size);
 void activate_array(float *x, const int n, const ACTIVATION a);
+void mean_cpu(float *x, int batch, int filters, int spatial, float *mean);
+void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance);
+void scal_cpu(int N, float ALPHA, float *X, int INCX);
+void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY);
 void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta);
 
 typedef void (*layer_fn)(layer, network);
@@ -71,6 +75,30 @@ static int chunk_of(const layer *l, int K, int n)
 	if (want < 1)
 		want = 1;
 	return want < (size_t)l->batch ? (int)want : l->batch;
+}
+
+/* Darknet's forward_batchnorm_layer for a convolutional layer, then its
+ * activation: in training, the batch's mean and variance (mean_cpu,
+ * variance_cpu) and the running statistics' update (scal_cpu, axpy_cpu:
+ * 0.99 old + 0.01 new), as Darknet does them; then normalisation, scale,
+ * bias and activation in one pass (accel_bn_act). Inference skips Darknet's
+ * copy of the output into l.x, which only the backward pass reads. */
+static void batchnorm_and_activate(const layer *l, int train)
+{
+	const int C = l->out_c, S = l->out_h * l->out_w, B = l->batch;
+	const float *mean = l->rolling_mean, *var = l->rolling_variance;
+	if (train) {
+		mean_cpu(l->output, B, C, S, l->mean);
+		variance_cpu(l->output, l->mean, B, C, S, l->variance);
+		scal_cpu(C, .99, l->rolling_mean, 1);
+		axpy_cpu(C, .01, l->mean, 1, l->rolling_mean, 1);
+		scal_cpu(C, .99, l->rolling_variance, 1);
+		axpy_cpu(C, .01, l->variance, 1, l->rolling_variance, 1);
+		mean = l->mean;
+		var = l->variance;
+	}
+	accel_bn_act(l->output, train ? l->x : NULL, train ? l->x_norm : NULL, mean, var,
+		     l->scales, l->biases, B, C, S, l->activation);
 }
 
 static void call_original(enum accel_fn f, layer l, network net)
@@ -140,6 +168,10 @@ void forward_convolutional_layer(layer l, network net)
 				memcpy(out + ((size_t)j * m + r) * n, prod + r * N + (size_t)j * n,
 				       sizeof *out * n);
 	}
+	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
+		batchnorm_and_activate(&l, net.train);
+		return;
+	}
 	if (l.batch_normalize)
 		forward_batchnorm_layer(l, net);
 	else
@@ -155,11 +187,18 @@ void backward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_backward_convolutional_layer);
 	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
-	gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
-	if (l.batch_normalize)
-		backward_batchnorm_layer(l, net);
-	else
-		backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
+	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
+		struct accel_bn_back a = { l.delta, l.output, l.x, l.x_norm, l.mean, l.variance,
+					   l.scales, l.bias_updates, l.scale_updates,
+					   l.mean_delta, l.variance_delta };
+		accel_bn_act_backward(&a, l.batch, l.out_c, n, l.activation);
+	} else {
+		gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
+		if (l.batch_normalize)
+			backward_batchnorm_layer(l, net);
+		else
+			backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
+	}
 
 	const int chunk = chunk_of(&l, K, n);
 	const size_t in_size = (size_t)l.c * l.h * l.w;

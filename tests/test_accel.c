@@ -365,6 +365,94 @@ static void normalize_should_match_darknet(void **state)
 	}
 }
 
+/* accel_bn_act against Darknet's own passes: copy, normalize_cpu, copy,
+ * scale_bias, add_bias, activate_array (training), or normalize_cpu,
+ * scale_bias, add_bias, activate_array (inference), for linear, ReLU and
+ * leaky, with negative and zero outputs. */
+static void bn_act_should_match_darknets_passes_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int acts[] = { 3, 1, 7 }; /* LINEAR, RELU, LEAKY */
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *mean = rand_array(n, -0.5f, 0.5f), *var = rand_array(n, 0.01f, 2);
+		float *scales = rand_array(n, -2, 2), *biases = rand_array(n, -1, 1);
+		for (size_t k = 0; k < sizeof acts / sizeof *acts; k++)
+			for (int train = 0; train < 2; train++) {
+				float *out = rand_array(len, -3, 3);
+				out[len / 2] = 0;
+				float *ref = dup_array(out, len), *got = dup_array(out, len);
+				float *x = xcalloc(len, sizeof *x), *xn = xcalloc(len, sizeof *xn);
+				ORIG(norm_fn, normalize_cpu)(ref, mean, var, batch, n, size);
+				float *ref_xn = dup_array(ref, len);
+				ORIG(bias_fn, scale_bias)(ref, scales, batch, n, size);
+				ORIG(bias_fn, add_bias)(ref, biases, batch, n, size);
+				ORIG(act_fn, activate_array)(ref, (int)len, acts[k]);
+				accel_bn_act(got, train ? x : NULL, train ? xn : NULL, mean, var,
+					     scales, biases, batch, n, size, acts[k]);
+				assert_true(accel_bn_act_fusable(acts[k]));
+				assert_same_bits(got, ref, len, "accel_bn_act output");
+				if (train) {
+					assert_same_bits(x, out, len, "accel_bn_act x");
+					assert_same_bits(xn, ref_xn, len, "accel_bn_act x_norm");
+				}
+				free(out), free(ref), free(got), free(x), free(xn), free(ref_xn);
+			}
+		free(mean), free(var), free(scales), free(biases);
+	}
+	assert_false(accel_bn_act_fusable(0)); /* LOGISTIC goes through Darknet's passes */
+}
+
+/* accel_bn_act_backward against the replacements Darknet's backward pass
+ * calls one after another: gradient_array, backward_bias,
+ * backward_scale_cpu, scale_bias, mean_delta_cpu, variance_delta_cpu,
+ * normalize_delta_cpu. Sizes cover whole accumulator rounds and tails. */
+static void bn_act_backward_should_match_the_separate_passes_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int acts[] = { 3, 1, 7 }; /* LINEAR, RELU, LEAKY */
+	for (size_t s = 0; s < NBN; s++) {
+		int batch = bns[s][0], n = bns[s][1], size = bns[s][2];
+		size_t len = (size_t)batch * n * size;
+		float *mean = rand_array(n, -0.5f, 0.5f), *var = rand_array(n, 0.01f, 2);
+		float *scales = rand_array(n, -2, 2);
+		float *out = rand_array(len, -1, 1), *x = rand_array(len, -2, 2);
+		float *xn = rand_array(len, -2, 2), *delta = rand_array(len, -1, 1);
+		out[0] = 0;
+		for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
+			float *v[2][5]; /* delta, bias_updates, scale_updates, mean_delta, variance_delta */
+			for (int w = 0; w < 2; w++) {
+				v[w][0] = dup_array(delta, len);
+				for (int j = 1; j < 5; j++)
+					v[w][j] = rand_array(n, -1, 1);
+			}
+			for (int j = 1; j < 5; j++)
+				memcpy(v[1][j], v[0][j], sizeof(float) * n);
+			MINE(grad_fn, gradient_array)(out, (int)len, acts[k], v[0][0]);
+			MINE(bias_fn, backward_bias)(v[0][1], v[0][0], batch, n, size);
+			MINE(bscale_fn, backward_scale_cpu)(xn, v[0][0], batch, n, size, v[0][2]);
+			MINE(bias_fn, scale_bias)(v[0][0], scales, batch, n, size);
+			MINE(mdelta_fn, mean_delta_cpu)(v[0][0], var, batch, n, size, v[0][3]);
+			MINE(vdelta_fn, variance_delta_cpu)(x, v[0][0], mean, var, batch, n, size,
+							    v[0][4]);
+			MINE(ndelta_fn, normalize_delta_cpu)(x, mean, var, v[0][3], v[0][4], batch, n,
+							     size, v[0][0]);
+			struct accel_bn_back a = { v[1][0], out, x, xn, mean, var, scales,
+						   v[1][1], v[1][2], v[1][3], v[1][4] };
+			accel_bn_act_backward(&a, batch, n, size, acts[k]);
+			static const char *const what[5] = { "delta", "bias_updates", "scale_updates",
+							     "mean_delta", "variance_delta" };
+			for (int j = 0; j < 5; j++)
+				assert_same_bits(v[1][j], v[0][j], j ? (size_t)n : len, what[j]);
+			for (int w = 0; w < 2; w++)
+				for (int j = 0; j < 5; j++)
+					free(v[w][j]);
+		}
+		free(mean), free(var), free(scales), free(out), free(x), free(xn), free(delta);
+	}
+}
+
 /* Residual sums between equal shapes, a 2x smaller and a 2x larger output,
  * and different channel counts. */
 static void shortcut_should_match_darknet_bit_for_bit(void **state)
@@ -474,7 +562,8 @@ static const char tiny_cfg[] =
 	"[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\nactivation=leaky\n\n"
 	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\n"
 	"activation=relu\n\n"
-	"[convolutional]\nfilters=6\nsize=3\nstride=1\npad=1\ngroups=2\nactivation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\ngroups=2\n"
+	"activation=leaky\n\n"
 	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
 	"[shortcut]\nfrom=-2\nactivation=leaky\n\n"
 	"[maxpool]\nsize=2\nstride=2\n\n"
@@ -629,6 +718,8 @@ int main(void)
 		cmocka_unit_test(reductions_should_match_darknet_within_rounding),
 		cmocka_unit_test(adam_should_match_the_scalar_formula_bit_for_bit),
 		cmocka_unit_test(normalize_should_match_darknet),
+		cmocka_unit_test(bn_act_should_match_darknets_passes_bit_for_bit),
+		cmocka_unit_test(bn_act_backward_should_match_the_separate_passes_bit_for_bit),
 		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),

@@ -111,4 +111,17 @@ contains "the broken image is named" "$(cat "$T/mid.err")" "broken.png"
 [ "$(agree "$T/mid.jsonl")" = 7 ] && ok "with their own scores" || bad "scores next to a decode failure"
 "$D" predict --batch 8 --threshold "$lo" --list "$T/mid" "$U" >/dev/null 2>&1
 check "a decode failure and an anomalous image: 5" 5 $?
+# The same at batch 3: the broken image is in the second batch, decoded by
+# the second thread while the first batch is scored; the lines keep the
+# order of the list.
+"$D" predict --batch 3 --format jsonl --threshold "$hi" --list "$T/mid" "$U" > "$T/mid3.jsonl" 2>"$T/mid3.err"
+check "a decode failure in a later batch: 4" 4 $?
+contains "the broken image is named" "$(cat "$T/mid3.err")" "broken.png"
+python3 - "$T/mid" "$T/mid3.jsonl" <<'PY' && ok "the other 7 images, in the list's order" || bad "order after a decode failure"
+import json, sys
+want = [l.strip() for l in open(sys.argv[1]) if "broken" not in l]
+got = [json.loads(l)["path"] for l in open(sys.argv[2])]
+assert got == want, (got, want)
+PY
+[ "$(agree "$T/mid3.jsonl")" = 7 ] && ok "with their own scores" || bad "scores next to a decode failure at batch 3"
 exit $fail

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* Exit status bits above the base status 0, and the base of a run that
@@ -340,52 +341,104 @@ static int decode(const char *path, int c, int h, int w, float *x)
 	return 0;
 }
 
+/* One chunk of images, decoded: X holds k images, at[j] is image j's
+ * index in the paths; failed is set when one could not be decoded. */
+struct chunk {
+	float *X; /* (batch + 1, C*H*W) */
+	int *at;  /* (batch) */
+	int k, failed;
+};
+
+/* What a decoding thread needs: images [s, end) of p into ch. */
+struct decode_job {
+	const struct paths *p;
+	int s, end, c, h, w;
+	struct chunk *ch;
+};
+
+static void *decode_chunk(void *arg)
+{
+	struct decode_job *j = arg;
+	size_t in = (size_t)j->c * j->h * j->w;
+	j->ch->k = j->ch->failed = 0;
+	for (int i = j->s; i < j->end; i++) {
+		if (decode(j->p->v[i], j->c, j->h, j->w, j->ch->X + (size_t)j->ch->k * in) < 0) {
+			j->ch->failed = 1;
+			continue;
+		}
+		j->ch->at[j->ch->k++] = i;
+	}
+	return NULL;
+}
+
+/* Score the k decoded images of ch and print their lines, in order. */
+static void score_chunk(struct net *n, const struct model *m, const struct paths *p,
+			const struct chunk *ch, double *score, double *map, enum predict_format fmt,
+			const char *maps, int *anomalous, int *failed)
+{
+	int w = net_width(n), h = net_height(n), c = net_channels(n);
+	size_t plane = (size_t)h * w;
+	score_images(n, &m->sp, ch->X, ch->k, c, h, w, score, m->sp.one_class ? map : NULL);
+	for (int j = 0; j < ch->k; j++) {
+		const char *path = p->v[ch->at[j]];
+		double v = score[j];
+		if (!isfinite(v)) {
+			error("'%s': the network gave a non-finite score (%g) with weights '%s'", path,
+			      v, m->weights);
+			*failed = 1;
+			continue;
+		}
+		if (maps && write_map(maps, path, map + (size_t)j * plane, h, w) < 0)
+			*failed = 1;
+		int anom = v >= m->threshold;
+		*anomalous |= anom;
+		print_line(fmt, path, v, anom ? "anomalous" : "normal");
+	}
+	fflush(stdout);
+}
+
 /* Score every image of p in chunks of batch with network n; print one line
- * per scored image, in order. Sets *anomalous and *failed. */
+ * per scored image, in order. While a chunk is scored, a second thread
+ * decodes the next one (decoding a full-size PNG takes about as long as
+ * a small network's forward pass). Sets *anomalous and *failed. */
 static void predict_all(struct net *n, const struct model *m, const struct paths *p, int batch,
 			enum predict_format fmt, const char *maps, int *anomalous, int *failed)
 {
 	int w = net_width(n), h = net_height(n), c = net_channels(n);
-	size_t in = (size_t)c * h * w, plane = (size_t)h * w;
-	float *X = xmalloc(((size_t)batch + 1) * in * sizeof(float));            /* (B, C*H*W) */
-	double *score = xmalloc((size_t)batch * sizeof(double));                 /* (B) */
-	double *map = xmalloc((size_t)batch * plane * sizeof(double));          /* (B, H, W) */
-	int *at = xmalloc((size_t)batch * sizeof(int)); /* chunk image -> index in p */
+	size_t in = (size_t)c * h * w;
+	struct chunk ch[2];
+	for (int i = 0; i < 2; i++) {
+		ch[i].X = xmalloc(((size_t)batch + 1) * in * sizeof(float));
+		ch[i].at = xmalloc((size_t)batch * sizeof(int));
+	}
+	double *score = xmalloc((size_t)batch * sizeof(double));         /* (B) */
+	double *map = xmalloc((size_t)batch * h * w * sizeof(double));   /* (B, H, W) */
 	if (fmt == FORMAT_CSV)
 		printf("path,score,verdict\n");
-	for (int s = 0; s < p->n; s += batch) {
-		int end = s + batch < p->n ? s + batch : p->n, k = 0;
-		for (int i = s; i < end; i++) {
-			if (decode(p->v[i], c, h, w, X + (size_t)k * in) < 0) {
-				*failed = 1;
-				continue;
-			}
-			at[k++] = i;
+	struct decode_job job = { p, 0, batch < p->n ? batch : p->n, c, h, w, &ch[0] };
+	decode_chunk(&job);
+	for (int s = 0, cur = 0; s < p->n; s += batch, cur ^= 1) {
+		pthread_t t;
+		int threaded = 0, next = s + batch;
+		if (next < p->n) {
+			job = (struct decode_job){ p, next, next + batch < p->n ? next + batch : p->n,
+						   c, h, w, &ch[cur ^ 1] };
+			threaded = pthread_create(&t, NULL, decode_chunk, &job) == 0;
+			if (!threaded)
+				decode_chunk(&job);
 		}
-		if (k == 0)
-			continue;
-		score_images(n, &m->sp, X, k, c, h, w, score, m->sp.one_class ? map : NULL);
-		for (int j = 0; j < k; j++) {
-			const char *path = p->v[at[j]];
-			double v = score[j];
-			if (!isfinite(v)) {
-				error("'%s': the network gave a non-finite score (%g) with weights '%s'",
-				      path, v, m->weights);
-				*failed = 1;
-				continue;
-			}
-			if (maps && write_map(maps, path, map + (size_t)j * plane, h, w) < 0)
-				*failed = 1;
-			int anom = v >= m->threshold;
-			*anomalous |= anom;
-			print_line(fmt, path, v, anom ? "anomalous" : "normal");
-		}
-		fflush(stdout);
+		*failed |= ch[cur].failed;
+		if (ch[cur].k > 0)
+			score_chunk(n, m, p, &ch[cur], score, map, fmt, maps, anomalous, failed);
+		if (threaded)
+			pthread_join(t, NULL);
 	}
-	free(at);
+	for (int i = 0; i < 2; i++) {
+		free(ch[i].X);
+		free(ch[i].at);
+	}
 	free(map);
 	free(score);
-	free(X);
 }
 
 /* The lists given with --list. */
