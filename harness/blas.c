@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -79,16 +80,26 @@ const char *blas_core_for(const struct blas_cpu *cpu)
 	return NULL;
 }
 
+/* Set in the environment of the re-executed process: its
+ * OPENBLAS_CORETYPE is darkfold's own choice, not the user's. */
+static const char chosen_mark[] = "DARKFOLD_BLAS_CORE_CHOSEN";
+
 void blas_prepare_process(char **argv)
 {
-	if (getenv("OPENBLAS_CORETYPE"))
-		return;
 	struct blas_cpu cpu;
 	blas_cpu_detect(&cpu);
 	const char *core = blas_core_for(&cpu);
+	const char *user = getenv("OPENBLAS_CORETYPE");
+	if (user) {
+		if (core && !getenv(chosen_mark) && strcasecmp(user, core))
+			warning("OPENBLAS_CORETYPE=%s from the environment replaces darkfold's "
+				"choice for this CPU, %s: its kernels round differently, so "
+				"results differ from runs with %s", user, core, core);
+		return;
+	}
 	if (!core)
 		return;
-	if (setenv("OPENBLAS_CORETYPE", core, 0))
+	if (setenv("OPENBLAS_CORETYPE", core, 0) || setenv(chosen_mark, core, 1))
 		return;
 	if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS") &&
 	    !getenv("GOTO_NUM_THREADS"))

@@ -107,5 +107,17 @@ if has avx512f && has avx512bw && has avx512dq && has avx512vl && has avx512cd; 
 elif has avx2 && has fma; then
   if grep -qm1 AuthenticAMD /proc/cpuinfo; then want=Zen; else want=Haswell; fi
 else want=""; fi
-if [ -n "$want" ]; then contains "the core follows the CPU ($want)" "$out" "core $want"; fi
+if [ -n "$want" ]; then
+  contains "the core follows the CPU ($want)" "$out" "core $want"
+  # A user core that is not darkfold's choice is kept, with a warning
+  # naming both; darkfold's own choice given by the user, or none, is quiet.
+  other=Sandybridge; [ "$want" = Sandybridge ] && other=Nehalem
+  err=$(OPENBLAS_CORETYPE=$other "$D" --version 2>&1 >/dev/null)
+  contains "a replaced core is warned about" "$err" "OPENBLAS_CORETYPE=$other from the environment replaces darkfold's choice for this CPU, $want"
+  err=$(OPENBLAS_CORETYPE=$want "$D" --version 2>&1 >/dev/null)
+  [ -z "$err" ] && echo "ok: darkfold's own core set by the user: no warning" ||
+    { echo "FAIL: warning for the core darkfold would pick: $err"; fail=1; }
+  err=$(env -u OPENBLAS_CORETYPE "$D" --version 2>&1 >/dev/null)
+  [ -z "$err" ] && echo "ok: no core set: no warning" || { echo "FAIL: unexpected warning: $err"; fail=1; }
+fi
 exit $fail
