@@ -266,7 +266,12 @@ void report_md_provenance(const struct report *r, struct strbuf *b)
 	prov(r, "openblas", v, sizeof v);
 	prov(r, "blas_core", w, sizeof w);
 	prov(r, "blas_threads", x, sizeof x);
-	strbuf_printf(b, "| OpenBLAS | %s (core %s, %s thread%s per unit) |\n", v, w, x, strcmp(x, "1") ? "s" : "");
+	char y[64];
+	prov(r, "mixed_blas_cores", y, sizeof y);
+	strbuf_printf(b, "| OpenBLAS | %s (core %s, %s thread%s per unit)%s |\n", v, w, x,
+		      strcmp(x, "1") ? "s" : "",
+		      !strcmp(y, "yes") ? "; **the units ran with different cores, whose kernels "
+					  "round differently**" : "");
 	prov(r, "gsl", v, sizeof v);
 	strbuf_printf(b, "| GSL | %s |\n", v);
 	prov(r, "libpng", v, sizeof v);

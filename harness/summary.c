@@ -991,8 +991,14 @@ double summary_iso_seconds(const char *s)
 	return (double)days * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
 }
 
+/* Whether two recorded strings differ (one missing counts). */
+static int differ(const char *a, const char *b)
+{
+	return (a && b && strcmp(a, b)) || (!a != !b);
+}
+
 /* Flat provenance: the first unit file's `provenance` and `host` fields,
- * whether units disagree on the git commit, the span and sum of unit wall
+ * whether units disagree on the git commit or the OpenBLAS core, the span and sum of unit wall
  * times, and the reporting program's own versions. */
 static void write_provenance(struct jw *w, const struct summary_config *c, const struct group *g,
 			     int units)
@@ -1001,8 +1007,8 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 					     "openblas", "gsl", "libpng", "cjson" };
 	static const char *const host_keys[] = { "blas_core", "blas_threads", "cpu", "hostname" };
 	const struct json *first = NULL, *host = NULL;
-	const char *started = NULL, *finished = NULL, *commit = NULL;
-	int mixed = 0, files = 0;
+	const char *started = NULL, *finished = NULL, *commit = NULL, *core = NULL;
+	int mixed = 0, mixed_cores = 0, files = 0;
 	double wall = 0;
 	for (int m = 0; m < c->n_models; m++) {
 		for (int i = 0; i < units; i++) {
@@ -1012,12 +1018,15 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 			files++;
 			const struct json *pv = json_get(u->doc, "provenance");
 			const char *gc = json_string(json_get(pv, "git_commit"));
+			const char *bc = json_string(json_get(json_get(u->doc, "host"), "blas_core"));
 			if (!first) {
 				first = pv;
 				host = json_get(u->doc, "host");
 				commit = gc;
-			} else if ((gc && commit && strcmp(gc, commit)) || (!gc != !commit)) {
-				mixed = 1;
+				core = bc;
+			} else {
+				mixed |= differ(gc, commit);
+				mixed_cores |= differ(bc, core);
 			}
 			const struct json *t = json_get(u->doc, "timing");
 			const char *s = json_string(json_get(t, "started"));
@@ -1046,6 +1055,7 @@ static void write_provenance(struct jw *w, const struct summary_config *c, const
 	jw_kstr(w, "first_started", started);
 	jw_kstr(w, "last_finished", finished);
 	jw_kbool(w, "mixed_commits", mixed);
+	jw_kbool(w, "mixed_blas_cores", mixed_cores);
 	jw_kstr(w, "report_darkfold_version", DARKFOLD_VERSION);
 	jw_kstr(w, "report_gsl", stats_gsl_version());
 	jw_obj_end(w);

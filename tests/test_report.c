@@ -331,6 +331,13 @@ static void units_from_different_commits_should_be_flagged(void **state)
 	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
 	char *md = slurp(dir, "summary.md");
 	assert_contains(md, "with uncommitted changes; **the units were run from different commits** |\n");
+	assert_false(strstr(md, "different cores"));
+	free(md);
+	edit(dir, "summary.json", "\"provenance\": {", "\"mixed_commits\": true",
+	     "\"mixed_commits\": true, \"mixed_blas_cores\": true");
+	assert_int_equal(report_render(NULL, dir, &tables_only), 0);
+	md = slurp(dir, "summary.md");
+	assert_contains(md, "; **the units ran with different cores, whose kernels round differently** |\n");
 	assert_contains(md, "| darkfold | 0.1.0 (units), 0.2.0 (report) |\n");
 	free(md);
 	test_rm_rf(dir);

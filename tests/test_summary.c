@@ -48,6 +48,9 @@ static const double p_b[4][4] = { { .6, .2, .9, .3 }, { .3, .2, .7, .8 }, { .6, 
 static const double a_train[4][2] = { { 1.0, 0.5 }, { 0.8, 0.4 }, { 0.9, 0.3 }, { 1.1, NAN } };
 static const double a_val[4][2] = { { 1.2, 0.7 }, { 1.0, NAN }, { 0.8, 0.6 }, { 0.9, NAN } };
 
+/* The OpenBLAS core unit b r0-f3 records (the others: Cooperlake). */
+static const char *b3_core = "Cooperlake";
+
 static void write_unit_r(const char *root, const char *model, int r, int f, const char *status,
 			 const double p[4][4])
 {
@@ -100,6 +103,10 @@ static void write_unit_r(const char *root, const char *model, int r, int f, cons
 	jw_knum(&w, "images_per_second", 100.0);
 	jw_kstr(&w, "started", f == 1 ? "2026-01-01T00:00:00Z" : "2026-01-02T00:00:00Z");
 	jw_kstr(&w, "finished", "2026-01-03T00:00:00Z");
+	jw_obj_end(&w);
+	jw_key(&w, "host");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "blas_core", !strcmp(model, "b") && f == 3 ? b3_core : "Cooperlake");
 	jw_obj_end(&w);
 	jw_key(&w, "provenance");
 	jw_obj_begin(&w);
@@ -373,6 +380,24 @@ static void summary_should_compare_models_with_corrected_tests(void **state)
 	assert_string_equal(json_string(json_get(pv, "git_commit")), "abc");
 	assert_true(num(pv, "units_total", NULL, NULL, NULL) == 11);
 	near(num(pv, "wall_seconds_total", NULL, NULL, NULL), (3 * 2 + 8 * 1) * 86400.0, 1e-6);
+	assert_int_equal(json_bool(json_get(pv, "mixed_commits")), 0);
+	assert_int_equal(json_bool(json_get(pv, "mixed_blas_cores")), 0);
+	assert_string_equal(json_string(json_get(pv, "blas_core")), "Cooperlake");
+	json_free(j);
+	test_rm_rf(root);
+	free(root);
+}
+
+static void units_with_different_blas_cores_should_be_flagged(void **state)
+{
+	(void)state;
+	char *root = test_tmpdir();
+	b3_core = "Haswell";
+	struct summary_config c = fixture(root);
+	b3_core = "Cooperlake";
+	struct json *j = build(&c, NULL);
+	const struct json *pv = json_get(j, "provenance");
+	assert_int_equal(json_bool(json_get(pv, "mixed_blas_cores")), 1);
 	assert_int_equal(json_bool(json_get(pv, "mixed_commits")), 0);
 	json_free(j);
 	test_rm_rf(root);
@@ -918,6 +943,7 @@ int main(void)
 	stats_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(summary_should_give_fold_means_and_t_intervals),
+		cmocka_unit_test(units_with_different_blas_cores_should_be_flagged),
 		cmocka_unit_test(summary_should_list_the_times_of_each_unit),
 		cmocka_unit_test(summary_should_pool_predictions_with_intervals),
 		cmocka_unit_test(summary_should_run_baselines_on_the_same_labels),
