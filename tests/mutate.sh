@@ -173,6 +173,8 @@ mut knn-downsample-height harness/experiment.c '(e->dataset.width % m->downsampl
 # ---- summary and the best model (harness/summary.c) ----
 mut summary-mcnemar-threshold harness/summary.c 'return (u->p[j] >= u->threshold) == u->label[j];' 'return (u->p[j] >= 0.5) == u->label[j];' \
   test_summary "McNemar judges predictions at 0.5, not at their unit's threshold"
+mut summary-mixed-cores harness/summary.c 'mixed_cores |= differ(bc, core);' 'mixed_cores |= differ(bc, bc && core ? bc : core);' \
+  test_summary "units run with different OpenBLAS cores are not flagged"
 mut summary-nb-ratio harness/summary.c 'ratio = nr > 0 ? ratio / nr : 1.0 / (c->k - 1);' 'ratio = 1.0 / (c->k - 1);' \
   test_report_summary "the t-test ignores the recorded n_test/n_train"
 mut summary-best harness/summary.c 'better(mean[m], mean[order[at - 1]], hib)' 'better(mean[order[at - 1]], mean[m], hib)' \
