@@ -32,6 +32,13 @@
  * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
  * and binary convolutions are passed to the original.
  *
+ * accel_layers.c replaces forward_network (called through the PLT by
+ * libdarknet's network_predict and train_network_datum, and by darkfold):
+ * Darknet's loop over the layers and its calc_network_cost, bit for bit the
+ * same, except that in inference (net->train == 0) the layers' deltas are
+ * not zeroed first: only the backward pass reads them, and a training
+ * step's forward pass zeroes them.
+ *
  * A process-wide switch turns all replacements off: each replacement then
  * calls libdarknet's own definition, found with dlsym() on the library's
  * handle. The switch and the call counters are process-global because the
@@ -65,7 +72,8 @@
 	X(fill_cpu)           \
 	X(scal_cpu)           \
 	X(forward_convolutional_layer) \
-	X(backward_convolutional_layer)
+	X(backward_convolutional_layer) \
+	X(forward_network)
 
 #define ACCEL_ENUM(name) ACCEL_##name,
 enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };

@@ -23,6 +23,11 @@
 
 #include <cmocka.h>
 
+/* darknet.h declares its own error(const char *); see bench.c. */
+#define error darknet_error
+#include <darknet.h>
+#undef error
+
 /* Darknet's prototypes (the replacements have the same ones). */
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,
 	  int ldb, float BETA, float *C, int ldc);
@@ -46,6 +51,7 @@ typedef void (*grad_fn)(const float *, const int, const int, float *);
 typedef void (*axpy_fn)(int, float, float *, int, float *, int);
 typedef void (*copy_fn)(int, float *, int, float *, int);
 typedef void (*fill_fn)(int, float, float *, int);
+typedef void (*network_fn)(network *);
 
 /* The replacement (what the program resolves the name to) and Darknet's
  * original of function f, as function pointers of type T. */
@@ -599,6 +605,128 @@ static char *write_tiny_cfg(char **dir)
 	return write_cfg(dir, tiny_cfg);
 }
 
+/* conv, residual sum, max pool, connected and softmax layers; batch 2. */
+static const char layers_cfg[] =
+	"[net]\nbatch=2\nsubdivisions=1\nwidth=8\nheight=8\nchannels=3\n"
+	"learning_rate=0.05\nmomentum=0.9\ndecay=0.0005\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\n"
+	"activation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\n"
+	"activation=relu\n\n"
+	"[shortcut]\nfrom=-2\nactivation=relu\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+	"[shortcut]\nfrom=-3\nactivation=linear\n\n"
+	"[connected]\noutput=3\nactivation=linear\n\n"
+	"[softmax]\n";
+
+static network *load_layers_cfg(char **dir)
+{
+	char *cfg = write_cfg(dir, layers_cfg);
+	srand(3);
+	network *net = parse_network_cfg(cfg);
+	assert_non_null(net);
+	free(cfg);
+	return net;
+}
+
+static void fill_deltas(network *net, float v)
+{
+	for (int i = 0; i < net->n; i++)
+		for (size_t j = 0; j < (size_t)net->layers[i].outputs * net->layers[i].batch; j++)
+			net->layers[i].delta[j] = v;
+}
+
+/* Every layer's output and delta, one after another. */
+static float *layer_state(const network *net, size_t *len)
+{
+	size_t n = 0;
+	for (int i = 0; i < net->n; i++)
+		n += 2 * (size_t)net->layers[i].outputs * net->layers[i].batch;
+	float *s = xmalloc(sizeof *s * n), *p = s;
+	for (int i = 0; i < net->n; i++) {
+		size_t k = (size_t)net->layers[i].outputs * net->layers[i].batch;
+		memcpy(p, net->layers[i].output, sizeof *p * k);
+		memcpy(p + k, net->layers[i].delta, sizeof *p * k);
+		p += 2 * k;
+	}
+	*len = n;
+	return s;
+}
+
+/* network_predict (Darknet's, calling the replacement) against its steps
+ * with Darknet's own forward_network: the same outputs in every layer; the
+ * replacement leaves the deltas alone (the original zeroes them). */
+static void forward_network_should_match_darknet_in_inference(void **state)
+{
+	(void)state;
+	char *dir;
+	network *net = load_layers_cfg(&dir);
+	size_t nin = (size_t)net->batch * net->inputs, len, len2;
+	float *x = rand_array(nin, 0, 1);
+	fill_deltas(net, 7);
+	accel_reset_counts();
+	network_predict(net, x);
+	assert_true(accel_count(ACCEL_forward_network) == 1);
+	float *mine = layer_state(net, &len);
+	for (int i = 0; i < net->n; i++) /* deltas untouched */
+		for (int j = 0; j < net->layers[i].outputs * net->layers[i].batch; j++)
+			assert_true(net->layers[i].delta[j] == 7);
+
+	network saved = *net;
+	net->input = x, net->truth = 0, net->train = 0, net->delta = 0;
+	ORIG(network_fn, forward_network)(net);
+	*net = saved;
+	float *orig = layer_state(net, &len2);
+	assert_true(len == len2);
+	fill_deltas(net, 0);
+	float *zero = layer_state(net, &len2);
+	for (size_t i = 0, k = 0; i < (size_t)net->n; i++) {
+		size_t n = (size_t)net->layers[i].outputs * net->layers[i].batch;
+		assert_same_bits(mine + k, orig + k, n, "layer output");
+		assert_same_bits(orig + k + n, zero + k + n, n, "Darknet's delta");
+		k += 2 * n;
+	}
+	free(x), free(mine), free(orig), free(zero);
+	free_network(net);
+	test_rm_rf(dir);
+	free(dir);
+}
+
+/* In training the replacement zeroes the deltas as Darknet does: outputs,
+ * deltas and cost bit for bit the same as Darknet's forward_network. */
+static void forward_network_should_match_darknet_in_training(void **state)
+{
+	(void)state;
+	char *dir;
+	network *net = load_layers_cfg(&dir);
+	size_t nin = (size_t)net->batch * net->inputs, len, len2;
+	float *x = rand_array(nin, 0, 1);
+	memcpy(net->input, x, sizeof *x * nin);
+	for (int b = 0; b < net->batch; b++)
+		for (int j = 0; j < net->truths; j++)
+			net->truth[b * net->truths + j] = j == b % net->truths;
+	net->train = 1;
+	fill_deltas(net, 7);
+	accel_reset_counts();
+	forward_network(net);
+	assert_true(accel_count(ACCEL_forward_network) == 1);
+	float *mine = layer_state(net, &len), cost = *net->cost;
+	fill_deltas(net, 7);
+	ORIG(network_fn, forward_network)(net);
+	float *orig = layer_state(net, &len2);
+	assert_true(len == len2);
+	assert_same_bits(mine, orig, len, "outputs and deltas");
+	assert_same_bits(&cost, net->cost, 1, "cost");
+	assert_true(isfinite(cost) && cost > 0);
+	/* the first layer's delta (nothing but the zeroing writes it) */
+	assert_true(net->layers[0].delta[0] == 0);
+	free(x), free(mine), free(orig);
+	free_network(net);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 static void training_should_call_every_replacement(void **state)
 {
 	(void)state;
@@ -612,6 +740,8 @@ static void training_should_call_every_replacement(void **state)
 	for (int f = 0; f < ACCEL_NFUNCTIONS; f++) {
 		if (f == ACCEL_gemm_cpu)
 			continue; /* Darknet's layers call gemm */
+		if (f == ACCEL_forward_network)
+			continue; /* bench runs the layers itself; see the forward_network tests */
 		if (accel_count((enum accel_fn)f) == 0)
 			fail_msg("one training batch never ran the replacement of %s",
 				 accel_name((enum accel_fn)f));
@@ -724,6 +854,8 @@ int main(void)
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
+		cmocka_unit_test(forward_network_should_match_darknet_in_inference),
+		cmocka_unit_test(forward_network_should_match_darknet_in_training),
 		cmocka_unit_test(training_should_call_every_replacement),
 		cmocka_unit_test(losses_should_agree_with_and_without_replacements),
 		cmocka_unit_test(losses_should_agree_for_every_way_of_joining_images),
