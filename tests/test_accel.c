@@ -52,6 +52,11 @@ typedef void (*axpy_fn)(int, float, float *, int, float *, int);
 typedef void (*copy_fn)(int, float *, int, float *, int);
 typedef void (*fill_fn)(int, float, float *, int);
 typedef void (*network_fn)(network *);
+typedef void (*layer_fn)(layer, network);
+/* Darknet's (shortcut_layer.h); not in darknet.h. */
+layer make_shortcut_layer(int batch, int index, int w, int h, int c, int w2, int h2, int c2);
+void forward_shortcut_layer(const layer l, network net);
+void backward_shortcut_layer(const layer l, network net);
 
 /* The replacement (what the program resolves the name to) and Darknet's
  * original of function f, as function pointers of type T. */
@@ -485,6 +490,75 @@ static void shortcut_should_match_darknet_bit_for_bit(void **state)
 		}
 }
 
+/* One residual layer's forward and backward pass, by the replacements or
+ * by Darknet's originals: layer 0 is the earlier layer (w2, h2, c2), the
+ * layer's input is (w, h, c), and with `alias` the input's delta is the
+ * earlier layer's delta (as for from=-1; equal shapes only). Returns output, delta, input
+ * delta and earlier delta side by side. */
+static float *shortcut_pass(const int *d, int act, const float *ab, int alias, int orig)
+{
+	const int batch = 2;
+	size_t n = (size_t)batch * d[0] * d[1] * d[2], n2 = (size_t)batch * d[3] * d[4] * d[5];
+	rng_state = 99;
+	layer ls[2] = { { 0 } };
+	ls[0].output = rand_array(n2, -1, 1);
+	ls[0].delta = rand_array(n2, -1, 1);
+	ls[1] = make_shortcut_layer(batch, 0, d[0], d[1], d[2], d[3], d[4], d[5]);
+	layer *l = &ls[1];
+	l->activation = act, l->alpha = ab[0], l->beta = ab[1];
+	network net = { 0 };
+	net.n = 2, net.layers = ls, net.index = 1, net.train = 1;
+	net.input = rand_array(n, -1, 1);
+	float *in_delta = rand_array(n, -1, 1);
+	net.delta = alias ? ls[0].delta : in_delta;
+	(orig ? ORIG(layer_fn, forward_shortcut_layer) : forward_shortcut_layer)(*l, net);
+	float *ld = rand_array(n, -1, 1);
+	memcpy(l->delta, ld, sizeof *ld * n);
+	(orig ? ORIG(layer_fn, backward_shortcut_layer) : backward_shortcut_layer)(*l, net);
+	float *r = xmalloc(sizeof *r * (3 * n + n2));
+	memcpy(r, l->output, sizeof *r * n);
+	memcpy(r + n, l->delta, sizeof *r * n);
+	memcpy(r + 2 * n, in_delta, sizeof *r * n);
+	memcpy(r + 3 * n, ls[0].delta, sizeof *r * n2);
+	free(ls[0].output), free(ls[0].delta), free(l->output), free(l->delta);
+	free(net.input), free(in_delta), free(ld);
+	return r;
+}
+
+/* Layers made by Darknet's make_shortcut_layer: equal shapes (one pass),
+ * a smaller and a larger earlier layer and other activations (Darknet's
+ * original): output and every delta bit for bit as Darknet's. */
+static void shortcut_layer_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int sh[][6] = { /* w h c w2 h2 c2 */
+		{ 6, 5, 4, 6, 5, 4 }, { 4, 4, 3, 8, 8, 3 }, { 8, 8, 3, 4, 4, 5 },
+	};
+	static const int acts[] = { 3, 1, 7, 0 }; /* LINEAR RELU LEAKY LOGISTIC */
+	static const float ab[][2] = { { 1, 1 }, { 0.5f, -1.25f } };
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+		for (int a = 0; a < 4; a++)
+			for (int k = 0; k < 4; k++) {
+				const int *d = sh[s];
+				int alias = k / 2;
+				if (alias && s > 0)
+					continue; /* from=-1: the input is the earlier layer */
+				size_t n = (size_t)2 * d[0] * d[1] * d[2];
+				size_t n2 = (size_t)2 * d[3] * d[4] * d[5];
+				accel_reset_counts();
+				float *mine = shortcut_pass(d, acts[a], ab[k % 2], alias, 0);
+				int fused = s == 0 && a < 3;
+				assert_true(accel_count(ACCEL_forward_shortcut_layer) == (size_t)fused);
+				assert_true(accel_count(ACCEL_backward_shortcut_layer) == (size_t)fused);
+				float *orig = shortcut_pass(d, acts[a], ab[k % 2], alias, 1);
+				assert_same_bits(mine, orig, n, "shortcut output");
+				assert_same_bits(mine + n, orig + n, n, "shortcut delta");
+				assert_same_bits(mine + 2 * n, orig + 2 * n, n, "input delta");
+				assert_same_bits(mine + 3 * n, orig + 3 * n, n2, "earlier delta");
+				free(mine), free(orig);
+			}
+}
+
 /* Darknet's ACTIVATION values: LOGISTIC 0, RELU 1, LINEAR 3, LEAKY 7 are
  * replaced; TANH 5 and ELU 8 pass through to the original. */
 static const int activations[] = { 0, 1, 3, 7, 5, 8 };
@@ -573,6 +647,7 @@ static const char tiny_cfg[] =
 	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
 	"[shortcut]\nfrom=-2\nactivation=leaky\n\n"
 	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[shortcut]\nfrom=-2\nactivation=linear\n\n"
 	"[connected]\noutput=8\nactivation=logistic\n\n"
 	"[connected]\noutput=3\nactivation=linear\n\n"
 	"[softmax]\n";
@@ -851,6 +926,7 @@ int main(void)
 		cmocka_unit_test(bn_act_should_match_darknets_passes_bit_for_bit),
 		cmocka_unit_test(bn_act_backward_should_match_the_separate_passes_bit_for_bit),
 		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(shortcut_layer_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
