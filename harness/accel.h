@@ -13,8 +13,10 @@
  *     only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
  *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
- *     gradient_array:
+ *     gradient_array, forward_shortcut_layer, backward_shortcut_layer:
  *     bit-identical results to Debian's build of the original;
+ *   - forward_network: bit-identical outputs; in inference only, the layers'
+ *     deltas are left as they were instead of zeroed (see below);
  *   - normalize_delta_cpu: the original's formula evaluated as C defines it
  *     (in double); Debian's build rounds differently in the last bit;
  *   - backward_bias, backward_scale_cpu, mean_cpu, variance_cpu,

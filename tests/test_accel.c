@@ -547,9 +547,9 @@ static void shortcut_layer_should_match_darknet_bit_for_bit(void **state)
 				size_t n2 = (size_t)2 * d[3] * d[4] * d[5];
 				accel_reset_counts();
 				float *mine = shortcut_pass(d, acts[a], ab[k % 2], alias, 0);
-				int fused = s == 0 && a < 3;
-				assert_true(accel_count(ACCEL_forward_shortcut_layer) == (size_t)fused);
-				assert_true(accel_count(ACCEL_backward_shortcut_layer) == (size_t)fused);
+				size_t fused = s == 0 && a < 3;
+				assert_true(accel_count(ACCEL_forward_shortcut_layer) == fused);
+				assert_true(accel_count(ACCEL_backward_shortcut_layer) == fused);
 				float *orig = shortcut_pass(d, acts[a], ab[k % 2], alias, 1);
 				assert_same_bits(mine, orig, n, "shortcut output");
 				assert_same_bits(mine + n, orig + n, n, "shortcut delta");
