@@ -841,6 +841,59 @@ void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channel
 	}
 }
 
+/* ---- residual sum and activation in one pass (accel_shortcut_act) ---- */
+
+/* out = ACT(s1 * in + s2 * add), as copy_cpu, shortcut_cpu and
+ * activate_array compute it in turn. in and add may be the same array. */
+#define SHORTCUT_KERNELS(name, ACT, GRAD)                                                 \
+	ACCEL_CLONES                                                                      \
+	static void name##_fwd(float *restrict out, const float *in, const float *add,   \
+			       float s1, float s2, size_t n)                              \
+	{                                                                                 \
+		for (size_t i = 0; i < n; i++) {                                          \
+			float t = s1 * in[i] + s2 * add[i];                               \
+			out[i] = ACT(t);                                                  \
+		}                                                                         \
+	}                                                                                 \
+	ACCEL_CLONES                                                                      \
+	static void name##_back(float *restrict delta, const float *restrict out,        \
+				float *in_delta, float *add_delta, float s1, float s2,    \
+				size_t n)                                                 \
+	{                                                                                 \
+		for (size_t i = 0; i < n; i++) {                                          \
+			float d = GRAD(delta[i], out[i]);                                 \
+			delta[i] = d;                                                     \
+			in_delta[i] += s1 * d;                                            \
+			add_delta[i] = 1.0f * add_delta[i] + s2 * d;                      \
+		}                                                                         \
+	}
+SHORTCUT_KERNELS(sc_linear, ACT_LINEAR, GRAD_LINEAR)
+SHORTCUT_KERNELS(sc_relu, ACT_RELU, GRAD_RELU)
+SHORTCUT_KERNELS(sc_leaky, ACT_LEAKY, GRAD_LEAKY)
+#undef SHORTCUT_KERNELS
+
+void accel_shortcut_act(float *out, const float *in, const float *add, float s1, float s2,
+			size_t n, int act)
+{
+	if (act == DN_RELU)
+		sc_relu_fwd(out, in, add, s1, s2, n);
+	else if (act == DN_LEAKY)
+		sc_leaky_fwd(out, in, add, s1, s2, n);
+	else
+		sc_linear_fwd(out, in, add, s1, s2, n);
+}
+
+void accel_shortcut_act_backward(float *delta, const float *out, float *in_delta,
+				 float *add_delta, float s1, float s2, size_t n, int act)
+{
+	if (act == DN_RELU)
+		sc_relu_back(delta, out, in_delta, add_delta, s1, s2, n);
+	else if (act == DN_LEAKY)
+		sc_leaky_back(delta, out, in_delta, add_delta, s1, s2, n);
+	else
+		sc_linear_back(delta, out, in_delta, add_delta, s1, s2, n);
+}
+
 void activate_array(float *x, const int n, const int a)
 {
 	if (accel_off || (a != DN_LINEAR && a != DN_RELU && a != DN_LEAKY && a != DN_LOGISTIC)) {

@@ -13,8 +13,10 @@
  *     only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
  *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
- *     gradient_array:
+ *     gradient_array, forward_shortcut_layer, backward_shortcut_layer:
  *     bit-identical results to Debian's build of the original;
+ *   - forward_network: bit-identical outputs; in inference only, the layers'
+ *     deltas are left as they were instead of zeroed (see below);
  *   - normalize_delta_cpu: the original's formula evaluated as C defines it
  *     (in double); Debian's build rounds differently in the last bit;
  *   - backward_bias, backward_scale_cpu, mean_cpu, variance_cpu,
@@ -31,6 +33,18 @@
  * runs one GEMM for all of them (the same sums, larger matrices, which
  * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
  * and binary convolutions are passed to the original.
+ *
+ * accel_layers.c replaces forward_network (called through the PLT by
+ * libdarknet's network_predict and train_network_datum, and by darkfold):
+ * Darknet's loop over the layers and its calc_network_cost, bit for bit the
+ * same; it only changes inference (net->train == 0), where the layers'
+ * deltas are not zeroed first: only the backward pass reads them, and a
+ * training step's forward pass zeroes them. It also replaces
+ * forward_shortcut_layer and backward_shortcut_layer (ResNet's residual
+ * sum, reached through the GOT): between equal shapes with a LINEAR, RELU
+ * or LEAKY activation, Darknet's three passes each way in one
+ * (accel_shortcut_act), bit-identical; other shapes and activations go to
+ * the original.
  *
  * A process-wide switch turns all replacements off: each replacement then
  * calls libdarknet's own definition, found with dlsym() on the library's
@@ -65,7 +79,10 @@
 	X(fill_cpu)           \
 	X(scal_cpu)           \
 	X(forward_convolutional_layer) \
-	X(backward_convolutional_layer)
+	X(backward_convolutional_layer) \
+	X(forward_network)    \
+	X(forward_shortcut_layer) \
+	X(backward_shortcut_layer)
 
 #define ACCEL_ENUM(name) ACCEL_##name,
 enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };
@@ -117,6 +134,18 @@ struct accel_bn_back {
 };
 void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channels, int spatial,
 			   int act);
+/* A residual layer between equal shapes (Darknet's copy_cpu, shortcut_cpu
+ * and activate_array) in one pass: out = act(s1 * in + s2 * add) over n
+ * elements, the same IEEE operations in the same order, so the same bits.
+ * in and add may be the same array. act as for accel_bn_act. */
+void accel_shortcut_act(float *out, const float *in, const float *add, float s1, float s2,
+			size_t n, int act);
+/* Its backward pass (Darknet's gradient_array, axpy_cpu, shortcut_cpu) in
+ * one pass: per element d = delta * act'(out), delta = d,
+ * in_delta += s1 * d, add_delta = 1 * add_delta + s2 * d, in that order (so
+ * the same bits also when in_delta and add_delta are the same array). */
+void accel_shortcut_act_backward(float *delta, const float *out, float *in_delta,
+				 float *add_delta, float s1, float s2, size_t n, int act);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 

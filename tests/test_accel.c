@@ -23,6 +23,11 @@
 
 #include <cmocka.h>
 
+/* darknet.h declares its own error(const char *); see bench.c. */
+#define error darknet_error
+#include <darknet.h>
+#undef error
+
 /* Darknet's prototypes (the replacements have the same ones). */
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,
 	  int ldb, float BETA, float *C, int ldc);
@@ -46,6 +51,12 @@ typedef void (*grad_fn)(const float *, const int, const int, float *);
 typedef void (*axpy_fn)(int, float, float *, int, float *, int);
 typedef void (*copy_fn)(int, float *, int, float *, int);
 typedef void (*fill_fn)(int, float, float *, int);
+typedef void (*network_fn)(network *);
+typedef void (*layer_fn)(layer, network);
+/* Darknet's (shortcut_layer.h); not in darknet.h. */
+layer make_shortcut_layer(int batch, int index, int w, int h, int c, int w2, int h2, int c2);
+void forward_shortcut_layer(const layer l, network net);
+void backward_shortcut_layer(const layer l, network net);
 
 /* The replacement (what the program resolves the name to) and Darknet's
  * original of function f, as function pointers of type T. */
@@ -479,6 +490,75 @@ static void shortcut_should_match_darknet_bit_for_bit(void **state)
 		}
 }
 
+/* One residual layer's forward and backward pass, by the replacements or
+ * by Darknet's originals: layer 0 is the earlier layer (w2, h2, c2), the
+ * layer's input is (w, h, c), and with `alias` the input's delta is the
+ * earlier layer's delta (as for from=-1; equal shapes only). Returns output, delta, input
+ * delta and earlier delta side by side. */
+static float *shortcut_pass(const int *d, int act, const float *ab, int alias, int orig)
+{
+	const int batch = 2;
+	size_t n = (size_t)batch * d[0] * d[1] * d[2], n2 = (size_t)batch * d[3] * d[4] * d[5];
+	rng_state = 99;
+	layer ls[2] = { { 0 } };
+	ls[0].output = rand_array(n2, -1, 1);
+	ls[0].delta = rand_array(n2, -1, 1);
+	ls[1] = make_shortcut_layer(batch, 0, d[0], d[1], d[2], d[3], d[4], d[5]);
+	layer *l = &ls[1];
+	l->activation = act, l->alpha = ab[0], l->beta = ab[1];
+	network net = { 0 };
+	net.n = 2, net.layers = ls, net.index = 1, net.train = 1;
+	net.input = rand_array(n, -1, 1);
+	float *in_delta = rand_array(n, -1, 1);
+	net.delta = alias ? ls[0].delta : in_delta;
+	(orig ? ORIG(layer_fn, forward_shortcut_layer) : forward_shortcut_layer)(*l, net);
+	float *ld = rand_array(n, -1, 1);
+	memcpy(l->delta, ld, sizeof *ld * n);
+	(orig ? ORIG(layer_fn, backward_shortcut_layer) : backward_shortcut_layer)(*l, net);
+	float *r = xmalloc(sizeof *r * (3 * n + n2));
+	memcpy(r, l->output, sizeof *r * n);
+	memcpy(r + n, l->delta, sizeof *r * n);
+	memcpy(r + 2 * n, in_delta, sizeof *r * n);
+	memcpy(r + 3 * n, ls[0].delta, sizeof *r * n2);
+	free(ls[0].output), free(ls[0].delta), free(l->output), free(l->delta);
+	free(net.input), free(in_delta), free(ld);
+	return r;
+}
+
+/* Layers made by Darknet's make_shortcut_layer: equal shapes (one pass),
+ * a smaller and a larger earlier layer and other activations (Darknet's
+ * original): output and every delta bit for bit as Darknet's. */
+static void shortcut_layer_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	static const int sh[][6] = { /* w h c w2 h2 c2 */
+		{ 6, 5, 4, 6, 5, 4 }, { 4, 4, 3, 8, 8, 3 }, { 8, 8, 3, 4, 4, 5 },
+	};
+	static const int acts[] = { 3, 1, 7, 0 }; /* LINEAR RELU LEAKY LOGISTIC */
+	static const float ab[][2] = { { 1, 1 }, { 0.5f, -1.25f } };
+	for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+		for (int a = 0; a < 4; a++)
+			for (int k = 0; k < 4; k++) {
+				const int *d = sh[s];
+				int alias = k / 2;
+				if (alias && s > 0)
+					continue; /* from=-1: the input is the earlier layer */
+				size_t n = (size_t)2 * d[0] * d[1] * d[2];
+				size_t n2 = (size_t)2 * d[3] * d[4] * d[5];
+				accel_reset_counts();
+				float *mine = shortcut_pass(d, acts[a], ab[k % 2], alias, 0);
+				size_t fused = s == 0 && a < 3;
+				assert_true(accel_count(ACCEL_forward_shortcut_layer) == fused);
+				assert_true(accel_count(ACCEL_backward_shortcut_layer) == fused);
+				float *orig = shortcut_pass(d, acts[a], ab[k % 2], alias, 1);
+				assert_same_bits(mine, orig, n, "shortcut output");
+				assert_same_bits(mine + n, orig + n, n, "shortcut delta");
+				assert_same_bits(mine + 2 * n, orig + 2 * n, n, "input delta");
+				assert_same_bits(mine + 3 * n, orig + 3 * n, n2, "earlier delta");
+				free(mine), free(orig);
+			}
+}
+
 /* Darknet's ACTIVATION values: LOGISTIC 0, RELU 1, LINEAR 3, LEAKY 7 are
  * replaced; TANH 5 and ELU 8 pass through to the original. */
 static const int activations[] = { 0, 1, 3, 7, 5, 8 };
@@ -567,6 +647,7 @@ static const char tiny_cfg[] =
 	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
 	"[shortcut]\nfrom=-2\nactivation=leaky\n\n"
 	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[shortcut]\nfrom=-2\nactivation=linear\n\n"
 	"[connected]\noutput=8\nactivation=logistic\n\n"
 	"[connected]\noutput=3\nactivation=linear\n\n"
 	"[softmax]\n";
@@ -599,6 +680,128 @@ static char *write_tiny_cfg(char **dir)
 	return write_cfg(dir, tiny_cfg);
 }
 
+/* conv, residual sum, max pool, connected and softmax layers; batch 2. */
+static const char layers_cfg[] =
+	"[net]\nbatch=2\nsubdivisions=1\nwidth=8\nheight=8\nchannels=3\n"
+	"learning_rate=0.05\nmomentum=0.9\ndecay=0.0005\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\n"
+	"activation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\n"
+	"activation=relu\n\n"
+	"[shortcut]\nfrom=-2\nactivation=relu\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[convolutional]\nfilters=6\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+	"[shortcut]\nfrom=-3\nactivation=linear\n\n"
+	"[connected]\noutput=3\nactivation=linear\n\n"
+	"[softmax]\n";
+
+static network *load_layers_cfg(char **dir)
+{
+	char *cfg = write_cfg(dir, layers_cfg);
+	srand(3);
+	network *net = parse_network_cfg(cfg);
+	assert_non_null(net);
+	free(cfg);
+	return net;
+}
+
+static void fill_deltas(network *net, float v)
+{
+	for (int i = 0; i < net->n; i++)
+		for (size_t j = 0; j < (size_t)net->layers[i].outputs * net->layers[i].batch; j++)
+			net->layers[i].delta[j] = v;
+}
+
+/* Every layer's output and delta, one after another. */
+static float *layer_state(const network *net, size_t *len)
+{
+	size_t n = 0;
+	for (int i = 0; i < net->n; i++)
+		n += 2 * (size_t)net->layers[i].outputs * net->layers[i].batch;
+	float *s = xmalloc(sizeof *s * n), *p = s;
+	for (int i = 0; i < net->n; i++) {
+		size_t k = (size_t)net->layers[i].outputs * net->layers[i].batch;
+		memcpy(p, net->layers[i].output, sizeof *p * k);
+		memcpy(p + k, net->layers[i].delta, sizeof *p * k);
+		p += 2 * k;
+	}
+	*len = n;
+	return s;
+}
+
+/* network_predict (Darknet's, calling the replacement) against its steps
+ * with Darknet's own forward_network: the same outputs in every layer; the
+ * replacement leaves the deltas alone (the original zeroes them). */
+static void forward_network_should_match_darknet_in_inference(void **state)
+{
+	(void)state;
+	char *dir;
+	network *net = load_layers_cfg(&dir);
+	size_t nin = (size_t)net->batch * net->inputs, len, len2;
+	float *x = rand_array(nin, 0, 1);
+	fill_deltas(net, 7);
+	accel_reset_counts();
+	network_predict(net, x);
+	assert_true(accel_count(ACCEL_forward_network) == 1);
+	float *mine = layer_state(net, &len);
+	for (int i = 0; i < net->n; i++) /* deltas untouched */
+		for (int j = 0; j < net->layers[i].outputs * net->layers[i].batch; j++)
+			assert_true(net->layers[i].delta[j] == 7);
+
+	network saved = *net;
+	net->input = x, net->truth = 0, net->train = 0, net->delta = 0;
+	ORIG(network_fn, forward_network)(net);
+	*net = saved;
+	float *orig = layer_state(net, &len2);
+	assert_true(len == len2);
+	fill_deltas(net, 0);
+	float *zero = layer_state(net, &len2);
+	for (size_t i = 0, k = 0; i < (size_t)net->n; i++) {
+		size_t n = (size_t)net->layers[i].outputs * net->layers[i].batch;
+		assert_same_bits(mine + k, orig + k, n, "layer output");
+		assert_same_bits(orig + k + n, zero + k + n, n, "Darknet's delta");
+		k += 2 * n;
+	}
+	free(x), free(mine), free(orig), free(zero);
+	free_network(net);
+	test_rm_rf(dir);
+	free(dir);
+}
+
+/* In training the replacement zeroes the deltas as Darknet does: outputs,
+ * deltas and cost bit for bit the same as Darknet's forward_network. */
+static void forward_network_should_match_darknet_in_training(void **state)
+{
+	(void)state;
+	char *dir;
+	network *net = load_layers_cfg(&dir);
+	size_t nin = (size_t)net->batch * net->inputs, len, len2;
+	float *x = rand_array(nin, 0, 1);
+	memcpy(net->input, x, sizeof *x * nin);
+	for (int b = 0; b < net->batch; b++)
+		for (int j = 0; j < net->truths; j++)
+			net->truth[b * net->truths + j] = j == b % net->truths;
+	net->train = 1;
+	fill_deltas(net, 7);
+	accel_reset_counts();
+	forward_network(net);
+	assert_true(accel_count(ACCEL_forward_network) == 1);
+	float *mine = layer_state(net, &len), cost = *net->cost;
+	fill_deltas(net, 7);
+	ORIG(network_fn, forward_network)(net);
+	float *orig = layer_state(net, &len2);
+	assert_true(len == len2);
+	assert_same_bits(mine, orig, len, "outputs and deltas");
+	assert_same_bits(&cost, net->cost, 1, "cost");
+	assert_true(isfinite(cost) && cost > 0);
+	/* the first layer's delta (nothing but the zeroing writes it) */
+	assert_true(net->layers[0].delta[0] == 0);
+	free(x), free(mine), free(orig);
+	free_network(net);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 static void training_should_call_every_replacement(void **state)
 {
 	(void)state;
@@ -612,6 +815,8 @@ static void training_should_call_every_replacement(void **state)
 	for (int f = 0; f < ACCEL_NFUNCTIONS; f++) {
 		if (f == ACCEL_gemm_cpu)
 			continue; /* Darknet's layers call gemm */
+		if (f == ACCEL_forward_network)
+			continue; /* bench runs the layers itself; see the forward_network tests */
 		if (accel_count((enum accel_fn)f) == 0)
 			fail_msg("one training batch never ran the replacement of %s",
 				 accel_name((enum accel_fn)f));
@@ -721,9 +926,12 @@ int main(void)
 		cmocka_unit_test(bn_act_should_match_darknets_passes_bit_for_bit),
 		cmocka_unit_test(bn_act_backward_should_match_the_separate_passes_bit_for_bit),
 		cmocka_unit_test(shortcut_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(shortcut_layer_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
+		cmocka_unit_test(forward_network_should_match_darknet_in_inference),
+		cmocka_unit_test(forward_network_should_match_darknet_in_training),
 		cmocka_unit_test(training_should_call_every_replacement),
 		cmocka_unit_test(losses_should_agree_with_and_without_replacements),
 		cmocka_unit_test(losses_should_agree_for_every_way_of_joining_images),
