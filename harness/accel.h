@@ -65,7 +65,9 @@
 	X(fill_cpu)           \
 	X(scal_cpu)           \
 	X(forward_convolutional_layer) \
-	X(backward_convolutional_layer)
+	X(backward_convolutional_layer) \
+	X(forward_maxpool_layer) \
+	X(backward_maxpool_layer)
 
 #define ACCEL_ENUM(name) ACCEL_##name,
 enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };
