@@ -13,7 +13,7 @@
  *     only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
  *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
- *     gradient_array:
+ *     gradient_array, forward_maxpool_layer, backward_maxpool_layer:
  *     bit-identical results to Debian's build of the original;
  *   - normalize_delta_cpu: the original's formula evaluated as C defines it
  *     (in double); Debian's build rounds differently in the last bit;
@@ -31,6 +31,13 @@
  * runs one GEMM for all of them (the same sums, larger matrices, which
  * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
  * and binary convolutions are passed to the original.
+ *
+ * accel_pool.c replaces forward_maxpool_layer and backward_maxpool_layer
+ * (reached the same way): the forward pass scans the windows wholly inside
+ * the input with vectorised kernels, doing per window position what
+ * Debian's -Ofast build does, so the maxima and indexes are the same bits
+ * (ties, signed zeros, NaN included); the backward pass adds the deltas in
+ * Darknet's order.
  *
  * A process-wide switch turns all replacements off: each replacement then
  * calls libdarknet's own definition, found with dlsym() on the library's
