@@ -13,7 +13,8 @@
  *     only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
  *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
- *     gradient_array, forward_shortcut_layer, backward_shortcut_layer:
+ *     gradient_array, forward_shortcut_layer, backward_shortcut_layer,
+ *     forward_maxpool_layer, backward_maxpool_layer:
  *     bit-identical results to Debian's build of the original;
  *   - forward_network: bit-identical outputs; in inference only, the layers'
  *     deltas are left as they were instead of zeroed (see below);
@@ -45,6 +46,13 @@
  * or LEAKY activation, Darknet's three passes each way in one
  * (accel_shortcut_act), bit-identical; other shapes and activations go to
  * the original.
+ *
+ * accel_pool.c replaces forward_maxpool_layer and backward_maxpool_layer
+ * (reached the same way): the forward pass scans the windows wholly inside
+ * the input with vectorised kernels, doing per window position what
+ * Debian's -Ofast build does, so the maxima and indexes are the same bits
+ * (ties, signed zeros, NaN included); the backward pass adds the deltas in
+ * Darknet's order.
  *
  * A process-wide switch turns all replacements off: each replacement then
  * calls libdarknet's own definition, found with dlsym() on the library's
@@ -82,7 +90,9 @@
 	X(backward_convolutional_layer) \
 	X(forward_network)    \
 	X(forward_shortcut_layer) \
-	X(backward_shortcut_layer)
+	X(backward_shortcut_layer) \
+	X(forward_maxpool_layer) \
+	X(backward_maxpool_layer)
 
 #define ACCEL_ENUM(name) ACCEL_##name,
 enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };

@@ -10,6 +10,7 @@
 #include "helpers.h"
 
 #include <dlfcn.h>
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,8 @@ typedef void (*layer_fn)(layer, network);
 layer make_shortcut_layer(int batch, int index, int w, int h, int c, int w2, int h2, int c2);
 void forward_shortcut_layer(const layer l, network net);
 void backward_shortcut_layer(const layer l, network net);
+/* Darknet's (maxpool_layer.h); not in darknet.h. */
+layer make_maxpool_layer(int batch, int h, int w, int c, int size, int stride, int padding);
 
 /* The replacement (what the program resolves the name to) and Darknet's
  * original of function f, as function pointers of type T. */
@@ -616,6 +619,92 @@ static void level1_helpers_should_match_darknet_bit_for_bit(void **state)
 			}
 }
 
+/* Max-pool shapes: batch, height, width, channels, size, stride, padding
+ * (Darknet's window starts at -padding/2): VGG16's 2x2/2 and ResNet50's
+ * 3x3/2 (padding 2) on even and odd inputs, rows long enough for the
+ * vector kernels, overlapping windows (stride 1), stride 3, windows larger
+ * than the input's border and a window larger than the input. */
+static const int pool_shapes[][7] = {
+	{ 2, 8, 8, 3, 2, 2, 0 },   { 2, 9, 7, 2, 2, 2, 1 },  { 1, 6, 37, 2, 2, 2, 1 },
+	{ 1, 7, 9, 3, 3, 2, 2 },   { 2, 10, 41, 2, 3, 2, 2 }, { 1, 9, 40, 2, 3, 2, 0 },
+	{ 3, 5, 6, 2, 3, 1, 2 },   { 1, 11, 8, 2, 3, 3, 0 },  { 2, 6, 7, 2, 2, 1, 1 },
+	{ 1, 9, 9, 1, 5, 2, 4 },   { 1, 4, 5, 1, 2, 2, 2 },   { 2, 7, 34, 2, 2, 3, 1 },
+	{ 1, 3, 3, 2, 5, 1, 4 },   { 2, 5, 19, 1, 1, 1, 0 },
+};
+
+/* Pool inputs: 0 continuous negative values (the -FLT_MAX outside must
+ * lose), 1 small integers with many ties and zeros of both signs, 2 the
+ * same with NaN, infinities and -FLT_MAX. */
+static float *pool_input(size_t n, int kind)
+{
+	float *p = rand_array(n, -3.5f, 3.5f);
+	for (size_t i = 0; i < n; i++) {
+		if (kind == 0) {
+			p[i] = -1.5f + p[i] / 7;
+			continue;
+		}
+		p[i] = (float)(int)p[i];
+		if (p[i] == 0 && frand(0, 1) < 0.5f)
+			p[i] = -0.0f;
+		float r = frand(0, 1);
+		if (kind == 2 && r < 0.2f)
+			p[i] = r < 0.05f ? NAN : r < 0.1f ? -INFINITY : r < 0.15f ? -FLT_MAX : INFINITY;
+	}
+	return p;
+}
+
+/* Output, indexes and the input delta of Darknet's passes and of the
+ * replacements on the same input, bit for bit. The backward pass adds
+ * deltas of different magnitudes, so a different order of the sums onto an
+ * input that several windows share shows in the bits. */
+static void pool_case(const int *s, int kind)
+{
+	int batch = s[0], h = s[1], w = s[2], c = s[3];
+	layer a = make_maxpool_layer(batch, h, w, c, s[4], s[5], s[6]);
+	layer b = make_maxpool_layer(batch, h, w, c, s[4], s[5], s[6]);
+	size_t nin = (size_t)batch * h * w * c, nout = (size_t)a.outputs * batch;
+	float *in = pool_input(nin, kind);
+	network net = { 0 };
+	net.input = in;
+	net.train = 1;
+	ORIG(layer_fn, forward_maxpool_layer)(a, net);
+	MINE(layer_fn, forward_maxpool_layer)(b, net);
+	assert_same_bits(b.output, a.output, nout, "forward_maxpool_layer output");
+	for (size_t i = 0; i < nout; i++)
+		if (a.indexes[i] != b.indexes[i])
+			fail_msg("forward_maxpool_layer index %zu: %d != %d", i, b.indexes[i],
+				 a.indexes[i]);
+	int inside = 1;
+	for (size_t i = 0; i < nout; i++)
+		inside &= a.indexes[i] >= 0 && (size_t)a.indexes[i] < nin;
+	assert_true(inside || kind == 2); /* NaN can leave a window without an index */
+	if (inside) {
+		for (size_t i = 0; i < nout; i++)
+			a.delta[i] = b.delta[i] = frand(-1, 1) * (i % 3 ? 1e-4f : 1e3f);
+		float *da = rand_array(nin, -1, 1), *db = dup_array(da, nin);
+		net.delta = da;
+		ORIG(layer_fn, backward_maxpool_layer)(a, net);
+		net.delta = db;
+		MINE(layer_fn, backward_maxpool_layer)(b, net);
+		assert_same_bits(db, da, nin, "backward_maxpool_layer delta");
+		free(da), free(db);
+	}
+	free(in);
+	free_layer(a), free_layer(b);
+}
+
+static void maxpool_should_match_darknet_bit_for_bit(void **state)
+{
+	(void)state;
+	size_t before = accel_count(ACCEL_forward_maxpool_layer);
+	for (size_t s = 0; s < sizeof pool_shapes / sizeof pool_shapes[0]; s++)
+		for (int kind = 0; kind < 3; kind++)
+			pool_case(pool_shapes[s], kind);
+	/* the replacement did the work, not a pass to Darknet's */
+	assert_true(accel_count(ACCEL_forward_maxpool_layer) - before ==
+		    3 * sizeof pool_shapes / sizeof pool_shapes[0]);
+}
+
 /* The name resolves to darkfold's definition everywhere in the process (so
  * libdarknet's PLT calls land there), and it is not libdarknet's. */
 static void darknet_names_should_resolve_to_the_replacements(void **state)
@@ -929,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(shortcut_layer_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(activations_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(level1_helpers_should_match_darknet_bit_for_bit),
+		cmocka_unit_test(maxpool_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
 		cmocka_unit_test(forward_network_should_match_darknet_in_inference),
 		cmocka_unit_test(forward_network_should_match_darknet_in_training),
