@@ -320,17 +320,24 @@ static int write_map(const char *maps, const char *path, const double *map, int 
 	return rc;
 }
 
-/* Decode the image at path to (c, h, w) into x. Returns 0 or -1. */
-static int decode(const char *path, int c, int h, int w, float *x)
+/* Longest message kept for an image that cannot be decoded. */
+enum { DECODE_MSG = 512 };
+
+/* Decode the image at path to (c, h, w) into x. Returns 0, or -1 with the
+ * message in err (DECODE_MSG bytes): decoding runs in a second thread
+ * while the network runs, and the network's passes send stderr to its log,
+ * so the main thread prints the message. */
+static int decode(const char *path, int c, int h, int w, float *x, char *err)
 {
 	struct image im, rs;
-	if (image_png_read(path, c, &im, NULL) < 0)
+	if (image_png_read_quiet(path, c, &im, NULL, err, DECODE_MSG) < 0)
 		return -1;
 	const struct image *s = &im;
 	if (im.w != w || im.h != h) {
 		if (image_resize(&im, w, h, &rs) < 0) {
 			image_release(&im);
-			return error("'%s': cannot resize to %dx%d", path, w, h);
+			snprintf(err, DECODE_MSG, "'%s': cannot resize to %dx%d", path, w, h);
+			return -1;
 		}
 		s = &rs;
 	}
@@ -342,11 +349,13 @@ static int decode(const char *path, int c, int h, int w, float *x)
 }
 
 /* One chunk of images, decoded: X holds k images, at[j] is image j's
- * index in the paths; failed is set when one could not be decoded. */
+ * index in the paths; msg holds the nfailed messages of the images that
+ * could not be decoded, DECODE_MSG bytes each. */
 struct chunk {
-	float *X; /* (batch + 1, C*H*W) */
-	int *at;  /* (batch) */
-	int k, failed;
+	float *X;  /* (batch + 1, C*H*W) */
+	int *at;   /* (batch) */
+	char *msg; /* (batch, DECODE_MSG) */
+	int k, nfailed;
 };
 
 /* What a decoding thread needs: images [s, end) of p into ch. */
@@ -360,13 +369,15 @@ static void *decode_chunk(void *arg)
 {
 	struct decode_job *j = arg;
 	size_t in = (size_t)j->c * j->h * j->w;
-	j->ch->k = j->ch->failed = 0;
+	struct chunk *ch = j->ch;
+	ch->k = ch->nfailed = 0;
 	for (int i = j->s; i < j->end; i++) {
-		if (decode(j->p->v[i], j->c, j->h, j->w, j->ch->X + (size_t)j->ch->k * in) < 0) {
-			j->ch->failed = 1;
+		if (decode(j->p->v[i], j->c, j->h, j->w, ch->X + (size_t)ch->k * in,
+			   ch->msg + (size_t)ch->nfailed * DECODE_MSG) < 0) {
+			ch->nfailed++;
 			continue;
 		}
-		j->ch->at[j->ch->k++] = i;
+		ch->at[ch->k++] = i;
 	}
 	return NULL;
 }
@@ -410,6 +421,7 @@ static void predict_all(struct net *n, const struct model *m, const struct paths
 	for (int i = 0; i < 2; i++) {
 		ch[i].X = xmalloc(((size_t)batch + 1) * in * sizeof(float));
 		ch[i].at = xmalloc((size_t)batch * sizeof(int));
+		ch[i].msg = xmalloc((size_t)batch * DECODE_MSG);
 	}
 	double *score = xmalloc((size_t)batch * sizeof(double));         /* (B) */
 	double *map = xmalloc((size_t)batch * h * w * sizeof(double));   /* (B, H, W) */
@@ -427,7 +439,9 @@ static void predict_all(struct net *n, const struct model *m, const struct paths
 			if (!threaded)
 				decode_chunk(&job);
 		}
-		*failed |= ch[cur].failed;
+		for (int i = 0; i < ch[cur].nfailed; i++)
+			error("%s", ch[cur].msg + (size_t)i * DECODE_MSG);
+		*failed |= ch[cur].nfailed > 0;
 		if (ch[cur].k > 0)
 			score_chunk(n, m, p, &ch[cur], score, map, fmt, maps, anomalous, failed);
 		if (threaded)
@@ -436,6 +450,7 @@ static void predict_all(struct net *n, const struct model *m, const struct paths
 	for (int i = 0; i < 2; i++) {
 		free(ch[i].X);
 		free(ch[i].at);
+		free(ch[i].msg);
 	}
 	free(map);
 	free(score);
