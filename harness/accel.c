@@ -32,6 +32,7 @@ enum { DN_LOGISTIC = 0, DN_RELU = 1, DN_LINEAR = 3, DN_LEAKY = 7 };
 static int accel_off;
 static size_t accel_counts[ACCEL_NFUNCTIONS];
 static void *accel_originals[ACCEL_NFUNCTIONS];
+static int ordered_products;
 
 #define ACCEL_NAME(name) #name,
 static const char *const accel_names[ACCEL_NFUNCTIONS] = { ACCEL_FUNCTIONS(ACCEL_NAME) };
@@ -184,6 +185,10 @@ static void sgemm(int TA, int TB, int M, int N, int K, float ALPHA, const float 
 {
 	if (M <= 0 || N <= 0)
 		return;
+	if (accel_ordered() && ALPHA == 1 && (BETA == 0 || BETA == 1)) {
+		accel_gemm_ordered(TA, TB, M, N, K, A, lda, B, ldb, BETA == 1, C, ldc);
+		return;
+	}
 	if (K <= 0) {
 		for (int i = 0; i < M; i++)
 			for (int j = 0; j < N; j++)
@@ -191,6 +196,22 @@ static void sgemm(int TA, int TB, int M, int N, int K, float ALPHA, const float 
 		return;
 	}
 	blas_sgemm(TA, TB, M, N, K, ALPHA, A, lda, B, ldb, BETA, C, ldc);
+}
+
+void accel_product(int ta, int tb, int M, int N, int K, const float *A, int lda,
+		   const float *B, int ldb, int accumulate, float *C, int ldc)
+{
+	sgemm(ta, tb, M, N, K, 1, A, lda, B, ldb, accumulate ? 1 : 0, C, ldc);
+}
+
+void accel_set_ordered(int on)
+{
+	ordered_products = on;
+}
+
+int accel_ordered(void)
+{
+	return ordered_products;
 }
 
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,

@@ -156,6 +156,32 @@ void accel_shortcut_act(float *out, const float *in, const float *add, float s1,
  * the same bits also when in_delta and add_delta are the same array). */
 void accel_shortcut_act_backward(float *delta, const float *out, float *in_delta,
 				 float *add_delta, float s1, float s2, size_t n, int act);
+/* The ordered GEMM: C (M, N) = op(A) (M, K) op(B) (K, N), row-major as
+ * Darknet's gemm, op transposing when ta or tb is set, plus C's own values
+ * if accumulate. Each element is one chain of fused multiply-adds in k
+ * order,
+ *     c = accumulate ? C[i][j] : 0;  c = fma(op(A)[i][k], op(B)[k][j], c), k = 0 .. K-1,
+ * so its bits depend on its row of op(A), its column of op(B) and its start
+ * value only: not on M, N, its position, the instruction set or the
+ * product's other elements (accel_gemm.c). Inference uses it so that an
+ * image's scores do not depend on which images share its batch. Not
+ * thread-safe (it keeps its packing buffers). */
+void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int lda,
+			const float *B, int ldb, int accumulate, float *C, int ldc);
+/* Use the kernel for isa ("avx512f", "avx2" or "scalar") from now on, or
+ * the best one for this CPU again with NULL; -1 if this CPU lacks isa. For
+ * tests: every kernel must give the same bits. */
+int accel_gemm_force_kernel(const char *isa);
+/* While set, the replacements run every product of a layer's forward pass
+ * (gemm, gemm_cpu and the convolutional layer's) with accel_gemm_ordered
+ * when it can (ALPHA 1, BETA 0 or 1), else with OpenBLAS. forward_network
+ * sets it for the length of an inference pass (net->train == 0). */
+void accel_set_ordered(int on);
+int accel_ordered(void);
+/* C = op(A) op(B) (+ C if accumulate) with accel_gemm_ordered while
+ * accel_ordered() is set, else with OpenBLAS. */
+void accel_product(int ta, int tb, int M, int N, int K, const float *A, int lda,
+		   const float *B, int ldb, int accumulate, float *C, int ldc);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 

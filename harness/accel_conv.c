@@ -158,11 +158,11 @@ void forward_convolutional_layer(layer l, network net)
 			columns(&l, net.input, b0, cb, K, n, col);
 		}
 		if (cb == 1) {
-			blas_sgemm(0, 0, m, n, K, 1, l.weights, K, col, n, 0, out, n);
+			accel_product(0, 0, m, n, K, l.weights, K, col, n, 0, out, n);
 			continue;
 		}
 		float *prod = scratch(SCRATCH_PRODUCT, (size_t)m * N);  /* (m, N) */
-		blas_sgemm(0, 0, m, (int)N, K, 1, l.weights, K, col, (int)N, 0, prod, (int)N);
+		accel_product(0, 0, m, (int)N, K, l.weights, K, col, (int)N, 0, prod, (int)N);
 		for (int j = 0; j < cb; j++)
 			for (int r = 0; r < m; r++)
 				memcpy(out + ((size_t)j * m + r) * n, prod + r * N + (size_t)j * n,

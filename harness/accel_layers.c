@@ -96,6 +96,7 @@ void forward_network(network *netp)
 	}
 	accel_note_call(ACCEL_forward_network);
 	network net = *netp;
+	accel_set_ordered(!net.train);
 	for (int i = 0; i < net.n; i++) {
 		net.index = i;
 		layer l = net.layers[i];
@@ -106,5 +107,6 @@ void forward_network(network *netp)
 		if (l.truth)
 			net.truth = l.output;
 	}
+	accel_set_ordered(0);
 	calc_network_cost(netp);
 }

@@ -204,6 +204,87 @@ static void gemm_should_match_darknet_within_rounding(void **state)
 					}
 }
 
+/* accel_gemm_ordered's definition, written out: each element one fmaf()
+ * chain in k order from 0 (or from C's value when accumulating). */
+static void ordered_reference(int ta, int tb, int M, int N, int K, const float *A, int lda,
+			      const float *B, int ldb, int acc, float *C, int ldc)
+{
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			float c = acc ? C[(size_t)i * ldc + j] : 0.0f;
+			for (int k = 0; k < K; k++)
+				c = fmaf(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k],
+					 tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j], c);
+			C[(size_t)i * ldc + j] = c;
+		}
+}
+
+/* The ordered GEMM equals its definition bit for bit (tolerance 0: a
+ * fused multiply-add is rounded once, so the chain has one exact result),
+ * with every kernel this CPU has, every transposition, with and without
+ * accumulation, on shapes that cut the 12 x 32 tiles, the 384-step blocks
+ * of k and the 480-wide blocks at odd places, and on shapes that make it
+ * run its vectors along the rows (few columns, many rows). */
+static void ordered_gemm_should_be_one_fma_chain_per_element(void **state)
+{
+	(void)state;
+	static const int dims[][3] = { { 1, 1, 1 },    { 5, 7, 3 },    { 12, 32, 384 },
+				       { 13, 33, 385 }, { 25, 487, 7 }, { 64, 4, 800 },
+				       { 100, 3, 17 },  { 2, 70, 1 },   { 30, 9, 0 } };
+	static const char *const isas[] = { "avx512f", "avx2", "scalar" };
+	int kernels = 0;
+	for (size_t s = 0; s < sizeof isas / sizeof isas[0]; s++) {
+		if (accel_gemm_force_kernel(isas[s]) != 0)
+			continue; /* not on this CPU */
+		kernels++;
+		for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
+			for (int v = 0; v < 8; v++) {
+				int ta = v & 1, tb = v >> 1 & 1, acc = v >> 2;
+				int M = dims[d][0], N = dims[d][1], K = dims[d][2];
+				int lda = (ta ? M : K) + 2, ldb = (tb ? K : N) + 1, ldc = N + 3;
+				size_t na = (size_t)(ta ? K : M) * lda + 1;
+				size_t nb = (size_t)(tb ? N : K) * ldb + 1, nc = (size_t)M * ldc;
+				float *A = rand_array(na, -1, 1), *B = rand_array(nb, -1, 1);
+				float *c0 = rand_array(nc, -1, 1), *c1 = dup_array(c0, nc);
+				accel_gemm_ordered(ta, tb, M, N, K, A, lda, B, ldb, acc, c0, ldc);
+				ordered_reference(ta, tb, M, N, K, A, lda, B, ldb, acc, c1, ldc);
+				assert_same_bits(c0, c1, nc, isas[s]);
+				free(A), free(B), free(c0), free(c1);
+			}
+	}
+	accel_gemm_force_kernel(NULL);
+	assert_true(kernels >= 1);
+}
+
+/* What inference relies on: one column of B, and one row of A, give the
+ * same bits whether they are multiplied alone or inside a larger product,
+ * at any position, whichever way the larger one runs its vectors. */
+static void ordered_gemm_should_not_depend_on_the_rest_of_the_product(void **state)
+{
+	(void)state;
+	const int M = 70, K = 300, N = 150;
+	float *A = rand_array((size_t)M * K, -1, 1), *B = rand_array((size_t)K * N, -1, 1);
+	float *all = xmalloc(sizeof(float) * M * N), *one = xmalloc(sizeof(float) * M * N);
+	float *col = xmalloc(sizeof(float) * K);
+	accel_gemm_ordered(0, 0, M, N, K, A, K, B, N, 0, all, N);
+	for (int j = 0; j < N; j += 37) { /* column j alone: N = 1 */
+		for (int k = 0; k < K; k++)
+			col[k] = B[(size_t)k * N + j];
+		accel_gemm_ordered(0, 0, M, 1, K, A, K, col, 1, 0, one, 1);
+		for (int i = 0; i < M; i++)
+			assert_same_bits(&all[(size_t)i * N + j], &one[i], 1, "a column alone");
+	}
+	for (int i = 0; i < M; i += 23) { /* row i alone: M = 1 */
+		accel_gemm_ordered(0, 0, 1, N, K, A + (size_t)i * K, K, B, N, 0, one, N);
+		assert_same_bits(&all[(size_t)i * N], one, N, "a row alone");
+	}
+	/* 3 columns from the middle: the vectors run along the rows. */
+	accel_gemm_ordered(0, 0, M, 3, K, A, K, B + 61, N, 0, one, 3);
+	for (int i = 0; i < M; i++)
+		assert_same_bits(&all[(size_t)i * N + 61], &one[(size_t)i * 3], 3, "3 columns");
+	free(A), free(B), free(all), free(one), free(col);
+}
+
 /* (batch, n, size) shapes for the bias and normalisation helpers. */
 static const int bns[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 2, 4, 33 }, { 4, 3, 64 }, { 1, 2, 101 } };
 #define NBN (sizeof bns / sizeof bns[0])
@@ -818,9 +899,57 @@ static float *layer_state(const network *net, size_t *len)
 	return s;
 }
 
+/* Large enough that OpenBLAS picks different kernels for 1 and 6 images. */
+static const char batch_cfg[] =
+	"[net]\nbatch=6\nsubdivisions=1\nwidth=32\nheight=32\nchannels=3\n\n"
+	"[convolutional]\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=32\nsize=3\nstride=1\npad=1\n"
+	"activation=relu\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=relu\n\n"
+	"[maxpool]\nsize=2\nstride=2\n\n"
+	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=relu\n\n"
+	"[convolutional]\nfilters=24\nsize=1\nstride=1\npad=1\nactivation=linear\n\n"
+	"[connected]\noutput=64\nactivation=relu\n\n"
+	"[connected]\noutput=2\nactivation=linear\n\n"
+	"[softmax]\n";
+
+/* What `predict` promises: an image's outputs, in every layer, have the
+ * same bits whether it is scored alone or fifth of six images. */
+static void inference_should_not_depend_on_the_batch(void **state)
+{
+	(void)state;
+	char *dir, *cfg = write_cfg(&dir, batch_cfg);
+	srand(5);
+	network *net = parse_network_cfg(cfg);
+	assert_non_null(net);
+	const int B = 6, at = 4;
+	size_t in = (size_t)net->inputs;
+	float *x = rand_array((size_t)B * in, 0, 1);
+	network_predict(net, x);
+	float **six = xcalloc((size_t)net->n, sizeof *six);
+	for (int i = 0; i < net->n; i++) /* image `at` in each layer's output */
+		six[i] = dup_array(net->layers[i].output + (size_t)at * net->layers[i].outputs,
+				   (size_t)net->layers[i].outputs);
+	set_batch_network(net, 1);
+	network_predict(net, x + (size_t)at * in);
+	for (int i = 0; i < net->n; i++) {
+		assert_same_bits(net->layers[i].output, six[i], (size_t)net->layers[i].outputs,
+				 "an image alone and in a batch");
+		free(six[i]);
+	}
+	free(six), free(x), free(cfg);
+	free_network(net);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 /* network_predict (Darknet's, calling the replacement) against its steps
- * with Darknet's own forward_network: the same outputs in every layer; the
- * replacement leaves the deltas alone (the original zeroes them). */
+ * with Darknet's own forward_network, both with the ordered products (which
+ * the replacement turns on for an inference pass, and off after it): the
+ * same outputs in every layer; the replacement leaves the deltas alone (the
+ * original zeroes them). */
 static void forward_network_should_match_darknet_in_inference(void **state)
 {
 	(void)state;
@@ -837,9 +966,12 @@ static void forward_network_should_match_darknet_in_inference(void **state)
 		for (int j = 0; j < net->layers[i].outputs * net->layers[i].batch; j++)
 			assert_true(net->layers[i].delta[j] == 7);
 
+	assert_false(accel_ordered()); /* only for the length of the pass */
 	network saved = *net;
 	net->input = x, net->truth = 0, net->train = 0, net->delta = 0;
+	accel_set_ordered(1); /* Darknet's loop, with the same products */
 	ORIG(network_fn, forward_network)(net);
+	accel_set_ordered(0);
 	*net = saved;
 	float *orig = layer_state(net, &len2);
 	assert_true(len == len2);
@@ -1008,6 +1140,8 @@ int main(void)
 		cmocka_unit_test(im2col_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(col2im_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(gemm_should_match_darknet_within_rounding),
+		cmocka_unit_test(ordered_gemm_should_be_one_fma_chain_per_element),
+		cmocka_unit_test(ordered_gemm_should_not_depend_on_the_rest_of_the_product),
 		cmocka_unit_test(bias_and_scale_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(reductions_should_match_darknet_within_rounding),
 		cmocka_unit_test(adam_should_match_the_scalar_formula_bit_for_bit),
@@ -1021,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(maxpool_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
 		cmocka_unit_test(forward_network_should_match_darknet_in_inference),
+		cmocka_unit_test(inference_should_not_depend_on_the_batch),
 		cmocka_unit_test(forward_network_should_match_darknet_in_training),
 		cmocka_unit_test(training_should_call_every_replacement),
 		cmocka_unit_test(losses_should_agree_with_and_without_replacements),

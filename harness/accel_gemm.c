@@ -1,0 +1,301 @@
+/* accel_gemm.c: the ordered GEMM (see accel.h, accel_gemm_ordered).
+ *
+ * Every element of the product is one chain of fused multiply-adds in k
+ * order, started from 0 or from C's own value. No other sum order is ever
+ * used: the blocking over k continues each element's chain from the value
+ * stored by the previous block, and the partial tiles at the edges run the
+ * same kernel on zero-padded copies. So an element's bits depend only on
+ * its row of op(A), its column of op(B) and its start value, never on the
+ * product's shape, the element's position in it or the instruction set
+ * (a fused multiply-add is rounded once, in every one).
+ *
+ * The layout follows the usual packed design: one operand (V, "vector")
+ * is cut into panels of PR elements that fill SIMD registers, the other
+ * (U, "broadcast") into panels of QR elements, each broadcast in turn;
+ * a QR x PR tile of the product stays in registers for KC steps of k.
+ * V runs along the product's columns (N) or along its rows (M), whichever
+ * wastes less of the padded panels: a convolution at 64 x 64 px has late
+ * layers with 4 or 16 output positions and hundreds of filters. */
+#include "accel.h"
+
+#include "error.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GEMM_X86 1
+#else
+#define GEMM_X86 0
+#endif
+
+/* QR x PR tile; KC steps of k per pass; a V block of KC x PC (the L2
+ * cache's share) and a U block of QC x KC. */
+enum { QR = 12, PR = 32, KC = 384, PC = 480, QC = 3072 };
+
+/* An operand viewed as a matrix: element (r, k) at base + r*rs + k*ks. */
+struct view {
+	const float *base;
+	size_t rs, ks;
+};
+
+/* Packing buffers, grown on demand and kept; 64-byte aligned views of
+ * raw allocations, for aligned vector loads. */
+static void *pack_raw[3];
+static float *pack_buf[3];
+static size_t pack_len[3];
+
+static float *pack_space(int which, size_t n)
+{
+	if (pack_len[which] < n) {
+		free(pack_raw[which]);
+		pack_raw[which] = xmalloc(n * sizeof(float) + 64);
+		pack_buf[which] = (float *)(((uintptr_t)pack_raw[which] + 63) & ~(uintptr_t)63);
+		pack_len[which] = n;
+	}
+	return pack_buf[which];
+}
+
+/* Rows r0 .. r0+rn-1, steps k0 .. k0+kn-1 of x into panels of `width`
+ * rows: panel after panel, each kn groups of `width` values (zero past
+ * the last row). */
+static void pack(struct view x, int r0, int rn, int k0, int kn, int width, float *dst)
+{
+	for (int p = 0; p < rn; p += width, dst += (size_t)kn * width) {
+		int w = rn - p < width ? rn - p : width;
+		const float *s = x.base + (size_t)(r0 + p) * x.rs + (size_t)k0 * x.ks;
+		if (x.rs == 1) {
+			for (int k = 0; k < kn; k++) {
+				memcpy(dst + (size_t)k * width, s + (size_t)k * x.ks, sizeof *s * w);
+				memset(dst + (size_t)k * width + w, 0, sizeof *s * (width - w));
+			}
+			continue;
+		}
+		/* A transpose, 16 steps of k (a cache line of each row) at a time. */
+		for (int kb = 0; kb < kn; kb += 16) {
+			int ke = kn - kb < 16 ? kn : kb + 16;
+			for (int r = 0; r < w; r++) {
+				const float *row = s + (size_t)r * x.rs;
+				__builtin_prefetch(row + (size_t)(kb + 32) * x.ks);
+				for (int k = kb; k < ke; k++)
+					dst[(size_t)k * width + r] = row[(size_t)k * x.ks];
+			}
+			for (int r = w; r < width; r++)
+				for (int k = kb; k < ke; k++)
+					dst[(size_t)k * width + r] = 0;
+		}
+	}
+}
+
+/* The tile kernels: t (QR x PR, rows ldt apart) = (first ? 0 : t) plus, per
+ * element, the chain over kc steps of u (kc x QR) and v (kc x PR). */
+typedef void (*kernel_fn)(int kc, const float *u, const float *v, float *t, size_t ldt,
+			  int first);
+
+static void kernel_scalar(int kc, const float *u, const float *v, float *t, size_t ldt,
+			  int first)
+{
+	for (int q = 0; q < QR; q++)
+		for (int p = 0; p < PR; p++) {
+			float c = first ? 0.0f : t[q * ldt + p];
+			for (int k = 0; k < kc; k++)
+				c = fmaf(u[(size_t)k * QR + q], v[(size_t)k * PR + p], c);
+			t[q * ldt + p] = c;
+		}
+}
+
+#if GEMM_X86
+__attribute__((target("avx512f"))) static void
+kernel_avx512(int kc, const float *u, const float *v, float *t, size_t ldt, int first)
+{
+	__m512 c[QR][2];
+#pragma GCC unroll 12
+	for (int q = 0; q < QR; q++) {
+		c[q][0] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + q * ldt);
+		c[q][1] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + q * ldt + 16);
+	}
+	for (int k = 0; k < kc; k++, u += QR, v += PR) {
+		__m512 b0 = _mm512_load_ps(v), b1 = _mm512_load_ps(v + 16);
+#pragma GCC unroll 12
+		for (int q = 0; q < QR; q++) {
+			__m512 a = _mm512_set1_ps(u[q]);
+			c[q][0] = _mm512_fmadd_ps(a, b0, c[q][0]);
+			c[q][1] = _mm512_fmadd_ps(a, b1, c[q][1]);
+		}
+	}
+#pragma GCC unroll 12
+	for (int q = 0; q < QR; q++) {
+		_mm512_storeu_ps(t + q * ldt, c[q][0]);
+		_mm512_storeu_ps(t + q * ldt + 16, c[q][1]);
+	}
+}
+
+/* AVX2 has 16 registers: the tile in four 6 x 16 quarters. */
+__attribute__((target("avx2,fma"))) static void
+kernel_avx2(int kc, const float *u, const float *v, float *t, size_t ldt, int first)
+{
+	for (int h = 0; h < QR; h += 6)
+		for (int w = 0; w < PR; w += 16) {
+			__m256 c[6][2];
+			float *tt = t + h * ldt + w;
+#pragma GCC unroll 6
+			for (int q = 0; q < 6; q++) {
+				c[q][0] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(tt + q * ldt);
+				c[q][1] = first ? _mm256_setzero_ps()
+						: _mm256_loadu_ps(tt + q * ldt + 8);
+			}
+			const float *uu = u + h, *vv = v + w;
+			for (int k = 0; k < kc; k++, uu += QR, vv += PR) {
+				__m256 b0 = _mm256_loadu_ps(vv), b1 = _mm256_loadu_ps(vv + 8);
+#pragma GCC unroll 6
+				for (int q = 0; q < 6; q++) {
+					__m256 a = _mm256_broadcast_ss(uu + q);
+					c[q][0] = _mm256_fmadd_ps(a, b0, c[q][0]);
+					c[q][1] = _mm256_fmadd_ps(a, b1, c[q][1]);
+				}
+			}
+#pragma GCC unroll 6
+			for (int q = 0; q < 6; q++) {
+				_mm256_storeu_ps(tt + q * ldt, c[q][0]);
+				_mm256_storeu_ps(tt + q * ldt + 8, c[q][1]);
+			}
+		}
+}
+#endif
+
+static kernel_fn forced_kernel;
+
+static kernel_fn kernel_for_cpu(void)
+{
+	if (forced_kernel)
+		return forced_kernel;
+#if GEMM_X86
+	if (__builtin_cpu_supports("avx512f"))
+		return kernel_avx512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return kernel_avx2;
+#endif
+	return kernel_scalar;
+}
+
+int accel_gemm_force_kernel(const char *isa)
+{
+	if (!isa) {
+		forced_kernel = NULL;
+		return 0;
+	}
+	if (!strcmp(isa, "scalar")) {
+		forced_kernel = kernel_scalar;
+		return 0;
+	}
+#if GEMM_X86
+	if (!strcmp(isa, "avx512f") && __builtin_cpu_supports("avx512f")) {
+		forced_kernel = kernel_avx512;
+		return 0;
+	}
+	if (!strcmp(isa, "avx2") && __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("fma")) {
+		forced_kernel = kernel_avx2;
+		return 0;
+	}
+#endif
+	return -1;
+}
+
+/* The product in the packed layout: c(q, p) at C + q*ldc + p for q < Q,
+ * p < P, the chain over k of u(q, k) v(p, k). */
+struct job {
+	struct view u, v;
+	int Q, P, K;
+	float *C;
+	size_t ldc;
+	int accumulate;
+	kernel_fn kernel;
+};
+
+/* One QR x PR tile at (q0, p0) with qn x pn valid elements. */
+static void tile(const struct job *j, const float *u, const float *v, int kc, int q0, int qn,
+		 int p0, int pn, int first)
+{
+	float *c = j->C + (size_t)q0 * j->ldc + p0;
+	if (qn == QR && pn == PR) {
+		j->kernel(kc, u, v, c, j->ldc, first);
+		return;
+	}
+	float t[QR * PR];
+	if (!first)
+		for (int q = 0; q < qn; q++)
+			for (int p = 0; p < pn; p++)
+				t[q * PR + p] = c[(size_t)q * j->ldc + p];
+	j->kernel(kc, u, v, t, PR, first);
+	for (int q = 0; q < qn; q++)
+		for (int p = 0; p < pn; p++)
+			c[(size_t)q * j->ldc + p] = t[q * PR + p];
+}
+
+static void run(const struct job *j)
+{
+	float *pu = pack_space(0, (size_t)(QC + QR) * KC);
+	float *pv = pack_space(1, (size_t)(PC + PR) * KC);
+	for (int q0 = 0; q0 < j->Q; q0 += QC) {
+		int qc = j->Q - q0 < QC ? j->Q - q0 : QC;
+		for (int k0 = 0; k0 < j->K; k0 += KC) {
+			int kc = j->K - k0 < KC ? j->K - k0 : KC;
+			int first = k0 == 0 && !j->accumulate;
+			pack(j->u, q0, qc, k0, kc, QR, pu);
+			for (int p0 = 0; p0 < j->P; p0 += PC) {
+				int pc = j->P - p0 < PC ? j->P - p0 : PC;
+				pack(j->v, p0, pc, k0, kc, PR, pv);
+				for (int q = 0; q < qc; q += QR)
+					for (int p = 0; p < pc; p += PR)
+						tile(j, pu + (size_t)q * kc, pv + (size_t)p * kc, kc,
+						     q0 + q, qc - q < QR ? qc - q : QR, p0 + p,
+						     pc - p < PR ? pc - p : PR, first);
+			}
+		}
+	}
+}
+
+/* The share of a padded panel layout that is real work. */
+static double fill(int P, int Q)
+{
+	double p = (double)P / ((P + PR - 1) / PR * PR), q = (double)Q / ((Q + QR - 1) / QR * QR);
+	return p * q;
+}
+
+void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int lda,
+			const float *B, int ldb, int accumulate, float *C, int ldc)
+{
+	if (M <= 0 || N <= 0)
+		return;
+	if (K <= 0) {
+		if (!accumulate)
+			for (int i = 0; i < M; i++)
+				memset(C + (size_t)i * ldc, 0, sizeof *C * N);
+		return;
+	}
+	/* op(A)(i, k) and op(B)(k, j) as views indexed (row of the product
+	 * side, k). */
+	struct view a = { A, ta ? 1 : (size_t)lda, ta ? (size_t)lda : 1 };
+	struct view b = { B, tb ? (size_t)ldb : 1, tb ? 1 : (size_t)ldb };
+	struct job j = { .K = K, .C = C, .accumulate = accumulate, .kernel = kernel_for_cpu() };
+	if (fill(N, M) >= fill(M, N)) { /* vectors along the columns */
+		j.u = a, j.v = b, j.Q = M, j.P = N, j.ldc = (size_t)ldc;
+		run(&j);
+		return;
+	}
+	/* Vectors along the rows: the product's transpose T (N, M), then C. */
+	float *t = pack_space(2, (size_t)N * M);
+	if (accumulate)
+		for (int i = 0; i < M; i++)
+			for (int c = 0; c < N; c++)
+				t[(size_t)c * M + i] = C[(size_t)i * ldc + c];
+	j.u = b, j.v = a, j.Q = N, j.P = M, j.C = t, j.ldc = (size_t)M;
+	run(&j);
+	for (int i = 0; i < M; i++)
+		for (int c = 0; c < N; c++)
+			C[(size_t)i * ldc + c] = t[(size_t)c * M + i];
+}
