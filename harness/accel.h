@@ -9,8 +9,9 @@
  * is not changed.
  *
  * Every replacement computes what Darknet's original computes:
- *   - gemm, gemm_cpu: OpenBLAS's sgemm (blas_sgemm()); differs from the original
- *     only by the order of the floating-point sums;
+ *   - gemm, gemm_cpu: OpenBLAS's sgemm (blas_sgemm()), or during an
+ *     inference pass the ordered GEMM (accel_gemm_ordered()); differ from
+ *     the original only by the order of the floating-point sums;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
  *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
  *     gradient_array, forward_shortcut_layer, backward_shortcut_layer,

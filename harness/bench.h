@@ -67,13 +67,17 @@ int bench_run(const struct bench_options *o, struct bench_result *r);
  * Darknet reports for batch i (its net->cost). Returns 0 or -1. */
 int bench_losses(const struct bench_options *o, int n, float *losses);
 
-/* Single-thread-or-more sgemm rate: C (n, n) = A (n, n) B (n, n) through
- * blas_sgemm with the current OpenBLAS thread count, one untimed call then
- * `iters` timed ones on values from a fixed generator. 2 n^3 FLOP per call. */
-struct bench_gemm_result {
-	int n, iters;
+/* GEMM rates: C (n, n) = A (n, n) B (n, n), one untimed call then `iters`
+ * timed ones on values from a fixed generator, 2 n^3 FLOP per call: through
+ * blas_sgemm (OpenBLAS, with its current thread count) and through
+ * accel_gemm_ordered (what inference runs; one thread). */
+struct bench_gemm_rate {
 	double seconds, cpu_seconds; /* wall clock and process CPU time, timed calls */
 	double gflops, cpu_gflops;   /* 2 n^3 iters / seconds, / cpu_seconds, in 1e9 */
+};
+struct bench_gemm_result {
+	int n, iters;
+	struct bench_gemm_rate blas, ordered;
 };
 
 /* Run the sgemm benchmark; n >= 1, iters >= 1, threads >= 1 (sets the

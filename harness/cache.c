@@ -70,6 +70,26 @@ static void cache_key(const struct dataset *d, int w, int h, int c, char key[65]
 	sha256_final_hex(&s, key);
 }
 
+/* What the images are, wherever they are and whenever they were written:
+ * SHA-256 over the preprocessing, the size, each image's path below the
+ * category folder and its label, and the decoded pixels. */
+static void data_key(const struct dataset *d, const struct cache *cc, char key[65])
+{
+	struct sha256 s;
+	sha256_init(&s);
+	char *head = xasprintf("darkfold data %d\n%s\n%dx%dx%d\n%d\n", CACHE_VERSION,
+			       CACHE_PREPROCESS, cc->w, cc->h, cc->c, d->n);
+	sha256_update(&s, head, strlen(head));
+	free(head);
+	for (int i = 0; i < d->n; i++) {
+		char *line = xasprintf("%s\t%d\n", d->items[i].rel, d->items[i].label);
+		sha256_update(&s, line, strlen(line));
+		free(line);
+	}
+	sha256_update(&s, cc->data, sizeof(float) * (size_t)cc->n * cc->c * cc->h * cc->w);
+	sha256_final_hex(&s, key);
+}
+
 char *cache_path(const struct dataset *d, int w, int h, int c, const char *cache_dir)
 {
 	struct sha256 s;
@@ -283,6 +303,7 @@ int cache_load(const struct dataset *d, int w, int h, int c, const char *cache_d
 	const char *why = cache_read(path, d, w, h, c, key, out);
 	if (!why) {
 		free(path);
+		data_key(d, out, out->data_key);
 		return 0;
 	}
 	printf("cache: building '%s' from %d images at %dx%dx%d (%s)\n", path, d->n, w, h, c, why);
@@ -294,6 +315,8 @@ int cache_load(const struct dataset *d, int w, int h, int c, const char *cache_d
 		cache_release(out);
 		rc = -1;
 	}
+	if (rc == 0)
+		data_key(d, out, out->data_key);
 	free(path);
 	return rc;
 }

@@ -22,6 +22,11 @@ struct cache {
 	int w, h, c, n;
 	float *data; /* (n, c, h, w), owned */
 	char key[65];
+	/* What the images are, not where or when they were written: SHA-256
+	 * over the preprocessing, the size, each image's path below the
+	 * category folder and label, and the decoded pixels. The same for a
+	 * moved checkout or regenerated identical data; set by cache_load. */
+	char data_key[65];
 };
 
 /* Load the cache for (dataset, w, h, c) from cache_dir, building it (and

@@ -119,18 +119,19 @@ static const char *imbalance_name(enum exp_imbalance i)
 }
 
 /* SHA-256 of everything that determines the unit's result: darkfold's
- * version, the effective cfg, the data (cache key), and the experiment
+ * version, the effective cfg, the data (the cache's data_key: what the images
+ * are, not where or when they were written), and the experiment
  * settings this unit uses (not other models' entries, not report-only
  * settings such as alpha or bootstrap). */
 static void inputs_hash(const struct experiment *e, const struct exp_model *m, int r, int f,
-			const char *cfg_sha, const char *cache_key, char hex[65])
+			const char *cfg_sha, const char *data_key, char hex[65])
 {
 	struct jw w;
 	jw_init(&w);
 	jw_obj_begin(&w);
 	jw_kstr(&w, "darkfold_version", DARKFOLD_VERSION);
 	jw_kstr(&w, "cfg_sha256", cfg_sha[0] ? cfg_sha : NULL);
-	jw_kstr(&w, "cache_key", cache_key);
+	jw_kstr(&w, "data_key", data_key);
 	experiment_hash_write(&w, e, EXP_HASH_DATA);
 	jw_kint(&w, "repeat", r);
 	jw_kint(&w, "fold", f);
@@ -217,7 +218,7 @@ int unit_is_current(const struct experiment *e, const char *model, int repeat, i
 	if (load_data(e, &d, &cc) < 0)
 		goto out;
 	char hex[65];
-	inputs_hash(e, &e->models[mi], repeat, fold, cfg_sha, cc.key, hex);
+	inputs_hash(e, &e->models[mi], repeat, fold, cfg_sha, cc.data_key, hex);
 	current = strcmp(hex, res.inputs_sha256) == 0;
 	cache_release(&cc);
 	dataset_release(&d);
@@ -431,7 +432,7 @@ static void write_sources(struct jw *w, const struct unit_run_state *s)
 	jw_obj_begin(w);
 	jw_kstr(w, "root", e->dataset.root);
 	jw_kstr(w, "category", e->dataset.category);
-	jw_kstr(w, "cache_key", s->have_data ? s->cc.key : NULL);
+	jw_kstr(w, "data_key", s->have_data ? s->cc.data_key : NULL);
 	jw_kint(w, "width", e->dataset.width);
 	jw_kint(w, "height", e->dataset.height);
 	jw_kint(w, "channels", e->dataset.channels);
@@ -752,7 +753,7 @@ static int write_cfg(struct unit_run_state *s)
 	if (m->kind == EXP_KIND_KNN) {
 		if (read_masks(s))
 			return 1;
-		inputs_hash(e, m, s->repeat, s->fold, "", s->cc.key, s->inputs_sha);
+		inputs_hash(e, m, s->repeat, s->fold, "", s->cc.data_key, s->inputs_sha);
 		return 0;
 	}
 	struct cfg c;
@@ -767,7 +768,7 @@ static int write_cfg(struct unit_run_state *s)
 	if (rc < 0)
 		return fail(s, "cannot write the effective cfg");
 	s->have_cfg = 1;
-	inputs_hash(e, m, s->repeat, s->fold, s->cfg_sha, s->cc.key, s->inputs_sha);
+	inputs_hash(e, m, s->repeat, s->fold, s->cfg_sha, s->cc.data_key, s->inputs_sha);
 	return 0;
 }
 
@@ -1054,7 +1055,7 @@ char **unit_inputs_all(const struct experiment *e, int *failed)
 			continue;
 		for (int i = 0; i < per; i++) {
 			list[m * per + i] = xmalloc(65);
-			inputs_hash(e, &e->models[m], i / e->cv.k, i % e->cv.k, cfg_sha, cc.key,
+			inputs_hash(e, &e->models[m], i / e->cv.k, i % e->cv.k, cfg_sha, cc.data_key,
 				    list[m * per + i]);
 		}
 	}

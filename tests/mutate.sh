@@ -200,6 +200,22 @@ mut policy-recall harness/metrics.c 'if (a1 >= t->recall_target * (double)total[
   test_metrics "recall_target demands one image more when target x count is whole but not in double"
 mut summary-boot-alpha harness/summary.c 'folds_derive_seed(c->seed, what, 0, 0), c->alpha,' 'folds_derive_seed(c->seed, what, 0, 0), 0.1,' \
   test_summary "pooled bootstrap intervals ignore alpha"
+# ---- the data's identity (harness/cache.c, harness/unit.c) ----
+mut data-key-pixels harness/cache.c 'sha256_update(&s, cc->data, sizeof(float)' 'if (0) sha256_update(&s, cc->data, sizeof(float)' \
+  test_cache "the data key ignores the pixels"
+mut unit-data-key harness/unit.c 'jw_kstr(&w, "data_key", data_key);' '(void)data_key;' \
+  test_unit "a unit stays current when images are added"
+# ---- inference's products (harness/accel_gemm.c, harness/accel_layers.c) ----
+mut ordered-inference harness/accel_layers.c 'accel_set_ordered(!net.train);' 'accel_set_ordered(0);' \
+  "test_accel test_predict" "inference runs OpenBLAS, whose results depend on the batch"
+mut ordered-accumulate harness/accel_gemm.c 'int first = k0 == 0 && !j->accumulate;' 'int first = k0 == 0;' \
+  test_accel "the ordered GEMM drops C's values when asked to add to them"
+mut ordered-k-blocks harness/accel_gemm.c 'j->kernel(kc, u, v, c, j->ldc, first);' 'j->kernel(kc, u, v, c, j->ldc, 1);' \
+  test_accel "a full tile restarts its chains at every block of k"
+mut ordered-rows-accumulate harness/accel_gemm.c '	if (accumulate)
+		for (int i = 0; i < M; i++)' '	if (0)
+		for (int i = 0; i < M; i++)' \
+  test_accel "a product run along its rows ignores C's values when adding to them"
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 want=() check_only=0

@@ -77,6 +77,7 @@ else echo "FAIL: peak RSS: wide '$big', tiny '$small'"; echo "$wide"; fail=1; fi
 out=$("$D" bench --gemm 96 --iters 2); check "bench --gemm" 0 $?
 contains "bench --gemm names the product" "$out" "sgemm 96x96 times 96x96, 2 timed calls"
 contains "bench --gemm prints the rate" "$out" "GFLOP/s (CPU time)"
+contains "bench --gemm prints the ordered GEMM's rate" "$out" "ordered GEMM (inference, 1 thread): "
 "$D" bench --gemm 0 >/dev/null 2>"$tmp/err"; check "--gemm 0" 2 $?
 contains "--gemm 0 is reported" "$(cat "$tmp/err")" "--gemm"
 "$D" bench --gemm 64 --cfg "$tmp/tiny.cfg" >/dev/null 2>"$tmp/err"; check "--gemm with --cfg" 2 $?

@@ -245,6 +245,57 @@ static void cache_should_rebuild_when_a_source_changes(void **state)
 	cache_release(&cc);
 }
 
+/* data_key names what the images are: the same after the files are touched
+ * (the cache is rebuilt) and for a copy of the dataset in another folder
+ * with its own cache; another key when a pixel changes. */
+static void data_key_should_follow_content_not_place_or_time(void **state)
+{
+	struct fixture *f = *state;
+	struct cache cc;
+	free(load(f, 2, 2, 3, &cc));
+	char first[65];
+	memcpy(first, cc.data_key, sizeof first);
+	assert_int_equal((int)strlen(first), 64);
+	cache_release(&cc);
+
+	char *p = xasprintf("%s/part/train/good/000.png", f->root);
+	struct timespec later[2] = { { 1100000000, 0 }, { 1100000000, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
+	free(p);
+	dataset_release(&f->d);
+	assert_int_equal(dataset_scan(f->root, "part", normal, 1, anomalous, 1, &f->d), 0);
+	char *msg = load(f, 2, 2, 3, &cc);
+	assert_non_null(strstr(msg, "stale")); /* the file key follows mtimes */
+	free(msg);
+	assert_string_equal(cc.data_key, first);
+	cache_release(&cc);
+
+	char *other = xasprintf("%s/elsewhere", f->root), *cache2 = xasprintf("%s/c2", f->root);
+	write_image(other, "part/train/good/000.png", 0);
+	write_image(other, "part/train/good/001.png", 1);
+	write_image(other, "part/test/cut/000.png", 2);
+	struct dataset d2;
+	assert_int_equal(dataset_scan(other, "part", normal, 1, anomalous, 1, &d2), 0);
+	stdout_begin();
+	assert_int_equal(cache_load(&d2, 2, 2, 3, cache2, &cc), 0);
+	free(stdout_end());
+	assert_string_equal(cc.data_key, first);
+	cache_release(&cc);
+	dataset_release(&d2);
+
+	write_image(other, "part/test/cut/000.png", 3); /* other pixels */
+	assert_int_equal(dataset_scan(other, "part", normal, 1, anomalous, 1, &d2), 0);
+	stdout_begin();
+	assert_int_equal(cache_load(&d2, 2, 2, 3, cache2, &cc), 0);
+	free(stdout_end());
+	assert_string_not_equal(cc.data_key, first);
+	cache_release(&cc);
+	dataset_release(&d2);
+
+	free(other);
+	free(cache2);
+}
+
 /* Damage the cache file at offset off (or truncate it if off < 0). */
 static void damage(const char *path, long off)
 {
@@ -328,6 +379,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(cache_should_build_once_then_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_should_keep_other_sizes_in_other_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_should_rebuild_when_a_source_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(data_key_should_follow_content_not_place_or_time, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(cache_should_rebuild_a_damaged_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(cache_should_fail_on_a_bad_image_and_write_nothing, setup, teardown),
 	};

@@ -20,7 +20,7 @@ for m in dense cnn vgg16 resnet50; do
   [ "$np" = "$nt" ] && ok "$m: one prediction per held-out image" || bad "$m: $np predictions for $nt images"
   [ "$(json_int "$f" epochs_run)" = 1 ] && ok "$m: one epoch run" || bad "$m: epochs_run"
   grep -q '"metrics": {' "$f" && ok "$m: metrics" || bad "$m: no metrics"
-  for k in train_loss val_loss val_accuracy learning_rate peak_rss_kb max_rss_mib train_seconds images_per_second darknet_srand cache_key inputs_sha256; do
+  for k in train_loss val_loss val_accuracy learning_rate peak_rss_kb max_rss_mib train_seconds images_per_second darknet_srand data_key inputs_sha256; do
     grep -q "\"$k\": [0-9\"]" "$f" || bad "$m: $k missing or null"
   done
   [ -s "$T/results/four/$m/r0-f0/final.weights" ] && ok "$m: trained weights saved" || bad "$m: no final.weights"

@@ -209,7 +209,7 @@ def unit_file(model, f, status, p_all, mets, curve, cfg_epochs, ips, spe):
         "seeds": {"experiment": 42, "unit": 1000003 * (f + 1) + len(model), "darknet_srand": 7 + f},
         "cfg": {"path": "cfg/%s.cfg" % model, "effective": "results/cable5/%s/r0-f%d/effective.cfg" % (model, f),
                 "sha256": hashlib.sha256(("cfg/%s.cfg" % model).encode()).hexdigest()},
-        "data": {"root": "data/synth", "category": "cable", "cache_key": "c0ffee", "width": 64, "height": 64,
+        "data": {"root": "data/synth", "category": "cable", "data_key": "c0ffee", "width": 64, "height": 64,
                  "channels": 3, "n_train": n_train, "n_test": len(test), "n_inner_train": n_train - n_iv,
                  "n_inner_val": n_iv},
         "training": {"epochs": cfg_epochs, "batch": 32, "learning_rate": 0.001, "momentum": 0.9, "decay": 0.0005,
