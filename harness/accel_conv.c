@@ -8,14 +8,10 @@
  * (K, chunk*out_h*out_w), so each of these is one GEMM per chunk instead of
  * one per image. Bias, batch normalisation and activation are Darknet's own
  * steps, called in Darknet's order. */
-#include "accel.h"
+#include "accel_darknet.h"
 
 #include "blas.h"
 
-/* darknet.h declares its own error(const char *); see bench.c. */
-#define error darknet_error
-#include <darknet.h>
-#undef error
 
 #include "error.h"
 
@@ -38,7 +34,6 @@ void scal_cpu(int N, float ALPHA, float *X, int INCX);
 void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY);
 void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta);
 
-typedef void (*layer_fn)(layer, network);
 
 /* Column and product matrices for one chunk of images, grown on demand and
  * kept for the life of the process (libdarknet calls the replacements
@@ -101,18 +96,6 @@ static void batchnorm_and_activate(const layer *l, int train)
 		     l->scales, l->biases, B, C, S, l->activation);
 }
 
-static void call_original(enum accel_fn f, layer l, network net)
-{
-	void *p = accel_original(f);
-	if (!p) {
-		fprintf(stderr, "error: cannot run Darknet's %s\n", accel_name(f));
-		abort();
-	}
-	layer_fn fn;
-	memcpy(&fn, &p, sizeof fn);
-	fn(l, net);
-}
-
 static int handled(const layer *l)
 {
 	return accel_enabled() && l->groups <= 1 && !l->xnor && !l->binary;
@@ -140,7 +123,7 @@ static void columns(const layer *l, const float *input, int b0, int cb, int K, i
 void forward_convolutional_layer(layer l, network net)
 {
 	if (!handled(&l)) {
-		call_original(ACCEL_forward_convolutional_layer, l, net);
+		accel_call_original(ACCEL_forward_convolutional_layer, l, net);
 		return;
 	}
 	accel_note_call(ACCEL_forward_convolutional_layer);
@@ -182,7 +165,7 @@ void forward_convolutional_layer(layer l, network net)
 void backward_convolutional_layer(layer l, network net)
 {
 	if (!handled(&l)) {
-		call_original(ACCEL_backward_convolutional_layer, l, net);
+		accel_call_original(ACCEL_backward_convolutional_layer, l, net);
 		return;
 	}
 	accel_note_call(ACCEL_backward_convolutional_layer);

@@ -4,12 +4,7 @@
  * PLT, so they reach this definition; darkfold calls it directly. The
  * shortcut layer's functions are reached through libdarknet's GOT, from
  * the layer's function pointers. */
-#include "accel.h"
-
-/* darknet.h declares its own error(const char *); see bench.c. */
-#define error darknet_error
-#include <darknet.h>
-#undef error
+#include "accel_darknet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +30,7 @@ static void *original_or_abort(enum accel_fn f)
 	return p;
 }
 
-static void call_original(enum accel_fn f, layer l, network net)
+void accel_call_original(enum accel_fn f, layer l, network net)
 {
 	layer_fn fn;
 	void *p = original_or_abort(f);
@@ -57,7 +52,7 @@ static int shortcut_handled(const layer *l)
 void forward_shortcut_layer(const layer l, network net)
 {
 	if (!shortcut_handled(&l)) {
-		call_original(ACCEL_forward_shortcut_layer, l, net);
+		accel_call_original(ACCEL_forward_shortcut_layer, l, net);
 		return;
 	}
 	accel_note_call(ACCEL_forward_shortcut_layer);
@@ -71,7 +66,7 @@ void forward_shortcut_layer(const layer l, network net)
 void backward_shortcut_layer(const layer l, network net)
 {
 	if (!shortcut_handled(&l) || !net.delta) {
-		call_original(ACCEL_backward_shortcut_layer, l, net);
+		accel_call_original(ACCEL_backward_shortcut_layer, l, net);
 		return;
 	}
 	accel_note_call(ACCEL_backward_shortcut_layer);

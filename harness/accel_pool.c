@@ -15,12 +15,8 @@
  * outputs (each output still sees its taps in Darknet's order); 2x2 stride 2
  * (VGG16) and 3x3 stride 2 (ResNet50's stem) have their own kernels. Windows
  * at the border take Darknet's checked scan. */
-#include "accel.h"
+#include "accel_darknet.h"
 
-/* darknet.h declares its own error(const char *); see bench.c. */
-#define error darknet_error
-#include <darknet.h>
-#undef error
 
 #include <float.h>
 #include <stdio.h>
@@ -41,19 +37,6 @@
 void forward_maxpool_layer(const layer l, network net);
 void backward_maxpool_layer(const layer l, network net);
 
-typedef void (*layer_fn)(layer, network);
-
-static void call_original(enum accel_fn f, layer l, network net)
-{
-	void *p = accel_original(f);
-	if (!p) {
-		fprintf(stderr, "error: cannot run Darknet's %s\n", accel_name(f));
-		abort();
-	}
-	layer_fn fn;
-	memcpy(&fn, &p, sizeof fn);
-	fn(l, net);
-}
 
 /* One window position as Debian's build scans it (see the top). */
 static inline void tap(float *max, int *max_i, float val, int index)
@@ -196,7 +179,7 @@ static void pool_plane(const layer *l, const float *in, int p)
 void forward_maxpool_layer(const layer l, network net)
 {
 	if (!accel_enabled() || l.size < 1 || l.stride < 1 || !l.indexes) {
-		call_original(ACCEL_forward_maxpool_layer, l, net);
+		accel_call_original(ACCEL_forward_maxpool_layer, l, net);
 		return;
 	}
 	accel_note_call(ACCEL_forward_maxpool_layer);
@@ -212,7 +195,7 @@ void forward_maxpool_layer(const layer l, network net)
 void backward_maxpool_layer(const layer l, network net)
 {
 	if (!accel_enabled() || !net.delta) {
-		call_original(ACCEL_backward_maxpool_layer, l, net);
+		accel_call_original(ACCEL_backward_maxpool_layer, l, net);
 		return;
 	}
 	accel_note_call(ACCEL_backward_maxpool_layer);

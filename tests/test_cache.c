@@ -208,6 +208,17 @@ static void cache_should_keep_other_sizes_in_other_files(void **state)
 	cache_release(&l);
 }
 
+/* Set the modification time of image rel to t seconds, then rescan. */
+static void touch_and_rescan(struct fixture *f, const char *rel, time_t t)
+{
+	char *p = xasprintf("%s/%s", f->root, rel);
+	struct timespec times[2] = { { t, 0 }, { t, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
+	free(p);
+	dataset_release(&f->d);
+	assert_int_equal(dataset_scan(f->root, "part", normal, 1, anomalous, 1, &f->d), 0);
+}
+
 static void cache_should_rebuild_when_a_source_changes(void **state)
 {
 	struct fixture *f = *state;
@@ -216,12 +227,7 @@ static void cache_should_rebuild_when_a_source_changes(void **state)
 	cache_release(&cc);
 	/* rewrite train/good/001.png with other pixels and an older mtime */
 	write_image(f->root, "part/train/good/001.png", 5);
-	char *p = xasprintf("%s/part/train/good/001.png", f->root);
-	struct timespec times[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
-	assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
-	free(p);
-	dataset_release(&f->d);
-	assert_int_equal(dataset_scan(f->root, "part", normal, 1, anomalous, 1, &f->d), 0);
+	touch_and_rescan(f, "part/train/good/001.png", 1000000000);
 	char *msg = load(f, 2, 2, 3, &cc);
 	assert_non_null(strstr(msg, "stale: source files or preprocessing changed"));
 	free(msg);
@@ -229,12 +235,7 @@ static void cache_should_rebuild_when_a_source_changes(void **state)
 	check_values(&cc, now);
 	cache_release(&cc);
 	/* only touching a file (same bytes, new mtime) also invalidates */
-	p = xasprintf("%s/part/train/good/000.png", f->root);
-	struct timespec later[2] = { { 1100000000, 0 }, { 1100000000, 0 } };
-	assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
-	free(p);
-	dataset_release(&f->d);
-	assert_int_equal(dataset_scan(f->root, "part", normal, 1, anomalous, 1, &f->d), 0);
+	touch_and_rescan(f, "part/train/good/000.png", 1100000000);
 	msg = load(f, 2, 2, 3, &cc);
 	assert_non_null(strstr(msg, "stale"));
 	free(msg);
@@ -243,6 +244,20 @@ static void cache_should_rebuild_when_a_source_changes(void **state)
 	assert_string_equal(msg, "");
 	free(msg);
 	cache_release(&cc);
+}
+
+/* The data key of the dataset under root, cached in cache_dir. */
+static void key_of_copy(const char *root, const char *cache_dir, char key[65])
+{
+	struct dataset d;
+	struct cache cc;
+	assert_int_equal(dataset_scan(root, "part", normal, 1, anomalous, 1, &d), 0);
+	stdout_begin();
+	assert_int_equal(cache_load(&d, 2, 2, 3, cache_dir, &cc), 0);
+	free(stdout_end());
+	memcpy(key, cc.data_key, 65);
+	cache_release(&cc);
+	dataset_release(&d);
 }
 
 /* data_key names what the images are: the same after the files are touched
@@ -258,12 +273,7 @@ static void data_key_should_follow_content_not_place_or_time(void **state)
 	assert_int_equal((int)strlen(first), 64);
 	cache_release(&cc);
 
-	char *p = xasprintf("%s/part/train/good/000.png", f->root);
-	struct timespec later[2] = { { 1100000000, 0 }, { 1100000000, 0 } };
-	assert_int_equal(utimensat(AT_FDCWD, p, later, 0), 0);
-	free(p);
-	dataset_release(&f->d);
-	assert_int_equal(dataset_scan(f->root, "part", normal, 1, anomalous, 1, &f->d), 0);
+	touch_and_rescan(f, "part/train/good/000.png", 1100000000);
 	char *msg = load(f, 2, 2, 3, &cc);
 	assert_non_null(strstr(msg, "stale")); /* the file key follows mtimes */
 	free(msg);
@@ -271,27 +281,15 @@ static void data_key_should_follow_content_not_place_or_time(void **state)
 	cache_release(&cc);
 
 	char *other = xasprintf("%s/elsewhere", f->root), *cache2 = xasprintf("%s/c2", f->root);
+	char key[65];
 	write_image(other, "part/train/good/000.png", 0);
 	write_image(other, "part/train/good/001.png", 1);
 	write_image(other, "part/test/cut/000.png", 2);
-	struct dataset d2;
-	assert_int_equal(dataset_scan(other, "part", normal, 1, anomalous, 1, &d2), 0);
-	stdout_begin();
-	assert_int_equal(cache_load(&d2, 2, 2, 3, cache2, &cc), 0);
-	free(stdout_end());
-	assert_string_equal(cc.data_key, first);
-	cache_release(&cc);
-	dataset_release(&d2);
-
+	key_of_copy(other, cache2, key);
+	assert_string_equal(key, first);
 	write_image(other, "part/test/cut/000.png", 3); /* other pixels */
-	assert_int_equal(dataset_scan(other, "part", normal, 1, anomalous, 1, &d2), 0);
-	stdout_begin();
-	assert_int_equal(cache_load(&d2, 2, 2, 3, cache2, &cc), 0);
-	free(stdout_end());
-	assert_string_not_equal(cc.data_key, first);
-	cache_release(&cc);
-	dataset_release(&d2);
-
+	key_of_copy(other, cache2, key);
+	assert_string_not_equal(key, first);
 	free(other);
 	free(cache2);
 }

@@ -1,0 +1,19 @@
+/* accel_darknet.h: what the replacements of whole Darknet layer passes
+ * (accel_conv.c, accel_pool.c, accel_layers.c) share: Darknet's header,
+ * whose error() is renamed so that it does not clash with darkfold's, and
+ * the call of Darknet's own definition of a replaced pass. */
+#ifndef DARKFOLD_ACCEL_DARKNET_H
+#define DARKFOLD_ACCEL_DARKNET_H
+
+#include "accel.h"
+
+#define error darknet_error
+#include <darknet.h>
+#undef error
+
+/* Run libdarknet's own definition of the layer pass f (see
+ * accel_original()) on l and net; aborts, naming f, if it cannot be found:
+ * a replacement cannot return without doing the layer's work. */
+void accel_call_original(enum accel_fn f, layer l, network net);
+
+#endif
