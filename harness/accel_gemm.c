@@ -13,9 +13,10 @@
  * is cut into panels of PR elements that fill SIMD registers, the other
  * (U, "broadcast") into panels of QR elements, each broadcast in turn;
  * a QR x PR tile of the product stays in registers for KC steps of k.
- * V runs along the product's columns (N) or along its rows (M), whichever
- * wastes less of the padded panels: a convolution at 64 x 64 px has late
- * layers with 4 or 16 output positions and hundreds of filters. */
+ * V runs along the product's columns (N), or along its rows (M) when that
+ * wastes much less of the padded panels: a convolution at 64 x 64 px has
+ * late layers with 4 or 16 output positions and hundreds of filters. The
+ * rows' way computes the product's transpose and transposes it into C. */
 #include "accel.h"
 
 #include "error.h"
@@ -62,16 +63,22 @@ static float *pack_space(int which, size_t n)
 /* Rows r0 .. r0+rn-1, steps k0 .. k0+kn-1 of x into panels of `width`
  * rows: panel after panel, each kn groups of `width` values (zero past
  * the last row). */
-static void pack(struct view x, int r0, int rn, int k0, int kn, int width, float *dst)
+static inline __attribute__((always_inline)) void
+pack(struct view x, int r0, int rn, int k0, int kn, const int width, float *dst)
 {
 	for (int p = 0; p < rn; p += width, dst += (size_t)kn * width) {
 		int w = rn - p < width ? rn - p : width;
 		const float *s = x.base + (size_t)(r0 + p) * x.rs + (size_t)k0 * x.ks;
+		if (x.rs == 1 && w == width) { /* rows side by side: copies */
+			for (int k = 0; k < kn; k++)
+				for (int r = 0; r < width; r++)
+					dst[(size_t)k * width + r] = s[(size_t)k * x.ks + r];
+			continue;
+		}
 		if (x.rs == 1) {
-			for (int k = 0; k < kn; k++) {
-				memcpy(dst + (size_t)k * width, s + (size_t)k * x.ks, sizeof *s * w);
-				memset(dst + (size_t)k * width + w, 0, sizeof *s * (width - w));
-			}
+			for (int k = 0; k < kn; k++)
+				for (int r = 0; r < width; r++)
+					dst[(size_t)k * width + r] = r < w ? s[(size_t)k * x.ks + r] : 0;
 			continue;
 		}
 		/* A transpose, 16 steps of k (a cache line of each row) at a time. */
@@ -88,6 +95,17 @@ static void pack(struct view x, int r0, int rn, int k0, int kn, int width, float
 					dst[(size_t)k * width + r] = 0;
 		}
 	}
+}
+
+/* pack() for each operand, with its panel width known to the compiler. */
+static void pack_u(struct view x, int r0, int rn, int k0, int kn, float *dst)
+{
+	pack(x, r0, rn, k0, kn, QR, dst);
+}
+
+static void pack_v(struct view x, int r0, int rn, int k0, int kn, float *dst)
+{
+	pack(x, r0, rn, k0, kn, PR, dst);
 }
 
 /* The tile kernels: t (QR x PR, rows ldt apart) = (first ? 0 : t) plus, per
@@ -245,10 +263,10 @@ static void run(const struct job *j)
 		for (int k0 = 0; k0 < j->K; k0 += KC) {
 			int kc = j->K - k0 < KC ? j->K - k0 : KC;
 			int first = k0 == 0 && !j->accumulate;
-			pack(j->u, q0, qc, k0, kc, QR, pu);
+			pack_u(j->u, q0, qc, k0, kc, pu);
 			for (int p0 = 0; p0 < j->P; p0 += PC) {
 				int pc = j->P - p0 < PC ? j->P - p0 : PC;
-				pack(j->v, p0, pc, k0, kc, PR, pv);
+				pack_v(j->v, p0, pc, k0, kc, pv);
 				for (int q = 0; q < qc; q += QR)
 					for (int p = 0; p < pc; p += PR)
 						tile(j, pu + (size_t)q * kc, pv + (size_t)p * kc, kc,
@@ -257,6 +275,18 @@ static void run(const struct job *j)
 			}
 		}
 	}
+}
+
+/* dst (cols, rows) = src (rows, cols)^T, in 16 x 16 blocks. */
+static void transpose(const float *src, size_t lds, int rows, int cols, float *dst, size_t ldd)
+{
+	for (int i0 = 0; i0 < rows; i0 += 16)
+		for (int c0 = 0; c0 < cols; c0 += 16) {
+			int i1 = rows - i0 < 16 ? rows : i0 + 16, c1 = cols - c0 < 16 ? cols : c0 + 16;
+			for (int i = i0; i < i1; i++)
+				for (int c = c0; c < c1; c++)
+					dst[(size_t)c * ldd + i] = src[(size_t)i * lds + c];
+		}
 }
 
 /* The share of a padded panel layout that is real work. */
@@ -282,7 +312,9 @@ void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int
 	struct view a = { A, ta ? 1 : (size_t)lda, ta ? (size_t)lda : 1 };
 	struct view b = { B, tb ? (size_t)ldb : 1, tb ? 1 : (size_t)ldb };
 	struct job j = { .K = K, .C = C, .accumulate = accumulate, .kernel = kernel_for_cpu() };
-	if (fill(N, M) >= fill(M, N)) { /* vectors along the columns */
+	/* Along the columns unless that wastes much more: the other way
+	 * costs two transposes of C. */
+	if (fill(M, N) <= 1.25 * fill(N, M)) { /* vectors along the columns */
 		j.u = a, j.v = b, j.Q = M, j.P = N, j.ldc = (size_t)ldc;
 		run(&j);
 		return;
@@ -290,12 +322,8 @@ void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int
 	/* Vectors along the rows: the product's transpose T (N, M), then C. */
 	float *t = pack_space(2, (size_t)N * M);
 	if (accumulate)
-		for (int i = 0; i < M; i++)
-			for (int c = 0; c < N; c++)
-				t[(size_t)c * M + i] = C[(size_t)i * ldc + c];
+		transpose(C, (size_t)ldc, M, N, t, (size_t)M);
 	j.u = b, j.v = a, j.Q = N, j.P = M, j.C = t, j.ldc = (size_t)M;
 	run(&j);
-	for (int i = 0; i < M; i++)
-		for (int c = 0; c < N; c++)
-			C[(size_t)i * ldc + c] = t[(size_t)c * M + i];
+	transpose(t, (size_t)M, N, M, C, (size_t)ldc);
 }
