@@ -244,10 +244,12 @@ static void tile(const struct job *j, const float *u, const float *v, int kc, in
 		return;
 	}
 	float t[QR * PR];
-	if (!first)
+	if (!first) {
+		memset(t, 0, sizeof t); /* the padding: defined values, no subnormals */
 		for (int q = 0; q < qn; q++)
 			for (int p = 0; p < pn; p++)
 				t[q * PR + p] = c[(size_t)q * j->ldc + p];
+	}
 	j->kernel(kc, u, v, t, PR, first);
 	for (int q = 0; q < qn; q++)
 		for (int p = 0; p < pn; p++)
