@@ -60,11 +60,61 @@ static float *pack_space(int which, size_t n)
 	return pack_buf[which];
 }
 
+#if GEMM_X86
+/* Rows s, s + rs, ... (w <= 16 of them, each contiguous along k) at steps
+ * 0 .. kn-1, into dst[k * width + r] for r < 16 (rows past w zero): 16 x
+ * 16 blocks transposed in registers (32-bit, then 64-bit interleaves, then
+ * 128-bit lane shuffles). */
+__attribute__((target("avx512f"))) static void
+transpose16_avx512(const float *s, size_t rs, int w, int kn, int width, float *dst)
+{
+	for (int kb = 0; kb < kn; kb += 16) {
+		int kl = kn - kb < 16 ? kn - kb : 16;
+		__mmask16 km = (__mmask16)((1u << kl) - 1);
+		__m512 r[16], a[16], b[16];
+		for (int i = 0; i < 16; i++)
+			r[i] = i < w ? _mm512_maskz_loadu_ps(km, s + (size_t)i * rs + kb)
+				     : _mm512_setzero_ps();
+		for (int i = 0; i < 16; i += 2) {
+			a[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+			a[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+		}
+		for (int j = 0; j < 16; j += 4) {
+			__m512d a0 = _mm512_castps_pd(a[j]), a1 = _mm512_castps_pd(a[j + 1]);
+			__m512d a2 = _mm512_castps_pd(a[j + 2]), a3 = _mm512_castps_pd(a[j + 3]);
+			b[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+			b[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+			b[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+			b[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+		}
+		/* b[4j + m], lane l: column 4l + m of rows 4j .. 4j+3 */
+		for (int m = 0; m < 4; m++) {
+			__m512 y0 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x44);
+			__m512 y1 = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xEE);
+			__m512 y2 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x44);
+			__m512 y3 = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xEE);
+			__m512 col[4] = { _mm512_shuffle_f32x4(y0, y2, 0x88),
+					  _mm512_shuffle_f32x4(y0, y2, 0xDD),
+					  _mm512_shuffle_f32x4(y1, y3, 0x88),
+					  _mm512_shuffle_f32x4(y1, y3, 0xDD) };
+			for (int l = 0; l < 4; l++) {
+				int k = 4 * l + m;
+				if (k < kl)
+					_mm512_mask_storeu_ps(dst + (size_t)(kb + k) * width,
+							      width < 16 ? (__mmask16)((1u << width) - 1)
+									 : (__mmask16)0xFFFF,
+							      col[l]);
+			}
+		}
+	}
+}
+#endif
+
 /* Rows r0 .. r0+rn-1, steps k0 .. k0+kn-1 of x into panels of `width`
  * rows: panel after panel, each kn groups of `width` values (zero past
  * the last row). */
 static inline __attribute__((always_inline)) void
-pack(struct view x, int r0, int rn, int k0, int kn, const int width, float *dst)
+pack(struct view x, int r0, int rn, int k0, int kn, const int width, int fast, float *dst)
 {
 	for (int p = 0; p < rn; p += width, dst += (size_t)kn * width) {
 		int w = rn - p < width ? rn - p : width;
@@ -81,6 +131,14 @@ pack(struct view x, int r0, int rn, int k0, int kn, const int width, float *dst)
 					dst[(size_t)k * width + r] = r < w ? s[(size_t)k * x.ks + r] : 0;
 			continue;
 		}
+#if GEMM_X86
+		if (x.ks == 1 && fast) { /* 16 rows at a time */
+			for (int r = 0; r < width; r += 16)
+				transpose16_avx512(s + (size_t)r * x.rs, x.rs, w - r, kn, width,
+						   dst + r);
+			continue;
+		}
+#endif
 		/* A transpose, 16 steps of k (a cache line of each row) at a time. */
 		for (int kb = 0; kb < kn; kb += 16) {
 			int ke = kn - kb < 16 ? kn : kb + 16;
@@ -98,14 +156,14 @@ pack(struct view x, int r0, int rn, int k0, int kn, const int width, float *dst)
 }
 
 /* pack() for each operand, with its panel width known to the compiler. */
-static void pack_u(struct view x, int r0, int rn, int k0, int kn, float *dst)
+static void pack_u(struct view x, int r0, int rn, int k0, int kn, int fast, float *dst)
 {
-	pack(x, r0, rn, k0, kn, QR, dst);
+	pack(x, r0, rn, k0, kn, QR, fast, dst);
 }
 
-static void pack_v(struct view x, int r0, int rn, int k0, int kn, float *dst)
+static void pack_v(struct view x, int r0, int rn, int k0, int kn, int fast, float *dst)
 {
-	pack(x, r0, rn, k0, kn, PR, dst);
+	pack(x, r0, rn, k0, kn, PR, fast, dst);
 }
 
 /* The tile kernels: t (QR x PR, rows ldt apart) = (first ? 0 : t) plus, per
@@ -232,6 +290,7 @@ struct job {
 	size_t ldc;
 	int accumulate;
 	kernel_fn kernel;
+	int fast_pack; /* AVX-512 transposes in packing (with the AVX-512 kernel) */
 };
 
 /* One QR x PR tile at (q0, p0) with qn x pn valid elements. */
@@ -265,10 +324,10 @@ static void run(const struct job *j)
 		for (int k0 = 0; k0 < j->K; k0 += KC) {
 			int kc = j->K - k0 < KC ? j->K - k0 : KC;
 			int first = k0 == 0 && !j->accumulate;
-			pack_u(j->u, q0, qc, k0, kc, pu);
+			pack_u(j->u, q0, qc, k0, kc, j->fast_pack, pu);
 			for (int p0 = 0; p0 < j->P; p0 += PC) {
 				int pc = j->P - p0 < PC ? j->P - p0 : PC;
-				pack_v(j->v, p0, pc, k0, kc, pv);
+				pack_v(j->v, p0, pc, k0, kc, j->fast_pack, pv);
 				for (int q = 0; q < qc; q += QR)
 					for (int p = 0; p < pc; p += PR)
 						tile(j, pu + (size_t)q * kc, pv + (size_t)p * kc, kc,
@@ -314,6 +373,9 @@ void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int
 	struct view a = { A, ta ? 1 : (size_t)lda, ta ? (size_t)lda : 1 };
 	struct view b = { B, tb ? (size_t)ldb : 1, tb ? 1 : (size_t)ldb };
 	struct job j = { .K = K, .C = C, .accumulate = accumulate, .kernel = kernel_for_cpu() };
+#if GEMM_X86
+	j.fast_pack = j.kernel == kernel_avx512;
+#endif
 	/* Along the columns unless that wastes much more: the other way
 	 * costs two transposes of C. */
 	if (fill(M, N) <= 1.25 * fill(N, M)) { /* vectors along the columns */
