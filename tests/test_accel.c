@@ -222,15 +222,16 @@ static void ordered_reference(int ta, int tb, int M, int N, int K, const float *
 /* The ordered GEMM equals its definition bit for bit (tolerance 0: a
  * fused multiply-add is rounded once, so the chain has one exact result),
  * with every kernel this CPU has, every transposition, with and without
- * accumulation, on shapes that cut the 12 x 32 tiles, the 384-step blocks
- * of k and the 480-wide blocks at odd places, and on shapes that make it
+ * accumulation, on shapes that cut the 12 x 32 tiles, the 1152-step blocks
+ * of k and the 128-wide blocks at odd places, and on shapes that make it
  * run its vectors along the rows (few columns, many rows). */
 static void ordered_gemm_should_be_one_fma_chain_per_element(void **state)
 {
 	(void)state;
-	static const int dims[][3] = { { 1, 1, 1 },    { 5, 7, 3 },    { 12, 32, 384 },
-				       { 13, 33, 385 }, { 25, 487, 7 }, { 64, 4, 800 },
-				       { 100, 3, 17 },  { 2, 70, 1 },   { 30, 9, 0 } };
+	static const int dims[][3] = { { 1, 1, 1 },      { 5, 7, 3 },    { 12, 32, 1152 },
+				       { 13, 33, 1153 }, { 25, 487, 7 }, { 64, 4, 2400 },
+				       { 100, 3, 17 },   { 2, 70, 1 },   { 30, 9, 0 },
+				       { 3, 130, 5 } };
 	static const char *const isas[] = { "avx512f", "avx2", "scalar" };
 	int kernels = 0;
 	for (size_t s = 0; s < sizeof isas / sizeof isas[0]; s++) {
