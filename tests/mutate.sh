@@ -213,8 +213,8 @@ mut ordered-accumulate harness/accel_gemm.c 'int first = k0 == 0 && !j->accumula
 mut ordered-k-blocks harness/accel_gemm.c 'j->kernel(kc, u, v, c, j->ldc, first);' 'j->kernel(kc, u, v, c, j->ldc, 1);' \
   test_accel "a full tile restarts its chains at every block of k"
 mut ordered-rows-accumulate harness/accel_gemm.c '	if (accumulate)
-		for (int i = 0; i < M; i++)' '	if (0)
-		for (int i = 0; i < M; i++)' \
+		transpose(C, (size_t)ldc, M, N, t, (size_t)M);' '	if (0)
+		transpose(C, (size_t)ldc, M, N, t, (size_t)M);' \
   test_accel "a product run along its rows ignores C's values when adding to them"
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
