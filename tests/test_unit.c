@@ -109,6 +109,31 @@ static void swap_str(char **slot, const char *v, char **old)
 	*slot = xstrdup(v);
 }
 
+/* Run the shell command cmd (freed) and require exit status 0. */
+static void shell_ok(char *cmd)
+{
+	char *out;
+	assert_int_equal(test_run(cmd, &out), 0);
+	free(out);
+	free(cmd);
+}
+
+/* The data counts by what it is, not when it was written: touching every
+ * image keeps the unit current (the cache is rebuilt with the same
+ * pixels); another image in a used folder does not. */
+static void data_should_count_by_content(struct fixture *f)
+{
+	struct experiment *e = &f->e;
+	char *synth = xasprintf("%s/synth/cable/test/good", f->dir);
+	shell_ok(xasprintf("touch -d '2001-01-01' '%s'/*.png", synth));
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	shell_ok(xasprintf("cp '%s/000.png' '%s/999.png'", synth, synth));
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	shell_ok(xasprintf("rm '%s/999.png'", synth));
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	free(synth);
+}
+
 static void unit_should_be_current_only_for_the_same_inputs(void **state)
 {
 	struct fixture *f = *state;
@@ -183,26 +208,7 @@ static void unit_should_be_current_only_for_the_same_inputs(void **state)
 	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
 	e->metrics.quantile = 0.5;
 
-	/* The data counts by what it is, not when it was written: touching
-	 * every image keeps the unit current (the cache is rebuilt with the
-	 * same pixels); another image in a used folder does not. */
-	char *synth = xasprintf("%s/synth/cable/test/good", f->dir);
-	char *cmd = xasprintf("touch -d '2001-01-01' '%s'/*.png", synth), *out;
-	assert_int_equal(test_run(cmd, &out), 0);
-	free(out);
-	free(cmd);
-	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
-	cmd = xasprintf("cp '%s/000.png' '%s/999.png'", synth, synth);
-	assert_int_equal(test_run(cmd, &out), 0);
-	free(out);
-	free(cmd);
-	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
-	cmd = xasprintf("rm '%s/999.png'", synth);
-	assert_int_equal(test_run(cmd, &out), 0);
-	free(out);
-	free(cmd);
-	free(synth);
-	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	data_should_count_by_content(f);
 
 	/* A failed result is never current. */
 	char *path = unit_result_path(e, "dense", 0, 0), *text;
