@@ -19,9 +19,6 @@
 
 
 #include <float.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* AVX2 at most: pooled rows are short (16 outputs after ResNet50's stem at
  * 64x64, 32 down to 2 in VGG16), too short for 16-float vectors, and the
