@@ -183,6 +183,21 @@ int accel_ordered(void);
  * accel_ordered() is set, else with OpenBLAS. */
 void accel_product(int ta, int tb, int M, int N, int K, const float *A, int lda,
 		   const float *B, int ldb, int accumulate, float *C, int ldc);
+/* Frozen weights: accel_freeze() promises that the n floats at base stay
+ * unchanged until the next accel_thaw(). While they do, the ordered GEMM
+ * packs an operand lying wholly inside them once and reuses the packing
+ * (the same values, so the same bits): at batch 1 packing the weights is
+ * a fifth of the work. A change to frozen memory before accel_thaw()
+ * gives products of the old values. accel_thaw() forgets every region and
+ * frees the packings; forward_network calls it at every training pass.
+ * accel_freeze_network() freezes the weights of net's convolutional and
+ * connected layers. */
+void accel_freeze(const float *base, size_t n);
+void accel_thaw(void);
+/* How many regions are frozen now. */
+size_t accel_frozen_regions(void);
+struct network;
+void accel_freeze_network(const struct network *net);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 

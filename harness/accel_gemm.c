@@ -45,8 +45,15 @@ struct view {
 	size_t rs, ks;
 };
 
-/* Packing buffers, grown on demand and kept; 64-byte aligned views of
- * raw allocations, for aligned vector loads. */
+/* n floats at a 64-byte aligned address inside a new allocation *raw
+ * (for aligned vector loads); free *raw. */
+static float *alloc_aligned(size_t n, void **raw)
+{
+	*raw = xmalloc(n * sizeof(float) + 64);
+	return (float *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63);
+}
+
+/* Packing buffers, grown on demand and kept. */
 static void *pack_raw[3];
 static float *pack_buf[3];
 static size_t pack_len[3];
@@ -55,8 +62,7 @@ static float *pack_space(int which, size_t n)
 {
 	if (pack_len[which] < n) {
 		free(pack_raw[which]);
-		pack_raw[which] = xmalloc(n * sizeof(float) + 64);
-		pack_buf[which] = (float *)(((uintptr_t)pack_raw[which] + 63) & ~(uintptr_t)63);
+		pack_buf[which] = alloc_aligned(n, &pack_raw[which]);
 		pack_len[which] = n;
 	}
 	return pack_buf[which];
@@ -157,15 +163,98 @@ pack(struct view x, int r0, int rn, int k0, int kn, const int width, int fast, f
 	}
 }
 
-/* pack() for each operand, with its panel width known to the compiler. */
-static void pack_u(struct view x, int r0, int rn, int k0, int kn, int fast, float *dst)
+/* Frozen operands. accel_freeze() names memory (a network's weights) that
+ * stays unchanged until accel_thaw(). An operand lying wholly inside such
+ * memory is packed once, in full, and its panels are reused by every
+ * later product reading it: the same values pack() writes, so the same
+ * bits. A full packing of `rows` rows in panels of `width` holds, for each
+ * block of KC steps of k starting at k0, all the rows' panels, so the
+ * block's panels from row r0 (a multiple of width) on start at
+ *     k0 * padded + r0 * kn,  padded = rows rounded up to width. */
+struct region {
+	const float *lo, *hi; /* [lo, hi) */
+};
+struct packing {
+	struct view x;
+	int rows, K, width;
+	size_t padded;
+	void *raw;
+	float *data;
+};
+static struct region *regions;
+static size_t nregions, region_cap;
+static struct packing *packings;
+static size_t npackings, packing_cap;
+
+void accel_freeze(const float *base, size_t n)
 {
-	pack(x, r0, rn, k0, kn, QR, fast, dst);
+	if (nregions == region_cap) {
+		region_cap = region_cap ? 2 * region_cap : 64;
+		regions = xrealloc(regions, region_cap * sizeof *regions);
+	}
+	regions[nregions++] = (struct region){ base, base + n };
 }
 
-static void pack_v(struct view x, int r0, int rn, int k0, int kn, int fast, float *dst)
+size_t accel_frozen_regions(void)
 {
-	pack(x, r0, rn, k0, kn, PR, fast, dst);
+	return nregions;
+}
+
+void accel_thaw(void)
+{
+	for (size_t i = 0; i < npackings; i++)
+		free(packings[i].raw);
+	npackings = 0;
+	nregions = 0;
+}
+
+/* 1 if every element of x's rows 0 .. rows-1, steps 0 .. K-1 lies in one
+ * frozen region. */
+static int frozen(struct view x, int rows, int K)
+{
+	const float *last = x.base + (size_t)(rows - 1) * x.rs + (size_t)(K - 1) * x.ks;
+	for (size_t i = 0; i < nregions; i++)
+		if (x.base >= regions[i].lo && last < regions[i].hi)
+			return 1;
+	return 0;
+}
+
+/* The full packing of x (rows, K) in panels of width, made on first use;
+ * NULL if x is not frozen. */
+static const struct packing *packed(struct view x, int rows, int K, int width, int fast)
+{
+	if (!nregions || !frozen(x, rows, K))
+		return NULL;
+	for (size_t i = 0; i < npackings; i++) {
+		const struct packing *c = &packings[i];
+		if (c->x.base == x.base && c->x.rs == x.rs && c->x.ks == x.ks &&
+		    c->rows == rows && c->K == K && c->width == width)
+			return c;
+	}
+	if (npackings == packing_cap) {
+		packing_cap = packing_cap ? 2 * packing_cap : 64;
+		packings = xrealloc(packings, packing_cap * sizeof *packings);
+	}
+	struct packing *c = &packings[npackings++];
+	*c = (struct packing){ .x = x, .rows = rows, .K = K, .width = width,
+			       .padded = (size_t)(rows + width - 1) / width * width };
+	c->data = alloc_aligned(c->padded * K, &c->raw);
+	for (int k0 = 0; k0 < K; k0 += KC)
+		pack(x, 0, rows, k0, K - k0 < KC ? K - k0 : KC, width, fast,
+		     c->data + (size_t)k0 * c->padded);
+	return c;
+}
+
+/* Rows r0 .. r0+rn-1, steps k0 .. k0+kn-1 of x packed in panels of width:
+ * from the frozen packing c, or packed into buf. */
+static inline __attribute__((always_inline)) const float *
+panels(const struct packing *c, struct view x, int r0, int rn, int k0,
+			   int kn, int width, int fast, float *buf)
+{
+	if (c)
+		return c->data + (size_t)k0 * c->padded + (size_t)r0 * kn;
+	pack(x, r0, rn, k0, kn, width, fast, buf);
+	return buf;
 }
 
 /* The tile kernels: t (QR x PR, rows ldt apart) = (first ? 0 : t) plus, per
@@ -319,17 +408,20 @@ static void tile(const struct job *j, const float *u, const float *v, int kc, in
 
 static void run(const struct job *j)
 {
-	float *pu = pack_space(0, (size_t)(QC + QR) * KC);
-	float *pv = pack_space(1, (size_t)(PC + PR) * KC);
+	float *bu = pack_space(0, (size_t)(QC + QR) * KC);
+	float *bv = pack_space(1, (size_t)(PC + PR) * KC);
+	const struct packing *cu = packed(j->u, j->Q, j->K, QR, j->fast_pack);
+	const struct packing *cv = packed(j->v, j->P, j->K, PR, j->fast_pack);
 	for (int q0 = 0; q0 < j->Q; q0 += QC) {
 		int qc = j->Q - q0 < QC ? j->Q - q0 : QC;
 		for (int k0 = 0; k0 < j->K; k0 += KC) {
 			int kc = j->K - k0 < KC ? j->K - k0 : KC;
 			int first = k0 == 0 && !j->accumulate;
-			pack_u(j->u, q0, qc, k0, kc, j->fast_pack, pu);
+			const float *pu = panels(cu, j->u, q0, qc, k0, kc, QR, j->fast_pack, bu);
 			for (int p0 = 0; p0 < j->P; p0 += PC) {
 				int pc = j->P - p0 < PC ? j->P - p0 : PC;
-				pack_v(j->v, p0, pc, k0, kc, j->fast_pack, pv);
+				const float *pv =
+					panels(cv, j->v, p0, pc, k0, kc, PR, j->fast_pack, bv);
 				for (int q = 0; q < qc; q += QR)
 					for (int p = 0; p < pc; p += PR)
 						tile(j, pu + (size_t)q * kc, pv + (size_t)p * kc, kc,

@@ -91,6 +91,8 @@ void forward_network(network *netp)
 	}
 	accel_note_call(ACCEL_forward_network);
 	network net = *netp;
+	if (net.train) /* a training step changes the weights after this pass */
+		accel_thaw();
 	accel_set_ordered(!net.train);
 	for (int i = 0; i < net.n; i++) {
 		net.index = i;
@@ -104,4 +106,15 @@ void forward_network(network *netp)
 	}
 	accel_set_ordered(0);
 	calc_network_cost(netp);
+}
+
+void accel_freeze_network(const network *net)
+{
+	for (int i = 0; i < net->n; i++) {
+		const layer *l = &net->layers[i];
+		if (l->type == CONVOLUTIONAL && l->weights)
+			accel_freeze(l->weights, (size_t)l->nweights);
+		else if (l->type == CONNECTED && l->weights)
+			accel_freeze(l->weights, (size_t)l->inputs * l->outputs);
+	}
 }

@@ -411,6 +411,7 @@ int bench_predict(const struct bench_options *o, struct bench_predict_result *r)
 			return -1;
 		}
 		fill_batch(net, &rng);
+		accel_freeze_network(net); /* as predict does: weights packed once */
 		time_predictions(net, o->warmup, t);
 		if (k == 0) {
 			/* (runs) sorted: the median and the nearest-rank 99th percentile */
@@ -428,6 +429,7 @@ int bench_predict(const struct bench_options *o, struct bench_predict_result *r)
 		r->images_per_s[k] = o->iters * (double)b.batch / sum;
 		if (r->images_per_s[k] > r->images_per_s[r->best])
 			r->best = k;
+		accel_thaw();
 		free_network(net);
 	}
 	free(t);

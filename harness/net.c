@@ -31,6 +31,7 @@ struct net {
 	int saved_out, saved_err; /* the real fds while redirected, else -1 */
 	float *pad;             /* (B, C*H*W) staging buffer for prediction */
 	char *cfg_path;
+	int frozen;             /* weights frozen for the ordered GEMM (net_freeze) */
 };
 
 /* Darknet writes to stdout and stderr freely; send both to the log. */
@@ -301,10 +302,25 @@ int net_build_reconstruction(const char *cfg_path, unsigned seed, const char *lo
 	return build(cfg_path, seed, log_path, 1, out);
 }
 
+void net_freeze(struct net *n)
+{
+	accel_freeze_network(n->dn);
+	n->frozen = 1;
+}
+
+/* Before n's weights change or are freed: drop what net_freeze kept. */
+static void thaw(struct net *n)
+{
+	if (n->frozen)
+		accel_thaw();
+	n->frozen = 0;
+}
+
 void net_free(struct net *n)
 {
 	if (!n)
 		return;
+	thaw(n);
 	if (n->dn) {
 		quiet_begin(n);
 		free_network(n->dn);
@@ -610,6 +626,7 @@ static int weights_finite(const network *dn, int upto, const char *path)
 int net_load_weights(struct net *n, const char *path, int upto)
 {
 	network *dn = n->dn;
+	thaw(n);
 	int all = upto < 0 || upto >= dn->n;
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -687,6 +704,7 @@ void net_state_save(const struct net *n, char **buf, size_t *len)
 int net_state_load(struct net *n, const char *buf, size_t len, const char *name)
 {
 	network *dn = n->dn;
+	thaw(n);
 	const char *p = buf, *end = buf + len;
 #define NEED(k)                                                                       \
 	do {                                                                          \

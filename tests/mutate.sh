@@ -216,6 +216,26 @@ mut ordered-rows-accumulate harness/accel_gemm.c '	if (accumulate)
 		transpose(C, (size_t)ldc, M, N, t, (size_t)M);' '	if (0)
 		transpose(C, (size_t)ldc, M, N, t, (size_t)M);' \
   test_accel "a product run along its rows ignores C's values when adding to them"
+mut frozen-offset harness/accel_gemm.c 'return c->data + (size_t)k0 * c->padded + (size_t)r0 * kn;' 'return c->data + (size_t)r0 * kn;' \
+  test_accel "a frozen operand's packing serves the first block of k for every block"
+mut frozen-range harness/accel_gemm.c 'if (x.base >= regions[i].lo && last < regions[i].hi)' 'if (x.base >= regions[i].lo && last >= x.base)' \
+  test_accel "an operand only partly frozen is packed once and goes stale"
+mut frozen-train harness/accel_layers.c '	if (net.train) /* a training step changes the weights after this pass */
+		accel_thaw();' '' \
+  test_net "inference after a training step uses the weights from before it"
+mut frozen-load harness/net.c '	network *dn = n->dn;
+	thaw(n);
+	int all' '	network *dn = n->dn;
+	int all' \
+  test_net "predict after loading other weights uses the old ones"
+mut frozen-free harness/net.c '	if (!n)
+		return;
+	thaw(n);' '	if (!n)
+		return;' \
+  test_net "a freed network's weights stay frozen: a network in its memory predicts with them"
+mut frozen-state harness/net.c '	thaw(n);
+	const char *p = buf' '	const char *p = buf' \
+  test_net "predict after a training state is restored uses the weights from before it"
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 want=() check_only=0

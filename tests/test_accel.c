@@ -286,6 +286,62 @@ static void ordered_gemm_should_not_depend_on_the_rest_of_the_product(void **sta
 	free(A), free(B), free(all), free(one), free(col);
 }
 
+/* One product of test_frozen: which operand is frozen and how. */
+struct frozen_case {
+	int ta, tb, M, N, K, freeze_b;
+};
+
+/* A product whose frozen operand (A, or B if freeze_b) is used again
+ * after it changed: the same bits as before the change (its packing is
+ * kept), until accel_thaw(), and then the new values' bits. With `part`,
+ * only half of the operand is frozen: nothing is kept. */
+static void frozen_case(const struct frozen_case *c, int part)
+{
+	int lda = c->ta ? c->M : c->K, ldb = c->tb ? c->K : c->N;
+	size_t na = (size_t)(c->ta ? c->K : c->M) * lda, nb = (size_t)(c->tb ? c->N : c->K) * ldb;
+	size_t nc = (size_t)c->M * c->N;
+	float *A = rand_array(na, -1, 1), *B = rand_array(nb, -1, 1);
+	float *want = xmalloc(sizeof(float) * nc), *got = xmalloc(sizeof(float) * nc);
+	float *f = c->freeze_b ? B : A;
+	size_t nf = c->freeze_b ? nb : na;
+	accel_gemm_ordered(c->ta, c->tb, c->M, c->N, c->K, A, lda, B, ldb, 0, want, c->N);
+	accel_freeze(f, part ? nf / 2 : nf);
+	for (int r = 0; r < 2; r++) { /* packs, then reuses */
+		accel_gemm_ordered(c->ta, c->tb, c->M, c->N, c->K, A, lda, B, ldb, 0, got, c->N);
+		assert_same_bits(got, want, nc, "frozen operand");
+	}
+	for (size_t i = 0; i < nf; i++)
+		f[i] = -f[i];
+	accel_gemm_ordered(c->ta, c->tb, c->M, c->N, c->K, A, lda, B, ldb, 0, got, c->N);
+	if (!part)
+		assert_same_bits(got, want, nc, "kept packing");
+	for (size_t i = 0; i < nc; i++)
+		want[i] = -want[i];
+	if (part)
+		assert_same_bits(got, want, nc, "half frozen: not kept");
+	accel_thaw();
+	accel_gemm_ordered(c->ta, c->tb, c->M, c->N, c->K, A, lda, B, ldb, 0, got, c->N);
+	assert_same_bits(got, want, nc, "after accel_thaw");
+	free(A), free(B), free(want), free(got);
+}
+
+/* Frozen weights as a convolution uses them (A, with many filters: 3100
+ * rows cut the 3072-row blocks; and along the rows with few positions) and
+ * as a connected layer does (B transposed, one image), over several
+ * 1152-step blocks of k. Negating an operand negates the product exactly. */
+static void frozen_operands_should_be_packed_once(void **state)
+{
+	(void)state;
+	static const struct frozen_case cases[] = {
+		{ 0, 0, 3100, 20, 1200, 0 }, { 0, 0, 70, 3, 2500, 0 }, { 0, 1, 1, 70, 1300, 1 },
+		{ 0, 1, 5, 40, 33, 1 },      { 1, 0, 13, 50, 40, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		frozen_case(&cases[i], 0);
+		frozen_case(&cases[i], 1);
+	}
+}
+
 /* (batch, n, size) shapes for the bias and normalisation helpers. */
 static const int bns[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 2, 4, 33 }, { 4, 3, 64 }, { 1, 2, 101 } };
 #define NBN (sizeof bns / sizeof bns[0])
@@ -1143,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(gemm_should_match_darknet_within_rounding),
 		cmocka_unit_test(ordered_gemm_should_be_one_fma_chain_per_element),
 		cmocka_unit_test(ordered_gemm_should_not_depend_on_the_rest_of_the_product),
+		cmocka_unit_test(frozen_operands_should_be_packed_once),
 		cmocka_unit_test(bias_and_scale_should_match_darknet_bit_for_bit),
 		cmocka_unit_test(reductions_should_match_darknet_within_rounding),
 		cmocka_unit_test(adam_should_match_the_scalar_formula_bit_for_bit),

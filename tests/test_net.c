@@ -2,6 +2,8 @@
  * prediction, weights files and their size check, training state. */
 #include "net.h"
 
+#include "accel.h"
+
 #include "error.h"
 #include "fsutil.h"
 #include "helpers.h"
@@ -580,6 +582,97 @@ static void net_predict_should_not_depend_on_the_other_images(void **state)
 	free(cfg);
 }
 
+/* Weights trained from seed for steps steps on X, Y, saved to dir/name. */
+static char *trained_weights(const char *cfg, unsigned seed, int steps, const float *X,
+			     const float *Y, const char *dir, const char *name)
+{
+	struct net *n = build(cfg, seed, NULL);
+	double loss;
+	for (int s = 0; s < steps; s++)
+		net_train_batch(n, X, Y, NULL, &loss);
+	char *w = fs_join(dir, name);
+	assert_int_equal(net_save_weights(n, w), 0);
+	net_free(n);
+	return w;
+}
+
+/* What an unfrozen network with the weights w predicts for X (4 images). */
+static void reference_predict(const char *cfg, const char *w, const float *X, double p[4])
+{
+	struct net *r = build(cfg, 7, NULL);
+	assert_int_equal(net_load_weights(r, w, -1), 0);
+	net_predict(r, X, 4, p);
+	net_free(r);
+}
+
+static void assert_same_scores(const double *a, const double *b, int n, int same)
+{
+	for (int i = 0; i < n; i++)
+		if (same)
+			assert_true(a[i] == b[i]);
+	if (!same)
+		assert_false(a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3]);
+}
+
+/* A frozen network's packed weights are dropped whenever its weights
+ * change or it is freed: loading other weights, a training step, a state
+ * restore and a new network in the freed one's memory all predict what an
+ * unfrozen network with the same weights predicts. */
+static void net_freeze_should_end_when_the_weights_change(void **state)
+{
+	struct fixture *f = *state;
+	char *cfg = write_cfg(f->dir, "conv.cfg", CONV_CFG);
+	float X[4 * 192], Y[8] = { 1, 0, 0, 1, 1, 0, 0, 1 };
+	for (int i = 0; i < 4 * 192; i++)
+		X[i] = (float)((i * 37 % 101) / 100.0);
+	char *wa = trained_weights(cfg, 1, 3, X, Y, f->dir, "a.weights");
+	char *wb = trained_weights(cfg, 2, 5, X, Y, f->dir, "b.weights");
+	double pa[4], pb[4], p[4], q[4], loss;
+	reference_predict(cfg, wa, X, pa);
+	reference_predict(cfg, wb, X, pb);
+	assert_same_scores(pa, pb, 4, 0);
+
+	struct net *n = build(cfg, 3, NULL);
+	assert_int_equal(net_load_weights(n, wa, -1), 0);
+	net_freeze(n);
+	net_predict(n, X, 4, p);
+	assert_same_scores(p, pa, 4, 1);
+	assert_int_equal(net_load_weights(n, wb, -1), 0); /* other weights */
+	net_predict(n, X, 4, p);
+	assert_same_scores(p, pb, 4, 1);
+
+	char *buf; /* a training step, against an unfrozen network's */
+	size_t len;
+	net_state_save(n, &buf, &len);
+	net_freeze(n);
+	net_predict(n, X, 4, p);
+	net_train_batch(n, X, Y, NULL, &loss);
+	net_predict(n, X, 4, q);
+	struct net *r = build(cfg, 3, NULL);
+	assert_int_equal(net_load_weights(r, wb, -1), 0);
+	net_train_batch(r, X, Y, NULL, &loss);
+	net_predict(r, X, 4, p);
+	net_free(r);
+	assert_same_scores(q, p, 4, 1);
+	net_freeze(n); /* then a state restore */
+	net_predict(n, X, 4, q);
+	assert_int_equal(net_state_load(n, buf, len, "mem"), 0);
+	net_predict(n, X, 4, q);
+	assert_same_scores(q, pb, 4, 1);
+	net_freeze(n);
+	net_predict(n, X, 4, q);
+	assert_true(accel_frozen_regions() > 0);
+	net_free(n);
+	assert_true(accel_frozen_regions() == 0);
+
+	struct net *m = build(cfg, 3, NULL); /* likely in n's memory */
+	assert_int_equal(net_load_weights(m, wa, -1), 0);
+	net_predict(m, X, 4, p);
+	assert_same_scores(p, pa, 4, 1);
+	net_free(m);
+	free(buf), free(wa), free(wb), free(cfg);
+}
+
 static double cross_entropy(const double *p, const float *Y, int count)
 {
 	double sum = 0;
@@ -704,6 +797,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(net_state_should_resume_training_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_predict_should_not_depend_on_the_other_images, setup, teardown),
+		cmocka_unit_test_setup_teardown(net_freeze_should_end_when_the_weights_change, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(net_recalibrate_should_make_inference_agree_with_training_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(net_recalibrate_should_pool_batches_that_differ, setup,
 						teardown),

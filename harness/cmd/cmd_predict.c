@@ -301,6 +301,8 @@ static int model_build(const struct model *m, int batch, struct net **out)
 		*out = NULL;
 		rc = -1;
 	}
+	if (rc == 0)
+		net_freeze(*out);
 	return rc;
 }
 
