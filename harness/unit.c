@@ -118,6 +118,34 @@ static const char *imbalance_name(enum exp_imbalance i)
 	return experiment_imbalance_name(i);
 }
 
+/* SHA-256 of the bytes of the pretrained weights file at path into hex, ""
+ * when it cannot be read (the unit then fails when it loads them). The
+ * last file's digest is kept with its size, inode and modification time,
+ * so that checking a study's units reads a large file once. */
+static void weights_sha(const char *path, char hex[65])
+{
+	static char *last_path, last_hex[65];
+	static struct stat last;
+	struct stat st;
+	hex[0] = '\0';
+	if (stat(path, &st) != 0)
+		return;
+	if (last_path && !strcmp(last_path, path) && st.st_size == last.st_size &&
+	    st.st_ino == last.st_ino && st.st_mtim.tv_sec == last.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == last.st_mtim.tv_nsec) {
+		memcpy(hex, last_hex, sizeof last_hex);
+		return;
+	}
+	if (sha256_file(path, hex) < 0) {
+		hex[0] = '\0';
+		return;
+	}
+	free(last_path);
+	last_path = xstrdup(path);
+	last = st;
+	memcpy(last_hex, hex, sizeof last_hex);
+}
+
 /* SHA-256 of everything that determines the unit's result: darkfold's
  * version, the effective cfg, the data (the cache's data_key: what the images
  * are, not where or when they were written), and the experiment
@@ -157,9 +185,9 @@ static void inputs_hash(const struct experiment *e, const struct exp_model *m, i
 	if (m->epochs > 0)
 		jw_kint(&w, "model_epochs", m->epochs);
 	if (m->weights) {
-		struct stat st;
-		jw_kint(&w, "weights_size", stat(m->weights, &st) == 0 ? (long long)st.st_size : -1);
-		jw_kint(&w, "weights_mtime", stat(m->weights, &st) == 0 ? (long long)st.st_mtime : -1);
+		char sha[65];
+		weights_sha(m->weights, sha);
+		jw_kstr(&w, "weights_sha256", sha[0] ? sha : NULL);
 	}
 	jw_obj_end(&w);
 	sha256_hex(w.buf, w.len, hex);

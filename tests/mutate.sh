@@ -203,6 +203,10 @@ mut summary-boot-alpha harness/summary.c 'folds_derive_seed(c->seed, what, 0, 0)
 # ---- the data's identity (harness/cache.c, harness/unit.c) ----
 mut data-key-pixels harness/cache.c 'sha256_update(&s, cc->data, sizeof(float)' 'if (0) sha256_update(&s, cc->data, sizeof(float)' \
   test_cache "the data key ignores the pixels"
+mut unit-weights-mtime harness/unit.c '	if (sha256_file(path, hex) < 0) {' '	if (snprintf(hex, 65, "%lld", (long long)st.st_mtime) < 0) {' \
+  test_unit "a unit goes stale when its pretrained weights are touched"
+mut unit-weights-bytes harness/unit.c '	if (sha256_file(path, hex) < 0) {' '	if (sha256_hex(path, strlen(path), hex), 0) {' \
+  test_unit "a unit stays current when its pretrained weights change"
 mut unit-data-key harness/unit.c 'jw_kstr(&w, "data_key", data_key);' '(void)data_key;' \
   test_unit "a unit stays current when images are added"
 # ---- inference's products (harness/accel_gemm.c, harness/accel_layers.c) ----

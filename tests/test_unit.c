@@ -134,6 +134,31 @@ static void data_should_count_by_content(struct fixture *f)
 	free(synth);
 }
 
+/* Pretrained weights count by their bytes too: touched, or rewritten as a
+ * new file with the same bytes, they keep the unit current; one changed
+ * byte does not. */
+static void weights_should_count_by_content(struct fixture *f)
+{
+	struct experiment *e = &f->e;
+	char *work = unit_work_dir(e, "dense", 0, 0), *w = xasprintf("%s/pre.weights", f->dir);
+	shell_ok(xasprintf("cp '%s/final.weights' '%s'", work, w));
+	char *old = e->models[0].weights;
+	assert_string_equal(e->models[0].name, "dense");
+	e->models[0].weights = w;
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	assert_int_equal(unit_run(e, "dense", 0, 0), 0);
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	shell_ok(xasprintf("touch -d '2001-01-01' '%s'", w));
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	shell_ok(xasprintf("cp '%s' '%s.new' && mv '%s.new' '%s'", w, w, w, w));
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 1);
+	shell_ok(xasprintf("printf 'x' | dd of='%s' bs=1 seek=100 conv=notrunc 2>/dev/null", w));
+	assert_int_equal(unit_is_current(e, "dense", 0, 0), 0);
+	e->models[0].weights = old;
+	assert_int_equal(unit_run(e, "dense", 0, 0), 0);
+	free(w), free(work);
+}
+
 static void unit_should_be_current_only_for_the_same_inputs(void **state)
 {
 	struct fixture *f = *state;
@@ -209,6 +234,7 @@ static void unit_should_be_current_only_for_the_same_inputs(void **state)
 	e->metrics.quantile = 0.5;
 
 	data_should_count_by_content(f);
+	weights_should_count_by_content(f);
 
 	/* A failed result is never current. */
 	char *path = unit_result_path(e, "dense", 0, 0), *text;
