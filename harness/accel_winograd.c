@@ -28,16 +28,24 @@ int accel_winograd_possible(int size, int stride, int groups, int special, int p
 	       h + 2 * pad - 2 >= 1 && w + 2 * pad - 2 >= 1;
 }
 
-/* Winograd from WINOGRAD_MIN_CHANNELS input channels and filters up: below,
- * its products (inner dimension c, against 9c for the im2col GEMM) are too
- * thin for OpenBLAS to run near its peak. See docs/performance.md. */
-#define WINOGRAD_MIN_CHANNELS 16
+/* Winograd where a layer has at least WINOGRAD_MIN_CHANNELS input channels
+ * and filters and an output of at least WINOGRAD_MIN_AREA pixels: below,
+ * its products (inner dimension c against 9c for the im2col GEMM, one
+ * column per 2x2 tile) are too thin for OpenBLAS to run near its peak, and
+ * the transforms of the weights, done on every call, weigh more. From
+ * `darkfold bench --conv-algos` on VGG16 and ResNet50 at 64x64 and 128x128,
+ * batch 16 (docs/performance.md, "Winograd convolution"). The rule reads
+ * the shape only, not the batch, so that an image is computed the same way
+ * whatever the batch it is scored in. */
+#define WINOGRAD_MIN_CHANNELS 64
+#define WINOGRAD_MIN_AREA 256
 enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int special, int pad,
 				       int c, int n, int h, int w)
 {
 	if (!accel_winograd_possible(size, stride, groups, special, pad, h, w))
 		return ACCEL_CONV_GEMM;
-	if (c >= WINOGRAD_MIN_CHANNELS && n >= WINOGRAD_MIN_CHANNELS)
+	int area = (h + 2 * pad - 2) * (w + 2 * pad - 2);
+	if (c >= WINOGRAD_MIN_CHANNELS && n >= WINOGRAD_MIN_CHANNELS && area >= WINOGRAD_MIN_AREA)
 		return ACCEL_CONV_WINOGRAD;
 	return ACCEL_CONV_GEMM;
 }
@@ -66,6 +74,20 @@ static int chunk_images(int channels, int tiles, int batch)
 	return accel_chunk((size_t)16 * channels, (size_t)tiles, WINOGRAD_COLUMNS, batch);
 }
 
+/* row (pw) = row yy of im (h, w) at columns x_lo .. x_hi - 1, zeros
+ * around it (and everywhere if yy is outside the image). */
+static void padded_row(const float *im, int h, int w, int yy, int x_lo, int x_hi, int pw,
+		       float *row)
+{
+	if (yy < 0 || yy >= h) {
+		memset(row, 0, sizeof(float) * pw);
+		return;
+	}
+	memset(row, 0, sizeof(float) * x_lo);
+	memcpy(row + x_lo, im + (size_t)yy * w, sizeof(float) * (x_hi - x_lo));
+	memset(row + x_hi, 0, sizeof(float) * (pw - x_hi));
+}
+
 /* V (16, c, P) = B^T d B for every 4x4 input patch d of cb images of in
  * (cb, c, h, w); the patch of tile (ty, tx) starts at row 2 ty - pad, column
  * 2 tx - pad, zero outside the image. The vertical half of the transform
@@ -85,13 +107,8 @@ static void input_transform(const float *in, int cb, int c, int h, int w, int pa
 			const float *im = in + ((size_t)j * c + ci) * h * w; /* (h, w) */
 			float *v = V + (size_t)ci * P + (size_t)j * th * tw;
 			for (int ty = 0; ty < th; ty++) {
-				for (int y = 0; y < 4; y++) {
-					int yy = 2 * ty - pad + y;
-					memset(d[y], 0, sizeof(float) * pw);
-					if (yy >= 0 && yy < h)
-						memcpy(d[y] + x_lo, im + (size_t)yy * w,
-						       sizeof(float) * (x_hi - x_lo));
-				}
+				for (int y = 0; y < 4; y++)
+					padded_row(im, h, w, 2 * ty - pad + y, x_lo, x_hi, pw, d[y]);
 				for (int x = 0; x < pw; x++) {
 					t[0][x] = d[0][x] - d[2][x];
 					t[1][x] = d[1][x] + d[2][x];

@@ -22,14 +22,9 @@
  * transform entry, tile edge or padding errs by one product, |w x| ~ S /
  * (9 c) >= 1e-3 S here (c <= 17, against 128 eps = 7.6e-6), and a dropped
  * accumulation by |start|, a fixed share of S. */
-#include "accel.h"
+#include "accel_darknet.h"
 
 #include "helpers.h"
-
-/* darknet.h declares its own error(const char *); see harness/bench.c. */
-#define error darknet_error
-#include <darknet.h>
-#undef error
 
 #include <math.h>
 #include <setjmp.h>
@@ -342,6 +337,60 @@ static void darknet_layer_should_agree_with_the_original(void **state)
 	}
 }
 
+/* Two Winograd layers (pad 1, then pad 0 on an even size), after a GEMM
+ * one; large enough that OpenBLAS picks different kernels for one image's
+ * products and six images' (the small-matrix path below 10^6 multiply-adds). */
+static const char batch_cfg[] =
+	"[net]\nbatch=6\nsubdivisions=1\nwidth=16\nheight=16\nchannels=3\n\n"
+	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=64\nsize=3\nstride=1\npad=1\n"
+	"activation=relu\n\n"
+	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=0\nactivation=linear\n\n"
+	"[connected]\noutput=2\nactivation=linear\n\n"
+	"[softmax]\n";
+
+/* What `predict` promises holds with Winograd too (its products run in the
+ * ordered GEMM in inference): an image's outputs, in every layer, have the
+ * same bits alone and fifth of six. */
+static void inference_should_not_depend_on_the_batch(void **state)
+{
+	(void)state;
+	char *dir = test_tmpdir(), *cfg = malloc(strlen(dir) + 16);
+	assert_non_null(cfg);
+	sprintf(cfg, "%s/net.cfg", dir);
+	test_write_file(cfg, batch_cfg, strlen(batch_cfg));
+	srand(5);
+	network *net = parse_network_cfg(cfg);
+	assert_non_null(net);
+	assert_int_equal(accel_conv_algo_of(&net->layers[0]), ACCEL_CONV_GEMM);
+	/* the rule's choice too (64 channels, 16x16 and 14x14 outputs) */
+	assert_int_equal(accel_conv_algo_of(&net->layers[1]), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&net->layers[2]), ACCEL_CONV_GEMM);
+	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&net->layers[2]), ACCEL_CONV_WINOGRAD);
+	const int B = 6, at = 4;
+	size_t in = (size_t)net->inputs;
+	float *x = rand_array((size_t)B * in);
+	network_predict(net, x);
+	float **six = calloc((size_t)net->n, sizeof *six);
+	assert_non_null(six);
+	for (int i = 0; i < net->n; i++) /* image `at` in each layer's output */
+		six[i] = dup_array(net->layers[i].output + (size_t)at * net->layers[i].outputs,
+				    (size_t)net->layers[i].outputs);
+	set_batch_network(net, 1);
+	network_predict(net, x + (size_t)at * in);
+	for (int i = 0; i < net->n; i++) {
+		if (memcmp(net->layers[i].output, six[i], sizeof(float) * net->layers[i].outputs))
+			fail_msg("layer %d: an image alone and in a batch differ", i);
+		free(six[i]);
+	}
+	accel_conv_force(0, ACCEL_CONV_GEMM);
+	free(six), free(x), free(cfg);
+	free_network(net);
+	test_rm_rf(dir);
+	free(dir);
+}
+
 static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 {
 	(void)state;
@@ -359,8 +408,15 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	assert_int_equal(accel_conv_choose(3, 1, 1, 1, 1, 256, 256, 64, 64), ACCEL_CONV_GEMM);
 	/* nor for an RGB input layer */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 3, 64, 64, 64), ACCEL_CONV_GEMM);
-	/* and does for VGG16's wide 3x3 layers at 64x64 */
+	/* nor below 64 channels or filters, or 16x16 output pixels */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 63, 256, 64, 64), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 63, 64, 64), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 15, 16), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 512, 18, 17), ACCEL_CONV_GEMM);
+	/* and does for VGG16's 3x3 layers from 64 channels and 16x16 up */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 256, 16, 16), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 0, 512, 512, 18, 18), ACCEL_CONV_WINOGRAD);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
 }
@@ -371,6 +427,7 @@ int main(void)
 		cmocka_unit_test(all_three_passes_should_match_a_direct_convolution),
 		cmocka_unit_test(darknet_layer_should_match_a_direct_convolution),
 		cmocka_unit_test(darknet_layer_should_agree_with_the_original),
+		cmocka_unit_test(inference_should_not_depend_on_the_batch),
 		cmocka_unit_test(rule_should_pick_winograd_only_where_it_can_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
