@@ -34,7 +34,11 @@
  * the replacement lays out the columns of several images side by side and
  * runs one GEMM for all of them (the same sums, larger matrices, which
  * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
- * and binary convolutions are passed to the original.
+ * and binary convolutions are passed to the original. 3x3 stride-1 layers
+ * with enough channels and output pixels (accel_conv_choose(), a fixed rule
+ * on the shape) run by Winograd's F(2x2, 3x3) instead (accel_winograd.c):
+ * 2.25 times fewer multiplications, results that differ from the GEMM's by
+ * rounding only.
  *
  * accel_layers.c replaces forward_network (called through the PLT by
  * libdarknet's network_predict and train_network_datum, and by darkfold):

@@ -99,7 +99,7 @@ printf '%s\n' "$out" | awk '
   { echo "FAIL: --predict figures inconsistent"; printf '%s\n' "$out"; fail=1; }
 "$D" bench --predict --compare --cfg "$tmp/tiny.cfg" >/dev/null 2>&1; check "--predict with --compare" 2 $?
 # --conv-algos: each convolutional layer timed with both algorithms, and the
-# rule's choice (64 channels at 16x16 output: Winograd; the RGB layer: GEMM).
+# rule's choice (64 channels at 64x64 output: Winograd; the RGB layer: GEMM).
 cat > "$tmp/wino.cfg" <<'CFG'
 [net]
 batch=2
@@ -134,7 +134,7 @@ activation=linear
 
 [softmax]
 CFG
-out=$("$D" bench --conv-algos --cfg "$tmp/wino.cfg" --size 16 --batch 2 --iters 1 2>"$tmp/err"); check "bench --conv-algos" 0 $?
+out=$("$D" bench --conv-algos --cfg "$tmp/wino.cfg" --size 64 --batch 2 --iters 1 2>"$tmp/err"); check "bench --conv-algos" 0 $?
 printf '%s\n' "$out" | awk '
   $1 == "0" && $2 == "3" && $NF == "gemm" { a = 1 }
   $1 == "1" && $2 == "64" && $NF == "winograd" { b = 1 }

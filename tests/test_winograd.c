@@ -337,9 +337,10 @@ static void darknet_layer_should_agree_with_the_original(void **state)
 	}
 }
 
-/* Two Winograd layers (pad 1, then pad 0 on an even size), after a GEMM
- * one; large enough that OpenBLAS picks different kernels for one image's
- * products and six images' (the small-matrix path below 10^6 multiply-adds). */
+/* 3x3 stride-1 layers with pad 1 and pad 0, run by Winograd (forced: the
+ * rule leaves layers this small to the GEMM); large enough that OpenBLAS
+ * picks different kernels for one image's products and six images' (its
+ * small-matrix path below 10^6 multiply-adds). */
 static const char batch_cfg[] =
 	"[net]\nbatch=6\nsubdivisions=1\nwidth=16\nheight=16\nchannels=3\n\n"
 	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
@@ -363,10 +364,8 @@ static void inference_should_not_depend_on_the_batch(void **state)
 	network *net = parse_network_cfg(cfg);
 	assert_non_null(net);
 	assert_int_equal(accel_conv_algo_of(&net->layers[0]), ACCEL_CONV_GEMM);
-	/* the rule's choice too (64 channels, 16x16 and 14x14 outputs) */
-	assert_int_equal(accel_conv_algo_of(&net->layers[1]), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&net->layers[2]), ACCEL_CONV_GEMM);
 	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&net->layers[1]), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_algo_of(&net->layers[2]), ACCEL_CONV_WINOGRAD);
 	const int B = 6, at = 4;
 	size_t in = (size_t)net->inputs;
@@ -408,15 +407,21 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	assert_int_equal(accel_conv_choose(3, 1, 1, 1, 1, 256, 256, 64, 64), ACCEL_CONV_GEMM);
 	/* nor for an RGB input layer */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 3, 64, 64, 64), ACCEL_CONV_GEMM);
-	/* nor below 64 channels or filters, or 16x16 output pixels */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 63, 256, 64, 64), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 63, 64, 64), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 15, 16), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 512, 18, 17), ACCEL_CONV_GEMM);
-	/* and does for VGG16's 3x3 layers from 64 channels and 16x16 up */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
+	/* nor below 64 channels or filters */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 63, 4096, 64, 64), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 4096, 63, 64, 64), ACCEL_CONV_GEMM);
+	/* nor below 2^24 channels x filters x output pixels, with any padding */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 256, 16, 15), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 17), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 128, 128, 16, 16), ACCEL_CONV_GEMM);
+	/* and does from there on: VGG16's 3x3 layers at 64x64 but the first
+	 * of its 32x32, 16x16 and 8x8 stages */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 256, 16, 16), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 0, 512, 512, 18, 18), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 8, 8), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 512, 8, 8), ACCEL_CONV_GEMM);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
 }
