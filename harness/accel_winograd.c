@@ -29,25 +29,28 @@ int accel_winograd_possible(int size, int stride, int groups, int special, int p
 }
 
 /* Winograd where a layer has at least WINOGRAD_MIN_CHANNELS input channels
- * and filters and channels x filters x output pixels of at least
- * WINOGRAD_MIN_WORK (each of its 16 products, per image, is then at least
- * a 2^22-multiply-add share of a large GEMM). Below, its products (inner
- * dimension c against 9c for the im2col GEMM, one column per 2x2 tile) are
- * too thin for OpenBLAS to run near its peak, and the transforms (of the
- * weights on every call, of the patches and tiles) weigh more than the
- * multiplications saved. From `darkfold bench --conv-algos` on VGG16 and
- * ResNet50 at 64x64 and 128x128, batch 16 (docs/performance.md, "Winograd
+ * and filters, at least WINOGRAD_MIN_AREA output pixels, and channels x
+ * filters x output pixels of at least WINOGRAD_MIN_WORK (each of its 16
+ * products is then, per image, at least a 2^19-multiply-add share of a
+ * GEMM). Below, its products (inner dimension c against 9c for the im2col
+ * GEMM, one column per 2x2 tile) are too thin for OpenBLAS to run near its
+ * peak, and the transforms (of the weights on every call, of the patches
+ * and tiles) weigh more than the multiplications saved. From `darkfold
+ * bench --conv-algos` and whole-network runs of VGG16 and ResNet50 at
+ * 64x64 and 128x128, batch 16 (docs/performance.md, "Winograd
  * convolution"). The rule reads the shape only, not the batch, so that an
  * image is computed the same way whatever the batch it is scored in. */
 #define WINOGRAD_MIN_CHANNELS 64
-#define WINOGRAD_MIN_WORK ((double)(1 << 24))
+#define WINOGRAD_MIN_AREA 256
+#define WINOGRAD_MIN_WORK ((double)(1 << 23))
 enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int special, int pad,
 				       int c, int n, int h, int w)
 {
 	if (!accel_winograd_possible(size, stride, groups, special, pad, h, w))
 		return ACCEL_CONV_GEMM;
-	double work = (double)c * n * (h + 2 * pad - 2) * (w + 2 * pad - 2);
-	if (c >= WINOGRAD_MIN_CHANNELS && n >= WINOGRAD_MIN_CHANNELS && work >= WINOGRAD_MIN_WORK)
+	double area = (double)(h + 2 * pad - 2) * (w + 2 * pad - 2);
+	if (c >= WINOGRAD_MIN_CHANNELS && n >= WINOGRAD_MIN_CHANNELS &&
+	    area >= WINOGRAD_MIN_AREA && (double)c * n * area >= WINOGRAD_MIN_WORK)
 		return ACCEL_CONV_WINOGRAD;
 	return ACCEL_CONV_GEMM;
 }

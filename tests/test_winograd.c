@@ -410,18 +410,19 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	/* nor below 64 channels or filters */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 63, 4096, 64, 64), ACCEL_CONV_GEMM);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 4096, 63, 64, 64), ACCEL_CONV_GEMM);
-	/* nor below 2^24 channels x filters x output pixels, with any padding */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 256, 16, 15), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 17), ACCEL_CONV_GEMM);
+	/* nor below 16x16 output pixels, with any padding */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 16, 15), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 512, 18, 17), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 8, 8), ACCEL_CONV_GEMM);
+	/* nor below 2^23 channels x filters x output pixels */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 128, 128, 16, 16), ACCEL_CONV_GEMM);
-	/* and does from there on: VGG16's 3x3 layers at 64x64 but the first
-	 * of its 32x32, 16x16 and 8x8 stages */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 256, 16, 16), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 64, 32, 32), ACCEL_CONV_GEMM);
+	/* and does from there on: VGG16's 3x3 layers at 64x64 from the
+	 * second layer to the 16x16 stage */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 128, 256, 16, 16), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 8, 8), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 512, 8, 8), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_WINOGRAD);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
 }
