@@ -111,7 +111,8 @@ int bench_predict(const struct bench_options *o, struct bench_predict_result *r)
 /* One convolutional layer of a network, timed with each algorithm. */
 struct bench_conv_layer {
 	int index;             /* in the network */
-	int c, h, w, n, size, stride, pad; /* input channels, height, width; filters... */
+	int c, h, w;           /* input channels, height, width */
+	int n, size, stride, pad; /* filters, kernel size, stride, padding */
 	int rule;              /* enum accel_conv_algo the rule picks */
 	int winograd_possible; /* 0: ms[ACCEL_CONV_WINOGRAD] not measured (NAN) */
 	double gflop;          /* direct convolution's work, forward + backward, per batch */
