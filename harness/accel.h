@@ -36,9 +36,9 @@
  * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
  * and binary convolutions are passed to the original. 3x3 stride-1 layers
  * with enough channels and output pixels (accel_conv_choose(), a fixed rule
- * on the shape) run by Winograd's F(2x2, 3x3) instead (accel_winograd.c):
- * 2.25 times fewer multiplications, results that differ from the GEMM's by
- * rounding only.
+ * on the shape) run by Winograd's F(2x2, 3x3) instead in training passes
+ * (accel_winograd.c): 2.25 times fewer multiplications, results that differ
+ * from the GEMM's by rounding only. Inference passes keep the GEMM.
  *
  * accel_layers.c replaces forward_network (called through the PLT by
  * libdarknet's network_predict and train_network_datum, and by darkfold):
@@ -246,15 +246,17 @@ const char *accel_conv_algo_name(enum accel_conv_algo a);
  * at least 1x1 from input h x w. */
 int accel_winograd_possible(int size, int stride, int groups, int special, int pad, int h,
 			    int w);
-/* The fixed rule: the algorithm for a layer of this shape (c input
- * channels, n filters, input h x w). Winograd where it is possible and
- * measured faster (docs/performance.md, "Winograd convolution"), else the
- * GEMM. A pure function of the shape, never of timings, so a network
- * computes the same way in every run and results are reproducible. */
+/* The fixed rule: the algorithm for a training pass of a layer of this
+ * shape (c input channels, n filters, input h x w). Winograd where it is
+ * possible and measured faster (docs/performance.md, "Winograd
+ * convolution"), else the GEMM. A pure function of the shape, never of
+ * timings, so a network computes the same way in every run and results are
+ * reproducible. Inference passes use the GEMM. */
 enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int special, int pad,
 				       int c, int n, int h, int w);
 /* For `darkfold bench` only: use algorithm a for every layer where it is
- * possible (force 1), or the rule again (force 0). */
+ * possible, in training and inference (force 1), or the rule again (force
+ * 0). */
 void accel_conv_force(int force, enum accel_conv_algo a);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);

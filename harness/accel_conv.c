@@ -156,7 +156,7 @@ void forward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_forward_convolutional_layer);
 	const int n = l.out_h * l.out_w;
-	if (accel_conv_algo_of(&l) == ACCEL_CONV_WINOGRAD)
+	if (accel_conv_algo_of(&l, net.train) == ACCEL_CONV_WINOGRAD)
 		accel_winograd_forward(net.input, l.batch, l.c, l.h, l.w, l.pad, l.weights, l.n,
 				       l.output);
 	else
@@ -243,7 +243,7 @@ void backward_convolutional_layer(layer l, network net)
 			backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
 	}
 
-	if (accel_conv_algo_of(&l) == ACCEL_CONV_WINOGRAD) {
+	if (accel_conv_algo_of(&l, 1) == ACCEL_CONV_WINOGRAD) {
 		accel_winograd_backward_weights(net.input, l.delta, l.batch, l.c, l.h, l.w, l.pad,
 						l.n, l.weight_updates);
 		if (net.delta)

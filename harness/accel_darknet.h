@@ -40,8 +40,11 @@ float *accel_scratch(enum accel_scratch which, size_t n);
  * cols), and at least 1. */
 int accel_chunk(size_t rows, size_t cols, size_t want, int batch);
 
-/* Which algorithm darkfold's convolution replacement uses for layer l:
- * accel_conv_choose() on its shape, unless bench has forced one. */
-enum accel_conv_algo accel_conv_algo_of(const layer *l);
+/* Which algorithm darkfold's convolution replacement uses for layer l in a
+ * training pass (train 1: forward, backward, batch-norm recalibration) or
+ * an inference pass (train 0): the one bench has forced, if any; else in
+ * training accel_conv_choose() on its shape, in inference the GEMM
+ * (Winograd measured slower there: at batch 1 its products are thin). */
+enum accel_conv_algo accel_conv_algo_of(const layer *l, int train);
 
 #endif

@@ -61,13 +61,15 @@ void accel_conv_force(int force, enum accel_conv_algo a)
 	forced_algo = a;
 }
 
-enum accel_conv_algo accel_conv_algo_of(const layer *l)
+enum accel_conv_algo accel_conv_algo_of(const layer *l, int train)
 {
 	int special = l->xnor || l->binary;
 	if (forced && (forced_algo == ACCEL_CONV_GEMM ||
 		       accel_winograd_possible(l->size, l->stride, l->groups, special, l->pad,
 					       l->h, l->w)))
 		return forced_algo;
+	if (!train)
+		return ACCEL_CONV_GEMM;
 	return accel_conv_choose(l->size, l->stride, l->groups, special, l->pad, l->c, l->n,
 				 l->h, l->w);
 }

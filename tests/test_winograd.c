@@ -363,10 +363,10 @@ static void inference_should_not_depend_on_the_batch(void **state)
 	srand(5);
 	network *net = parse_network_cfg(cfg);
 	assert_non_null(net);
-	assert_int_equal(accel_conv_algo_of(&net->layers[0]), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_algo_of(&net->layers[0], 1), ACCEL_CONV_GEMM);
 	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&net->layers[1]), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&net->layers[2]), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&net->layers[1], 0), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&net->layers[2], 0), ACCEL_CONV_WINOGRAD);
 	const int B = 6, at = 4;
 	size_t in = (size_t)net->inputs;
 	float *x = rand_array((size_t)B * in);
@@ -423,6 +423,14 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_WINOGRAD);
+	/* a layer the rule gives to Winograd runs it in training only */
+	layer l;
+	memset(&l, 0, sizeof l);
+	l.size = 3, l.stride = 1, l.pad = 1, l.c = 64, l.n = 64, l.h = 64, l.w = 64;
+	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_GEMM);
+	l.binary = 1;
+	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_GEMM);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
 }
