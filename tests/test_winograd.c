@@ -3,6 +3,8 @@
  * input gradient, weight gradient), the same through Darknet's
  * convolutional layer (darkfold's replacement with Winograd forced, with
  * and without batch normalisation), and the rule that picks it.
+ * (tests/test_accel.c checks that inference with Winograd layers does not
+ * depend on the batch.)
  *
  * Tolerance: per element, |got - want| <= TOL_EPS * eps * S, eps = 2^-24,
  * S = the sum of the absolute values of the terms that make the element
@@ -23,8 +25,6 @@
  * (9 c) >= 1e-3 S here (c <= 17, against 128 eps = 7.6e-6), and a dropped
  * accumulation by |start|, a fixed share of S. */
 #include "accel_darknet.h"
-
-#include "helpers.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -337,59 +337,6 @@ static void darknet_layer_should_agree_with_the_original(void **state)
 	}
 }
 
-/* 3x3 stride-1 layers with pad 1 and pad 0, run by Winograd (forced: the
- * rule leaves layers this small to the GEMM); large enough that OpenBLAS
- * picks different kernels for one image's products and six images' (its
- * small-matrix path below 10^6 multiply-adds). */
-static const char batch_cfg[] =
-	"[net]\nbatch=6\nsubdivisions=1\nwidth=16\nheight=16\nchannels=3\n\n"
-	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
-	"[convolutional]\nbatch_normalize=1\nfilters=64\nsize=3\nstride=1\npad=1\n"
-	"activation=relu\n\n"
-	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=0\nactivation=linear\n\n"
-	"[connected]\noutput=2\nactivation=linear\n\n"
-	"[softmax]\n";
-
-/* What `predict` promises holds with Winograd too (its products run in the
- * ordered GEMM in inference): an image's outputs, in every layer, have the
- * same bits alone and fifth of six. */
-static void inference_should_not_depend_on_the_batch(void **state)
-{
-	(void)state;
-	char *dir = test_tmpdir(), *cfg = malloc(strlen(dir) + 16);
-	assert_non_null(cfg);
-	sprintf(cfg, "%s/net.cfg", dir);
-	test_write_file(cfg, batch_cfg, strlen(batch_cfg));
-	srand(5);
-	network *net = parse_network_cfg(cfg);
-	assert_non_null(net);
-	assert_int_equal(accel_conv_algo_of(&net->layers[0], 1), ACCEL_CONV_GEMM);
-	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&net->layers[1], 0), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&net->layers[2], 0), ACCEL_CONV_WINOGRAD);
-	const int B = 6, at = 4;
-	size_t in = (size_t)net->inputs;
-	float *x = rand_array((size_t)B * in);
-	network_predict(net, x);
-	float **six = calloc((size_t)net->n, sizeof *six);
-	assert_non_null(six);
-	for (int i = 0; i < net->n; i++) /* image `at` in each layer's output */
-		six[i] = dup_array(net->layers[i].output + (size_t)at * net->layers[i].outputs,
-				    (size_t)net->layers[i].outputs);
-	set_batch_network(net, 1);
-	network_predict(net, x + (size_t)at * in);
-	for (int i = 0; i < net->n; i++) {
-		if (memcmp(net->layers[i].output, six[i], sizeof(float) * net->layers[i].outputs))
-			fail_msg("layer %d: an image alone and in a batch differ", i);
-		free(six[i]);
-	}
-	accel_conv_force(0, ACCEL_CONV_GEMM);
-	free(six), free(x), free(cfg);
-	free_network(net);
-	test_rm_rf(dir);
-	free(dir);
-}
-
 static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 {
 	(void)state;
@@ -441,7 +388,6 @@ int main(void)
 		cmocka_unit_test(all_three_passes_should_match_a_direct_convolution),
 		cmocka_unit_test(darknet_layer_should_match_a_direct_convolution),
 		cmocka_unit_test(darknet_layer_should_agree_with_the_original),
-		cmocka_unit_test(inference_should_not_depend_on_the_batch),
 		cmocka_unit_test(rule_should_pick_winograd_only_where_it_can_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
