@@ -16,13 +16,6 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_ADDRESS__)
-#define ACCEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ACCEL_CLONES
-#endif
-
 /* Darknet's ACTIVATION enum (darknet.h): LOGISTIC, RELU, RELIE, LINEAR, RAMP,
  * TANH, PLSE, LEAKY, ... */
 enum { DN_LOGISTIC = 0, DN_RELU = 1, DN_LINEAR = 3, DN_LEAKY = 7 };

@@ -34,14 +34,10 @@ void axpy_cpu(int N, float ALPHA, float *X, int INCX, float *Y, int INCY);
 void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta);
 
 
-/* Column and product matrices for one chunk of images, grown on demand and
- * kept for the life of the process (libdarknet calls the replacements
- * without any context to hold them). */
-enum { SCRATCH_COL, SCRATCH_PRODUCT, NSCRATCH };
-static float *scratch_buf[NSCRATCH];
-static size_t scratch_len[NSCRATCH];
+static float *scratch_buf[ACCEL_NSCRATCH];
+static size_t scratch_len[ACCEL_NSCRATCH];
 
-static float *scratch(int which, size_t n)
+float *accel_scratch(enum accel_scratch which, size_t n)
 {
 	if (scratch_len[which] < n) {
 		free(scratch_buf[which]);
@@ -51,8 +47,17 @@ static float *scratch(int which, size_t n)
 	return scratch_buf[which];
 }
 
-/* At most this many floats per scratch matrix (16 MiB). */
-#define SCRATCH_FLOATS ((size_t)1 << 22)
+int accel_chunk(size_t rows, size_t cols, size_t want, int batch)
+{
+	size_t cb = (want + cols - 1) / cols;
+	size_t fit = ACCEL_SCRATCH_FLOATS / (rows * cols);
+	if (cb > fit)
+		cb = fit;
+	if (cb < 1)
+		cb = 1;
+	return cb < (size_t)batch ? (int)cb : batch;
+}
+
 /* Images per GEMM: enough for about ACCEL_CONV_COLUMNS columns. OpenBLAS
  * runs products with few columns far below its peak; beyond a few hundred
  * columns, joining images gains nothing and costs copies (measured on
@@ -61,14 +66,7 @@ static float *scratch(int which, size_t n)
 #define ACCEL_CONV_COLUMNS 256
 static int chunk_of(const layer *l, int K, int n)
 {
-	size_t want = (ACCEL_CONV_COLUMNS + (size_t)n - 1) / n;
-	size_t rows = (size_t)(K > l->n ? K : l->n);
-	size_t fit = SCRATCH_FLOATS / (rows * n);
-	if (want > fit)
-		want = fit;
-	if (want < 1)
-		want = 1;
-	return want < (size_t)l->batch ? (int)want : l->batch;
+	return accel_chunk((size_t)(K > l->n ? K : l->n), (size_t)n, ACCEL_CONV_COLUMNS, l->batch);
 }
 
 /* Darknet's forward_batchnorm_layer for a convolutional layer, then its
@@ -119,13 +117,11 @@ static void columns(const layer *l, const float *input, int b0, int cb, int K, i
 	}
 }
 
-void forward_convolutional_layer(layer l, network net)
+/* output (batch, n, out_h, out_w) = weights * im2col(input), one GEMM per
+ * chunk of images. */
+static void forward_gemm(const layer *lp, float *input)
 {
-	if (!handled(&l)) {
-		accel_call_original(ACCEL_forward_convolutional_layer, l, net);
-		return;
-	}
-	accel_note_call(ACCEL_forward_convolutional_layer);
+	const layer l = *lp;
 	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
 	const int chunk = chunk_of(&l, K, n);
 	for (int b0 = 0; b0 < l.batch; b0 += chunk) {
@@ -134,22 +130,37 @@ void forward_convolutional_layer(layer l, network net)
 		float *out = l.output + (size_t)b0 * m * n;             /* (cb, m, n) */
 		float *col;                                             /* (K, N) */
 		if (cb == 1 && l.size == 1) {
-			col = net.input + (size_t)b0 * l.c * l.h * l.w;
+			col = input + (size_t)b0 * l.c * l.h * l.w;
 		} else {
-			col = scratch(SCRATCH_COL, (size_t)K * N);
-			columns(&l, net.input, b0, cb, K, n, col);
+			col = accel_scratch(ACCEL_SCRATCH_COL, (size_t)K * N);
+			columns(&l, input, b0, cb, K, n, col);
 		}
 		if (cb == 1) {
 			accel_product(0, 0, m, n, K, l.weights, K, col, n, 0, out, n);
 			continue;
 		}
-		float *prod = scratch(SCRATCH_PRODUCT, (size_t)m * N);  /* (m, N) */
+		float *prod = accel_scratch(ACCEL_SCRATCH_PRODUCT, (size_t)m * N);  /* (m, N) */
 		accel_product(0, 0, m, (int)N, K, l.weights, K, col, (int)N, 0, prod, (int)N);
 		for (int j = 0; j < cb; j++)
 			for (int r = 0; r < m; r++)
 				memcpy(out + ((size_t)j * m + r) * n, prod + r * N + (size_t)j * n,
 				       sizeof *out * n);
 	}
+}
+
+void forward_convolutional_layer(layer l, network net)
+{
+	if (!handled(&l)) {
+		accel_call_original(ACCEL_forward_convolutional_layer, l, net);
+		return;
+	}
+	accel_note_call(ACCEL_forward_convolutional_layer);
+	const int n = l.out_h * l.out_w;
+	if (accel_conv_algo_of(&l, net.train) == ACCEL_CONV_WINOGRAD)
+		accel_winograd_forward(net.input, l.batch, l.c, l.h, l.w, l.pad, l.weights, l.n,
+				       l.output);
+	else
+		forward_gemm(&l, net.input);
 	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
 		batchnorm_and_activate(&l, net.train);
 		return;
@@ -161,6 +172,56 @@ void forward_convolutional_layer(layer l, network net)
 	activate_array(l.output, l.outputs * l.batch, l.activation);
 }
 
+/* weight_updates += delta * im2col(input)^T and, if in_delta is not NULL,
+ * in_delta += col2im(weights^T * delta), one GEMM each per chunk of
+ * images. */
+static void backward_gemm(const layer *l, float *input, float *in_delta)
+{
+	const int m = l->n, K = l->size * l->size * l->c, n = l->out_h * l->out_w;
+	const int chunk = chunk_of(l, K, n);
+	const size_t in_size = (size_t)l->c * l->h * l->w;
+	for (int b0 = 0; b0 < l->batch; b0 += chunk) {
+		int cb = l->batch - b0 < chunk ? l->batch - b0 : chunk;
+		size_t N = (size_t)cb * n;
+		float *col = accel_scratch(ACCEL_SCRATCH_COL, (size_t)K * N); /* (K, N) */
+		float *delta = l->delta + (size_t)b0 * m * n;                  /* (cb, m, n) */
+		float *d = delta;                                              /* (m, N) */
+		if (cb == 1 && l->size == 1) {
+			/* weight gradient straight from the input image */
+			float *im = input + (size_t)b0 * in_size;
+			blas_sgemm(0, 1, m, K, n, 1, delta, n, im, n, 1, l->weight_updates, K);
+			if (in_delta) /* Darknet writes a 1x1 layer's input delta */
+				blas_sgemm(1, 0, K, n, m, 1, l->weights, K, delta, n, 0,
+					   in_delta + (size_t)b0 * in_size, n);
+			continue;
+		}
+		columns(l, input, b0, cb, K, n, col);
+		if (cb > 1) {
+			d = accel_scratch(ACCEL_SCRATCH_PRODUCT, (size_t)m * N);
+			for (int j = 0; j < cb; j++)
+				for (int r = 0; r < m; r++)
+					memcpy(d + r * N + (size_t)j * n,
+					       delta + ((size_t)j * m + r) * n, sizeof *d * n);
+		}
+		/* weight_updates (m, K) += d (m, N) col^T (N, K) */
+		blas_sgemm(0, 1, m, K, (int)N, 1, d, (int)N, col, (int)N, 1, l->weight_updates, K);
+		if (!in_delta)
+			continue;
+		/* col (K, N) = weights^T (K, m) d (m, N) */
+		blas_sgemm(1, 0, K, (int)N, m, 1, l->weights, K, d, (int)N, 0, col, (int)N);
+		for (int j = 0; j < cb; j++) {
+			float *imd = in_delta + (size_t)(b0 + j) * in_size; /* (c, h, w) */
+			if (l->size == 1) /* Darknet writes a 1x1 layer's input delta */
+				for (int r = 0; r < K; r++)
+					memcpy(imd + (size_t)r * n, col + r * N + (size_t)j * n,
+					       sizeof *imd * n);
+			else
+				accel_col2im(col + (size_t)j * n, N, l->c, l->h, l->w, l->size,
+					     l->stride, l->pad, imd);
+		}
+	}
+}
+
 void backward_convolutional_layer(layer l, network net)
 {
 	if (!handled(&l)) {
@@ -168,7 +229,7 @@ void backward_convolutional_layer(layer l, network net)
 		return;
 	}
 	accel_note_call(ACCEL_backward_convolutional_layer);
-	const int m = l.n, K = l.size * l.size * l.c, n = l.out_h * l.out_w;
+	const int n = l.out_h * l.out_w;
 	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
 		struct accel_bn_back a = { l.delta, l.output, l.x, l.x_norm, l.mean, l.variance,
 					   l.scales, l.bias_updates, l.scale_updates,
@@ -182,46 +243,13 @@ void backward_convolutional_layer(layer l, network net)
 			backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
 	}
 
-	const int chunk = chunk_of(&l, K, n);
-	const size_t in_size = (size_t)l.c * l.h * l.w;
-	for (int b0 = 0; b0 < l.batch; b0 += chunk) {
-		int cb = l.batch - b0 < chunk ? l.batch - b0 : chunk;
-		size_t N = (size_t)cb * n;
-		float *col = scratch(SCRATCH_COL, (size_t)K * N);   /* (K, N) */
-		float *delta = l.delta + (size_t)b0 * m * n;        /* (cb, m, n) */
-		float *d = delta;                                   /* (m, N) */
-		if (cb == 1 && l.size == 1) {
-			/* weight gradient straight from the input image */
-			float *im = net.input + (size_t)b0 * in_size;
-			blas_sgemm(0, 1, m, K, n, 1, delta, n, im, n, 1, l.weight_updates, K);
-			if (net.delta) /* Darknet writes a 1x1 layer's input delta */
-				blas_sgemm(1, 0, K, n, m, 1, l.weights, K, delta, n, 0,
-					   net.delta + (size_t)b0 * in_size, n);
-			continue;
-		}
-		columns(&l, net.input, b0, cb, K, n, col);
-		if (cb > 1) {
-			d = scratch(SCRATCH_PRODUCT, (size_t)m * N);
-			for (int j = 0; j < cb; j++)
-				for (int r = 0; r < m; r++)
-					memcpy(d + r * N + (size_t)j * n,
-					       delta + ((size_t)j * m + r) * n, sizeof *d * n);
-		}
-		/* weight_updates (m, K) += d (m, N) col^T (N, K) */
-		blas_sgemm(0, 1, m, K, (int)N, 1, d, (int)N, col, (int)N, 1, l.weight_updates, K);
-		if (!net.delta)
-			continue;
-		/* col (K, N) = weights^T (K, m) d (m, N) */
-		blas_sgemm(1, 0, K, (int)N, m, 1, l.weights, K, d, (int)N, 0, col, (int)N);
-		for (int j = 0; j < cb; j++) {
-			float *imd = net.delta + (size_t)(b0 + j) * in_size; /* (c, h, w) */
-			if (l.size == 1) /* Darknet writes a 1x1 layer's input delta */
-				for (int r = 0; r < K; r++)
-					memcpy(imd + (size_t)r * n, col + r * N + (size_t)j * n,
-					       sizeof *imd * n);
-			else
-				accel_col2im(col + (size_t)j * n, N, l.c, l.h, l.w, l.size, l.stride,
-					     l.pad, imd);
-		}
+	if (accel_conv_algo_of(&l, 1) == ACCEL_CONV_WINOGRAD) {
+		accel_winograd_backward_weights(net.input, l.delta, l.batch, l.c, l.h, l.w, l.pad,
+						l.n, l.weight_updates);
+		if (net.delta)
+			accel_winograd_backward_data(l.delta, l.batch, l.c, l.h, l.w, l.pad,
+						     l.weights, l.n, net.delta);
+		return;
 	}
+	backward_gemm(&l, net.input, net.delta);
 }

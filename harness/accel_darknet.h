@@ -16,4 +16,35 @@
  * a replacement cannot return without doing the layer's work. */
 void accel_call_original(enum accel_fn f, layer l, network net);
 
+/* Scratch matrices of the convolution passes (accel_conv.c,
+ * accel_winograd.c), grown on demand and kept for the life of the process
+ * (libdarknet calls the replacements without any context to hold them).
+ * The im2col path and the Winograd path share the two large ones: a layer
+ * runs one or the other. */
+enum accel_scratch {
+	ACCEL_SCRATCH_COL,      /* im2col columns; Winograd's transformed input */
+	ACCEL_SCRATCH_PRODUCT,  /* im2col product; Winograd's transformed output */
+	ACCEL_SCRATCH_KERNEL,   /* Winograd's transformed weights */
+	ACCEL_SCRATCH_KERNEL_GRAD, /* Winograd's transformed weight gradient */
+	ACCEL_SCRATCH_ROWS,     /* Winograd's rows of one tile row */
+	ACCEL_NSCRATCH
+};
+/* Scratch buffer `which` with room for at least n floats; its contents are
+ * undefined, and it stays valid until the next call for the same buffer. */
+float *accel_scratch(enum accel_scratch which, size_t n);
+/* At most this many floats per large scratch matrix (16 MiB), unless a
+ * single image needs more. */
+#define ACCEL_SCRATCH_FLOATS ((size_t)1 << 22)
+/* Images per product out of batch: enough for about `want` columns when an
+ * image has `cols` of them, but no more than ACCEL_SCRATCH_FLOATS / (rows
+ * cols), and at least 1. */
+int accel_chunk(size_t rows, size_t cols, size_t want, int batch);
+
+/* Which algorithm darkfold's convolution replacement uses for layer l in a
+ * training pass (train 1: forward, backward, batch-norm recalibration) or
+ * an inference pass (train 0): the one bench has forced, if any; else in
+ * training accel_conv_choose() on its shape, in inference the GEMM
+ * (Winograd measured slower there: at batch 1 its products are thin). */
+enum accel_conv_algo accel_conv_algo_of(const layer *l, int train);
+
 #endif

@@ -300,12 +300,21 @@ static int check_options(const struct bench_options *o)
 	return 0;
 }
 
+/* The convolutions' algorithm as o->conv_algo says. */
+static void set_conv_algo(const struct bench_options *o)
+{
+	accel_conv_force(o->conv_algo != BENCH_CONV_RULE, o->conv_algo == BENCH_CONV_WINOGRAD
+								 ? ACCEL_CONV_WINOGRAD
+								 : ACCEL_CONV_GEMM);
+}
+
 static int prepare(const struct bench_options *o)
 {
 	if (check_options(o))
 		return -1;
 	if (accel_set_enabled(!o->stock))
 		return -1;
+	set_conv_algo(o);
 	blas_set_threads(o->threads);
 	return 0;
 }
@@ -433,6 +442,77 @@ int bench_predict(const struct bench_options *o, struct bench_predict_result *r)
 		free_network(net);
 	}
 	free(t);
+	return 0;
+}
+
+/* CPU ms per call of l's forward (pass 0) or backward (pass 1) pass with
+ * algorithm a, mean of iters calls after one untimed call; l's delta is
+ * restored from saved (n floats) before each backward call. */
+static double time_conv_pass(layer l, network net, enum accel_conv_algo a, int pass, int iters,
+			     const float *saved, size_t n)
+{
+	accel_conv_force(1, a);
+	double sum = 0;
+	for (int i = 0; i <= iters; i++) {
+		if (pass)
+			memcpy(l.delta, saved, sizeof *saved * n);
+		double t0 = cpu_s();
+		if (pass)
+			l.backward(l, net);
+		else
+			l.forward(l, net);
+		if (i > 0)
+			sum += cpu_s() - t0;
+	}
+	return 1e3 * sum / iters;
+}
+
+/* Layer i of net (a convolution) timed with each algorithm into *c. */
+static void time_conv_layer(network *netp, int i, int iters, struct bench_conv_layer *c)
+{
+	layer l = netp->layers[i];
+	network net = *netp;
+	net.index = i;
+	net.train = 1;
+	net.input = i ? netp->layers[i - 1].output : netp->input;
+	net.delta = i ? netp->layers[i - 1].delta : NULL;
+	double fwd, bwd;
+	layer_gflop(netp, i, &fwd, &bwd);
+	*c = (struct bench_conv_layer){ .index = i, .c = l.c, .h = l.h, .w = l.w, .n = l.n,
+					.size = l.size, .stride = l.stride, .pad = l.pad,
+					.gflop = fwd + bwd };
+	int special = l.xnor || l.binary;
+	c->rule = accel_conv_choose(l.size, l.stride, l.groups, special, l.pad, l.c, l.n, l.h, l.w);
+	c->winograd_possible = accel_winograd_possible(l.size, l.stride, l.groups, special, l.pad,
+						       l.h, l.w);
+	size_t n = (size_t)l.outputs * l.batch;
+	float *saved = xmalloc(sizeof *saved * n);
+	memcpy(saved, l.delta, sizeof *saved * n);
+	for (int a = 0; a < 2; a++)
+		for (int pass = 0; pass < 2; pass++)
+			c->ms[a][pass] = a == ACCEL_CONV_WINOGRAD && !c->winograd_possible
+						 ? NAN
+						 : time_conv_pass(l, net, (enum accel_conv_algo)a, pass,
+								  iters, saved, n);
+	memcpy(l.delta, saved, sizeof *saved * n);
+	free(saved);
+}
+
+int bench_conv_algos(const struct bench_options *o, struct bench_conv_layer *layers, int max,
+		     int *count)
+{
+	*count = 0;
+	network *net = prepare_and_build(o);
+	if (!net)
+		return -1;
+	uint64_t rng = o->seed;
+	fill_batch(net, &rng);
+	train_batch(net, NULL);
+	for (int i = 0; i < net->n && *count < max; i++)
+		if (net->layers[i].type == CONVOLUTIONAL)
+			time_conv_layer(net, i, o->iters, &layers[(*count)++]);
+	set_conv_algo(o);
+	free_network(net);
 	return 0;
 }
 

@@ -12,6 +12,10 @@
 
 #include <stddef.h>
 
+/* Each convolution by darkfold's rule (accel_conv_choose), or by one
+ * algorithm wherever it can run (for comparisons). */
+enum bench_conv { BENCH_CONV_RULE, BENCH_CONV_GEMM, BENCH_CONV_WINOGRAD };
+
 struct bench_options {
 	const char *cfg;     /* path of the Darknet .cfg */
 	int size;            /* input width and height */
@@ -20,6 +24,7 @@ struct bench_options {
 	int iters;           /* timed batches (>= 1) */
 	int threads;         /* OpenBLAS threads (>= 1) */
 	int stock;           /* 1: darkfold's replacements off (Darknet as shipped) */
+	int conv_algo;       /* enum bench_conv: how convolutions are computed */
 	unsigned long seed;  /* weights (srand) and data */
 };
 
@@ -102,6 +107,26 @@ struct bench_predict_result {
 /* Run the inference benchmark; sets the switches as bench_run does.
  * Returns 0, or -1 with an error naming the cfg. */
 int bench_predict(const struct bench_options *o, struct bench_predict_result *r);
+
+/* One convolutional layer of a network, timed with each algorithm. */
+struct bench_conv_layer {
+	int index;             /* in the network */
+	int c, h, w;           /* input channels, height, width */
+	int n, size, stride, pad; /* filters, kernel size, stride, padding */
+	int rule;              /* enum accel_conv_algo the rule picks */
+	int winograd_possible; /* 0: ms[ACCEL_CONV_WINOGRAD] not measured (NAN) */
+	double gflop;          /* direct convolution's work, forward + backward, per batch */
+	double ms[2][2];       /* [enum accel_conv_algo][0 forward, 1 backward]: CPU ms per batch */
+};
+
+/* Build the network as bench_run does, train one batch, then time each
+ * convolutional layer's forward and backward pass alone, o->iters times
+ * each (after one untimed pass), with the im2col GEMM and, where possible,
+ * with Winograd; the layer's delta is restored before each backward pass.
+ * Fills layers[0 .. *count - 1] (at most max). Returns 0 or -1 with an
+ * error. Leaves the choice of algorithm as o->conv_algo says. */
+int bench_conv_algos(const struct bench_options *o, struct bench_conv_layer *layers, int max,
+		     int *count);
 
 /* The process's peak resident set size so far, in MiB (getrusage). */
 double bench_max_rss_mib(void);

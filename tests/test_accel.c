@@ -972,12 +972,25 @@ static const char batch_cfg[] =
 	"[connected]\noutput=2\nactivation=linear\n\n"
 	"[softmax]\n";
 
-/* What `predict` promises: an image's outputs, in every layer, have the
- * same bits whether it is scored alone or fifth of six images. */
-static void inference_should_not_depend_on_the_batch(void **state)
+/* 3x3 stride-1 layers with pad 1 and pad 0, for Winograd (forced: the
+ * rule leaves layers this small, and inference, to the GEMM); large enough
+ * that OpenBLAS picks different kernels for one image's Winograd products
+ * and six images' (its small-matrix path below 10^6 multiply-adds). */
+static const char winograd_batch_cfg[] =
+	"[net]\nbatch=6\nsubdivisions=1\nwidth=16\nheight=16\nchannels=3\n\n"
+	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=64\nsize=3\nstride=1\npad=1\n"
+	"activation=relu\n\n"
+	"[convolutional]\nfilters=64\nsize=3\nstride=1\npad=0\nactivation=linear\n\n"
+	"[connected]\noutput=2\nactivation=linear\n\n"
+	"[softmax]\n";
+
+/* What `predict` promises, for the network of cfg text: an image's
+ * outputs, in every layer, have the same bits whether it is scored alone or
+ * fifth of six images. */
+static void check_batch_invariance(const char *text)
 {
-	(void)state;
-	char *dir, *cfg = write_cfg(&dir, batch_cfg);
+	char *dir, *cfg = write_cfg(&dir, text);
 	srand(5);
 	network *net = parse_network_cfg(cfg);
 	assert_non_null(net);
@@ -1000,6 +1013,22 @@ static void inference_should_not_depend_on_the_batch(void **state)
 	free_network(net);
 	test_rm_rf(dir);
 	free(dir);
+}
+
+static void inference_should_not_depend_on_the_batch(void **state)
+{
+	(void)state;
+	check_batch_invariance(batch_cfg);
+}
+
+/* The same with every 3x3 stride-1 layer by Winograd (bench --conv-algo
+ * winograd): its products go through the ordered GEMM too. */
+static void inference_should_not_depend_on_the_batch_with_winograd(void **state)
+{
+	(void)state;
+	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
+	check_batch_invariance(winograd_batch_cfg);
+	accel_conv_force(0, ACCEL_CONV_GEMM);
 }
 
 /* network_predict (Darknet's, calling the replacement) against its steps
@@ -1214,6 +1243,7 @@ int main(void)
 		cmocka_unit_test(darknet_names_should_resolve_to_the_replacements),
 		cmocka_unit_test(forward_network_should_match_darknet_in_inference),
 		cmocka_unit_test(inference_should_not_depend_on_the_batch),
+		cmocka_unit_test(inference_should_not_depend_on_the_batch_with_winograd),
 		cmocka_unit_test(forward_network_should_match_darknet_in_training),
 		cmocka_unit_test(training_should_call_every_replacement),
 		cmocka_unit_test(losses_should_agree_with_and_without_replacements),

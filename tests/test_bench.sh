@@ -98,6 +98,55 @@ printf '%s\n' "$out" | awk '
   echo "ok: --predict names the fastest batch and p99 >= median" ||
   { echo "FAIL: --predict figures inconsistent"; printf '%s\n' "$out"; fail=1; }
 "$D" bench --predict --compare --cfg "$tmp/tiny.cfg" >/dev/null 2>&1; check "--predict with --compare" 2 $?
+# --conv-algos: each convolutional layer timed with both algorithms, and the
+# rule's choice (64 channels at 64x64 output: Winograd; the RGB layer: GEMM).
+cat > "$tmp/wino.cfg" <<'CFG'
+[net]
+batch=2
+width=16
+height=16
+channels=3
+
+[convolutional]
+filters=64
+size=3
+stride=1
+pad=1
+activation=relu
+
+[convolutional]
+filters=64
+size=3
+stride=1
+pad=1
+activation=relu
+
+[convolutional]
+filters=8
+size=3
+stride=2
+pad=1
+activation=relu
+
+[connected]
+output=2
+activation=linear
+
+[softmax]
+CFG
+out=$("$D" bench --conv-algos --cfg "$tmp/wino.cfg" --size 64 --batch 2 --iters 1 2>"$tmp/err"); check "bench --conv-algos" 0 $?
+printf '%s\n' "$out" | awk '
+  $1 == "0" && $2 == "3" && $NF == "gemm" { a = 1 }
+  $1 == "1" && $2 == "64" && $NF == "winograd" { b = 1 }
+  $1 == "2" && $2 == "64" && $NF == "gemm" && $(NF - 2) == "-" { c = 1 }
+  END { exit !(a && b && c) }' &&
+  echo "ok: --conv-algos names the rule's choice per layer" ||
+  { echo "FAIL: --conv-algos: rule's choices"; printf '%s\n' "$out"; fail=1; }
+for a in gemm winograd rule; do
+  out=$("$D" bench --cfg "$tmp/wino.cfg" --size 16 --batch 2 --iters 1 --conv-algo $a 2>"$tmp/err"); check "bench --conv-algo $a" 0 $?
+done
+"$D" bench --cfg "$tmp/wino.cfg" --conv-algo fft >/dev/null 2>&1; check "--conv-algo fft" 2 $?
+"$D" bench --conv-algos --compare --cfg "$tmp/wino.cfg" >/dev/null 2>&1; check "--conv-algos with --compare" 2 $?
 out=$(OPENBLAS_CORETYPE=Haswell "$D" --version); check "--version with a user core" 0 $?
 contains "a user-set OPENBLAS_CORETYPE is kept" "$out" "core Haswell"
 out=$(env -u OPENBLAS_CORETYPE "$D" --version)

@@ -2,11 +2,13 @@
  * darkfold's replacements, without them (--stock), or both (--compare). */
 #include "commands.h"
 
+#include "accel.h"
 #include "bench.h"
 #include "blas.h"
 #include "error.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 const char cmd_bench_usage[] =
 	"usage: darkfold bench --cfg F [--size N] [--batch B] [--iters I] [--warmup W]\n"
 	"                      [--threads T] [--seed S] [--stock | --compare] [--torch M]\n"
+	"                      [--conv-algo A]\n"
+	"       darkfold bench --conv-algos --cfg F [--size N] [--batch B] [--iters I]\n"
 	"       darkfold bench --predict --cfg F [--size N] [--iters I] [--warmup W]\n"
 	"                      [--threads T] [--seed S] [--stock]\n"
 	"       darkfold bench --gemm N [--iters I] [--threads T]\n"
@@ -35,6 +39,13 @@ const char cmd_bench_usage[] =
 	"  --torch M     also run bench/torch_reference.py's model M (vgg16,\n"
 	"                resnet50, cnn, dense) at the same size, batch, iters and\n"
 	"                threads, and print both speeds and peak RSS side by side\n"
+	"  --conv-algo A how convolutions are computed: rule (default: darkfold's fixed\n"
+	"                rule per layer shape), gemm (im2col and GEMM everywhere) or\n"
+	"                winograd (Winograd F(2x2,3x3) wherever it can run: 3x3,\n"
+	"                stride 1, one group); for comparisons, not for training\n"
+	"  --conv-algos  time each convolutional layer's forward and backward pass\n"
+	"                alone with the GEMM and with Winograd (I passes each) and\n"
+	"                print which one the rule picks\n"
 	"  --predict     measure inference instead: batch-1 latency (median and p99\n"
 	"                of 100 forward passes, wall clock) and the images/s of I\n"
 	"                forward passes at batch 1, 2, 4, ..., 64, and the best batch\n"
@@ -154,6 +165,53 @@ static int run_predict(const struct bench_options *o)
 	return 0;
 }
 
+/* ms of algorithm a for layer c, forward + backward, printed into buf. */
+static const char *algo_ms(const struct bench_conv_layer *c, int a, char *buf, size_t len)
+{
+	double ms = c->ms[a][0] + c->ms[a][1];
+	if (ms != ms)
+		snprintf(buf, len, "%s", "-");
+	else
+		snprintf(buf, len, "%.2f + %.2f", c->ms[a][0], c->ms[a][1]);
+	return buf;
+}
+
+/* --conv-algos: per convolutional layer, CPU ms with each algorithm. */
+static int run_conv_algos(const struct bench_options *o)
+{
+	enum { MAX_LAYERS = 1024 };
+	printf("bench --conv-algos: %s, %dx%d, batch %d, %d timed passes per layer and "
+	       "algorithm, %d thread%s, OpenBLAS core %s\n",
+	       o->cfg, o->size, o->size, o->batch, o->iters, o->threads,
+	       o->threads == 1 ? "" : "s", blas_corename());
+	fflush(stdout);
+	struct bench_conv_layer *c = xcalloc(MAX_LAYERS, sizeof *c);
+	int n;
+	if (bench_conv_algos(o, c, MAX_LAYERS, &n)) {
+		free(c);
+		return 1;
+	}
+	printf("%5s %-22s %20s %20s %8s %9s  %s\n", "layer", "shape (c h w > n k/s/p)",
+	       "gemm ms fwd + bwd", "winograd ms fwd+bwd", "speed-up", "GFLOP/s", "rule");
+	printf("(CPU ms per batch; speed-up: gemm / winograd; GFLOP/s: the direct convolution's "
+	       "work over the faster one's time)\n");
+	for (int i = 0; i < n; i++) {
+		char shape[64], g[32], w[32];
+		snprintf(shape, sizeof shape, "%d %dx%d > %d %d/%d/%d", c[i].c, c[i].h, c[i].w,
+			 c[i].n, c[i].size, c[i].stride, c[i].pad);
+		double tg = c[i].ms[0][0] + c[i].ms[0][1], tw = c[i].ms[1][0] + c[i].ms[1][1];
+		double best = tw < tg ? tw : tg; /* NAN compares false: the GEMM's */
+		char up[16] = "-";
+		if (c[i].winograd_possible)
+			snprintf(up, sizeof up, "%.2fx", tg / tw);
+		printf("%5d %-22s %20s %20s %8s %9.1f  %s\n", c[i].index, shape,
+		       algo_ms(&c[i], 0, g, sizeof g), algo_ms(&c[i], 1, w, sizeof w), up,
+		       1e3 * c[i].gflop / best, accel_conv_algo_name((enum accel_conv_algo)c[i].rule));
+	}
+	free(c);
+	return 0;
+}
+
 /* --torch: a model name the reference script knows. */
 static int set_torch(const struct cmd_option *opt, const char *v)
 {
@@ -167,7 +225,7 @@ static int set_torch(const struct cmd_option *opt, const char *v)
 
 struct bench_args {
 	struct bench_options o;
-	int compare, predict, gemm, seed;
+	int compare, predict, gemm, seed, conv_algos;
 	const char *torch;
 };
 
@@ -184,6 +242,9 @@ static const char *check_args(const struct bench_args *a)
 		return "--stock and --compare exclude each other";
 	if (a->predict && (a->compare || a->torch))
 		return "--predict takes neither --compare nor --torch";
+	if (a->conv_algos && (a->predict || a->compare || a->torch || a->o.stock ||
+			      a->o.conv_algo != BENCH_CONV_RULE))
+		return "--conv-algos takes none of --predict, --compare, --torch, --stock, --conv-algo";
 	return NULL;
 }
 
@@ -191,6 +252,7 @@ static const char *check_args(const struct bench_args *a)
  * *status (2 for a usage error, 0 after --help). */
 static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
 {
+	static const char *const algos[] = { "rule", "gemm", "winograd", NULL };
 	const struct cmd_option opts[] = {
 		OPT_STRING("cfg", 0, &a->o.cfg),
 		OPT_INT("size", 0, &a->o.size, 1, INT_MAX),
@@ -204,6 +266,8 @@ static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
 		OPT_FLAG("stock", 0, &a->o.stock),
 		OPT_FLAG("compare", 0, &a->compare),
 		OPT_FLAG("predict", 0, &a->predict),
+		OPT_CHOICE("conv-algo", 0, &a->o.conv_algo, algos),
+		OPT_FLAG("conv-algos", 0, &a->conv_algos),
 		OPT_END(),
 	};
 	int n = cmd_parse_options(argc, argv, opts, cmd_bench_usage, 0);
@@ -269,5 +333,7 @@ int cmd_bench(int argc, char **argv)
 		return run_gemm(a.gemm, a.o.iters, a.o.threads);
 	if (a.predict)
 		return run_predict(&a.o);
+	if (a.conv_algos)
+		return run_conv_algos(&a.o);
 	return run_train(&a.o, a.torch, a.compare);
 }
