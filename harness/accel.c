@@ -83,6 +83,9 @@ void *accel_original(enum accel_fn f)
 
 int accel_set_enabled(int on)
 {
+	if (!on && accel_memory_networks() > 0)
+		return error("cannot turn the replacements off: %d network(s) built to use them "
+			     "(accel_memory_share) are still in use", accel_memory_networks());
 	if (!on) {
 		for (int f = 0; f < ACCEL_NFUNCTIONS; f++)
 			if (!accel_original((enum accel_fn)f))

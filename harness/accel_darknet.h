@@ -16,4 +16,9 @@
  * a replacement cannot return without doing the layer's work. */
 void accel_call_original(enum accel_fn f, layer l, network net);
 
+/* 1 if the replacement of the convolutional layer passes does l's batch
+ * norm and activation itself (accel_bn_act, accel_bn_act_backward): then
+ * it does not need l's x_norm (accel_memory_share() frees it). */
+int accel_conv_fuses_bn(const layer *l);
+
 #endif

@@ -38,6 +38,14 @@ void accel_call_original(enum accel_fn f, layer l, network net)
 	fn(l, net);
 }
 
+static void call_network_original(enum accel_fn f, network *netp)
+{
+	network_fn fn;
+	void *p = original_or_abort(f);
+	memcpy(&fn, &p, sizeof fn);
+	fn(netp);
+}
+
 /* A residual layer whose input, earlier layer and output have the same
  * shape and whose activation accel_shortcut_act handles; Darknet's
  * original does the others. */
@@ -83,10 +91,7 @@ void backward_shortcut_layer(const layer l, network net)
 void forward_network(network *netp)
 {
 	if (!accel_enabled()) {
-		network_fn fn;
-		void *p = original_or_abort(ACCEL_forward_network);
-		memcpy(&fn, &p, sizeof fn);
-		fn(netp);
+		call_network_original(ACCEL_forward_network, netp);
 		return;
 	}
 	accel_note_call(ACCEL_forward_network);
@@ -95,8 +100,8 @@ void forward_network(network *netp)
 	for (int i = 0; i < net.n; i++) {
 		net.index = i;
 		layer l = net.layers[i];
-		if (l.delta && net.train)
-			fill_cpu(l.outputs * l.batch, 0, l.delta, 1);
+		if (net.train)
+			accel_delta_forward(netp, i);
 		l.forward(l, net);
 		net.input = l.output;
 		if (l.truth)
@@ -104,4 +109,26 @@ void forward_network(network *netp)
 	}
 	accel_set_ordered(0);
 	calc_network_cost(netp);
+}
+
+/* Darknet's backward_network: from the last layer down, each layer's
+ * backward pass with the previous layer's output and delta as the
+ * network's input and delta (the first layer gets the network's own),
+ * stopping at a layer marked stopbackward; here with the zeroing of the
+ * shared gradient buffers due before each step (accel_backward_step). */
+void backward_network(network *netp)
+{
+	if (!accel_enabled()) {
+		call_network_original(ACCEL_backward_network, netp);
+		return;
+	}
+	accel_note_call(ACCEL_backward_network);
+	network net;
+	for (int i = netp->n - 1; i >= 0; i--) {
+		layer l = netp->layers[i];
+		if (l.stopbackward)
+			break;
+		accel_backward_step(netp, &net, i);
+		l.backward(l, net);
+	}
 }
