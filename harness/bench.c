@@ -167,6 +167,10 @@ static network *build(const struct bench_options *o)
 		      o->size, o->size, o->batch);
 		return NULL;
 	}
+	if (accel_memory_share(net) < 0) {
+		free_network(net);
+		return NULL;
+	}
 	return net;
 }
 

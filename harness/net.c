@@ -282,7 +282,7 @@ static int build(const char *cfg_path, unsigned seed, const char *log_path, int 
 		return -1;
 	}
 	n->pad = try_calloc((size_t)dn->batch * (size_t)dn->inputs, sizeof(float), "the input batch");
-	if (!n->pad) {
+	if (!n->pad || accel_memory_share(dn) < 0) {
 		net_free(n);
 		return -1;
 	}
@@ -306,6 +306,7 @@ void net_free(struct net *n)
 	if (!n)
 		return;
 	if (n->dn) {
+		accel_memory_release(n->dn);
 		quiet_begin(n);
 		free_network(n->dn);
 		quiet_end(n);
