@@ -119,16 +119,31 @@ static int shareable(const network *net, const int *owner, int o)
 	return 1;
 }
 
+/* The buffer for a range ending at step `end` that needs `need` floats:
+ * among the buffers free for it (their last range started above end), the
+ * smallest big enough, else the largest (to be grown); -1 if none is free. */
+static int pick_buffer(const int *free_below, const size_t *cap, int npool, int end, size_t need)
+{
+	int best = -1;
+	for (int b = 0; b < npool; b++) {
+		if (free_below[b] <= end)
+			continue;
+		int fits = cap[b] >= need, best_fits = best >= 0 && cap[best] >= need;
+		if (best < 0 || (fits && (!best_fits || cap[b] < cap[best])) ||
+		    (!fits && !best_fits && cap[b] > cap[best]))
+			best = b;
+	}
+	return best;
+}
+
 /* The shared buffers: slot[o] for each shareable owner o (else -1), and
- * each buffer's size in floats in cap (npool of them). Owners are placed in
- * the order their ranges start in the backward pass (highest end first);
- * a buffer is free for a range [o, end] when its last range started above
- * end. Among free buffers the smallest big enough is taken, else the
- * largest, grown. */
+ * each buffer's size in floats in cap (npool of them, returned). Owners are
+ * placed in the order their ranges [o, end[o]] start in the backward pass
+ * (highest end first), each into pick_buffer's choice or a new buffer. */
 static int plan(const network *net, const int *owner, const int *end, int *slot, size_t *cap)
 {
 	int npool = 0;
-	int *free_below = xmalloc(sizeof *free_below * net->n);
+	int *free_below = xmalloc(sizeof *free_below * net->n); /* (npool) */
 	for (int i = 0; i < net->n; i++)
 		slot[i] = -1;
 	for (int s = net->n - 1; s >= 0; s--)
@@ -136,23 +151,15 @@ static int plan(const network *net, const int *owner, const int *end, int *slot,
 			if (owner[o] != o || end[o] != s || s == o || !shareable(net, owner, o))
 				continue;
 			size_t need = (size_t)net->layers[o].outputs * net->layers[o].batch;
-			int best = -1;
-			for (int b = 0; b < npool; b++) {
-				if (free_below[b] <= s)
-					continue;
-				int fits = cap[b] >= need, best_fits = best >= 0 && cap[best] >= need;
-				if (best < 0 || (fits && (!best_fits || cap[b] < cap[best])) ||
-				    (!fits && !best_fits && cap[b] > cap[best]))
-					best = b;
+			int b = pick_buffer(free_below, cap, npool, s, need);
+			if (b < 0) {
+				b = npool++;
+				cap[b] = 0;
 			}
-			if (best < 0) {
-				best = npool++;
-				cap[best] = 0;
-			}
-			if (cap[best] < need)
-				cap[best] = need;
-			free_below[best] = o;
-			slot[o] = best;
+			if (cap[b] < need)
+				cap[b] = need;
+			free_below[b] = o;
+			slot[o] = b;
 		}
 	free(free_below);
 	return npool;
