@@ -216,6 +216,13 @@ mut ordered-rows-accumulate harness/accel_gemm.c '	if (accumulate)
 		transpose(C, (size_t)ldc, M, N, t, (size_t)M);' '	if (0)
 		transpose(C, (size_t)ldc, M, N, t, (size_t)M);' \
   test_accel "a product run along its rows ignores C's values when adding to them"
+# ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
+mut memory-zero-late harness/accel_memory.c '		if (s->zero_at[o] == step)' '		if (s->zero_at[o] == step - 1)' \
+  test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"
+mut memory-overlap harness/accel_memory.c 'if (free_below[b] <= end)' 'if (free_below[b] < end)' \
+  test_accel_memory "two layers whose gradients are live at the same step share a buffer"
+mut memory-x-norm harness/accel.c 'bn_x_norm_kernel(plane, a->x + off, a->mean[f], bn_divisor(a->var, f),' 'bn_x_norm_kernel(plane, a->x + off, 0, bn_divisor(a->var, f),' \
+  test_accel_memory "the backward pass works x_norm out again without subtracting the mean"
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 want=() check_only=0
