@@ -41,7 +41,10 @@
  * Darknet's loop over the layers and its calc_network_cost, bit for bit the
  * same; it only changes inference (net->train == 0), where the layers'
  * deltas are not zeroed first: only the backward pass reads them, and a
- * training step's forward pass zeroes them. It also replaces
+ * training step's forward pass zeroes them. Of a network changed by
+ * accel_memory_share() it zeroes only the deltas that are not shared; the
+ * replacement of backward_network (Darknet's loop, bit for bit) zeroes the
+ * shared ones just before they become live. It also replaces
  * forward_shortcut_layer and backward_shortcut_layer (ResNet's residual
  * sum, reached through the GOT): between equal shapes with a LINEAR, RELU
  * or LEAKY activation, Darknet's three passes each way in one
