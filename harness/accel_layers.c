@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Darknet's (blas.h, network.h); not in darknet.h. */
-void fill_cpu(int N, float ALPHA, float *X, int INCX);
+/* Darknet's (network.h); not in darknet.h. */
 void calc_network_cost(network *net);
 
 void forward_shortcut_layer(const layer l, network net);
@@ -87,7 +86,7 @@ void backward_shortcut_layer(const layer l, network net)
  * truth of the next ones), then the network's cost. Darknet zeroes every
  * layer's delta first; only the backward pass reads the deltas, and a
  * training step's forward pass zeroes them again, so this does it only in
- * training (net->train). */
+ * training (net->train), and not the shared ones (accel_delta_forward). */
 void forward_network(network *netp)
 {
 	if (!accel_enabled()) {
