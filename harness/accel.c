@@ -14,6 +14,7 @@
 
 #include <dlfcn.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Darknet's ACTIVATION enum (darknet.h): LOGISTIC, RELU, RELIE, LINEAR, RAMP,
@@ -75,6 +76,9 @@ void *accel_original(enum accel_fn f)
 
 int accel_set_enabled(int on)
 {
+	if (!on && accel_memory_networks() > 0)
+		return error("cannot turn the replacements off: %d network(s) built to use them "
+			     "(accel_memory_share) are still in use", accel_memory_networks());
 	if (!on) {
 		for (int f = 0; f < ACCEL_NFUNCTIONS; f++)
 			if (!accel_original((enum accel_fn)f))
@@ -754,6 +758,21 @@ int accel_bn_act_fusable(int act)
 	return act == DN_LINEAR || act == DN_RELU || act == DN_LEAKY;
 }
 
+/* The divisor of channel f's normalisation, as normalize_cpu computes it. */
+static double bn_divisor(const float *var, int f)
+{
+	return sqrt(var[f]) + .000001f;
+}
+
+/* One plane's normalised values xn from its values x before normalisation,
+ * as the _train kernels compute them: the same bits. */
+ACCEL_CLONES
+static void bn_x_norm_kernel(float *restrict xn, const float *restrict x, float m, double d, int n)
+{
+	for (int i = 0; i < n; i++)
+		xn[i] = (double)(x[i] - m) / d;
+}
+
 void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const float *var,
 		  const float *scales, const float *biases, int batch, int channels,
 		  int spatial, int act)
@@ -764,16 +783,20 @@ void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const 
 	bn_infer_fn infer = act == DN_RELU ? bn_relu_infer
 			    : act == DN_LEAKY ? bn_leaky_infer
 					      : bn_linear_infer;
+	/* without x_norm, each plane's normalised values go to one plane of
+	 * scratch, overwritten by the next */
+	float *plane = x && !x_norm ? xmalloc(sizeof *plane * spatial) : NULL; /* (spatial) */
 	for (int b = 0; b < batch; b++)
 		for (int f = 0; f < channels; f++) {
 			size_t off = ((size_t)b * channels + f) * spatial;
-			double d = sqrt(var[f]) + .000001f;
+			double d = bn_divisor(var, f);
 			if (x)
-				train(out + off, x + off, x_norm + off, mean[f], d, scales[f],
-				      biases[f], spatial);
+				train(out + off, x + off, plane ? plane : x_norm + off, mean[f], d,
+				      scales[f], biases[f], spatial);
 			else
 				infer(out + off, mean[f], d, scales[f], biases[f], spatial);
 		}
+	free(plane);
 }
 
 /* The backward pass of accel_bn_act: per plane (one image, one channel),
@@ -832,12 +855,19 @@ void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channel
 {
 	bn_back_fn k = act == DN_RELU ? bn_back_relu : act == DN_LEAKY ? bn_back_leaky : bn_back_linear;
 	const int nsb = spatial * batch;
+	/* without x_norm, each plane's normalised values are worked out again
+	 * from x, as the forward pass did, into one plane of scratch */
+	float *plane = a->x_norm ? NULL : xmalloc(sizeof *plane * spatial); /* (spatial) */
 	for (int f = 0; f < channels; f++) {
 		float ss = 0, sm = 0, sv = 0;
 		for (int b = 0; b < batch; b++) {
 			size_t off = ((size_t)b * channels + f) * spatial;
-			struct bn_sums t = k(a->delta + off, a->out + off, a->x_norm + off,
-					     a->x + off, a->mean[f], a->scales[f], spatial);
+			if (plane)
+				bn_x_norm_kernel(plane, a->x + off, a->mean[f], bn_divisor(a->var, f),
+						 spatial);
+			const float *xn = plane ? plane : a->x_norm + off;
+			struct bn_sums t = k(a->delta + off, a->out + off, xn, a->x + off, a->mean[f],
+					     a->scales[f], spatial);
 			a->bias_updates[f] += t.bias;
 			ss += t.scale;
 			sm += t.mean;
@@ -853,6 +883,7 @@ void accel_bn_act_backward(const struct accel_bn_back *a, int batch, int channel
 					       nsb, a->mean_delta[f] / nsb, spatial);
 		}
 	}
+	free(plane);
 }
 
 /* ---- residual sum and activation in one pass (accel_shortcut_act) ---- */

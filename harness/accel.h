@@ -45,7 +45,10 @@
  * Darknet's loop over the layers and its calc_network_cost, bit for bit the
  * same; it only changes inference (net->train == 0), where the layers'
  * deltas are not zeroed first: only the backward pass reads them, and a
- * training step's forward pass zeroes them. It also replaces
+ * training step's forward pass zeroes them. Of a network changed by
+ * accel_memory_share() it zeroes only the deltas that are not shared; the
+ * replacement of backward_network (Darknet's loop, bit for bit) zeroes the
+ * shared ones just before they become live. It also replaces
  * forward_shortcut_layer and backward_shortcut_layer (ResNet's residual
  * sum, reached through the GOT): between equal shapes with a LINEAR, RELU
  * or LEAKY activation, Darknet's three passes each way in one
@@ -107,7 +110,8 @@
 	X(forward_shortcut_layer) \
 	X(backward_shortcut_layer) \
 	X(forward_maxpool_layer) \
-	X(backward_maxpool_layer)
+	X(backward_maxpool_layer) \
+	X(backward_network)
 
 #define ACCEL_ENUM(name) ACCEL_##name,
 enum accel_fn { ACCEL_FUNCTIONS(ACCEL_ENUM) ACCEL_NFUNCTIONS };
@@ -138,7 +142,8 @@ void accel_adam(float *w, float *d, float *m, float *v, size_t n, float decay_ba
  * the same IEEE operations in the same order as Darknet's passes, so the
  * same bits. With x and x_norm (training), each element's value before
  * normalisation goes to x and its normalised value to x_norm, as Darknet's
- * copies do; both NULL in inference. act is Darknet's LINEAR, RELU or LEAKY
+ * copies do; both NULL in inference; x_norm alone may be NULL (training
+ * without it, see accel_memory_share). act is Darknet's LINEAR, RELU or LEAKY
  * (accel_bn_act_fusable() says which). */
 void accel_bn_act(float *out, float *x, float *x_norm, const float *mean, const float *var,
 		  const float *scales, const float *biases, int batch, int channels,
@@ -151,7 +156,9 @@ int accel_bn_act_fusable(int act);
  * bits as those replacements give one after another (the same operations
  * and the same accumulators in the same order). Arrays are Darknet's
  * layer fields; delta is updated in place, bias_updates and scale_updates
- * accumulated, mean_delta and variance_delta set. */
+ * accumulated, mean_delta and variance_delta set. x_norm may be NULL: the
+ * normalised values are then worked out again from x, mean and var as
+ * accel_bn_act computes them (the same bits). */
 struct accel_bn_back {
 	float *delta;
 	const float *out, *x, *x_norm, *mean, *var, *scales;
@@ -276,10 +283,46 @@ void accel_conv_force(int force, enum accel_conv_algo a);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);
 
+/* Less memory for training net with the replacements on (accel_memory.c),
+ * the same bits computed:
+ *   - layers whose gradients (delta) are never live at the same time in the
+ *     backward pass share one buffer. Each buffer is zeroed just before its
+ *     layer's gradient becomes live (accel_backward_step) instead of in the
+ *     forward pass (accel_delta_forward), so the same writers add into the
+ *     same zeros in the same order. Only for networks whose layers are all
+ *     convolutional, connected, batchnorm, maxpool, avgpool, dropout,
+ *     shortcut, route, softmax or cost (without stopbackward); others keep
+ *     Darknet's buffers. The last layer and those whose forward pass writes
+ *     their delta (softmax, cost) keep their own;
+ *   - the convolutional layers whose batch norm the replacement does keep
+ *     no x_norm: their backward pass works it out again from x, the same
+ *     bits.
+ * Call it right after parse_network_cfg(), with the replacements on (else it
+ * does nothing), and accel_memory_release() before free_network(). While
+ * such a network exists the replacements cannot be turned off. Returns 0, or
+ * -1 with an error if memory ran out (the deltas then stay Darknet's). */
+struct network;
+int accel_memory_share(struct network *net);
+/* Undo what accel_memory_share did to net (frees the shared buffers, which
+ * free_network must not see); NULL and networks never shared: no-op. */
+void accel_memory_release(struct network *net);
+/* How many networks accel_memory_share changed and have not been released. */
+int accel_memory_networks(void);
+/* Training's zeroing of layer i's delta in the forward pass, as Darknet's
+ * forward_network does it, except for the shared buffers. */
+void accel_delta_forward(const struct network *net, int i);
+/* Backward step `step` (layer step's backward pass) of Darknet's
+ * backward_network, made ready: *net becomes a copy of *netp whose input
+ * and delta are layer step-1's output and delta (for step 0, netp's own)
+ * and whose index is step; and the shared buffers whose layer's gradient
+ * becomes live at this step are zeroed. */
+void accel_backward_step(const struct network *netp, struct network *net, int step);
+
 /* Turn the replacements on (1, the default) or off (0). Turning them off
  * resolves libdarknet's originals first; returns 0, or -1 with an error
- * message if libdarknet or one of its symbols cannot be found (the switch
- * then stays on). */
+ * message if libdarknet or one of its symbols cannot be found, or while a
+ * network changed by accel_memory_share() exists (the switch then stays
+ * on). */
 int accel_set_enabled(int on);
 /* 1 if the replacements are in use. */
 int accel_enabled(void);

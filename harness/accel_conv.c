@@ -98,6 +98,11 @@ static int handled(const layer *l)
 	return accel_enabled() && l->groups <= 1 && !l->xnor && !l->binary;
 }
 
+int accel_conv_fuses_bn(const layer *l)
+{
+	return handled(l) && l->batch_normalize && accel_bn_act_fusable(l->activation);
+}
+
 /* Columns of images b0 .. b0+cb-1 of input into col (K, cb*n): image j's
  * columns start at column j*n. A 1x1 layer's columns are, as in Darknet,
  * the image itself read as a (K, n) matrix. */
@@ -161,7 +166,7 @@ void forward_convolutional_layer(layer l, network net)
 				       l.output);
 	else
 		forward_gemm(&l, net.input);
-	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
+	if (accel_conv_fuses_bn(&l)) {
 		batchnorm_and_activate(&l, net.train);
 		return;
 	}
@@ -230,7 +235,7 @@ void backward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_backward_convolutional_layer);
 	const int n = l.out_h * l.out_w;
-	if (l.batch_normalize && accel_bn_act_fusable(l.activation)) {
+	if (accel_conv_fuses_bn(&l)) {
 		struct accel_bn_back a = { l.delta, l.output, l.x, l.x_norm, l.mean, l.variance,
 					   l.scales, l.bias_updates, l.scale_updates,
 					   l.mean_delta, l.variance_delta };

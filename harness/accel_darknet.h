@@ -47,4 +47,9 @@ int accel_chunk(size_t rows, size_t cols, size_t want, int batch);
  * (Winograd measured slower there: at batch 1 its products are thin). */
 enum accel_conv_algo accel_conv_algo_of(const layer *l, int train);
 
+/* 1 if the replacement of the convolutional layer passes does l's batch
+ * norm and activation itself (accel_bn_act, accel_bn_act_backward): then
+ * it does not need l's x_norm (accel_memory_share() frees it). */
+int accel_conv_fuses_bn(const layer *l);
+
 #endif

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Darknet's (blas.h, network.h); not in darknet.h. */
-void fill_cpu(int N, float ALPHA, float *X, int INCX);
+/* Darknet's (network.h); not in darknet.h. */
 void calc_network_cost(network *net);
 
 void forward_shortcut_layer(const layer l, network net);
@@ -36,6 +35,14 @@ void accel_call_original(enum accel_fn f, layer l, network net)
 	void *p = original_or_abort(f);
 	memcpy(&fn, &p, sizeof fn);
 	fn(l, net);
+}
+
+static void call_network_original(enum accel_fn f, network *netp)
+{
+	network_fn fn;
+	void *p = original_or_abort(f);
+	memcpy(&fn, &p, sizeof fn);
+	fn(netp);
 }
 
 /* A residual layer whose input, earlier layer and output have the same
@@ -79,14 +86,11 @@ void backward_shortcut_layer(const layer l, network net)
  * truth of the next ones), then the network's cost. Darknet zeroes every
  * layer's delta first; only the backward pass reads the deltas, and a
  * training step's forward pass zeroes them again, so this does it only in
- * training (net->train). */
+ * training (net->train), and not the shared ones (accel_delta_forward). */
 void forward_network(network *netp)
 {
 	if (!accel_enabled()) {
-		network_fn fn;
-		void *p = original_or_abort(ACCEL_forward_network);
-		memcpy(&fn, &p, sizeof fn);
-		fn(netp);
+		call_network_original(ACCEL_forward_network, netp);
 		return;
 	}
 	accel_note_call(ACCEL_forward_network);
@@ -97,8 +101,8 @@ void forward_network(network *netp)
 	for (int i = 0; i < net.n; i++) {
 		net.index = i;
 		layer l = net.layers[i];
-		if (l.delta && net.train)
-			fill_cpu(l.outputs * l.batch, 0, l.delta, 1);
+		if (net.train)
+			accel_delta_forward(netp, i);
 		l.forward(l, net);
 		net.input = l.output;
 		if (l.truth)
@@ -116,5 +120,27 @@ void accel_freeze_network(const network *net)
 			accel_freeze(l->weights, (size_t)l->nweights);
 		else if (l->type == CONNECTED && l->weights)
 			accel_freeze(l->weights, (size_t)l->inputs * l->outputs);
+	}
+}
+
+/* Darknet's backward_network: from the last layer down, each layer's
+ * backward pass with the previous layer's output and delta as the
+ * network's input and delta (the first layer gets the network's own),
+ * stopping at a layer marked stopbackward; here with the zeroing of the
+ * shared gradient buffers due before each step (accel_backward_step). */
+void backward_network(network *netp)
+{
+	if (!accel_enabled()) {
+		call_network_original(ACCEL_backward_network, netp);
+		return;
+	}
+	accel_note_call(ACCEL_backward_network);
+	network net;
+	for (int i = netp->n - 1; i >= 0; i--) {
+		layer l = netp->layers[i];
+		if (l.stopbackward)
+			break;
+		accel_backward_step(netp, &net, i);
+		l.backward(l, net);
 	}
 }

@@ -167,7 +167,18 @@ static network *build(const struct bench_options *o)
 		      o->size, o->size, o->batch);
 		return NULL;
 	}
+	if (accel_memory_share(net) < 0) {
+		free_network(net);
+		return NULL;
+	}
 	return net;
+}
+
+/* Free a network build() made. */
+static void release(network *net)
+{
+	accel_memory_release(net);
+	free_network(net);
 }
 
 /* One random batch: images uniform in [0, 1), one-hot labels. */
@@ -241,8 +252,7 @@ static float train_batch(network *netp, struct bench_result *r)
 	for (int i = 0; i < net.n; i++) {
 		net.index = i;
 		layer l = net.layers[i];
-		if (l.delta)
-			fill_cpu(l.outputs * l.batch, 0, l.delta, 1);
+		accel_delta_forward(netp, i);
 		double t0 = cpu_s();
 		l.forward(l, net);
 		if (r)
@@ -260,20 +270,11 @@ static float train_batch(network *netp, struct bench_result *r)
 		}
 	*netp->cost = sum / count;
 
-	net = *netp;
-	network orig = net;
-	for (int i = net.n - 1; i >= 0; i--) {
-		layer l = net.layers[i];
+	for (int i = netp->n - 1; i >= 0; i--) {
+		layer l = netp->layers[i];
 		if (l.stopbackward)
 			break;
-		if (i == 0) {
-			net = orig;
-		} else {
-			layer prev = net.layers[i - 1];
-			net.input = prev.output;
-			net.delta = prev.delta;
-		}
-		net.index = i;
+		accel_backward_step(netp, &net, i);
 		double t0 = cpu_s();
 		l.backward(l, net);
 		if (r)
@@ -369,7 +370,7 @@ int bench_run(const struct bench_options *o, struct bench_result *r)
 	r->images_per_cpu_s = o->iters * (double)o->batch / r->cpu_seconds;
 	r->cpu_gflops = r->gflop_per_batch * o->iters / r->cpu_seconds;
 	r->max_rss_mib = bench_max_rss_mib();
-	free_network(net);
+	release(net);
 	return 0;
 }
 
@@ -383,7 +384,7 @@ int bench_losses(const struct bench_options *o, int n, float *losses)
 		fill_batch(net, &rng);
 		losses[i] = train_batch(net, NULL);
 	}
-	free_network(net);
+	release(net);
 	return 0;
 }
 
@@ -439,7 +440,7 @@ int bench_predict(const struct bench_options *o, struct bench_predict_result *r)
 		if (r->images_per_s[k] > r->images_per_s[r->best])
 			r->best = k;
 		accel_thaw();
-		free_network(net);
+		release(net);
 	}
 	free(t);
 	return 0;

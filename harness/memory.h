@@ -12,7 +12,14 @@
  *     the network needs the largest);
  *   - weights: weights, biases and batch-norm parameters with their updates;
  *   - adam: Adam's two moments per weight, bias and scale when adam=1.
- * All arithmetic is in double, so no size overflows. */
+ * All arithmetic is in double, so no size overflows.
+ *
+ * Darknet allocates all of this while it parses the cfg. With the
+ * replacements on, darkfold then frees what they do not need before any of
+ * it is touched (accel_memory_share: most layers' deltas go into a few
+ * shared buffers, and the batch-normalised convolutions' x_norm goes), so
+ * training holds less: the figure stays an upper bound, which is what the
+ * check before building needs. */
 #ifndef DARKFOLD_MEMORY_H
 #define DARKFOLD_MEMORY_H
 

@@ -283,7 +283,7 @@ static int build(const char *cfg_path, unsigned seed, const char *log_path, int 
 		return -1;
 	}
 	n->pad = try_calloc((size_t)dn->batch * (size_t)dn->inputs, sizeof(float), "the input batch");
-	if (!n->pad) {
+	if (!n->pad || accel_memory_share(dn) < 0) {
 		net_free(n);
 		return -1;
 	}
@@ -322,6 +322,7 @@ void net_free(struct net *n)
 		return;
 	thaw(n);
 	if (n->dn) {
+		accel_memory_release(n->dn);
 		quiet_begin(n);
 		free_network(n->dn);
 		quiet_end(n);

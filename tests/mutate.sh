@@ -249,6 +249,13 @@ mut wino-tile-edge harness/accel_winograd.c 'i < 2 && 2 * ty + i < oh; i++)' 'i 
   test_winograd "the last output row is left out"
 mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, 2 * ty - pad + y,' 'padded_row(im, h, w, 2 * ty + y,' \
   test_winograd "the input patches ignore the vertical padding"
+# ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
+mut memory-zero-late harness/accel_memory.c '		if (s->zero_at[o] == step)' '		if (s->zero_at[o] == step - 1)' \
+  test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"
+mut memory-overlap harness/accel_memory.c 'if (free_below[b] <= end)' 'if (free_below[b] < end)' \
+  test_accel_memory "two layers whose gradients are live at the same step share a buffer"
+mut memory-x-norm harness/accel.c 'bn_x_norm_kernel(plane, a->x + off, a->mean[f], bn_divisor(a->var, f),' 'bn_x_norm_kernel(plane, a->x + off, 0, bn_divisor(a->var, f),' \
+  test_accel_memory "the backward pass works x_norm out again without subtracting the mean"
 
 usage() { sed -n '/^# usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 want=() check_only=0
