@@ -513,7 +513,7 @@ int bench_conv_algos(const struct bench_options *o, struct bench_conv_layer *lay
 		if (net->layers[i].type == CONVOLUTIONAL)
 			time_conv_layer(net, i, o->iters, &layers[(*count)++]);
 	set_conv_algo(o);
-	free_network(net);
+	release(net);
 	return 0;
 }
 
