@@ -217,6 +217,8 @@ void accel_freeze(const float *base, size_t n);
 void accel_thaw(void);
 /* How many regions are frozen now. */
 size_t accel_frozen_regions(void);
+/* 1 if the n floats at base lie in one frozen region. */
+int accel_is_frozen(const float *base, size_t n);
 struct network;
 void accel_freeze_network(const struct network *net);
 /* Winograd's minimal filtering F(2x2, 3x3) for 3x3 stride-1 convolutions
@@ -243,13 +245,16 @@ void accel_freeze_network(const struct network *net);
  * (n, c, 3, 3), zero padding pad (0 to 2), oh = h + 2 pad - 2 >= 1,
  * ow = w + 2 pad - 2 >= 1; overwrites out. Its 16 products run through
  * accel_product (so inference keeps its batch invariance: the transforms
- * are per image, and each product's element depends only on its tile). */
+ * are per image, and each product's element depends only on its tile).
+ * Frozen weights' transformed kernels are made once and kept (frozen, so
+ * packed once too) until accel_thaw(), which calls accel_winograd_thaw(). */
 void accel_winograd_forward(const float *in, int batch, int c, int h, int w, int pad,
 			    const float *weights, int n, float *out);
 /* in_delta (batch, c, h, w) += the input gradient of that convolution for
  * the output gradient delta (batch, n, oh, ow). */
 void accel_winograd_backward_data(const float *delta, int batch, int c, int h, int w, int pad,
 				  const float *weights, int n, float *in_delta);
+void accel_winograd_thaw(void);
 /* weight_updates (n, c, 3, 3) += sum over the batch of delta (batch, n, oh,
  * ow) correlated with in (batch, c, h, w): the weight gradient (with
  * Darknet's sign: delta is the negative gradient). */

@@ -202,10 +202,19 @@ size_t accel_frozen_regions(void)
 
 void accel_thaw(void)
 {
+	accel_winograd_thaw();
 	for (size_t i = 0; i < npackings; i++)
 		free(packings[i].raw);
 	npackings = 0;
 	nregions = 0;
+}
+
+int accel_is_frozen(const float *base, size_t n)
+{
+	for (size_t i = 0; i < nregions; i++)
+		if (base >= regions[i].lo && base + n <= regions[i].hi)
+			return 1;
+	return 0;
 }
 
 /* 1 if every element of x's rows 0 .. rows-1, steps 0 .. K-1 lies in one

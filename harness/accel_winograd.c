@@ -7,7 +7,9 @@
 #include "accel_darknet.h"
 
 #include "blas.h"
+#include "error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Tile columns per product: images of a chunk are joined until their tiles
@@ -68,8 +70,7 @@ enum accel_conv_algo accel_conv_algo_of(const layer *l, int train)
 		       accel_winograd_possible(l->size, l->stride, l->groups, special, l->pad,
 					       l->h, l->w)))
 		return forced_algo;
-	if (!train)
-		return ACCEL_CONV_GEMM;
+	(void)train;
 	return accel_conv_choose(l->size, l->stride, l->groups, special, l->pad, l->c, l->n,
 				 l->h, l->w);
 }
@@ -253,12 +254,51 @@ static void convolve(const float *in, int batch, int cin, int h, int w, int pad,
 	}
 }
 
+/* Transformed kernels of frozen weights (accel_freeze), made on first use
+ * and kept, themselves frozen, until accel_thaw(): the values
+ * transform_kernels() would write at every call, so the same bits. */
+struct kept {
+	const float *weights;
+	int n, c;
+	float *U;
+};
+static struct kept *kept;
+static size_t nkept, kept_cap;
+
+void accel_winograd_thaw(void)
+{
+	for (size_t i = 0; i < nkept; i++)
+		free(kept[i].U);
+	nkept = 0;
+}
+
+/* U (16, n, c) for the forward pass with weights (n, c, 3, 3). */
+static const float *forward_kernels(const float *weights, int n, int c)
+{
+	const size_t len = 16 * (size_t)n * c;
+	if (!accel_is_frozen(weights, (size_t)n * c * 9)) {
+		float *U = accel_scratch(ACCEL_SCRATCH_KERNEL, len);
+		transform_kernels(weights, n, c, 0, U);
+		return U;
+	}
+	for (size_t i = 0; i < nkept; i++)
+		if (kept[i].weights == weights && kept[i].n == n && kept[i].c == c)
+			return kept[i].U;
+	if (nkept == kept_cap) {
+		kept_cap = kept_cap ? 2 * kept_cap : 16;
+		kept = xrealloc(kept, kept_cap * sizeof *kept);
+	}
+	float *U = xmalloc(sizeof(float) * len);
+	transform_kernels(weights, n, c, 0, U);
+	accel_freeze(U, len);
+	kept[nkept++] = (struct kept){ weights, n, c, U };
+	return U;
+}
+
 void accel_winograd_forward(const float *in, int batch, int c, int h, int w, int pad,
 			    const float *weights, int n, float *out)
 {
-	float *U = accel_scratch(ACCEL_SCRATCH_KERNEL, 16 * (size_t)n * c); /* (16, n, c) */
-	transform_kernels(weights, n, c, 0, U);
-	convolve(in, batch, c, h, w, pad, U, n, out, 0);
+	convolve(in, batch, c, h, w, pad, forward_kernels(weights, n, c), n, out, 0);
 }
 
 void accel_winograd_backward_data(const float *delta, int batch, int c, int h, int w, int pad,
