@@ -36,9 +36,9 @@
  * OpenBLAS runs much faster when a layer's output is small). Grouped, XNOR
  * and binary convolutions are passed to the original. 3x3 stride-1 layers
  * with enough channels and output pixels (accel_conv_choose(), a fixed rule
- * on the shape) run by Winograd's F(2x2, 3x3) instead in training passes
- * (accel_winograd.c): 2.25 times fewer multiplications, results that differ
- * from the GEMM's by rounding only. Inference passes keep the GEMM.
+ * on the shape) run by Winograd's F(2x2, 3x3) instead, in training and
+ * inference passes (accel_winograd.c): 2.25 times fewer multiplications,
+ * results that differ from the GEMM's by rounding only.
  *
  * accel_layers.c replaces forward_network (called through the PLT by
  * libdarknet's network_predict and train_network_datum, and by darkfold):
@@ -273,12 +273,12 @@ const char *accel_conv_algo_name(enum accel_conv_algo a);
  * at least 1x1 from input h x w. */
 int accel_winograd_possible(int size, int stride, int groups, int special, int pad, int h,
 			    int w);
-/* The fixed rule: the algorithm for a training pass of a layer of this
+/* The fixed rule: the algorithm for a pass of a layer of this
  * shape (c input channels, n filters, input h x w). Winograd where it is
  * possible and measured faster (docs/performance.md, "Winograd
  * convolution"), else the GEMM. A pure function of the shape, never of
  * timings, so a network computes the same way in every run and results are
- * reproducible. Inference passes use the GEMM. */
+ * reproducible; inference passes use it too. */
 enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int special, int pad,
 				       int c, int n, int h, int w);
 /* For `darkfold bench` only: use algorithm a for every layer where it is

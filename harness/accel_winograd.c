@@ -41,7 +41,9 @@ int accel_winograd_possible(int size, int stride, int groups, int special, int p
  * bench --conv-algos` and whole-network runs of VGG16 and ResNet50 at
  * 64x64 and 128x128, batch 16 (docs/performance.md, "Winograd
  * convolution"). The rule reads the shape only, not the batch, so that an
- * image is computed the same way whatever the batch it is scored in. */
+ * image is computed the same way whatever the batch it is scored in, and
+ * inference follows it too: with frozen weights (transformed once,
+ * forward_kernels) Winograd is faster there at batch 1 as at batch 64. */
 #define WINOGRAD_MIN_CHANNELS 64
 #define WINOGRAD_MIN_AREA 256
 #define WINOGRAD_MIN_WORK ((double)(1 << 23))

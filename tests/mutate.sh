@@ -249,6 +249,16 @@ mut wino-tile-edge harness/accel_winograd.c 'i < 2 && 2 * ty + i < oh; i++)' 'i 
   test_winograd "the last output row is left out"
 mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, 2 * ty - pad + y,' 'padded_row(im, h, w, 2 * ty + y,' \
   test_winograd "the input patches ignore the vertical padding"
+mut wino-infer-gemm harness/accel_winograd.c '	(void)train;
+' '	if (!train)
+		return ACCEL_CONV_GEMM;
+' \
+  test_winograd "inference ignores the rule and keeps the GEMM"
+mut wino-kept-thaw harness/accel_gemm.c '	accel_winograd_thaw();
+' '' \
+  test_winograd "accel_thaw keeps the transformed kernels of weights that may change"
+mut wino-kept-whole harness/accel_winograd.c 'if (!accel_is_frozen(weights, (size_t)n * c * 9))' 'if (!accel_is_frozen(weights, 1))' \
+  test_winograd "weights only partly frozen have their transformed kernels kept"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c '		if (s->zero_at[o] == step)' '		if (s->zero_at[o] == step - 1)' \
   test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"

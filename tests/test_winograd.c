@@ -370,16 +370,69 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_WINOGRAD);
-	/* a layer the rule gives to Winograd runs it in training only */
+	/* a layer the rule gives to Winograd runs it in training and inference */
 	layer l;
 	memset(&l, 0, sizeof l);
 	l.size = 3, l.stride = 1, l.pad = 1, l.c = 64, l.n = 64, l.h = 64, l.w = 64;
 	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_WINOGRAD);
 	l.binary = 1;
 	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_GEMM);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
+}
+
+/* out (B, N, OH, OW) of the forward pass in inference (the ordered GEMM). */
+static float *infer(const float *x, const float *wt, const struct shape *z)
+{
+	float *out = malloc(sizeof *out * (size_t)z->B * z->N * z->OH * z->OW);
+	assert_non_null(out);
+	accel_set_ordered(1);
+	accel_winograd_forward(x, z->B, z->C, z->H, z->W, z->pad, wt, z->N, out);
+	accel_set_ordered(0);
+	return out;
+}
+
+static void assert_same(const float *a, const float *b, const struct shape *z,
+			const char *what)
+{
+	if (memcmp(a, b, sizeof *a * (size_t)z->B * z->N * z->OH * z->OW))
+		fail_msg("%s: not the same bits", what);
+}
+
+/* Frozen weights' transformed kernels are made once: the same bits as
+ * without freezing; kept (and themselves frozen) while the weights stay
+ * frozen, so a change before accel_thaw() is not seen, as documented;
+ * forgotten at accel_thaw(), so freezing the changed weights again gives
+ * their own result. Weights only partly frozen are not kept. */
+static void frozen_weights_should_keep_their_transformed_kernels(void **state)
+{
+	(void)state;
+	const struct shape z = shape_of(2); /* 17 channels, 32 filters, pad 0 */
+	const size_t nw = (size_t)z.N * z.C * 9;
+	float *x = rand_array((size_t)z.B * z.C * z.H * z.W), *wt = rand_array(nw);
+	float *plain = infer(x, wt, &z);
+	accel_freeze(wt, nw);
+	float *got = infer(x, wt, &z);
+	assert_same(got, plain, &z, "frozen");
+	assert_int_equal(accel_frozen_regions(), 2); /* the weights and their kernels */
+	wt[0] += 1;
+	free(got), got = infer(x, wt, &z);
+	assert_same(got, plain, &z, "kept kernels");
+	assert_int_equal(accel_frozen_regions(), 2);
+	accel_thaw();
+	assert_int_equal(accel_frozen_regions(), 0);
+	float *changed = infer(x, wt, &z);
+	accel_freeze(wt, nw);
+	free(got), got = infer(x, wt, &z);
+	assert_same(got, changed, &z, "frozen again after accel_thaw");
+	accel_thaw();
+	accel_freeze(wt, nw - 1);
+	free(got), got = infer(x, wt, &z);
+	assert_same(got, changed, &z, "partly frozen");
+	assert_int_equal(accel_frozen_regions(), 1);
+	accel_thaw();
+	free(x), free(wt), free(plain), free(got), free(changed);
 }
 
 int main(void)
@@ -389,6 +442,7 @@ int main(void)
 		cmocka_unit_test(darknet_layer_should_match_a_direct_convolution),
 		cmocka_unit_test(darknet_layer_should_agree_with_the_original),
 		cmocka_unit_test(rule_should_pick_winograd_only_where_it_can_run),
+		cmocka_unit_test(frozen_weights_should_keep_their_transformed_kernels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
