@@ -31,6 +31,8 @@ struct shared {
 	char *pooled;        /* (n) layer i's delta is in a shared buffer */
 	int *zero_at;        /* (n) backward step before which layer i's delta
 			      * is zeroed; -1 if none (not pooled, or an alias) */
+	int *zero_first;     /* (n) the first layer zeroed at step j, -1 if none */
+	int *zero_next;      /* (n) the next layer zeroed at the same step, -1 */
 	float **pool;        /* the shared buffers */
 	int npool;
 };
@@ -239,18 +241,40 @@ static int drop_x_norm(network *net)
 	return k;
 }
 
+/* s's zero_at as lists per step (ascending layer order), so that a
+ * backward step finds its layers without scanning them all. */
+static void zero_lists(struct shared *s)
+{
+	for (int j = 0; j < s->n; j++)
+		s->zero_first[j] = -1;
+	for (int o = s->n - 1; o >= 0; o--) {
+		s->zero_next[o] = -1;
+		if (s->zero_at[o] >= 0) {
+			s->zero_next[o] = s->zero_first[s->zero_at[o]];
+			s->zero_first[s->zero_at[o]] = o;
+		}
+	}
+}
+
+static void free_shared(struct shared *s)
+{
+	free(s->pool), free(s->pooled), free(s->zero_at), free(s->zero_first), free(s->zero_next);
+}
+
 int accel_memory_share(struct network *net)
 {
 	if (!accel_enabled() || find(net))
 		return 0;
-	struct shared s = { net->layers, net->n, xcalloc((size_t)net->n, 1),
-			    xmalloc(sizeof(int) * net->n), NULL, 0 };
+	const size_t n = (size_t)net->n;
+	struct shared s = { net->layers, net->n, xcalloc(n, 1), xmalloc(sizeof(int) * n),
+			    xmalloc(sizeof(int) * n), xmalloc(sizeof(int) * n), NULL, 0 };
 	for (int i = 0; i < net->n; i++)
 		s.zero_at[i] = -1;
 	if (share_deltas(net, &s) < 0) {
-		free(s.pool), free(s.pooled), free(s.zero_at);
+		free_shared(&s);
 		return -1;
 	}
+	zero_lists(&s);
 	drop_x_norm(net);
 	registry = xrealloc(registry, sizeof *registry * (nregistry + 1));
 	registry[nregistry++] = s;
@@ -267,7 +291,7 @@ void accel_memory_release(struct network *net)
 			net->layers[i].delta = NULL;
 	for (int b = 0; b < s->npool; b++)
 		free(s->pool[b]);
-	free(s->pool), free(s->pooled), free(s->zero_at);
+	free_shared(s);
 	*s = registry[--nregistry];
 	if (nregistry == 0) {
 		free(registry);
@@ -292,8 +316,7 @@ void accel_backward_step(const struct network *netp, struct network *net, int st
 	}
 	net->index = step;
 	const struct shared *s = find(netp);
-	for (int o = 0; s && o < netp->n; o++)
-		if (s->zero_at[o] == step)
-			fill_cpu(netp->layers[o].outputs * netp->layers[o].batch, 0,
-				 netp->layers[o].delta, 1);
+	for (int o = s ? s->zero_first[step] : -1; o >= 0; o = s->zero_next[o])
+		fill_cpu(netp->layers[o].outputs * netp->layers[o].batch, 0,
+			 netp->layers[o].delta, 1);
 }

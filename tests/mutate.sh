@@ -260,8 +260,10 @@ mut wino-kept-thaw harness/accel_gemm.c '	accel_winograd_thaw();
 mut wino-kept-whole harness/accel_winograd.c 'if (!accel_is_frozen(weights, (size_t)n * c * 9))' 'if (!accel_is_frozen(weights, 1))' \
   test_winograd "weights only partly frozen have their transformed kernels kept"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
-mut memory-zero-late harness/accel_memory.c '		if (s->zero_at[o] == step)' '		if (s->zero_at[o] == step - 1)' \
+mut memory-zero-late harness/accel_memory.c 'for (int o = s ? s->zero_first[step] : -1;' 'for (int o = s ? s->zero_first[step ? step - 1 : 0] : -1;' \
   test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"
+mut memory-zero-list harness/accel_memory.c '			s->zero_next[o] = s->zero_first[s->zero_at[o]];' '' \
+  test_accel_memory "of two gradient buffers due for zeroing at the same backward step, one is left out"
 mut memory-overlap harness/accel_memory.c 'if (free_below[b] <= end)' 'if (free_below[b] < end)' \
   test_accel_memory "two layers whose gradients are live at the same step share a buffer"
 mut memory-x-norm harness/accel.c 'bn_x_norm_kernel(plane, a->x + off, a->mean[f], bn_divisor(a->var, f),' 'bn_x_norm_kernel(plane, a->x + off, 0, bn_divisor(a->var, f),' \
