@@ -370,12 +370,13 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_WINOGRAD);
-	/* a layer the rule gives to Winograd runs it in training only */
+	/* a layer the rule gives to Winograd runs it in training and in
+	 * inference alike */
 	layer l;
 	memset(&l, 0, sizeof l);
 	l.size = 3, l.stride = 1, l.pad = 1, l.c = 64, l.n = 64, l.h = 64, l.w = 64;
 	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_WINOGRAD);
 	l.binary = 1;
 	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_GEMM);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
