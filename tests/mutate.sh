@@ -241,13 +241,13 @@ mut frozen-state harness/net.c '	thaw(n);
 	const char *p = buf' '	const char *p = buf' \
   test_net "predict after a training state is restored uses the weights from before it"
 # ---- Winograd convolution (harness/accel_winograd.c) ----
-mut wino-input-transform harness/accel_winograd.c 'v2[tx] = q[2] - q[1];' 'v2[tx] = q[1] - q[2];' \
+mut wino-input-transform harness/accel_winograd.c 'v[2 * t] = d2 - d1,' 'v[2 * t] = d1 - d2,' \
   test_winograd "an entry of the input transform B^T has the wrong sign"
-mut wino-accumulate harness/accel_winograd.c 'row[xx] += (xx & 1 ? e1 : e0)[xx >> 1];' 'row[xx] = (xx & 1 ? e1 : e0)[xx >> 1];' \
+mut wino-accumulate harness/accel_winograd.c 'row[xx] += e[(xx % m) * tw + xx / m];' 'row[xx] = e[(xx % m) * tw + xx / m];' \
   test_winograd "the input gradient overwrites net.delta instead of adding to it"
-mut wino-tile-edge harness/accel_winograd.c 'i < 2 && 2 * ty + i < oh; i++)' 'i < 2 && 2 * ty + i < oh - 1; i++)' \
+mut wino-tile-edge harness/accel_winograd.c 'i < m && m * ty + i < oh; i++)' 'i < m && m * ty + i < oh - 1; i++)' \
   test_winograd "the last output row is left out"
-mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, 2 * ty - pad + y,' 'padded_row(im, h, w, 2 * ty + y,' \
+mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, m * ty - pad + y,' 'padded_row(im, h, w, m * ty + y,' \
   test_winograd "the input patches ignore the vertical padding"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c '		if (s->zero_at[o] == step)' '		if (s->zero_at[o] == step - 1)' \
