@@ -249,6 +249,12 @@ mut wino-tile-edge harness/accel_winograd.c 'i < m && m * ty + i < oh; i++)' 'i 
   test_winograd "the last output row is left out"
 mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, m * ty - pad + y,' 'padded_row(im, h, w, m * ty + y,' \
   test_winograd "the input patches ignore the vertical padding"
+mut wino4-input-transform harness/accel_winograd.c 'v[3 * t] = (d4 - d2) + 2 * (d3 - d1);' 'v[3 * t] = (d4 - d2) + 4 * (d3 - d1);' \
+  test_winograd "an entry of F(4x4)'s input transform B^T is 4 instead of 2"
+mut wino4-weight-grad harness/accel_winograd.c '(u3 - u4) * (1.0f / 12);' '(u3 - u4) * (1.0f / 24);' \
+  test_winograd "an entry of G^T in F(4x4)'s weight gradient is 1/24 instead of 1/12"
+mut wino4-kept-algo harness/accel_winograd.c '&& kept[i].c == c && kept[i].m == m)' '&& kept[i].c == c)' \
+  test_accel "frozen weights' kept kernels of F(2x2) serve F(4x4)"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c '		if (s->zero_at[o] == step)' '		if (s->zero_at[o] == step - 1)' \
   test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"
