@@ -3,7 +3,8 @@
  * arrays are element-major: for each of the a x a elements e of a
  * transformed tile (a = m + 2), a (channels, P) matrix whose column p is
  * tile p of the chunk (image j, tile row ty, tile column tx at p = (j*th +
- * ty)*tw + tx), so that each element is one GEMM.
+ * ty)*tw + tx), so that each element is one GEMM; the matrices lie
+ * plane_stride() floats apart.
  *
  * One code serves both algorithms: the functions below take the output
  * tile m and differ only in the 1-D transforms (tf_*), which hold each
@@ -119,6 +120,16 @@ static void padded_row(const float *im, int h, int w, int yy, int x_lo, int x_hi
 	memset(row + x_hi, 0, sizeof(float) * (pw - x_hi));
 }
 
+/* Floats from one element's (rows, cols) matrix of a transformed array to
+ * the next: one cache line more than the matrix. The transforms read or
+ * write all a x a matrices together, and their sizes are often multiples
+ * of 4 KiB: laid end to end, they would all fall in the same cache sets
+ * (36 of them, for F(4x4), more than a set holds). */
+static size_t plane_stride(size_t rows, size_t cols)
+{
+	return rows * cols + 16;
+}
+
 /* The output tile of Winograd algorithm a (2 for F(2x2, 3x3), 4 for
  * F(4x4, 3x3)). */
 static int tile_of(enum accel_conv_algo a)
@@ -228,7 +239,7 @@ ALWAYS_INLINE void input_transform_m(int m, const float *in, int cb, int c, int 
 				     int pad, int th, int tw, float *V, size_t P)
 {
 	const int a = m + 2;
-	const size_t plane = (size_t)c * P;
+	const size_t plane = plane_stride(c, P);
 	const int pw = m * tw + 2; /* padded row: columns -pad .. m tw + 1 - pad */
 	float *d = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)2 * a * pw); /* (a, pw) */
 	float *t = d + (size_t)a * pw;                                    /* (a, pw): B^T d */
@@ -281,7 +292,7 @@ ALWAYS_INLINE void output_tiles(int m, const float *x, size_t plane, int tw, flo
 ALWAYS_INLINE void output_transform_m(int m, const float *X, size_t P, int cb, int n, int oh,
 				      int ow, int th, int tw, float *out, int accumulate)
 {
-	const size_t plane = (size_t)n * P;
+	const size_t plane = plane_stride(n, P);
 	float *y = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)m * m * tw); /* (m, m, tw) */
 	for (int j = 0; j < cb; j++)
 		for (int k = 0; k < n; k++) {
@@ -330,7 +341,7 @@ ALWAYS_INLINE void transform_kernels_m(int m, const float *weights, int rows, in
 				       float *U)
 {
 	const int a = m + 2;
-	const size_t plane = (size_t)rows * cols;
+	const size_t plane = plane_stride(rows, cols);
 	for (int r = 0; r < rows; r++)
 		for (int q = 0; q < cols; q++) {
 			float u[MAX_A][MAX_A];
@@ -362,13 +373,14 @@ static void convolve(int m, const float *in, int batch, int cin, int h, int w, i
 	for (int b0 = 0; b0 < batch; b0 += cb_max) {
 		int cb = batch - b0 < cb_max ? batch - b0 : cb_max;
 		size_t P = (size_t)cb * th * tw;
-		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * (size_t)cin * P);      /* (ee, cin, P) */
-		float *M = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * (size_t)cout * P); /* (ee, cout, P) */
+		const size_t us = plane_stride(cout, cin), vs = plane_stride(cin, P),
+			     ms = plane_stride(cout, P);
+		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * vs);     /* (ee, cin, P) */
+		float *M = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * ms); /* (ee, cout, P) */
 		input_transform(m, in + (size_t)b0 * cin * h * w, cb, cin, h, w, pad, th, tw, V, P);
 		for (int e = 0; e < ee; e++)
-			accel_product(0, 0, cout, (int)P, cin, U + (size_t)e * cout * cin, cin,
-				      V + (size_t)e * cin * P, (int)P, 0, M + (size_t)e * cout * P,
-				      (int)P);
+			accel_product(0, 0, cout, (int)P, cin, U + e * us, cin, V + e * vs, (int)P, 0,
+				      M + e * ms, (int)P);
 		output_transform(m, M, P, cb, cout, oh, ow, th, tw, out + (size_t)b0 * cout * oh * ow,
 				 accumulate);
 	}
@@ -396,7 +408,7 @@ void accel_winograd_thaw(void)
 /* U (a*a, n, c) for the forward pass of tile m with weights (n, c, 3, 3). */
 static const float *forward_kernels(int m, const float *weights, int n, int c)
 {
-	const size_t len = (size_t)(m + 2) * (m + 2) * n * c;
+	const size_t len = (size_t)(m + 2) * (m + 2) * plane_stride(n, c);
 	if (!accel_is_frozen(weights, (size_t)n * c * 9)) {
 		float *U = accel_scratch(ACCEL_SCRATCH_KERNEL, len);
 		transform_kernels(m, weights, n, c, 0, U);
@@ -429,7 +441,8 @@ void accel_winograd_backward_data(enum accel_conv_algo algo, const float *delta,
 {
 	const int m = tile_of(algo);
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-	float *U = accel_scratch(ACCEL_SCRATCH_KERNEL, (size_t)(m + 2) * (m + 2) * c * n); /* (a*a, c, n) */
+	float *U = accel_scratch(ACCEL_SCRATCH_KERNEL,
+				 (size_t)(m + 2) * (m + 2) * plane_stride(c, n)); /* (a*a, c, n) */
 	transform_kernels(m, weights, c, n, 1, U);
 	convolve(m, delta, batch, n, oh, ow, 2 - pad, U, c, in_delta, 1);
 }
@@ -441,7 +454,7 @@ ALWAYS_INLINE void delta_transform_m(int m, const float *delta, int cb, int n, i
 				     int th, int tw, float *Z, size_t P)
 {
 	const int a = m + 2;
-	const size_t plane = (size_t)n * P;
+	const size_t plane = plane_stride(n, P);
 	const int pw = m * tw;
 	float *d = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)(m + a) * pw); /* (m, pw) */
 	float *t = d + (size_t)m * pw;                                      /* (a, pw): A y */
@@ -479,7 +492,7 @@ static void delta_transform(int m, const float *delta, int cb, int n, int oh, in
 ALWAYS_INLINE void kernel_grads_m(int m, const float *dU, int n, int c, float *weight_updates)
 {
 	const int a = m + 2;
-	const size_t plane = (size_t)n * c;
+	const size_t plane = plane_stride(n, c);
 	for (int k = 0; k < n; k++)
 		for (int ci = 0; ci < c; ci++) {
 			float u[MAX_A * MAX_A], s[3][MAX_A], r[3]; /* u, G^T u, a row of G^T u G */
@@ -509,17 +522,19 @@ void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
 	const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
 	const int cb_max = chunk_images(a, c > n ? c : n, th * tw, batch);
-	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL_GRAD, ee * (size_t)n * c); /* (ee, n, c) */
+	const size_t us = plane_stride(n, c);
+	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL_GRAD, ee * us); /* (ee, n, c) */
 	for (int b0 = 0; b0 < batch; b0 += cb_max) {
 		int cb = batch - b0 < cb_max ? batch - b0 : cb_max;
 		size_t P = (size_t)cb * th * tw;
-		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * (size_t)c * P);     /* (ee, c, P) */
-		float *Z = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * (size_t)n * P); /* (ee, n, P) */
+		const size_t vs = plane_stride(c, P), zs = plane_stride(n, P);
+		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * vs);     /* (ee, c, P) */
+		float *Z = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * zs); /* (ee, n, P) */
 		input_transform(m, in + (size_t)b0 * c * h * w, cb, c, h, w, pad, th, tw, V, P);
 		delta_transform(m, delta + (size_t)b0 * n * oh * ow, cb, n, oh, ow, th, tw, Z, P);
 		for (int e = 0; e < ee; e++)
-			blas_sgemm(0, 1, n, c, (int)P, 1, Z + (size_t)e * n * P, (int)P,
-				   V + (size_t)e * c * P, (int)P, b0 ? 1 : 0, dU + (size_t)e * n * c, c);
+			blas_sgemm(0, 1, n, c, (int)P, 1, Z + e * zs, (int)P, V + e * vs, (int)P,
+				   b0 ? 1 : 0, dU + e * us, c);
 	}
 	kernel_grads(m, dU, n, c, weight_updates);
 }
