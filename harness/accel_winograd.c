@@ -234,7 +234,8 @@ ALWAYS_INLINE void tf_gt(int m, const float *u, ptrdiff_t s, float *g, ptrdiff_t
 /* V (a*a, c, P) = B^T d B for every a x a input patch d of cb images of in
  * (cb, c, h, w); the patch of tile (ty, tx) starts at row m ty - pad, column
  * m tx - pad, zero outside the image. The vertical half of the transform
- * runs along whole padded rows (vectorised), the horizontal half per tile. */
+ * runs along whole padded rows, the horizontal half per tile (vectorised
+ * along a row of tiles). */
 ALWAYS_INLINE void input_transform_m(int m, const float *in, int cb, int c, int h, int w,
 				     int pad, int th, int tw, float *V, size_t P)
 {
