@@ -37,8 +37,11 @@
  * and binary convolutions are passed to the original. 3x3 stride-1 layers
  * with enough channels and output pixels (accel_conv_choose(), a fixed rule
  * on the shape) run by Winograd's F(2x2, 3x3) instead, in training and
- * inference passes (accel_winograd.c): 2.25 times fewer multiplications,
- * results that differ from the GEMM's by rounding only.
+ * inference (accel_winograd.c): 2.25 times fewer multiplications, results
+ * that differ from the GEMM's by rounding only. Winograd's F(4x4, 3x3)
+ * (4 times fewer, about ten times F(2x2)'s rounding error) is there for
+ * `darkfold bench --conv-algo winograd4` and comparisons: the rule does not
+ * pick it.
  *
  * accel_layers.c replaces forward_network (called through the PLT by
  * libdarknet's network_predict and train_network_datum, and by darkfold):
@@ -221,69 +224,83 @@ size_t accel_frozen_regions(void);
 int accel_is_frozen(const float *base, size_t n);
 struct network;
 void accel_freeze_network(const struct network *net);
-/* Winograd's minimal filtering F(2x2, 3x3) for 3x3 stride-1 convolutions
- * (accel_winograd.c; Lavin and Gray, "Fast Algorithms for Convolutional
- * Neural Networks", 2016). The output is cut into 2x2 tiles, each of which
- * needs a 4x4 input patch d; with
+/* How darkfold's replacement computes a convolutional layer. */
+enum accel_conv_algo {
+	ACCEL_CONV_GEMM,      /* im2col and one GEMM per chunk of images */
+	ACCEL_CONV_WINOGRAD,  /* Winograd F(2x2, 3x3), below */
+	ACCEL_CONV_WINOGRAD4, /* Winograd F(4x4, 3x3), below */
+	ACCEL_CONV_NALGOS
+};
+/* Winograd's minimal filtering F(m x m, 3x3), m = 2 or 4, for 3x3
+ * stride-1 convolutions (accel_winograd.c; Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2016). The output is cut
+ * into m x m tiles, each of which needs an a x a input patch d, a = m + 2;
+ * a tile of output channel k is A^T [sum_c (G g_kc G^T) . (B^T d_c B)] A
+ * ("." element by element): per element e of the a x a transformed tile,
+ * the sum over c is one product of a (filters, channels) matrix by a
+ * (channels, tiles) matrix, tiles of all images of a chunk side by side.
+ * F(2x2, 3x3) (ACCEL_CONV_WINOGRAD) runs 16 products with 2.25 times fewer
+ * multiply-adds than the direct convolution, with
  *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
  *     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
- *     A^T = [1 1 1 0; 0 1 -1 -1],
- * a tile of output channel k is A^T [sum_c (G g_kc G^T) . (B^T d_c B)] A
- * ("." element by element): per element e of the 4x4 transformed tile, the
- * sum over c is one product of a (filters, channels) matrix by a
- * (channels, tiles) matrix, tiles of all images of a chunk side by side:
- * 16 products with 2.25 times fewer multiply-adds than the direct
- * convolution. The weight gradient is the forward pass's exact adjoint,
+ *     A^T = [1 1 1 0; 0 1 -1 -1];
+ * F(4x4, 3x3) (ACCEL_CONV_WINOGRAD4) runs 36 products with 4 times fewer,
+ * with Lavin and Gray's matrices for the points 0, 1, -1, 2, -2 and
+ * infinity (entries up to 8 in A^T, 5 in B^T, down to 1/24 in G; listed in
+ * accel_winograd.c). The weight gradient is the forward pass's exact
+ * adjoint,
  *     dg_kc = G^T [sum over tiles (A dy_k A^T) . (B^T d_c B)] G,
  * and the input gradient is the forward algorithm applied to the output
  * gradient with each kernel rotated by 180 degrees and the channel axes
  * swapped, padding 2 - pad. Results differ from the direct convolution by
- * rounding only (docs/performance.md gives the bound the tests use).
- * Arrays are row-major and do not alias; scratch as for the convolution.
+ * rounding only; F(4x4)'s larger entries make its rounding error about ten
+ * times F(2x2)'s (tests/test_winograd.c states the bounds the tests use).
+ * algo is ACCEL_CONV_WINOGRAD or ACCEL_CONV_WINOGRAD4. Arrays are
+ * row-major and do not alias; scratch as for the convolution.
  *
  * out (batch, n, oh, ow) = in (batch, c, h, w) correlated with weights
  * (n, c, 3, 3), zero padding pad (0 to 2), oh = h + 2 pad - 2 >= 1,
- * ow = w + 2 pad - 2 >= 1; overwrites out. Its 16 products run through
- * accel_product (so inference keeps its batch invariance: the transforms
- * are per image, and each product's element depends only on its tile).
- * Frozen weights' transformed kernels are made once and kept (frozen, so
- * packed once too) until accel_thaw(), which calls accel_winograd_thaw(). */
-void accel_winograd_forward(const float *in, int batch, int c, int h, int w, int pad,
-			    const float *weights, int n, float *out);
+ * ow = w + 2 pad - 2 >= 1 (tiles reaching beyond the output are clipped);
+ * overwrites out. Its products run through accel_product (so inference
+ * keeps its batch invariance: the transforms are per image, and each
+ * product's element depends only on its tile). Frozen weights' transformed
+ * kernels are made once per algorithm and kept (frozen, so packed once too)
+ * until accel_thaw(), which calls accel_winograd_thaw(). */
+void accel_winograd_forward(enum accel_conv_algo algo, const float *in, int batch, int c, int h,
+			    int w, int pad, const float *weights, int n, float *out);
 /* in_delta (batch, c, h, w) += the input gradient of that convolution for
  * the output gradient delta (batch, n, oh, ow). */
-void accel_winograd_backward_data(const float *delta, int batch, int c, int h, int w, int pad,
-				  const float *weights, int n, float *in_delta);
+void accel_winograd_backward_data(enum accel_conv_algo algo, const float *delta, int batch, int c,
+				  int h, int w, int pad, const float *weights, int n,
+				  float *in_delta);
 void accel_winograd_thaw(void);
 /* weight_updates (n, c, 3, 3) += sum over the batch of delta (batch, n, oh,
  * ow) correlated with in (batch, c, h, w): the weight gradient (with
  * Darknet's sign: delta is the negative gradient). */
-void accel_winograd_backward_weights(const float *in, const float *delta, int batch, int c,
-				     int h, int w, int pad, int n, float *weight_updates);
+void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
+				     const float *delta, int batch, int c, int h, int w, int pad,
+				     int n, float *weight_updates);
 
-/* How darkfold's replacement computes a convolutional layer. */
-enum accel_conv_algo {
-	ACCEL_CONV_GEMM,     /* im2col and one GEMM per chunk of images */
-	ACCEL_CONV_WINOGRAD  /* F(2x2, 3x3), above */
-};
-/* "gemm" or "winograd". */
+/* "gemm", "winograd" or "winograd4". */
 const char *accel_conv_algo_name(enum accel_conv_algo a);
-/* 1 if Winograd can compute a layer of this shape: kernel size 3, stride
+/* 1 if Winograd (either) can compute a layer of this shape: kernel size 3, stride
  * 1, groups <= 1, not binary or XNOR (special 0), pad 0 to 2, an output of
  * at least 1x1 from input h x w. */
 int accel_winograd_possible(int size, int stride, int groups, int special, int pad, int h,
 			    int w);
-/* The fixed rule: the algorithm for a pass of a layer of this
+/* The fixed rule: the algorithm for a training pass of a layer of this
  * shape (c input channels, n filters, input h x w). Winograd where it is
  * possible and measured faster (docs/performance.md, "Winograd
  * convolution"), else the GEMM. A pure function of the shape, never of
  * timings, so a network computes the same way in every run and results are
- * reproducible; inference passes use it too. */
+ * reproducible; inference passes follow it too. Never
+ * ACCEL_CONV_WINOGRAD4. */
 enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int special, int pad,
 				       int c, int n, int h, int w);
-/* For `darkfold bench` only: use algorithm a for every layer where it is
- * possible, in training and inference (force 1), or the rule again (force
- * 0). */
+/* For `darkfold bench` and tests only: use algorithm a for every layer
+ * where it is possible, in training and inference (force 1), or the rule
+ * again (force 0). The rule never picks ACCEL_CONV_WINOGRAD4 (not measured
+ * faster yet): only this forces it. */
 void accel_conv_force(int force, enum accel_conv_algo a);
 /* Count one call of replacement f (for the replacements outside accel.c). */
 void accel_note_call(enum accel_fn f);

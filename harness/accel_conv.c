@@ -161,9 +161,10 @@ void forward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_forward_convolutional_layer);
 	const int n = l.out_h * l.out_w;
-	if (accel_conv_algo_of(&l, net.train) == ACCEL_CONV_WINOGRAD)
-		accel_winograd_forward(net.input, l.batch, l.c, l.h, l.w, l.pad, l.weights, l.n,
-				       l.output);
+	const enum accel_conv_algo algo = accel_conv_algo_of(&l, net.train);
+	if (algo != ACCEL_CONV_GEMM)
+		accel_winograd_forward(algo, net.input, l.batch, l.c, l.h, l.w, l.pad, l.weights,
+				       l.n, l.output);
 	else
 		forward_gemm(&l, net.input);
 	if (accel_conv_fuses_bn(&l)) {
@@ -248,11 +249,12 @@ void backward_convolutional_layer(layer l, network net)
 			backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
 	}
 
-	if (accel_conv_algo_of(&l, 1) == ACCEL_CONV_WINOGRAD) {
-		accel_winograd_backward_weights(net.input, l.delta, l.batch, l.c, l.h, l.w, l.pad,
-						l.n, l.weight_updates);
+	const enum accel_conv_algo algo = accel_conv_algo_of(&l, 1);
+	if (algo != ACCEL_CONV_GEMM) {
+		accel_winograd_backward_weights(algo, net.input, l.delta, l.batch, l.c, l.h, l.w,
+						l.pad, l.n, l.weight_updates);
 		if (net.delta)
-			accel_winograd_backward_data(l.delta, l.batch, l.c, l.h, l.w, l.pad,
+			accel_winograd_backward_data(algo, l.delta, l.batch, l.c, l.h, l.w, l.pad,
 						     l.weights, l.n, net.delta);
 		return;
 	}

@@ -42,9 +42,9 @@ int accel_chunk(size_t rows, size_t cols, size_t want, int batch);
 
 /* Which algorithm darkfold's convolution replacement uses for layer l in a
  * training pass (train 1: forward, backward, batch-norm recalibration) or
- * an inference pass (train 0): the one bench has forced, if any; else in
- * training accel_conv_choose() on its shape, in inference the GEMM
- * (Winograd measured slower there: at batch 1 its products are thin). */
+ * an inference pass (train 0): the one bench or a test has forced where
+ * it can run, if any; else accel_conv_choose() on its shape, in both (so
+ * that a layer computes the same way in training and inference). */
 enum accel_conv_algo accel_conv_algo_of(const layer *l, int train);
 
 /* 1 if the replacement of the convolutional layer passes does l's batch

@@ -1,14 +1,22 @@
-/* accel_winograd.c: F(2x2, 3x3) Winograd convolution, forward and both
- * gradients, and the rule that picks it (see accel.h). Transformed arrays
- * are element-major: for each of the 16 elements e of a transformed 4x4
- * tile, a (channels, P) matrix whose column p is tile p of the chunk (image
- * j, tile row ty, tile column tx at p = (j*th + ty)*tw + tx), so that each
- * element is one GEMM. */
+/* accel_winograd.c: Winograd convolution F(m x m, 3x3), m = 2 or 4, forward
+ * and both gradients, and the rule that picks it (see accel.h). Transformed
+ * arrays are element-major: for each of the a x a elements e of a
+ * transformed tile (a = m + 2), a (channels, P) matrix whose column p is
+ * tile p of the chunk (image j, tile row ty, tile column tx at p = (j*th +
+ * ty)*tw + tx), so that each element is one GEMM; the matrices lie
+ * plane_stride() floats apart.
+ *
+ * One code serves both algorithms: the functions below take the output
+ * tile m and differ only in the 1-D transforms (tf_*), which hold each
+ * algorithm's matrices. Each public entry point calls them through
+ * WITH_TILE, which passes m as a constant, so that the compiler makes one
+ * copy per algorithm with its transforms inlined and its loops unrolled. */
 #include "accel_darknet.h"
 
 #include "blas.h"
 #include "error.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +24,28 @@
  * reach about this many (as the im2col path joins images' columns). */
 #define WINOGRAD_COLUMNS 512
 
+/* The largest output tile (F(4x4, 3x3)) and its input tile. */
+#define MAX_M 4
+#define MAX_A (MAX_M + 2)
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* fn(m, ...) for output tile m, m a constant in each branch (see the top). */
+#define WITH_TILE(m, fn, ...) ((m) == 4 ? fn(4, __VA_ARGS__) : fn(2, __VA_ARGS__))
+
 static int forced;
 static enum accel_conv_algo forced_algo;
 
 const char *accel_conv_algo_name(enum accel_conv_algo a)
 {
-	return a == ACCEL_CONV_WINOGRAD ? "winograd" : "gemm";
+	switch (a) {
+	case ACCEL_CONV_WINOGRAD:
+		return "winograd";
+	case ACCEL_CONV_WINOGRAD4:
+		return "winograd4";
+	default:
+		return "gemm";
+	}
 }
 
 int accel_winograd_possible(int size, int stride, int groups, int special, int pad, int h, int w)
@@ -78,10 +102,10 @@ enum accel_conv_algo accel_conv_algo_of(const layer *l, int train)
 }
 
 /* Images per chunk when an image has `tiles` tiles and the widest
- * transformed array has `channels` rows per element. */
-static int chunk_images(int channels, int tiles, int batch)
+ * transformed array has `channels` rows per element of an a x a tile. */
+static int chunk_images(int a, int channels, int tiles, int batch)
 {
-	return accel_chunk((size_t)16 * channels, (size_t)tiles, WINOGRAD_COLUMNS, batch);
+	return accel_chunk((size_t)a * a * channels, (size_t)tiles, WINOGRAD_COLUMNS, batch);
 }
 
 /* row (pw) = row yy of im (h, w) at columns x_lo .. x_hi - 1, zeros
@@ -98,170 +122,280 @@ static void padded_row(const float *im, int h, int w, int yy, int x_lo, int x_hi
 	memset(row + x_hi, 0, sizeof(float) * (pw - x_hi));
 }
 
-/* V (16, c, P) = B^T d B for every 4x4 input patch d of cb images of in
- * (cb, c, h, w); the patch of tile (ty, tx) starts at row 2 ty - pad, column
- * 2 tx - pad, zero outside the image. The vertical half of the transform
- * runs along whole padded rows (vectorised), the horizontal half per tile. */
-ACCEL_CLONES
-static void input_transform(const float *in, int cb, int c, int h, int w, int pad, int th,
-			    int tw, float *V, size_t P)
+/* Floats from one element's (rows, cols) matrix of a transformed array to
+ * the next: one cache line more than the matrix. The transforms read or
+ * write all a x a matrices together, and their sizes are often multiples
+ * of 4 KiB: laid end to end, they would all fall in the same cache sets
+ * (36 of them, for F(4x4), more than a set holds). */
+static size_t plane_stride(size_t rows, size_t cols)
 {
-	const size_t plane = (size_t)c * P;
-	const int pw = 2 * tw + 2; /* padded row: columns -pad .. 2 tw + 1 - pad */
-	float *buf = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)8 * pw);
-	float *d[4] = { buf, buf + pw, buf + 2 * pw, buf + 3 * pw };
-	float *t[4] = { buf + 4 * pw, buf + 5 * pw, buf + 6 * pw, buf + 7 * pw };
+	return rows * cols + 16;
+}
+
+/* The output tile of Winograd algorithm a (2 for F(2x2, 3x3), 4 for
+ * F(4x4, 3x3)). */
+static int tile_of(enum accel_conv_algo a)
+{
+	return a == ACCEL_CONV_WINOGRAD4 ? 4 : 2;
+}
+
+/* The 1-D transforms: each maps one vector, read with stride s, to one
+ * vector written with stride t. F(2x2, 3x3) (points 0, 1, -1, infinity):
+ *     B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ *     G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+ *     A^T = [1 1 1 0; 0 1 -1 -1].
+ * F(4x4, 3x3) (points 0, 1, -1, 2, -2, infinity; Lavin and Gray 2016):
+ *     B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *            0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ *     G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *            1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *     A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * Common sums are shared. */
+
+/* v (a) = B^T d (a). */
+ALWAYS_INLINE void tf_bt(int m, const float *d, ptrdiff_t s, float *v, ptrdiff_t t)
+{
+	const float d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+	if (m == 2) {
+		v[0] = d0 - d2, v[t] = d1 + d2, v[2 * t] = d2 - d1, v[3 * t] = d1 - d3;
+		return;
+	}
+	const float d4 = d[4 * s], d5 = d[5 * s];
+	v[0] = 4 * d0 - 5 * d2 + d4;
+	v[t] = (d3 + d4) - 4 * (d1 + d2);
+	v[2 * t] = (d4 - d3) + 4 * (d1 - d2);
+	v[3 * t] = (d4 - d2) + 2 * (d3 - d1);
+	v[4 * t] = (d4 - d2) - 2 * (d3 - d1);
+	v[5 * t] = 4 * d1 - 5 * d3 + d5;
+}
+
+/* y (m) = A^T x (a). */
+ALWAYS_INLINE void tf_at(int m, const float *x, ptrdiff_t s, float *y, ptrdiff_t t)
+{
+	const float x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s];
+	if (m == 2) {
+		y[0] = x0 + x1 + x2, y[t] = x1 - x2 - x3;
+		return;
+	}
+	const float x4 = x[4 * s], x5 = x[5 * s];
+	const float s12 = x1 + x2, d12 = x1 - x2, s34 = x3 + x4, d34 = x3 - x4;
+	y[0] = x0 + s12 + s34;
+	y[t] = d12 + 2 * d34;
+	y[2 * t] = s12 + 4 * s34;
+	y[3 * t] = d12 + 8 * d34 + x5;
+}
+
+/* u (a) = G g (3). */
+ALWAYS_INLINE void tf_g(int m, const float *g, ptrdiff_t s, float *u, ptrdiff_t t)
+{
+	const float g0 = g[0], g1 = g[s], g2 = g[2 * s];
+	if (m == 2) {
+		u[0] = g0, u[t] = 0.5f * (g0 + g1 + g2), u[2 * t] = 0.5f * (g0 - g1 + g2);
+		u[3 * t] = g2;
+		return;
+	}
+	const float s02 = g0 + g2, q = g0 + 4 * g2;
+	u[0] = 0.25f * g0;
+	u[t] = -(s02 + g1) * (1.0f / 6);
+	u[2 * t] = -(s02 - g1) * (1.0f / 6);
+	u[3 * t] = (q + 2 * g1) * (1.0f / 24);
+	u[4 * t] = (q - 2 * g1) * (1.0f / 24);
+	u[5 * t] = g2;
+}
+
+/* z (a) = A y (m), the adjoint of tf_at. */
+ALWAYS_INLINE void tf_a(int m, const float *y, ptrdiff_t s, float *z, ptrdiff_t t)
+{
+	const float y0 = y[0], y1 = y[s];
+	if (m == 2) {
+		z[0] = y0, z[t] = y0 + y1, z[2 * t] = y0 - y1, z[3 * t] = -y1;
+		return;
+	}
+	const float y2 = y[2 * s], y3 = y[3 * s];
+	const float e = y0 + y2, o = y1 + y3, e4 = y0 + 4 * y2, o4 = 2 * y1 + 8 * y3;
+	z[0] = y0, z[t] = e + o, z[2 * t] = e - o;
+	z[3 * t] = e4 + o4, z[4 * t] = e4 - o4, z[5 * t] = y3;
+}
+
+/* g (3) = G^T u (a), the adjoint of tf_g. */
+ALWAYS_INLINE void tf_gt(int m, const float *u, ptrdiff_t s, float *g, ptrdiff_t t)
+{
+	const float u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
+	if (m == 2) {
+		const float hs = 0.5f * (u1 + u2);
+		g[0] = u0 + hs, g[t] = 0.5f * (u1 - u2), g[2 * t] = hs + u3;
+		return;
+	}
+	const float u4 = u[4 * s], u5 = u[5 * s];
+	const float s12 = u1 + u2, s34 = u3 + u4;
+	g[0] = 0.25f * u0 - s12 * (1.0f / 6) + s34 * (1.0f / 24);
+	g[t] = (u2 - u1) * (1.0f / 6) + (u3 - u4) * (1.0f / 12);
+	g[2 * t] = (s34 - s12) * (1.0f / 6) + u5;
+}
+
+/* V (a*a, c, P) = B^T d B for every a x a input patch d of cb images of in
+ * (cb, c, h, w); the patch of tile (ty, tx) starts at row m ty - pad, column
+ * m tx - pad, zero outside the image. The vertical half of the transform
+ * runs along whole padded rows, the horizontal half per tile (vectorised
+ * along a row of tiles). */
+ALWAYS_INLINE void input_transform_m(int m, const float *in, int cb, int c, int h, int w,
+				     int pad, int th, int tw, float *V, size_t P)
+{
+	const int a = m + 2;
+	const size_t plane = plane_stride(c, P);
+	const int pw = m * tw + 2; /* padded row: columns -pad .. m tw + 1 - pad */
+	float *d = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)2 * a * pw); /* (a, pw) */
+	float *t = d + (size_t)a * pw;                                    /* (a, pw): B^T d */
 	const int x_lo = pad, x_hi = pad + w < pw ? pad + w : pw; /* image columns in a row */
 	for (int j = 0; j < cb; j++)
 		for (int ci = 0; ci < c; ci++) {
 			const float *im = in + ((size_t)j * c + ci) * h * w; /* (h, w) */
 			float *v = V + (size_t)ci * P + (size_t)j * th * tw;
 			for (int ty = 0; ty < th; ty++) {
-				for (int y = 0; y < 4; y++)
-					padded_row(im, h, w, 2 * ty - pad + y, x_lo, x_hi, pw, d[y]);
-				for (int x = 0; x < pw; x++) {
-					t[0][x] = d[0][x] - d[2][x];
-					t[1][x] = d[1][x] + d[2][x];
-					t[2][x] = d[2][x] - d[1][x];
-					t[3][x] = d[1][x] - d[3][x];
-				}
+				for (int y = 0; y < a; y++)
+					padded_row(im, h, w, m * ty - pad + y, x_lo, x_hi, pw,
+						   d + (size_t)y * pw);
+				for (int x = 0; x < pw; x++)
+					tf_bt(m, d + x, pw, t + x, pw);
 				float *vt = v + (size_t)ty * tw;
-				for (int y = 0; y < 4; y++) {
-					const float *r = t[y];
-					float *v0 = vt + (4 * y) * plane, *v1 = v0 + plane,
-					      *v2 = v1 + plane, *v3 = v2 + plane;
-					for (int tx = 0; tx < tw; tx++) {
-						const float *q = r + 2 * tx;
-						v0[tx] = q[0] - q[2];
-						v1[tx] = q[1] + q[2];
-						v2[tx] = q[2] - q[1];
-						v3[tx] = q[1] - q[3];
-					}
-				}
+				for (int y = 0; y < a; y++)
+					for (int tx = 0; tx < tw; tx++)
+						tf_bt(m, t + (size_t)y * pw + m * tx, 1,
+						      vt + (size_t)a * y * plane + tx, (ptrdiff_t)plane);
 			}
 		}
 }
 
-/* y (4, tw) = the two output rows of each tile of one tile row, A^T m A for
- * the tiles m at column tx of M (16 planes `plane` apart), row i of a tile
- * at y[2 i], its even and odd columns in y[2 i] and y[2 i + 1]. */
 ACCEL_CLONES
-static void output_tiles(const float *m, size_t plane, int tw, float *y)
+static void input_transform(int m, const float *in, int cb, int c, int h, int w, int pad, int th,
+			    int tw, float *V, size_t P)
 {
+	WITH_TILE(m, input_transform_m, in, cb, c, h, w, pad, th, tw, V, P);
+}
+
+/* y (m, m, tw) = A^T x A for the tiles x at column tx of X (a*a planes
+ * `plane` apart) in one tile row: element (i, jj) of tile tx at y[(m i +
+ * jj) tw + tx], so that the loops over tx run along memory. */
+ALWAYS_INLINE void output_tiles(int m, const float *x, size_t plane, int tw, float *y)
+{
+	const int a = m + 2;
 	for (int tx = 0; tx < tw; tx++) {
-		float r[2][4];
-		for (int x = 0; x < 4; x++) {
-			float m0 = m[x * plane + tx], m1 = m[(4 + x) * plane + tx],
-			      m2 = m[(8 + x) * plane + tx], m3 = m[(12 + x) * plane + tx];
-			r[0][x] = m0 + m1 + m2;
-			r[1][x] = m1 - m2 - m3;
-		}
-		for (int i = 0; i < 2; i++) {
-			y[(2 * i) * tw + tx] = r[i][0] + r[i][1] + r[i][2];
-			y[(2 * i + 1) * tw + tx] = r[i][1] - r[i][2] - r[i][3];
-		}
+		float r[MAX_M][MAX_A]; /* A^T x */
+		for (int col = 0; col < a; col++)
+			tf_at(m, x + (size_t)col * plane + tx, (ptrdiff_t)(a * plane), &r[0][col],
+			      MAX_A);
+		for (int i = 0; i < m; i++)
+			tf_at(m, r[i], 1, y + (size_t)m * i * tw + tx, tw);
 	}
 }
 
-/* out (cb, n, oh, ow) = (or +=, if accumulate) A^T m A for every tile m of
- * M (16, n, P), clipped to the output: a row of tiles at a time, then
- * interleaved into the two output rows. */
-ACCEL_CLONES
-static void output_transform(const float *M, size_t P, int cb, int n, int oh, int ow, int th,
-			     int tw, float *out, int accumulate)
+/* out (cb, n, oh, ow) = (or +=, if accumulate) A^T x A for every tile x of
+ * X (a*a, n, P), clipped to the output: a row of tiles at a time, then
+ * interleaved into its m output rows. */
+ALWAYS_INLINE void output_transform_m(int m, const float *X, size_t P, int cb, int n, int oh,
+				      int ow, int th, int tw, float *out, int accumulate)
 {
-	const size_t plane = (size_t)n * P;
-	float *y = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)4 * tw);
+	const size_t plane = plane_stride(n, P);
+	float *y = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)m * m * tw); /* (m, m, tw) */
 	for (int j = 0; j < cb; j++)
 		for (int k = 0; k < n; k++) {
 			float *o = out + ((size_t)j * n + k) * oh * ow; /* (oh, ow) */
 			for (int ty = 0; ty < th; ty++) {
-				output_tiles(M + (size_t)k * P + ((size_t)j * th + ty) * tw, plane,
+				output_tiles(m, X + (size_t)k * P + ((size_t)j * th + ty) * tw, plane,
 					     tw, y);
-				for (int i = 0; i < 2 && 2 * ty + i < oh; i++) {
-					float *row = o + (size_t)(2 * ty + i) * ow;
-					const float *e0 = y + 2 * i * tw, *e1 = e0 + tw;
+				for (int i = 0; i < m && m * ty + i < oh; i++) {
+					float *row = o + (size_t)(m * ty + i) * ow;
+					const float *e = y + (size_t)m * i * tw; /* (m, tw) */
 					if (accumulate)
 						for (int xx = 0; xx < ow; xx++)
-							row[xx] += (xx & 1 ? e1 : e0)[xx >> 1];
+							row[xx] += e[(xx % m) * tw + xx / m];
 					else
 						for (int xx = 0; xx < ow; xx++)
-							row[xx] = (xx & 1 ? e1 : e0)[xx >> 1];
+							row[xx] = e[(xx % m) * tw + xx / m];
 				}
 			}
 		}
 }
 
-/* u (4, 4) = G g G^T for a 3x3 kernel g read with strides (gs_row, gs_col)
- * from g0. */
-static void kernel_transform(const float *g0, int gs_row, int gs_col, float u[4][4])
+ACCEL_CLONES
+static void output_transform(int m, const float *X, size_t P, int cb, int n, int oh, int ow,
+			     int th, int tw, float *out, int accumulate)
 {
-	float t[4][3];
-	for (int x = 0; x < 3; x++) {
-		float a = g0[x * gs_col], b = g0[gs_row + x * gs_col], c = g0[2 * gs_row + x * gs_col];
-		t[0][x] = a;
-		t[1][x] = 0.5f * (a + b + c);
-		t[2][x] = 0.5f * (a - b + c);
-		t[3][x] = c;
-	}
-	for (int y = 0; y < 4; y++) {
-		u[y][0] = t[y][0];
-		u[y][1] = 0.5f * (t[y][0] + t[y][1] + t[y][2]);
-		u[y][2] = 0.5f * (t[y][0] - t[y][1] + t[y][2]);
-		u[y][3] = t[y][2];
-	}
+	WITH_TILE(m, output_transform_m, X, P, cb, n, oh, ow, th, tw, out, accumulate);
 }
 
-/* U (16, rows, cols) from the 3x3 kernels: with flip 0, kernel (r, q) is
+/* u (a, a) = G g G^T for a 3x3 kernel g read with strides (gs_row, gs_col)
+ * from g0. */
+ALWAYS_INLINE void kernel_transform(int m, const float *g0, int gs_row, int gs_col,
+				    float u[MAX_A][MAX_A])
+{
+	float t[MAX_A][3]; /* G g */
+	for (int x = 0; x < 3; x++)
+		tf_g(m, g0 + x * gs_col, gs_row, &t[0][x], 3);
+	for (int y = 0; y < m + 2; y++)
+		tf_g(m, t[y], 1, u[y], 1);
+}
+
+/* U (a*a, rows, cols) from the 3x3 kernels: with flip 0, kernel (r, q) is
  * weights[r][q] of weights (rows, cols, 3, 3); with flip 1 it is
  * weights[q][r] of weights (cols, rows, 3, 3) rotated by 180 degrees (the
  * input gradient's kernels). */
-ACCEL_CLONES
-static void transform_kernels(const float *weights, int rows, int cols, int flip, float *U)
+ALWAYS_INLINE void transform_kernels_m(int m, const float *weights, int rows, int cols, int flip,
+				       float *U)
 {
-	const size_t plane = (size_t)rows * cols;
+	const int a = m + 2;
+	const size_t plane = plane_stride(rows, cols);
 	for (int r = 0; r < rows; r++)
 		for (int q = 0; q < cols; q++) {
-			float u[4][4];
+			float u[MAX_A][MAX_A];
 			if (flip)
-				kernel_transform(weights + ((size_t)q * rows + r) * 9 + 8, -3, -1, u);
+				kernel_transform(m, weights + ((size_t)q * rows + r) * 9 + 8, -3, -1, u);
 			else
-				kernel_transform(weights + ((size_t)r * cols + q) * 9, 3, 1, u);
-			for (int e = 0; e < 16; e++)
-				U[e * plane + (size_t)r * cols + q] = u[e / 4][e % 4];
+				kernel_transform(m, weights + ((size_t)r * cols + q) * 9, 3, 1, u);
+			for (int e = 0; e < a * a; e++)
+				U[e * plane + (size_t)r * cols + q] = u[e / a][e % a];
 		}
 }
 
-/* The correlation of cin-channel images in (batch, cin, h, w) with the
- * transformed kernels U (16, cout, cin), padding pad, into out (batch, cout,
- * oh, ow), oh = h + 2 pad - 2: overwritten, or added to if accumulate. */
-static void convolve(const float *in, int batch, int cin, int h, int w, int pad, const float *U,
-		     int cout, float *out, int accumulate)
+ACCEL_CLONES
+static void transform_kernels(int m, const float *weights, int rows, int cols, int flip, float *U)
 {
+	WITH_TILE(m, transform_kernels_m, weights, rows, cols, flip, U);
+}
+
+/* The correlation of cin-channel images in (batch, cin, h, w) with the
+ * transformed kernels U (a*a, cout, cin), padding pad, into out (batch, cout,
+ * oh, ow), oh = h + 2 pad - 2: overwritten, or added to if accumulate. */
+static void convolve(int m, const float *in, int batch, int cin, int h, int w, int pad,
+		     const float *U, int cout, float *out, int accumulate)
+{
+	const int a = m + 2, ee = a * a;
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-	const int th = (oh + 1) / 2, tw = (ow + 1) / 2;
-	const int cb_max = chunk_images(cin > cout ? cin : cout, th * tw, batch);
+	const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
+	const int cb_max = chunk_images(a, cin > cout ? cin : cout, th * tw, batch);
 	for (int b0 = 0; b0 < batch; b0 += cb_max) {
 		int cb = batch - b0 < cb_max ? batch - b0 : cb_max;
 		size_t P = (size_t)cb * th * tw;
-		float *V = accel_scratch(ACCEL_SCRATCH_COL, 16 * (size_t)cin * P);      /* (16, cin, P) */
-		float *M = accel_scratch(ACCEL_SCRATCH_PRODUCT, 16 * (size_t)cout * P); /* (16, cout, P) */
-		input_transform(in + (size_t)b0 * cin * h * w, cb, cin, h, w, pad, th, tw, V, P);
-		for (int e = 0; e < 16; e++)
-			accel_product(0, 0, cout, (int)P, cin, U + (size_t)e * cout * cin, cin,
-				      V + (size_t)e * cin * P, (int)P, 0, M + (size_t)e * cout * P,
-				      (int)P);
-		output_transform(M, P, cb, cout, oh, ow, th, tw, out + (size_t)b0 * cout * oh * ow,
+		const size_t us = plane_stride(cout, cin), vs = plane_stride(cin, P),
+			     ms = plane_stride(cout, P);
+		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * vs);     /* (ee, cin, P) */
+		float *M = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * ms); /* (ee, cout, P) */
+		input_transform(m, in + (size_t)b0 * cin * h * w, cb, cin, h, w, pad, th, tw, V, P);
+		for (int e = 0; e < ee; e++)
+			accel_product(0, 0, cout, (int)P, cin, U + e * us, cin, V + e * vs, (int)P, 0,
+				      M + e * ms, (int)P);
+		output_transform(m, M, P, cb, cout, oh, ow, th, tw, out + (size_t)b0 * cout * oh * ow,
 				 accumulate);
 	}
 }
 
 /* Transformed kernels of frozen weights (accel_freeze), made on first use
  * and kept, themselves frozen, until accel_thaw(): the values
- * transform_kernels() would write at every call, so the same bits. */
+ * transform_kernels() would write at every call, so the same bits. Keyed by
+ * the output tile m too: a layer's weights may be run by either algorithm. */
 struct kept {
 	const float *weights;
-	int n, c;
+	int n, c, m;
 	float *U;
 };
 static struct kept *kept;
@@ -274,133 +408,136 @@ void accel_winograd_thaw(void)
 	nkept = 0;
 }
 
-/* U (16, n, c) for the forward pass with weights (n, c, 3, 3). */
-static const float *forward_kernels(const float *weights, int n, int c)
+/* U (a*a, n, c) for the forward pass of tile m with weights (n, c, 3, 3). */
+static const float *forward_kernels(int m, const float *weights, int n, int c)
 {
-	const size_t len = 16 * (size_t)n * c;
+	const size_t len = (size_t)(m + 2) * (m + 2) * plane_stride(n, c);
 	if (!accel_is_frozen(weights, (size_t)n * c * 9)) {
 		float *U = accel_scratch(ACCEL_SCRATCH_KERNEL, len);
-		transform_kernels(weights, n, c, 0, U);
+		transform_kernels(m, weights, n, c, 0, U);
 		return U;
 	}
 	for (size_t i = 0; i < nkept; i++)
-		if (kept[i].weights == weights && kept[i].n == n && kept[i].c == c)
+		if (kept[i].weights == weights && kept[i].n == n && kept[i].c == c && kept[i].m == m)
 			return kept[i].U;
 	if (nkept == kept_cap) {
 		kept_cap = kept_cap ? 2 * kept_cap : 16;
 		kept = xrealloc(kept, kept_cap * sizeof *kept);
 	}
 	float *U = xmalloc(sizeof(float) * len);
-	transform_kernels(weights, n, c, 0, U);
+	transform_kernels(m, weights, n, c, 0, U);
 	accel_freeze(U, len);
-	kept[nkept++] = (struct kept){ weights, n, c, U };
+	kept[nkept++] = (struct kept){ weights, n, c, m, U };
 	return U;
 }
 
-void accel_winograd_forward(const float *in, int batch, int c, int h, int w, int pad,
-			    const float *weights, int n, float *out)
+void accel_winograd_forward(enum accel_conv_algo algo, const float *in, int batch, int c, int h,
+			    int w, int pad, const float *weights, int n, float *out)
 {
-	convolve(in, batch, c, h, w, pad, forward_kernels(weights, n, c), n, out, 0);
+	const int m = tile_of(algo);
+	convolve(m, in, batch, c, h, w, pad, forward_kernels(m, weights, n, c), n, out, 0);
 }
 
-void accel_winograd_backward_data(const float *delta, int batch, int c, int h, int w, int pad,
-				  const float *weights, int n, float *in_delta)
+void accel_winograd_backward_data(enum accel_conv_algo algo, const float *delta, int batch, int c,
+				  int h, int w, int pad, const float *weights, int n,
+				  float *in_delta)
 {
+	const int m = tile_of(algo);
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-	float *U = accel_scratch(ACCEL_SCRATCH_KERNEL, 16 * (size_t)c * n); /* (16, c, n) */
-	transform_kernels(weights, c, n, 1, U);
-	convolve(delta, batch, n, oh, ow, 2 - pad, U, c, in_delta, 1);
+	float *U = accel_scratch(ACCEL_SCRATCH_KERNEL,
+				 (size_t)(m + 2) * (m + 2) * plane_stride(c, n)); /* (a*a, c, n) */
+	transform_kernels(m, weights, c, n, 1, U);
+	convolve(m, delta, batch, n, oh, ow, 2 - pad, U, c, in_delta, 1);
 }
 
-/* Z (16, n, P) = A y A^T for every 2x2 tile y of delta (cb, n, oh, ow), zero
- * beyond the output; A = [1 0; 1 1; 1 -1; 0 -1]. Vertically along the two
- * rows of a row of tiles, then per tile. */
-ACCEL_CLONES
-static void delta_transform(const float *delta, int cb, int n, int oh, int ow, int th, int tw,
-			    float *Z, size_t P)
+/* Z (a*a, n, P) = A y A^T for every m x m tile y of delta (cb, n, oh, ow),
+ * zero beyond the output. Vertically along the m rows of a row of tiles,
+ * then per tile. */
+ALWAYS_INLINE void delta_transform_m(int m, const float *delta, int cb, int n, int oh, int ow,
+				     int th, int tw, float *Z, size_t P)
 {
-	const size_t plane = (size_t)n * P;
-	const int pw = 2 * tw;
-	float *buf = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)6 * pw);
-	float *d[2] = { buf, buf + pw };
-	float *t[4] = { buf + 2 * pw, buf + 3 * pw, buf + 4 * pw, buf + 5 * pw };
+	const int a = m + 2;
+	const size_t plane = plane_stride(n, P);
+	const int pw = m * tw;
+	float *d = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)(m + a) * pw); /* (m, pw) */
+	float *t = d + (size_t)m * pw;                                      /* (a, pw): A y */
 	for (int j = 0; j < cb; j++)
 		for (int k = 0; k < n; k++) {
 			const float *dy = delta + ((size_t)j * n + k) * oh * ow; /* (oh, ow) */
 			float *z = Z + (size_t)k * P + (size_t)j * th * tw;
 			for (int ty = 0; ty < th; ty++) {
-				for (int i = 0; i < 2; i++) {
-					int yy = 2 * ty + i;
-					memset(d[i], 0, sizeof(float) * pw);
-					if (yy < oh)
-						memcpy(d[i], dy + (size_t)yy * ow, sizeof(float) * ow);
+				for (int i = 0; i < m; i++) {
+					float *di = d + (size_t)i * pw;
+					memset(di, 0, sizeof(float) * pw);
+					if (m * ty + i < oh)
+						memcpy(di, dy + (size_t)(m * ty + i) * ow, sizeof(float) * ow);
 				}
-				for (int x = 0; x < pw; x++) {
-					t[0][x] = d[0][x];
-					t[1][x] = d[0][x] + d[1][x];
-					t[2][x] = d[0][x] - d[1][x];
-					t[3][x] = -d[1][x];
-				}
+				for (int x = 0; x < pw; x++)
+					tf_a(m, d + x, pw, t + x, pw);
 				float *zt = z + (size_t)ty * tw;
-				for (int i = 0; i < 4; i++) {
-					const float *r = t[i];
-					float *z0 = zt + (4 * i) * plane, *z1 = z0 + plane,
-					      *z2 = z1 + plane, *z3 = z2 + plane;
-					for (int tx = 0; tx < tw; tx++) {
-						const float *q = r + 2 * tx;
-						z0[tx] = q[0];
-						z1[tx] = q[0] + q[1];
-						z2[tx] = q[0] - q[1];
-						z3[tx] = -q[1];
-					}
-				}
+				for (int i = 0; i < a; i++)
+					for (int tx = 0; tx < tw; tx++)
+						tf_a(m, t + (size_t)i * pw + m * tx, 1,
+						     zt + (size_t)a * i * plane + tx, (ptrdiff_t)plane);
 			}
 		}
 }
 
-/* g (3, 3) += G^T u G, with G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]. */
 ACCEL_CLONES
-static void kernel_grad_transform(float u[4][4], float *g)
+static void delta_transform(int m, const float *delta, int cb, int n, int oh, int ow, int th,
+			    int tw, float *Z, size_t P)
 {
-	float s[3][4];
-	for (int x = 0; x < 4; x++) {
-		float hs = 0.5f * (u[1][x] + u[2][x]);
-		s[0][x] = u[0][x] + hs;
-		s[1][x] = 0.5f * (u[1][x] - u[2][x]);
-		s[2][x] = hs + u[3][x];
-	}
-	for (int y = 0; y < 3; y++) {
-		float hs = 0.5f * (s[y][1] + s[y][2]);
-		g[3 * y + 0] += s[y][0] + hs;
-		g[3 * y + 1] += 0.5f * (s[y][1] - s[y][2]);
-		g[3 * y + 2] += hs + s[y][3];
-	}
+	WITH_TILE(m, delta_transform_m, delta, cb, n, oh, ow, th, tw, Z, P);
 }
 
-void accel_winograd_backward_weights(const float *in, const float *delta, int batch, int c,
-				     int h, int w, int pad, int n, float *weight_updates)
+/* weight_updates (n, c, 3, 3) += G^T u G for the tile u (a, a) of each
+ * kernel (k, ci) in dU (a*a, n, c). */
+ALWAYS_INLINE void kernel_grads_m(int m, const float *dU, int n, int c, float *weight_updates)
 {
+	const int a = m + 2;
+	const size_t plane = plane_stride(n, c);
+	for (int k = 0; k < n; k++)
+		for (int ci = 0; ci < c; ci++) {
+			float u[MAX_A * MAX_A], s[3][MAX_A], r[3]; /* u, G^T u, a row of G^T u G */
+			for (int e = 0; e < a * a; e++)
+				u[e] = dU[e * plane + (size_t)k * c + ci];
+			for (int x = 0; x < a; x++)
+				tf_gt(m, u + x, a, &s[0][x], MAX_A);
+			float *g = weight_updates + ((size_t)k * c + ci) * 9;
+			for (int y = 0; y < 3; y++) {
+				tf_gt(m, s[y], 1, r, 1);
+				g[3 * y] += r[0], g[3 * y + 1] += r[1], g[3 * y + 2] += r[2];
+			}
+		}
+}
+
+ACCEL_CLONES
+static void kernel_grads(int m, const float *dU, int n, int c, float *weight_updates)
+{
+	WITH_TILE(m, kernel_grads_m, dU, n, c, weight_updates);
+}
+
+void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
+				     const float *delta, int batch, int c, int h, int w, int pad,
+				     int n, float *weight_updates)
+{
+	const int m = tile_of(algo), a = m + 2, ee = a * a;
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
-	const int th = (oh + 1) / 2, tw = (ow + 1) / 2;
-	const int cb_max = chunk_images(c > n ? c : n, th * tw, batch);
-	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL_GRAD, 16 * (size_t)n * c); /* (16, n, c) */
+	const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
+	const int cb_max = chunk_images(a, c > n ? c : n, th * tw, batch);
+	const size_t us = plane_stride(n, c);
+	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL_GRAD, ee * us); /* (ee, n, c) */
 	for (int b0 = 0; b0 < batch; b0 += cb_max) {
 		int cb = batch - b0 < cb_max ? batch - b0 : cb_max;
 		size_t P = (size_t)cb * th * tw;
-		float *V = accel_scratch(ACCEL_SCRATCH_COL, 16 * (size_t)c * P);     /* (16, c, P) */
-		float *Z = accel_scratch(ACCEL_SCRATCH_PRODUCT, 16 * (size_t)n * P); /* (16, n, P) */
-		input_transform(in + (size_t)b0 * c * h * w, cb, c, h, w, pad, th, tw, V, P);
-		delta_transform(delta + (size_t)b0 * n * oh * ow, cb, n, oh, ow, th, tw, Z, P);
-		for (int e = 0; e < 16; e++)
-			blas_sgemm(0, 1, n, c, (int)P, 1, Z + (size_t)e * n * P, (int)P,
-				   V + (size_t)e * c * P, (int)P, b0 ? 1 : 0, dU + (size_t)e * n * c, c);
+		const size_t vs = plane_stride(c, P), zs = plane_stride(n, P);
+		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * vs);     /* (ee, c, P) */
+		float *Z = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * zs); /* (ee, n, P) */
+		input_transform(m, in + (size_t)b0 * c * h * w, cb, c, h, w, pad, th, tw, V, P);
+		delta_transform(m, delta + (size_t)b0 * n * oh * ow, cb, n, oh, ow, th, tw, Z, P);
+		for (int e = 0; e < ee; e++)
+			blas_sgemm(0, 1, n, c, (int)P, 1, Z + e * zs, (int)P, V + e * vs, (int)P,
+				   b0 ? 1 : 0, dU + e * us, c);
 	}
-	const size_t plane = (size_t)n * c;
-	for (int k = 0; k < n; k++)
-		for (int ci = 0; ci < c; ci++) {
-			float u[4][4];
-			for (int e = 0; e < 16; e++)
-				u[e / 4][e % 4] = dU[e * plane + (size_t)k * c + ci];
-			kernel_grad_transform(u, weight_updates + ((size_t)k * c + ci) * 9);
-		}
+	kernel_grads(m, dU, n, c, weight_updates);
 }

@@ -304,9 +304,13 @@ static int check_options(const struct bench_options *o)
 /* The convolutions' algorithm as o->conv_algo says. */
 static void set_conv_algo(const struct bench_options *o)
 {
-	accel_conv_force(o->conv_algo != BENCH_CONV_RULE, o->conv_algo == BENCH_CONV_WINOGRAD
-								 ? ACCEL_CONV_WINOGRAD
-								 : ACCEL_CONV_GEMM);
+	static const enum accel_conv_algo algo[] = {
+		[BENCH_CONV_RULE] = ACCEL_CONV_GEMM, /* unused: not forced */
+		[BENCH_CONV_GEMM] = ACCEL_CONV_GEMM,
+		[BENCH_CONV_WINOGRAD] = ACCEL_CONV_WINOGRAD,
+		[BENCH_CONV_WINOGRAD4] = ACCEL_CONV_WINOGRAD4,
+	};
+	accel_conv_force(o->conv_algo != BENCH_CONV_RULE, algo[o->conv_algo]);
 }
 
 static int prepare(const struct bench_options *o)
@@ -468,6 +472,11 @@ static double time_conv_pass(layer l, network net, enum accel_conv_algo a, int p
 	return 1e3 * sum / iters;
 }
 
+_Static_assert(sizeof ((struct bench_conv_layer *)0)->ms /
+			       sizeof ((struct bench_conv_layer *)0)->ms[0] ==
+		       ACCEL_CONV_NALGOS,
+	       "bench_conv_layer.ms has a row per algorithm");
+
 /* Layer i of net (a convolution) timed with each algorithm into *c. */
 static void time_conv_layer(network *netp, int i, int iters, struct bench_conv_layer *c)
 {
@@ -489,9 +498,9 @@ static void time_conv_layer(network *netp, int i, int iters, struct bench_conv_l
 	size_t n = (size_t)l.outputs * l.batch;
 	float *saved = xmalloc(sizeof *saved * n);
 	memcpy(saved, l.delta, sizeof *saved * n);
-	for (int a = 0; a < 2; a++)
+	for (int a = 0; a < ACCEL_CONV_NALGOS; a++)
 		for (int pass = 0; pass < 2; pass++)
-			c->ms[a][pass] = a == ACCEL_CONV_WINOGRAD && !c->winograd_possible
+			c->ms[a][pass] = a != ACCEL_CONV_GEMM && !c->winograd_possible
 						 ? NAN
 						 : time_conv_pass(l, net, (enum accel_conv_algo)a, pass,
 								  iters, saved, n);

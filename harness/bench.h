@@ -14,7 +14,7 @@
 
 /* Each convolution by darkfold's rule (accel_conv_choose), or by one
  * algorithm wherever it can run (for comparisons). */
-enum bench_conv { BENCH_CONV_RULE, BENCH_CONV_GEMM, BENCH_CONV_WINOGRAD };
+enum bench_conv { BENCH_CONV_RULE, BENCH_CONV_GEMM, BENCH_CONV_WINOGRAD, BENCH_CONV_WINOGRAD4 };
 
 struct bench_options {
 	const char *cfg;     /* path of the Darknet .cfg */
@@ -114,15 +114,15 @@ struct bench_conv_layer {
 	int c, h, w;           /* input channels, height, width */
 	int n, size, stride, pad; /* filters, kernel size, stride, padding */
 	int rule;              /* enum accel_conv_algo the rule picks */
-	int winograd_possible; /* 0: ms[ACCEL_CONV_WINOGRAD] not measured (NAN) */
+	int winograd_possible; /* 0: ms[ACCEL_CONV_WINOGRAD*] not measured (NAN) */
 	double gflop;          /* direct convolution's work, forward + backward, per batch */
-	double ms[2][2];       /* [enum accel_conv_algo][0 forward, 1 backward]: CPU ms per batch */
+	double ms[3][2];       /* [enum accel_conv_algo][0 forward, 1 backward]: CPU ms per batch */
 };
 
 /* Build the network as bench_run does, train one batch, then time each
  * convolutional layer's forward and backward pass alone, o->iters times
  * each (after one untimed pass), with the im2col GEMM and, where possible,
- * with Winograd; the layer's delta is restored before each backward pass.
+ * with Winograd F(2x2, 3x3) and F(4x4, 3x3); the layer's delta is restored before each backward pass.
  * Fills layers[0 .. *count - 1] (at most max). Returns 0 or -1 with an
  * error. Leaves the choice of algorithm as o->conv_algo says. */
 int bench_conv_algos(const struct bench_options *o, struct bench_conv_layer *layers, int max,

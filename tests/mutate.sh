@@ -241,13 +241,13 @@ mut frozen-state harness/net.c '	thaw(n);
 	const char *p = buf' '	const char *p = buf' \
   test_net "predict after a training state is restored uses the weights from before it"
 # ---- Winograd convolution (harness/accel_winograd.c) ----
-mut wino-input-transform harness/accel_winograd.c 'v2[tx] = q[2] - q[1];' 'v2[tx] = q[1] - q[2];' \
+mut wino-input-transform harness/accel_winograd.c 'v[2 * t] = d2 - d1,' 'v[2 * t] = d1 - d2,' \
   test_winograd "an entry of the input transform B^T has the wrong sign"
-mut wino-accumulate harness/accel_winograd.c 'row[xx] += (xx & 1 ? e1 : e0)[xx >> 1];' 'row[xx] = (xx & 1 ? e1 : e0)[xx >> 1];' \
+mut wino-accumulate harness/accel_winograd.c 'row[xx] += e[(xx % m) * tw + xx / m];' 'row[xx] = e[(xx % m) * tw + xx / m];' \
   test_winograd "the input gradient overwrites net.delta instead of adding to it"
-mut wino-tile-edge harness/accel_winograd.c 'i < 2 && 2 * ty + i < oh; i++)' 'i < 2 && 2 * ty + i < oh - 1; i++)' \
+mut wino-tile-edge harness/accel_winograd.c 'i < m && m * ty + i < oh; i++)' 'i < m && m * ty + i < oh - 1; i++)' \
   test_winograd "the last output row is left out"
-mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, 2 * ty - pad + y,' 'padded_row(im, h, w, 2 * ty + y,' \
+mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, m * ty - pad + y,' 'padded_row(im, h, w, m * ty + y,' \
   test_winograd "the input patches ignore the vertical padding"
 mut wino-infer-gemm harness/accel_winograd.c '	(void)train;
 ' '	if (!train)
@@ -259,6 +259,12 @@ mut wino-kept-thaw harness/accel_gemm.c '	accel_winograd_thaw();
   test_winograd "accel_thaw keeps the transformed kernels of weights that may change"
 mut wino-kept-whole harness/accel_winograd.c 'if (!accel_is_frozen(weights, (size_t)n * c * 9))' 'if (!accel_is_frozen(weights, 1))' \
   test_winograd "weights only partly frozen have their transformed kernels kept"
+mut wino4-input-transform harness/accel_winograd.c 'v[3 * t] = (d4 - d2) + 2 * (d3 - d1);' 'v[3 * t] = (d4 - d2) + 4 * (d3 - d1);' \
+  test_winograd "an entry of F(4x4)'s input transform B^T is 4 instead of 2"
+mut wino4-weight-grad harness/accel_winograd.c '(u3 - u4) * (1.0f / 12);' '(u3 - u4) * (1.0f / 24);' \
+  test_winograd "an entry of G^T in F(4x4)'s weight gradient is 1/24 instead of 1/12"
+mut wino4-kept-algo harness/accel_winograd.c '&& kept[i].c == c && kept[i].m == m)' '&& kept[i].c == c)' \
+  test_accel "frozen weights' kept kernels of F(2x2) serve F(4x4)"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c 'for (int o = s ? s->zero_first[step] : -1;' 'for (int o = s ? s->zero_first[step ? step - 1 : 0] : -1;' \
   test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"

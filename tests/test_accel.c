@@ -1021,14 +1021,62 @@ static void inference_should_not_depend_on_the_batch(void **state)
 	check_batch_invariance(batch_cfg);
 }
 
-/* The same with every 3x3 stride-1 layer by Winograd (bench --conv-algo
- * winograd): its products go through the ordered GEMM too. */
+/* The same with every 3x3 stride-1 layer by Winograd F(2x2, 3x3), then
+ * F(4x4, 3x3) (bench --conv-algo winograd, winograd4): their products go
+ * through the ordered GEMM too. */
 static void inference_should_not_depend_on_the_batch_with_winograd(void **state)
 {
 	(void)state;
 	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
 	check_batch_invariance(winograd_batch_cfg);
+	accel_conv_force(1, ACCEL_CONV_WINOGRAD4);
+	check_batch_invariance(winograd_batch_cfg);
 	accel_conv_force(0, ACCEL_CONV_GEMM);
+}
+
+/* Winograd's forward pass with frozen weights (their transformed kernels
+ * made once and kept, per algorithm) against the same weights unfrozen: the
+ * same bits, with the ordered products and with OpenBLAS's, both
+ * algorithms in turn on the same weights (kept kernels of one must not
+ * serve the other). A change to the frozen weights is not seen until
+ * accel_thaw(); then negated weights give the negated output exactly. */
+static void winograd_kept_kernels_should_give_the_same_bits(void **state)
+{
+	(void)state;
+	const int B = 2, C = 5, H = 9, W = 7, N = 6, pad = 1, OH = H, OW = W;
+	const enum accel_conv_algo algos[2] = { ACCEL_CONV_WINOGRAD, ACCEL_CONV_WINOGRAD4 };
+	size_t nx = (size_t)B * C * H * W, nw = (size_t)N * C * 9, ny = (size_t)B * N * OH * OW;
+	float *x = rand_array(nx, -1, 1), *w = rand_array(nw, -1, 1);
+	float *want[2][2], *got = xmalloc(sizeof *got * ny); /* [ordered][algorithm] */
+	for (int o = 0; o < 2; o++)
+		for (int a = 0; a < 2; a++) {
+			accel_set_ordered(o);
+			want[o][a] = xmalloc(sizeof(float) * ny);
+			accel_winograd_forward(algos[a], x, B, C, H, W, pad, w, N, want[o][a]);
+		}
+	accel_freeze(w, nw);
+	for (int r = 0; r < 2; r++) /* makes the kept kernels, then uses them */
+		for (int o = 0; o < 2; o++)
+			for (int a = 0; a < 2; a++) {
+				accel_set_ordered(o);
+				accel_winograd_forward(algos[a], x, B, C, H, W, pad, w, N, got);
+				assert_same_bits(got, want[o][a], ny, "frozen weights");
+			}
+	for (size_t i = 0; i < nw; i++)
+		w[i] = -w[i];
+	accel_winograd_forward(algos[1], x, B, C, H, W, pad, w, N, got);
+	assert_same_bits(got, want[1][1], ny, "frozen weights changed: kept kernels");
+	accel_thaw();
+	for (int a = 0; a < 2; a++) {
+		accel_winograd_forward(algos[a], x, B, C, H, W, pad, w, N, got);
+		for (size_t i = 0; i < ny; i++)
+			got[i] = -got[i];
+		assert_same_bits(got, want[1][a], ny, "after accel_thaw: the new weights");
+	}
+	accel_set_ordered(0);
+	for (int o = 0; o < 2; o++)
+		free(want[o][0]), free(want[o][1]);
+	free(x), free(w), free(got);
 }
 
 /* network_predict (Darknet's, calling the replacement) against its steps
@@ -1245,6 +1293,7 @@ int main(void)
 		cmocka_unit_test(forward_network_should_match_darknet_in_inference),
 		cmocka_unit_test(inference_should_not_depend_on_the_batch),
 		cmocka_unit_test(inference_should_not_depend_on_the_batch_with_winograd),
+		cmocka_unit_test(winograd_kept_kernels_should_give_the_same_bits),
 		cmocka_unit_test(forward_network_should_match_darknet_in_training),
 		cmocka_unit_test(training_should_call_every_replacement),
 		cmocka_unit_test(losses_should_agree_with_and_without_replacements),

@@ -98,7 +98,7 @@ printf '%s\n' "$out" | awk '
   echo "ok: --predict names the fastest batch and p99 >= median" ||
   { echo "FAIL: --predict figures inconsistent"; printf '%s\n' "$out"; fail=1; }
 "$D" bench --predict --compare --cfg "$tmp/tiny.cfg" >/dev/null 2>&1; check "--predict with --compare" 2 $?
-# --conv-algos: each convolutional layer timed with both algorithms, and the
+# --conv-algos: each convolutional layer timed with each algorithm, and the
 # rule's choice (64 channels at 64x64 output: Winograd; the RGB layer: GEMM).
 cat > "$tmp/wino.cfg" <<'CFG'
 [net]
@@ -142,7 +142,7 @@ printf '%s\n' "$out" | awk '
   END { exit !(a && b && c) }' &&
   echo "ok: --conv-algos names the rule's choice per layer" ||
   { echo "FAIL: --conv-algos: rule's choices"; printf '%s\n' "$out"; fail=1; }
-for a in gemm winograd rule; do
+for a in gemm winograd winograd4 rule; do
   out=$("$D" bench --cfg "$tmp/wino.cfg" --size 16 --batch 2 --iters 1 --conv-algo $a 2>"$tmp/err"); check "bench --conv-algo $a" 0 $?
 done
 "$D" bench --cfg "$tmp/wino.cfg" --conv-algo fft >/dev/null 2>&1; check "--conv-algo fft" 2 $?

@@ -40,12 +40,13 @@ const char cmd_bench_usage[] =
 	"                resnet50, cnn, dense) at the same size, batch, iters and\n"
 	"                threads, and print both speeds and peak RSS side by side\n"
 	"  --conv-algo A how convolutions are computed: rule (default: darkfold's fixed\n"
-	"                rule per layer shape), gemm (im2col and GEMM everywhere) or\n"
-	"                winograd (Winograd F(2x2,3x3) wherever it can run: 3x3,\n"
-	"                stride 1, one group); for comparisons, not for training\n"
+	"                rule per layer shape), gemm (im2col and GEMM everywhere),\n"
+	"                winograd or winograd4 (Winograd F(2x2,3x3) or F(4x4,3x3)\n"
+	"                wherever it can run: 3x3, stride 1, one group); for\n"
+	"                comparisons, not for training\n"
 	"  --conv-algos  time each convolutional layer's forward and backward pass\n"
-	"                alone with the GEMM and with Winograd (I passes each) and\n"
-	"                print which one the rule picks\n"
+	"                alone with the GEMM, Winograd F(2x2,3x3) and F(4x4,3x3) (I\n"
+	"                passes each) and print which one the rule picks\n"
 	"  --predict     measure inference instead: batch-1 latency (median and p99\n"
 	"                of 100 forward passes, wall clock) and the images/s of I\n"
 	"                forward passes at batch 1, 2, 4, ..., 64, and the best batch\n"
@@ -191,22 +192,26 @@ static int run_conv_algos(const struct bench_options *o)
 		free(c);
 		return 1;
 	}
-	printf("%5s %-22s %20s %20s %8s %9s  %s\n", "layer", "shape (c h w > n k/s/p)",
-	       "gemm ms fwd + bwd", "winograd ms fwd+bwd", "speed-up", "GFLOP/s", "rule");
-	printf("(CPU ms per batch; speed-up: gemm / winograd; GFLOP/s: the direct convolution's "
-	       "work over the faster one's time)\n");
+	printf("%5s %-22s %20s %20s %20s %6s %6s %9s  %s\n", "layer", "shape (c h w > n k/s/p)",
+	       "gemm ms fwd + bwd", "winograd ms fwd+bwd", "winograd4 ms fwd+bwd", "w2 x", "w4 x",
+	       "GFLOP/s", "rule");
+	printf("(CPU ms per batch; w2 x, w4 x: speed-up of winograd, winograd4 over gemm; "
+	       "GFLOP/s: the direct convolution's work over the fastest one's time)\n");
 	for (int i = 0; i < n; i++) {
-		char shape[64], g[32], w[32];
+		char shape[64], t[3][32], up[2][16] = { "-", "-" };
 		snprintf(shape, sizeof shape, "%d %dx%d > %d %d/%d/%d", c[i].c, c[i].h, c[i].w,
 			 c[i].n, c[i].size, c[i].stride, c[i].pad);
-		double tg = c[i].ms[0][0] + c[i].ms[0][1], tw = c[i].ms[1][0] + c[i].ms[1][1];
-		double best = tw < tg ? tw : tg; /* NAN compares false: the GEMM's */
-		char up[16] = "-";
-		if (c[i].winograd_possible)
-			snprintf(up, sizeof up, "%.2fx", tg / tw);
-		printf("%5d %-22s %20s %20s %8s %9.1f  %s\n", c[i].index, shape,
-		       algo_ms(&c[i], 0, g, sizeof g), algo_ms(&c[i], 1, w, sizeof w), up,
-		       1e3 * c[i].gflop / best, accel_conv_algo_name((enum accel_conv_algo)c[i].rule));
+		double best = c[i].ms[0][0] + c[i].ms[0][1];
+		for (int a = 1; a < 3 && c[i].winograd_possible; a++) {
+			double ms = c[i].ms[a][0] + c[i].ms[a][1];
+			snprintf(up[a - 1], sizeof up[a - 1], "%.2f", (c[i].ms[0][0] + c[i].ms[0][1]) / ms);
+			if (ms < best)
+				best = ms;
+		}
+		printf("%5d %-22s %20s %20s %20s %6s %6s %9.1f  %s\n", c[i].index, shape,
+		       algo_ms(&c[i], 0, t[0], sizeof t[0]), algo_ms(&c[i], 1, t[1], sizeof t[1]),
+		       algo_ms(&c[i], 2, t[2], sizeof t[2]), up[0], up[1], 1e3 * c[i].gflop / best,
+		       accel_conv_algo_name((enum accel_conv_algo)c[i].rule));
 	}
 	free(c);
 	return 0;
@@ -252,7 +257,7 @@ static const char *check_args(const struct bench_args *a)
  * *status (2 for a usage error, 0 after --help). */
 static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
 {
-	static const char *const algos[] = { "rule", "gemm", "winograd", NULL };
+	static const char *const algos[] = { "rule", "gemm", "winograd", "winograd4", NULL };
 	const struct cmd_option opts[] = {
 		OPT_STRING("cfg", 0, &a->o.cfg),
 		OPT_INT("size", 0, &a->o.size, 1, INT_MAX),
