@@ -6,7 +6,6 @@
  * element is one GEMM. */
 #include "accel_darknet.h"
 
-#include "blas.h"
 #include "error.h"
 
 #include <stdlib.h>
@@ -392,8 +391,8 @@ void accel_winograd_backward_weights(const float *in, const float *delta, int ba
 		input_transform(in + (size_t)b0 * c * h * w, cb, c, h, w, pad, th, tw, V, P);
 		delta_transform(delta + (size_t)b0 * n * oh * ow, cb, n, oh, ow, th, tw, Z, P);
 		for (int e = 0; e < 16; e++)
-			blas_sgemm(0, 1, n, c, (int)P, 1, Z + (size_t)e * n * P, (int)P,
-				   V + (size_t)e * c * P, (int)P, b0 ? 1 : 0, dU + (size_t)e * n * c, c);
+			accel_product(0, 1, n, c, (int)P, Z + (size_t)e * n * P, (int)P,
+				      V + (size_t)e * c * P, (int)P, b0 > 0, dU + (size_t)e * n * c, c);
 	}
 	const size_t plane = (size_t)n * c;
 	for (int k = 0; k < n; k++)
