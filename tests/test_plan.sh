@@ -117,6 +117,10 @@ printf '{ "cv": { "k": "five" } }' > experiments/bad.json
 "$D" plan experiments/bad.json >/dev/null 2>err.txt; check "plan of a bad experiment" 1 $?
 equals "bad experiment: one line with the JSON path" "$(cat err.txt)" \
   'error: experiments/bad.json: .cv.k: expected an integer from 2 to 1000, got "five"'
+printf '{ "training": { "precision": "fp16" } }' > experiments/bad.json
+"$D" plan experiments/bad.json >/dev/null 2>err.txt; check "plan of an unknown precision" 1 $?
+equals "unknown precision: one line with the JSON path" "$(cat err.txt)" \
+  'error: experiments/bad.json: .training.precision: expected one of "fp32" or "bf16", got "fp16"'
 mv data/mvtec data/elsewhere
 "$D" plan experiments/t.json >/dev/null 2>err.txt; check "plan with the dataset missing" 1 $?
 contains "names the missing root" "$(cat err.txt)" "data/mvtec"
