@@ -2,7 +2,8 @@
  * against a direct convolution computed here in double precision (forward,
  * input gradient, weight gradient), the same through Darknet's
  * convolutional layer (darkfold's replacement with Winograd forced, with
- * and without batch normalisation), and the rule that picks it.
+ * and without batch normalisation), the rule that picks it, and both
+ * algorithms' layers with the products in BF16 (accel_set_precision).
  * (tests/test_accel.c checks that inference with Winograd layers does not
  * depend on the batch.)
  *
@@ -45,6 +46,7 @@ void forward_convolutional_layer(layer l, network net);
 void backward_convolutional_layer(layer l, network net);
 
 #define TOL_EPS 128.0
+#define BF16_TOL 16.0
 
 static uint64_t rng_state = 99;
 static float frand(void)
@@ -69,15 +71,22 @@ static double *dzeros(size_t n)
 	return p;
 }
 
-static void check(const float *got, const double *want, const double *scale, size_t n,
-		  const char *what, size_t shape)
+/* |got - want| <= tol_factor * scale, element by element. */
+static void check_within(const float *got, const double *want, const double *scale, size_t n,
+			 const char *what, size_t shape, double tol_factor)
 {
 	for (size_t i = 0; i < n; i++) {
-		double tol = TOL_EPS * ldexp(scale[i], -24);
+		double tol = tol_factor * scale[i];
 		if (!(fabs(got[i] - want[i]) <= tol))
 			fail_msg("shape %zu: %s: element %zu: %.9g, want %.9g (tolerance %.3g)",
 				 shape, what, i, got[i], want[i], tol);
 	}
+}
+
+static void check(const float *got, const double *want, const double *scale, size_t n,
+		  const char *what, size_t shape)
+{
+	check_within(got, want, scale, n, what, shape, TOL_EPS * 0x1p-24);
 }
 
 /* Shapes: batch, channels, height, width, filters, padding. Odd and even
@@ -382,6 +391,75 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
 }
 
+/* The layer's forward and backward pass on t's data (its gradients
+ * starting from t's values): copies of l.output, net.delta and
+ * l.weight_updates into got. */
+static void layer_passes(struct layer_case *t, float *got[3])
+{
+	layer l = t->l;
+	memcpy(t->net.delta, t->din0, sizeof(float) * t->nx);
+	memcpy(l.weight_updates, t->dw0, sizeof(float) * t->nw);
+	forward_convolutional_layer(l, t->net);
+	got[0] = dup_array(l.output, t->ny);
+	memcpy(l.delta, t->dy, sizeof(float) * t->ny);
+	backward_convolutional_layer(l, t->net);
+	got[1] = dup_array(t->net.delta, t->nx);
+	got[2] = dup_array(l.weight_updates, t->nw);
+}
+
+/* With the precision set to ACCEL_BF16 a convolutional layer (Winograd
+ * and the im2col GEMM, each forced) runs all three passes' products in
+ * BF16: each result's bits differ from the FP32 pass's, and it stays
+ * within BF16_TOL u S of the direct convolution (u = 2^-8, S the sum of the
+ * absolute terms, as for TOL_EPS). Rounding the inputs moves each term by
+ * at most 2u of its size, so the GEMM stays within 2u S (plus FP32
+ * rounding); Winograd rounds its transformed operands, whose terms the
+ * output transform sums again, so a few times more. The largest error
+ * these shapes show is 5.4 u S; BF16_TOL = 16 leaves room. (This checks
+ * that the products are BF16 and sane; the FP32 tests above check the
+ * convolutions to 128 eps S, and test_accel_bf16.c the BF16 GEMM.) */
+static void layers_should_run_their_products_in_bf16_when_asked(void **state)
+{
+	(void)state;
+	static const char *const what[3] = { "bf16 forward", "bf16 input gradient",
+					     "bf16 weight gradient" };
+	for (int a = 0; a < 2; a++) {
+		accel_conv_force(1, a ? ACCEL_CONV_WINOGRAD : ACCEL_CONV_GEMM);
+		for (size_t s = 0; s < NSHAPES; s++) {
+			struct shape z = shape_of(s);
+			struct layer_case t;
+			layer_case_init(&t, &z, 0);
+			float *fp32[3], *bf[3];
+			layer_passes(&t, fp32);
+			accel_set_precision(ACCEL_BF16);
+			layer_passes(&t, bf);
+			accel_set_precision(ACCEL_FP32);
+			struct direct d;
+			direct(t.x, t.l.weights, t.dy, &z, &d);
+			add_start(d.din, d.din_s, t.din0, t.nx);
+			add_start(d.dw, d.dw_s, t.dw0, t.nw);
+			for (size_t i = 0; i < t.ny; i++) { /* the bias, LINEAR: out = conv + bias */
+				float bias = t.l.biases[(i / ((size_t)z.OH * z.OW)) % z.N];
+				d.out[i] += bias, d.out_s[i] += fabs(bias);
+			}
+			const double *want[3] = { d.out, d.din, d.dw };
+			const double *scale[3] = { d.out_s, d.din_s, d.dw_s };
+			const size_t n[3] = { t.ny, t.nx, t.nw };
+			for (int k = 0; k < 3; k++) {
+				if (!memcmp(fp32[k], bf[k], sizeof(float) * n[k]))
+					fail_msg("shape %zu, %s: %s has FP32's bits", s,
+						 a ? "winograd" : "gemm", what[k]);
+				check_within(bf[k], want[k], scale[k], n[k], what[k], s,
+					     BF16_TOL * 0x1p-8);
+				free(fp32[k]), free(bf[k]);
+			}
+			direct_free(&d);
+			layer_case_free(&t);
+		}
+	}
+	accel_conv_force(0, ACCEL_CONV_GEMM);
+}
+
 /* out (B, N, OH, OW) of the forward pass in inference (the ordered GEMM). */
 static float *infer(const float *x, const float *wt, const struct shape *z)
 {
@@ -443,6 +521,7 @@ int main(void)
 		cmocka_unit_test(darknet_layer_should_agree_with_the_original),
 		cmocka_unit_test(rule_should_pick_winograd_only_where_it_can_run),
 		cmocka_unit_test(frozen_weights_should_keep_their_transformed_kernels),
+		cmocka_unit_test(layers_should_run_their_products_in_bf16_when_asked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
