@@ -21,6 +21,7 @@
 
 #include "blas.h"
 #include "error.h"
+#include "helpers.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -38,25 +39,15 @@ void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, f
 	  int ldb, float BETA, float *C, int ldc);
 
 static uint64_t rng_state = 7;
-static float frand(void)
-{
-	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (float)((rng_state >> 40) * (2.0 / 16777216.0) - 1.0);
-}
 
 static float *rand_array(size_t n)
 {
-	float *p = xmalloc(sizeof *p * (n ? n : 1));
-	for (size_t i = 0; i < n; i++)
-		p[i] = frand();
-	return p;
+	return test_rand_floats(&rng_state, n);
 }
 
 static float *dup_array(const float *p, size_t n)
 {
-	float *q = xmalloc(sizeof *q * (n ? n : 1));
-	memcpy(q, p, sizeof *q * n);
-	return q;
+	return test_dup_floats(p, n);
 }
 
 /* x rounded to bfloat16 to nearest even, written independently of the

@@ -18,56 +18,23 @@
 
 #include <cmocka.h>
 
-/* 4x4x1 input, dense net, no batch norm or dropout: two builds with one
- * seed in one process are identical. */
-static const char DENSE_CFG[] = "[net]\n"
-				"batch=4\n"
-				"subdivisions=1\n"
-				"width=4\n"
-				"height=4\n"
-				"channels=1\n"
-				"learning_rate=%s\n"
-				"momentum=0.9\n"
-				"decay=0.0005\n"
-				"\n"
-				"[connected]\n"
-				"output=8\n"
-				"activation=leaky\n"
-				"\n"
-				"[connected]\n"
-				"output=2\n"
-				"activation=linear\n"
-				"\n"
-				"[softmax]\n"
-				"groups=1\n";
+/* 4x4x1 input, rate %s; a dense layer to 2 outputs and softmax end each
+ * network below. */
+#define NET_4X4 "[net]\nbatch=4\nsubdivisions=1\nwidth=4\nheight=4\nchannels=1\n" \
+		"learning_rate=%s\nmomentum=0.9\ndecay=0.0005\n\n"
+#define TO_2_CLASSES "[connected]\noutput=2\nactivation=linear\n\n[softmax]\ngroups=1\n"
+
+/* A dense net, no batch norm or dropout: two builds with one seed in one
+ * process are identical. */
+static const char DENSE_CFG[] =
+	NET_4X4 "[connected]\noutput=8\nactivation=leaky\n\n" TO_2_CLASSES;
 
 /* The same task through a convolution (3x3, 8 filters, padding 1) with
- * batch norm before the dense layer: im2col products forward and backward,
- * and batch-norm recalibration after each epoch. */
-static const char CONV_CFG[] = "[net]\n"
-			       "batch=4\n"
-			       "subdivisions=1\n"
-			       "width=4\n"
-			       "height=4\n"
-			       "channels=1\n"
-			       "learning_rate=%s\n"
-			       "momentum=0.9\n"
-			       "decay=0.0005\n"
-			       "\n"
-			       "[convolutional]\n"
-			       "batch_normalize=1\n"
-			       "filters=8\n"
-			       "size=3\n"
-			       "stride=1\n"
-			       "pad=1\n"
-			       "activation=leaky\n"
-			       "\n"
-			       "[connected]\n"
-			       "output=2\n"
-			       "activation=linear\n"
-			       "\n"
-			       "[softmax]\n"
-			       "groups=1\n";
+ * batch norm: im2col products forward and backward, and batch-norm
+ * recalibration after each epoch. */
+static const char CONV_CFG[] =
+	NET_4X4 "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\n"
+		"activation=leaky\n\n" TO_2_CLASSES;
 
 struct fixture {
 	char *dir;

@@ -27,6 +27,8 @@
  * accumulation by |start|, a fixed share of S. */
 #include "accel_darknet.h"
 
+#include "helpers.h"
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,17 +53,12 @@ void backward_convolutional_layer(layer l, network net);
 static uint64_t rng_state = 99;
 static float frand(void)
 {
-	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (float)((rng_state >> 40) * (2.0 / 16777216.0) - 1.0);
+	return test_frand(&rng_state);
 }
 
 static float *rand_array(size_t n)
 {
-	float *p = malloc(sizeof *p * (n ? n : 1));
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++)
-		p[i] = frand();
-	return p;
+	return test_rand_floats(&rng_state, n);
 }
 
 static double *dzeros(size_t n)
@@ -171,10 +168,7 @@ static void add_start(double *want, double *scale, const float *start, size_t n)
 
 static float *dup_array(const float *p, size_t n)
 {
-	float *q = malloc(sizeof *q * (n ? n : 1));
-	assert_non_null(q);
-	memcpy(q, p, sizeof *q * n);
-	return q;
+	return test_dup_floats(p, n);
 }
 
 static void all_three_passes_should_match_a_direct_convolution(void **state)
@@ -310,7 +304,7 @@ static void darknet_layer_should_agree_with_the_original(void **state)
 		struct layer_case t;
 		layer_case_init(&t, &z, 0);
 		layer l = t.l;
-		float *got[3], *dy = dup_array(t.dy, t.ny);
+		float *got[3] = { NULL, NULL, NULL }, *dy = dup_array(t.dy, t.ny);
 		for (int stock = 0; stock < 2; stock++) {
 			assert_int_equal(accel_set_enabled(!stock), 0);
 			accel_conv_force(!stock, ACCEL_CONV_WINOGRAD);
