@@ -259,6 +259,17 @@ mut wino-kept-thaw harness/accel_gemm.c '	accel_winograd_thaw();
   test_winograd "accel_thaw keeps the transformed kernels of weights that may change"
 mut wino-kept-whole harness/accel_winograd.c 'if (!accel_is_frozen(weights, (size_t)n * c * 9))' 'if (!accel_is_frozen(weights, 1))' \
   test_winograd "weights only partly frozen have their transformed kernels kept"
+# ---- BF16 training products (harness/accel_gemm.c, harness/accel.c, harness/train.c, harness/experiment.c) ----
+mut bf16-round harness/accel_gemm.c 'return (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;' 'return x >> 16;' \
+  test_accel_bf16 "the scalar kernel's inputs are truncated to bfloat16 instead of rounded to nearest even"
+mut bf16-odd-k harness/accel_gemm.c 'int steps = j->to_bf16 ? (kc + 1) / 2 : kc;' 'int steps = j->to_bf16 ? kc / 2 : kc;' \
+  test_accel_bf16 "the BF16 GEMM drops the last step of an odd K"
+mut bf16-route harness/accel.c 'if (plain && product_precision == ACCEL_BF16) {' 'if (0) {' \
+  "test_accel_bf16 test_winograd test_train" "precision bf16 leaves training's products in FP32"
+mut bf16-train-switch harness/train.c 'accel_set_precision(o->training->precision == EXP_PREC_BF16 ? ACCEL_BF16 : ACCEL_FP32);' 'accel_set_precision(ACCEL_FP32);' \
+  test_train "training ignores the experiment's precision"
+mut bf16-hash-default harness/experiment.c '.hash_if = uses_bf16,' '.hash_if = NULL,' \
+  test_experiment "the default precision enters the inputs hash, so every fp32 unit goes stale"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c 'for (int o = s ? s->zero_first[step] : -1;' 'for (int o = s ? s->zero_first[step ? step - 1 : 0] : -1;' \
   test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"
