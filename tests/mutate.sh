@@ -268,7 +268,7 @@ mut bf16-route harness/accel.c 'if (plain && product_precision == ACCEL_BF16) {'
   "test_accel_bf16 test_winograd test_train" "precision bf16 leaves training's products in FP32"
 mut bf16-train-switch harness/train.c 'accel_set_precision(o->training->precision == EXP_PREC_BF16 ? ACCEL_BF16 : ACCEL_FP32);' 'accel_set_precision(ACCEL_FP32);' \
   test_train "training ignores the experiment's precision"
-mut bf16-hash-default harness/experiment.c '.hash_if = uses_bf16,' '.hash_if = NULL,' \
+mut bf16-hash-default harness/experiment.c 'return e->training.precision != EXP_PREC_FP32;' 'return e->training.precision >= EXP_PREC_FP32;' \
   test_experiment "the default precision enters the inputs hash, so every fp32 unit goes stale"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c 'for (int o = s ? s->zero_first[step] : -1;' 'for (int o = s ? s->zero_first[step ? step - 1 : 0] : -1;' \
