@@ -26,8 +26,8 @@
  * vdpbf16ps: per element and pair, c = fma(u_odd, v_odd, c), then
  * c = fma(u_even, v_even, c), each rounded to nearest even, with subnormal
  * inputs and results taken as zero (Intel's definition of the instruction,
- * which AMD's Zen 4 follows bit for bit). The scalar kernel does exactly
- * that, so both give the same bits. */
+ * which the AMD Zen 5 it was tested on follows bit for bit). The scalar
+ * kernel does exactly that, so both give the same bits. */
 #include "accel.h"
 
 #include "blas.h"
