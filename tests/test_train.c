@@ -29,7 +29,7 @@
 static const char DENSE_CFG[] =
 	NET_4X4 "[connected]\noutput=8\nactivation=leaky\n\n" TO_2_CLASSES;
 
-/* The same task through a convolution (3x3, 8 filters, padding 1) with
+/* The same classification through a convolution (3x3, 8 filters, padding 1) with
  * batch norm: im2col products forward and backward, and batch-norm
  * recalibration after each epoch. */
 static const char CONV_CFG[] =
