@@ -27,6 +27,7 @@ static int accel_off;
 static size_t accel_counts[ACCEL_NFUNCTIONS];
 static void *accel_originals[ACCEL_NFUNCTIONS];
 static int ordered_products;
+static enum accel_precision product_precision; /* training's products: ACCEL_FP32 or ACCEL_BF16 */
 
 #define ACCEL_NAME(name) #name,
 static const char *const accel_names[ACCEL_NFUNCTIONS] = { ACCEL_FUNCTIONS(ACCEL_NAME) };
@@ -182,8 +183,13 @@ static void sgemm(int TA, int TB, int M, int N, int K, float ALPHA, const float 
 {
 	if (M <= 0 || N <= 0)
 		return;
-	if (accel_ordered() && ALPHA == 1 && (BETA == 0 || BETA == 1)) {
+	int plain = ALPHA == 1 && (BETA == 0 || BETA == 1); /* C = op(A) op(B) (+ C) */
+	if (plain && accel_ordered()) {
 		accel_gemm_ordered(TA, TB, M, N, K, A, lda, B, ldb, BETA == 1, C, ldc);
+		return;
+	}
+	if (plain && product_precision == ACCEL_BF16) {
+		accel_gemm_bf16(TA, TB, M, N, K, A, lda, B, ldb, BETA == 1, C, ldc);
 		return;
 	}
 	if (K <= 0) {
@@ -209,6 +215,16 @@ void accel_set_ordered(int on)
 int accel_ordered(void)
 {
 	return ordered_products;
+}
+
+void accel_set_precision(enum accel_precision p)
+{
+	product_precision = p;
+}
+
+enum accel_precision accel_precision(void)
+{
+	return product_precision;
 }
 
 void gemm(int TA, int TB, int M, int N, int K, float ALPHA, float *A, int lda, float *B,

@@ -11,7 +11,9 @@
  * Every replacement computes what Darknet's original computes:
  *   - gemm, gemm_cpu: OpenBLAS's sgemm (blas_sgemm()), or during an
  *     inference pass the ordered GEMM (accel_gemm_ordered()); differ from
- *     the original only by the order of the floating-point sums;
+ *     the original only by the order of the floating-point sums; with the
+ *     precision set to ACCEL_BF16 (accel_set_precision), the BF16 GEMM
+ *     outside inference passes;
  *   - im2col_cpu, col2im_cpu, fill_cpu, copy_cpu, axpy_cpu, scal_cpu,
  *     add_bias, scale_bias, normalize_cpu, shortcut_cpu, activate_array,
  *     gradient_array, forward_shortcut_layer, backward_shortcut_layer,
@@ -193,6 +195,41 @@ void accel_shortcut_act_backward(float *delta, const float *out, float *in_delta
  * thread-safe (it keeps its packing buffers). */
 void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int lda,
 			const float *B, int ldb, int accumulate, float *C, int ldc);
+/* The BF16 GEMM: C (M, N) = op(A) op(B) (+ C's own values if accumulate),
+ * arguments as for accel_gemm_ordered, with op(A) and op(B) rounded to
+ * bfloat16 (to nearest even; NaN stays NaN; subnormals become zero) and the
+ * products summed in FP32 by vdpbf16ps (AVX512_BF16): per element, its
+ * chain over the pairs of k in k order from 0 (or C's value), each pair
+ * adding the odd step's product, then the even one's, each addition
+ * rounded to nearest even and subnormal results taken as zero; an odd K
+ * ends with a pair whose missing step adds nothing. Like the ordered GEMM,
+ * an element's bits depend only on its row of op(A), its column of op(B)
+ * and its start value, so the same inputs give the same bits. Each product
+ * is exact, so an element differs from the double-precision product of the
+ * rounded inputs by at most K * 2^-24 * sum |a||b| (FP32 accumulation), and
+ * from the product of the unrounded inputs by up to 2 * 2^-8 * sum |a||b|
+ * more (rounding the inputs). On a CPU without AVX512_BF16 a scalar kernel
+ * computes the same bits, slowly. Not thread-safe (packing buffers). */
+void accel_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda,
+		     const float *B, int ldb, int accumulate, float *C, int ldc);
+/* 1 if this CPU has AVX512_BF16 (with AVX-512 enabled by the OS): the BF16
+ * GEMM runs in hardware. */
+int accel_bf16_native(void);
+/* For tests: the BF16 GEMM's kernel "avx512bf16" (-1 if this CPU lacks it)
+ * or "scalar" from now on, or the best one again with NULL. */
+int accel_gemm_bf16_force_kernel(const char *isa);
+/* The precision of training's products. While ACCEL_BF16 is set, every
+ * product the replacements compute with OpenBLAS (gemm, gemm_cpu, the
+ * convolution's forward and backward GEMMs, Winograd's 16 products each
+ * way) runs accel_gemm_bf16 instead, when it can (ALPHA 1, BETA 0 or 1; the
+ * others stay FP32). Products of inference passes (accel_ordered()) stay
+ * in the ordered GEMM, FP32. Everything else (weights, their updates,
+ * batch norm, activations, losses) is FP32 anyway. ACCEL_FP32 (the
+ * default) computes exactly what darkfold computed before the switch
+ * existed. */
+enum accel_precision { ACCEL_FP32 = 0, ACCEL_BF16 };
+void accel_set_precision(enum accel_precision p);
+enum accel_precision accel_precision(void);
 /* Use the kernel for isa ("avx512f", "avx2" or "scalar") from now on, or
  * the best one for this CPU again with NULL; -1 if this CPU lacks isa. For
  * tests: every kernel must give the same bits. */
@@ -204,7 +241,8 @@ int accel_gemm_force_kernel(const char *isa);
 void accel_set_ordered(int on);
 int accel_ordered(void);
 /* C = op(A) op(B) (+ C if accumulate) with accel_gemm_ordered while
- * accel_ordered() is set, else with OpenBLAS. */
+ * accel_ordered() is set, else with accel_gemm_bf16 while the precision is
+ * ACCEL_BF16, else with OpenBLAS. */
 void accel_product(int ta, int tb, int M, int N, int K, const float *A, int lda,
 		   const float *B, int ldb, int accumulate, float *C, int ldc);
 /* Frozen weights: accel_freeze() promises that the n floats at base stay

@@ -10,7 +10,6 @@
  * steps, called in Darknet's order. */
 #include "accel_darknet.h"
 
-#include "blas.h"
 
 
 #include "error.h"
@@ -161,7 +160,7 @@ void forward_convolutional_layer(layer l, network net)
 	}
 	accel_note_call(ACCEL_forward_convolutional_layer);
 	const int n = l.out_h * l.out_w;
-	const enum accel_conv_algo algo = accel_conv_algo_of(&l, net.train);
+	const enum accel_conv_algo algo = accel_conv_algo_of(&l);
 	if (algo != ACCEL_CONV_GEMM)
 		accel_winograd_forward(algo, net.input, l.batch, l.c, l.h, l.w, l.pad, l.weights,
 				       l.n, l.output);
@@ -195,10 +194,10 @@ static void backward_gemm(const layer *l, float *input, float *in_delta)
 		if (cb == 1 && l->size == 1) {
 			/* weight gradient straight from the input image */
 			float *im = input + (size_t)b0 * in_size;
-			blas_sgemm(0, 1, m, K, n, 1, delta, n, im, n, 1, l->weight_updates, K);
+			accel_product(0, 1, m, K, n, delta, n, im, n, 1, l->weight_updates, K);
 			if (in_delta) /* Darknet writes a 1x1 layer's input delta */
-				blas_sgemm(1, 0, K, n, m, 1, l->weights, K, delta, n, 0,
-					   in_delta + (size_t)b0 * in_size, n);
+				accel_product(1, 0, K, n, m, l->weights, K, delta, n, 0,
+					      in_delta + (size_t)b0 * in_size, n);
 			continue;
 		}
 		columns(l, input, b0, cb, K, n, col);
@@ -210,11 +209,11 @@ static void backward_gemm(const layer *l, float *input, float *in_delta)
 					       delta + ((size_t)j * m + r) * n, sizeof *d * n);
 		}
 		/* weight_updates (m, K) += d (m, N) col^T (N, K) */
-		blas_sgemm(0, 1, m, K, (int)N, 1, d, (int)N, col, (int)N, 1, l->weight_updates, K);
+		accel_product(0, 1, m, K, (int)N, d, (int)N, col, (int)N, 1, l->weight_updates, K);
 		if (!in_delta)
 			continue;
 		/* col (K, N) = weights^T (K, m) d (m, N) */
-		blas_sgemm(1, 0, K, (int)N, m, 1, l->weights, K, d, (int)N, 0, col, (int)N);
+		accel_product(1, 0, K, (int)N, m, l->weights, K, d, (int)N, 0, col, (int)N);
 		for (int j = 0; j < cb; j++) {
 			float *imd = in_delta + (size_t)(b0 + j) * in_size; /* (c, h, w) */
 			if (l->size == 1) /* Darknet writes a 1x1 layer's input delta */
@@ -249,7 +248,7 @@ void backward_convolutional_layer(layer l, network net)
 			backward_bias(l.bias_updates, l.delta, l.batch, l.n, n);
 	}
 
-	const enum accel_conv_algo algo = accel_conv_algo_of(&l, 1);
+	const enum accel_conv_algo algo = accel_conv_algo_of(&l);
 	if (algo != ACCEL_CONV_GEMM) {
 		accel_winograd_backward_weights(algo, net.input, l.delta, l.batch, l.c, l.h, l.w,
 						l.pad, l.n, l.weight_updates);

@@ -40,12 +40,11 @@ float *accel_scratch(enum accel_scratch which, size_t n);
  * cols), and at least 1. */
 int accel_chunk(size_t rows, size_t cols, size_t want, int batch);
 
-/* Which algorithm darkfold's convolution replacement uses for layer l in a
- * training pass (train 1: forward, backward, batch-norm recalibration) or
- * an inference pass (train 0): the one bench or a test has forced where
- * it can run, if any; else accel_conv_choose() on its shape, in both (so
- * that a layer computes the same way in training and inference). */
-enum accel_conv_algo accel_conv_algo_of(const layer *l, int train);
+/* Which algorithm darkfold's convolution replacement uses for layer l, in
+ * training and inference passes alike: the one bench or a test has forced
+ * where it can run, if any; else accel_conv_choose() on its shape. F(4x4,
+ * 3x3) becomes F(2x2, 3x3) while the precision is ACCEL_BF16. */
+enum accel_conv_algo accel_conv_algo_of(const layer *l);
 
 /* 1 if the replacement of the convolutional layer passes does l's batch
  * norm and activation itself (accel_bn_act, accel_bn_act_backward): then

@@ -16,9 +16,21 @@
  * V runs along the product's columns (N), or along its rows (M) when that
  * wastes much less of the padded panels: a convolution at 64 x 64 px has
  * late layers with 4 or 16 output positions and hundreds of filters. The
- * rows' way computes the product's transpose and transposes it into C. */
+ * rows' way computes the product's transpose and transposes it into C.
+ *
+ * The BF16 GEMM (accel_gemm_bf16) runs the same blocks, tiles and edge
+ * handling. Its packed panels are rounded to bfloat16 after packing, two
+ * steps of k in one 32-bit unit (k even in the low half, k odd in the high
+ * half; an odd last step paired with -0 in U and +0 in V, whose product
+ * -0 adds nothing), and its kernels take one pair per step with
+ * vdpbf16ps: per element and pair, c = fma(u_odd, v_odd, c), then
+ * c = fma(u_even, v_even, c), each rounded to nearest even, with subnormal
+ * inputs and results taken as zero (Intel's definition of the instruction,
+ * which the AMD Zen 5 it was tested on follows bit for bit). The scalar
+ * kernel does exactly that, so both give the same bits. */
 #include "accel.h"
 
+#include "blas.h"
 #include "error.h"
 
 #include <math.h>
@@ -53,10 +65,11 @@ static float *alloc_aligned(size_t n, void **raw)
 	return (float *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63);
 }
 
-/* Packing buffers, grown on demand and kept. */
-static void *pack_raw[3];
-static float *pack_buf[3];
-static size_t pack_len[3];
+/* Packing buffers, grown on demand and kept: U and V panels, the
+ * transposed product, U and V panels in bfloat16. */
+static void *pack_raw[5];
+static float *pack_buf[5];
+static size_t pack_len[5];
 
 static float *pack_space(int which, size_t n)
 {
@@ -284,15 +297,33 @@ static void kernel_scalar(int kc, const float *u, const float *v, float *t, size
 }
 
 #if GEMM_X86
-__attribute__((target("avx512f"))) static void
-kernel_avx512(int kc, const float *u, const float *v, float *t, size_t ldt, int first)
+/* The AVX-512 kernels' tile in registers: loaded from t (zero if first),
+ * stored back. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_load_avx512(const float *t, size_t ldt, int first, __m512 c[QR][2])
 {
-	__m512 c[QR][2];
 #pragma GCC unroll 12
 	for (int q = 0; q < QR; q++) {
 		c[q][0] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + q * ldt);
 		c[q][1] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(t + q * ldt + 16);
 	}
+}
+
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile_store_avx512(float *t, size_t ldt, __m512 c[QR][2])
+{
+#pragma GCC unroll 12
+	for (int q = 0; q < QR; q++) {
+		_mm512_storeu_ps(t + q * ldt, c[q][0]);
+		_mm512_storeu_ps(t + q * ldt + 16, c[q][1]);
+	}
+}
+
+__attribute__((target("avx512f"))) static void
+kernel_avx512(int kc, const float *u, const float *v, float *t, size_t ldt, int first)
+{
+	__m512 c[QR][2];
+	tile_load_avx512(t, ldt, first, c);
 	for (int k = 0; k < kc; k++, u += QR, v += PR) {
 		__m512 b0 = _mm512_load_ps(v), b1 = _mm512_load_ps(v + 16);
 #pragma GCC unroll 12
@@ -302,11 +333,7 @@ kernel_avx512(int kc, const float *u, const float *v, float *t, size_t ldt, int 
 			c[q][1] = _mm512_fmadd_ps(a, b1, c[q][1]);
 		}
 	}
-#pragma GCC unroll 12
-	for (int q = 0; q < QR; q++) {
-		_mm512_storeu_ps(t + q * ldt, c[q][0]);
-		_mm512_storeu_ps(t + q * ldt + 16, c[q][1]);
-	}
+	tile_store_avx512(t, ldt, c);
 }
 
 /* AVX2 has 16 registers: the tile in four 6 x 16 quarters. */
@@ -341,6 +368,140 @@ kernel_avx2(int kc, const float *u, const float *v, float *t, size_t ldt, int fi
 		}
 }
 #endif
+
+/* ---- bfloat16 ---- */
+
+/* The bfloat16 nearest to f (its upper 16 bits), as vcvtneps2bf16 rounds:
+ * to nearest even; NaN stays NaN (made quiet); a subnormal becomes zero of
+ * its sign. */
+static uint32_t bf16_round(float f)
+{
+	uint32_t x;
+	memcpy(&x, &f, sizeof x);
+	if ((x & 0x7fffffffu) > 0x7f800000u)
+		return (x >> 16) | 0x40u;
+	if ((x & 0x7f800000u) == 0)
+		return (x >> 16) & 0x8000u;
+	return (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+}
+
+/* Panels as pack() writes them (rn rows in panels of width, each kn steps
+ * of width values) into bfloat16 pairs: per panel, (kn + 1) / 2 steps of
+ * width 32-bit units, step k/2 holding steps k (low half) and k + 1 (high
+ * half), the missing step after an odd kn being pad. */
+typedef void (*convert_fn)(const float *src, int rn, int kn, int width, float pad, float *dst);
+
+static void convert_scalar(const float *src, int rn, int kn, int width, float pad, float *dst)
+{
+	const int kp = (kn + 1) / 2;
+	const uint32_t pad_hi = bf16_round(pad) << 16;
+	for (int p = 0; p < rn; p += width, src += (size_t)kn * width, dst += (size_t)kp * width)
+		for (int k = 0; k < kn; k += 2)
+			for (int r = 0; r < width; r++) {
+				const float *s = src + (size_t)k * width + r;
+				uint32_t pair = bf16_round(s[0]) |
+						(k + 1 < kn ? bf16_round(s[width]) << 16 : pad_hi);
+				memcpy(dst + (size_t)(k / 2) * width + r, &pair, sizeof pair);
+			}
+}
+
+/* The two halves of a pair as floats (exact). */
+static float bf16_half(uint32_t pair, int high)
+{
+	uint32_t x = high ? pair & 0xffff0000u : pair << 16;
+	float f;
+	memcpy(&f, &x, sizeof f);
+	return f;
+}
+
+/* Subnormals as vdpbf16ps takes and gives them: zero of their sign. */
+static float flush(float c)
+{
+	return fpclassify(c) == FP_SUBNORMAL ? copysignf(0.0f, c) : c;
+}
+
+/* vdpbf16ps written out: kp steps of bfloat16 pairs (u: kp x QR, v: kp x PR). */
+static void kernel_bf16_scalar(int kp, const float *u, const float *v, float *t, size_t ldt,
+			       int first)
+{
+	for (int q = 0; q < QR; q++)
+		for (int p = 0; p < PR; p++) {
+			float c = first ? 0.0f : t[q * ldt + p];
+			for (int k = 0; k < kp; k++) {
+				uint32_t a, b;
+				memcpy(&a, u + (size_t)k * QR + q, sizeof a);
+				memcpy(&b, v + (size_t)k * PR + p, sizeof b);
+				c = flush(fmaf(bf16_half(a, 1), bf16_half(b, 1), flush(c)));
+				c = flush(fmaf(bf16_half(a, 0), bf16_half(b, 0), c));
+			}
+			t[q * ldt + p] = c;
+		}
+}
+
+#if GEMM_X86
+__attribute__((target("avx512f,avx512bf16"))) static void
+convert_avx512(const float *src, int rn, int kn, int width, float pad, float *dst)
+{
+	const int kp = (kn + 1) / 2;
+	for (int p = 0; p < rn; p += width, src += (size_t)kn * width, dst += (size_t)kp * width)
+		for (int k = 0; k < kn; k += 2)
+			for (int r = 0; r < width; r += 16) {
+				__mmask16 m = (__mmask16)(width - r < 16 ? (1u << (width - r)) - 1
+									 : 0xffffu);
+				const float *s = src + (size_t)k * width + r;
+				__m512 even = _mm512_maskz_loadu_ps(m, s);
+				__m512 odd = k + 1 < kn ? _mm512_maskz_loadu_ps(m, s + width)
+							: _mm512_set1_ps(pad);
+				__m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(even));
+				__m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(odd));
+				_mm512_mask_storeu_epi32(dst + (size_t)(k / 2) * width + r, m,
+							 _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+			}
+}
+
+/* 24 vdpbf16ps per pair of k: 64 products per unit of u. */
+__attribute__((target("avx512f,avx512bf16"))) static void
+kernel_bf16_avx512(int kp, const float *u, const float *v, float *t, size_t ldt, int first)
+{
+	__m512 c[QR][2];
+	tile_load_avx512(t, ldt, first, c);
+	for (int k = 0; k < kp; k++, u += QR, v += PR) {
+		__m512bh b0 = (__m512bh)_mm512_load_ps(v), b1 = (__m512bh)_mm512_load_ps(v + 16);
+#pragma GCC unroll 12
+		for (int q = 0; q < QR; q++) {
+			__m512bh a = (__m512bh)_mm512_set1_ps(u[q]);
+			c[q][0] = _mm512_dpbf16_ps(c[q][0], a, b0);
+			c[q][1] = _mm512_dpbf16_ps(c[q][1], a, b1);
+		}
+	}
+	tile_store_avx512(t, ldt, c);
+}
+#endif
+
+int accel_bf16_native(void)
+{
+	static int native = -1; /* a cache of what CPUID says */
+	if (native < 0) {
+		struct blas_cpu cpu;
+		blas_cpu_detect(&cpu);
+		native = GEMM_X86 && cpu.avx512_bf16;
+	}
+	return native;
+}
+
+static int bf16_scalar_forced;
+
+int accel_gemm_bf16_force_kernel(const char *isa)
+{
+	if (!isa || !strcmp(isa, "avx512bf16")) {
+		bf16_scalar_forced = 0;
+		return !isa || accel_bf16_native() ? 0 : -1;
+	}
+	if (strcmp(isa, "scalar"))
+		return -1;
+	bf16_scalar_forced = 1;
+	return 0;
+}
 
 static kernel_fn forced_kernel;
 
@@ -390,7 +551,8 @@ struct job {
 	size_t ldc;
 	int accumulate;
 	kernel_fn kernel;
-	int fast_pack; /* AVX-512 transposes in packing (with the AVX-512 kernel) */
+	int fast_pack; /* AVX-512 transposes in packing (with the AVX-512 kernels) */
+	convert_fn to_bf16; /* the BF16 GEMM: how panels become bfloat16 pairs; else NULL */
 };
 
 /* One QR x PR tile at (q0, p0) with qn x pn valid elements. */
@@ -415,26 +577,42 @@ static void tile(const struct job *j, const float *u, const float *v, int kc, in
 			c[(size_t)q * j->ldc + p] = t[q * PR + p];
 }
 
+/* Rows r0 .. r0+rn-1, steps k0 .. k0+kn-1 of x as j's kernel takes them:
+ * panels (packed into buf, or from the frozen packing c) and, for the BF16
+ * GEMM, their bfloat16 pairs in half (odd kn paired with pad). */
+static const float *operand(const struct job *j, const struct packing *c, struct view x, int r0,
+			    int rn, int k0, int kn, int width, float pad, float *buf, float *half)
+{
+	const float *p = panels(c, x, r0, rn, k0, kn, width, j->fast_pack, buf);
+	if (!j->to_bf16)
+		return p;
+	j->to_bf16(p, rn, kn, width, pad, half);
+	return half;
+}
+
 static void run(const struct job *j)
 {
 	float *bu = pack_space(0, (size_t)(QC + QR) * KC);
 	float *bv = pack_space(1, (size_t)(PC + PR) * KC);
+	float *hu = j->to_bf16 ? pack_space(3, (size_t)(QC + QR) * KC / 2) : NULL;
+	float *hv = j->to_bf16 ? pack_space(4, (size_t)(PC + PR) * KC / 2) : NULL;
 	const struct packing *cu = packed(j->u, j->Q, j->K, QR, j->fast_pack);
 	const struct packing *cv = packed(j->v, j->P, j->K, PR, j->fast_pack);
 	for (int q0 = 0; q0 < j->Q; q0 += QC) {
 		int qc = j->Q - q0 < QC ? j->Q - q0 : QC;
 		for (int k0 = 0; k0 < j->K; k0 += KC) {
 			int kc = j->K - k0 < KC ? j->K - k0 : KC;
+			int steps = j->to_bf16 ? (kc + 1) / 2 : kc; /* the kernel's: k, or pairs of k */
 			int first = k0 == 0 && !j->accumulate;
-			const float *pu = panels(cu, j->u, q0, qc, k0, kc, QR, j->fast_pack, bu);
+			/* -0 * +0 = -0 pads an odd kc: c + -0 is c for every c */
+			const float *pu = operand(j, cu, j->u, q0, qc, k0, kc, QR, -0.0f, bu, hu);
 			for (int p0 = 0; p0 < j->P; p0 += PC) {
 				int pc = j->P - p0 < PC ? j->P - p0 : PC;
-				const float *pv =
-					panels(cv, j->v, p0, pc, k0, kc, PR, j->fast_pack, bv);
+				const float *pv = operand(j, cv, j->v, p0, pc, k0, kc, PR, 0.0f, bv, hv);
 				for (int q = 0; q < qc; q += QR)
 					for (int p = 0; p < pc; p += PR)
-						tile(j, pu + (size_t)q * kc, pv + (size_t)p * kc, kc,
-						     q0 + q, qc - q < QR ? qc - q : QR, p0 + p,
+						tile(j, pu + (size_t)q * steps, pv + (size_t)p * steps,
+						     steps, q0 + q, qc - q < QR ? qc - q : QR, p0 + p,
 						     pc - p < PR ? pc - p : PR, first);
 			}
 		}
@@ -460,8 +638,9 @@ static double fill(int P, int Q)
 	return p * q;
 }
 
-void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int lda,
-			const float *B, int ldb, int accumulate, float *C, int ldc)
+/* C = op(A) op(B) (+ C if accumulate) with j's kernel (and conversion). */
+static void gemm(struct job *j, int ta, int tb, int M, int N, int K, const float *A, int lda,
+		 const float *B, int ldb, int accumulate, float *C, int ldc)
 {
 	if (M <= 0 || N <= 0)
 		return;
@@ -475,22 +654,43 @@ void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int
 	 * side, k). */
 	struct view a = { A, ta ? 1 : (size_t)lda, ta ? (size_t)lda : 1 };
 	struct view b = { B, tb ? (size_t)ldb : 1, tb ? 1 : (size_t)ldb };
-	struct job j = { .K = K, .C = C, .accumulate = accumulate, .kernel = kernel_for_cpu() };
-#if GEMM_X86
-	j.fast_pack = j.kernel == kernel_avx512;
-#endif
+	j->K = K, j->C = C, j->accumulate = accumulate;
 	/* Along the columns unless that wastes much more: the other way
 	 * costs two transposes of C. */
 	if (fill(M, N) <= 1.25 * fill(N, M)) { /* vectors along the columns */
-		j.u = a, j.v = b, j.Q = M, j.P = N, j.ldc = (size_t)ldc;
-		run(&j);
+		j->u = a, j->v = b, j->Q = M, j->P = N, j->ldc = (size_t)ldc;
+		run(j);
 		return;
 	}
 	/* Vectors along the rows: the product's transpose T (N, M), then C. */
 	float *t = pack_space(2, (size_t)N * M);
 	if (accumulate)
 		transpose(C, (size_t)ldc, M, N, t, (size_t)M);
-	j.u = b, j.v = a, j.Q = N, j.P = M, j.C = t, j.ldc = (size_t)M;
-	run(&j);
+	j->u = b, j->v = a, j->Q = N, j->P = M, j->C = t, j->ldc = (size_t)M;
+	run(j);
 	transpose(t, (size_t)M, N, M, C, (size_t)ldc);
+}
+
+void accel_gemm_ordered(int ta, int tb, int M, int N, int K, const float *A, int lda,
+			const float *B, int ldb, int accumulate, float *C, int ldc)
+{
+	struct job j = { .kernel = kernel_for_cpu() };
+#if GEMM_X86
+	j.fast_pack = j.kernel == kernel_avx512;
+#endif
+	gemm(&j, ta, tb, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
+}
+
+void accel_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda,
+		     const float *B, int ldb, int accumulate, float *C, int ldc)
+{
+	struct job j = { .kernel = kernel_bf16_scalar, .to_bf16 = convert_scalar };
+#if GEMM_X86
+	if (accel_bf16_native() && !bf16_scalar_forced) {
+		j.kernel = kernel_bf16_avx512;
+		j.to_bf16 = convert_avx512;
+		j.fast_pack = 1;
+	}
+#endif
+	gemm(&j, ta, tb, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
 }

@@ -13,7 +13,6 @@
  * copy per algorithm with its transforms inlined and its loops unrolled. */
 #include "accel_darknet.h"
 
-#include "blas.h"
 #include "error.h"
 
 #include <stddef.h>
@@ -55,21 +54,24 @@ int accel_winograd_possible(int size, int stride, int groups, int special, int p
 }
 
 /* Winograd where a layer has at least WINOGRAD_MIN_CHANNELS input channels
- * and filters, at least WINOGRAD_MIN_AREA output pixels, and channels x
- * filters x output pixels of at least WINOGRAD_MIN_WORK (each of its 16
- * products is then, per image, at least a 2^19-multiply-add share of a
- * GEMM). Below, its products (inner dimension c against 9c for the im2col
- * GEMM, one column per 2x2 tile) are too thin for OpenBLAS to run near its
- * peak, and the transforms (of the weights on every call, of the patches
- * and tiles) weigh more than the multiplications saved. From `darkfold
- * bench --conv-algos` and whole-network runs of VGG16 and ResNet50 at
- * 64x64 and 128x128, batch 16 (docs/performance.md, "Winograd
- * convolution"). The rule reads the shape only, not the batch, so that an
- * image is computed the same way whatever the batch it is scored in, and
- * inference follows it too: with frozen weights (transformed once,
- * forward_kernels) Winograd is faster there at batch 1 as at batch 64. */
+ * and filters and channels x filters x output pixels of at least
+ * WINOGRAD_MIN_WORK: F(4x4, 3x3) from WINOGRAD4_MIN_AREA output pixels
+ * (16x16) on, F(2x2, 3x3) below (its 2x2 tiles still fill the products of
+ * an 8x8 or 4x4 output; F(4x4)'s 4x4 tiles leave them a quarter as wide,
+ * and it lost there). Below the channel and work bounds the products
+ * (inner dimension c against 9c for the im2col GEMM) are too thin for
+ * OpenBLAS to run near its peak and the transforms weigh more than the
+ * multiplications saved: the RGB input layer, all of ResNet50's 3x3 layers
+ * (2^20 at 64x64, 2^22 at 128x128) and the small CNN's. From `darkfold
+ * bench --conv-algos` (each layer alone with the GEMM and both algorithms)
+ * and whole-network runs of VGG16 at 64x64 and 128x128, batch 16, in
+ * training and inference (docs/performance.md, "Winograd convolution").
+ * The rule reads the shape only, not the batch, so that an image is
+ * computed the same way whatever the batch it is scored in, and inference
+ * follows it too: with frozen weights (transformed once, forward_kernels)
+ * Winograd is faster there at batch 1 as at batch 64. */
 #define WINOGRAD_MIN_CHANNELS 64
-#define WINOGRAD_MIN_AREA 256
+#define WINOGRAD4_MIN_AREA 256
 #define WINOGRAD_MIN_WORK ((double)(1 << 23))
 enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int special, int pad,
 				       int c, int n, int h, int w)
@@ -77,10 +79,10 @@ enum accel_conv_algo accel_conv_choose(int size, int stride, int groups, int spe
 	if (!accel_winograd_possible(size, stride, groups, special, pad, h, w))
 		return ACCEL_CONV_GEMM;
 	double area = (double)(h + 2 * pad - 2) * (w + 2 * pad - 2);
-	if (c >= WINOGRAD_MIN_CHANNELS && n >= WINOGRAD_MIN_CHANNELS &&
-	    area >= WINOGRAD_MIN_AREA && (double)c * n * area >= WINOGRAD_MIN_WORK)
-		return ACCEL_CONV_WINOGRAD;
-	return ACCEL_CONV_GEMM;
+	if (c < WINOGRAD_MIN_CHANNELS || n < WINOGRAD_MIN_CHANNELS ||
+	    (double)c * n * area < WINOGRAD_MIN_WORK)
+		return ACCEL_CONV_GEMM;
+	return area >= WINOGRAD4_MIN_AREA ? ACCEL_CONV_WINOGRAD4 : ACCEL_CONV_WINOGRAD;
 }
 
 void accel_conv_force(int force, enum accel_conv_algo a)
@@ -89,16 +91,24 @@ void accel_conv_force(int force, enum accel_conv_algo a)
 	forced_algo = a;
 }
 
-enum accel_conv_algo accel_conv_algo_of(const layer *l, int train)
+/* F(4x4, 3x3)'s transforms amplify the rounding of its operands about a
+ * hundred times: in BF16 (2^-9 relative rounding) that is an error of up
+ * to about 0.4 S (test_winograd), so while the precision is BF16 its
+ * layers run F(2x2, 3x3) instead. */
+enum accel_conv_algo accel_conv_algo_of(const layer *l)
 {
 	int special = l->xnor || l->binary;
+	enum accel_conv_algo a;
 	if (forced && (forced_algo == ACCEL_CONV_GEMM ||
 		       accel_winograd_possible(l->size, l->stride, l->groups, special, l->pad,
 					       l->h, l->w)))
-		return forced_algo;
-	(void)train;
-	return accel_conv_choose(l->size, l->stride, l->groups, special, l->pad, l->c, l->n,
-				 l->h, l->w);
+		a = forced_algo;
+	else
+		a = accel_conv_choose(l->size, l->stride, l->groups, special, l->pad, l->c, l->n,
+				      l->h, l->w);
+	if (a == ACCEL_CONV_WINOGRAD4 && accel_precision() == ACCEL_BF16)
+		return ACCEL_CONV_WINOGRAD;
+	return a;
 }
 
 /* Images per chunk when an image has `tiles` tiles and the widest
@@ -536,8 +546,8 @@ void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
 		input_transform(m, in + (size_t)b0 * c * h * w, cb, c, h, w, pad, th, tw, V, P);
 		delta_transform(m, delta + (size_t)b0 * n * oh * ow, cb, n, oh, ow, th, tw, Z, P);
 		for (int e = 0; e < ee; e++)
-			blas_sgemm(0, 1, n, c, (int)P, 1, Z + e * zs, (int)P, V + e * vs, (int)P,
-				   b0 ? 1 : 0, dU + e * us, c);
+			accel_product(0, 1, n, c, (int)P, Z + e * zs, (int)P, V + e * vs, (int)P,
+				      b0 > 0, dU + e * us, c);
 	}
 	kernel_grads(m, dU, n, c, weight_updates);
 }

@@ -319,6 +319,7 @@ static int prepare(const struct bench_options *o)
 		return -1;
 	if (accel_set_enabled(!o->stock))
 		return -1;
+	accel_set_precision(o->bf16 ? ACCEL_BF16 : ACCEL_FP32);
 	set_conv_algo(o);
 	blas_set_threads(o->threads);
 	return 0;
@@ -534,18 +535,23 @@ double bench_max_rss_mib(void)
 	return ru.ru_maxrss / 1024.0; /* Linux: KiB */
 }
 
+/* The GEMMs bench_gemm times. */
+enum bench_gemm_kind { GEMM_BLAS, GEMM_ORDERED, GEMM_BF16 };
+
 /* Times `iters` calls of C = A B (n x n) after one untimed call, with
- * OpenBLAS or with the ordered GEMM; the rates go to *t. */
-static void time_gemm(int ordered, int n, int iters, const float *a, const float *b, float *c,
-		      struct bench_gemm_rate *t)
+ * OpenBLAS, the ordered GEMM or the BF16 GEMM; the rates go to *t. */
+static void time_gemm(enum bench_gemm_kind kind, int n, int iters, const float *a,
+		      const float *b, float *c, struct bench_gemm_rate *t)
 {
 	for (int i = 0; i <= iters; i++) {
 		if (i == 1) {
 			t->seconds = now_s();
 			t->cpu_seconds = cpu_s();
 		}
-		if (ordered)
+		if (kind == GEMM_ORDERED)
 			accel_gemm_ordered(0, 0, n, n, n, a, n, b, n, 0, c, n);
+		else if (kind == GEMM_BF16)
+			accel_gemm_bf16(0, 0, n, n, n, a, n, b, n, 0, c, n);
 		else
 			blas_sgemm(0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
 	}
@@ -577,8 +583,11 @@ int bench_gemm(int n, int iters, int threads, struct bench_gemm_result *r)
 	blas_set_threads(threads);
 	r->n = n;
 	r->iters = iters;
-	time_gemm(0, n, iters, a, b, c, &r->blas);
-	time_gemm(1, n, iters, a, b, c, &r->ordered);
+	time_gemm(GEMM_BLAS, n, iters, a, b, c, &r->blas);
+	time_gemm(GEMM_ORDERED, n, iters, a, b, c, &r->ordered);
+	r->bf16_measured = accel_bf16_native(); /* the scalar kernel is no rate to show */
+	if (r->bf16_measured)
+		time_gemm(GEMM_BF16, n, iters, a, b, c, &r->bf16);
 	free(a);
 	free(b);
 	free(c);

@@ -25,6 +25,7 @@ struct bench_options {
 	int threads;         /* OpenBLAS threads (>= 1) */
 	int stock;           /* 1: darkfold's replacements off (Darknet as shipped) */
 	int conv_algo;       /* enum bench_conv: how convolutions are computed */
+	int bf16;            /* 1: training's products in BF16 (accel_set_precision) */
 	unsigned long seed;  /* weights (srand) and data */
 };
 
@@ -63,8 +64,9 @@ struct bench_result {
 /* Build the network, run o->warmup then o->iters training batches and fill
  * *r. Darknet's parser output is discarded. Returns 0, or -1 with an error
  * naming the cfg if it cannot be read or Darknet cannot build it. Sets the
- * replacement switch (accel_set_enabled(!o->stock)) and the OpenBLAS thread
- * count for the rest of the process. */
+ * replacement switch (accel_set_enabled(!o->stock)), the products'
+ * precision (o->bf16) and the OpenBLAS thread count for the rest of the
+ * process. */
 int bench_run(const struct bench_options *o, struct bench_result *r);
 
 /* Build the network as bench_run does (srand(o->seed) first) and train n
@@ -74,15 +76,18 @@ int bench_losses(const struct bench_options *o, int n, float *losses);
 
 /* GEMM rates: C (n, n) = A (n, n) B (n, n), one untimed call then `iters`
  * timed ones on values from a fixed generator, 2 n^3 FLOP per call: through
- * blas_sgemm (OpenBLAS, with its current thread count) and through
- * accel_gemm_ordered (what inference runs; one thread). */
+ * blas_sgemm (OpenBLAS, with its current thread count), through
+ * accel_gemm_ordered (what inference runs; one thread) and, on a CPU with
+ * AVX512_BF16, through accel_gemm_bf16 (what training runs with precision
+ * bf16; one thread; bf16_measured 0 and its rate zero otherwise). */
 struct bench_gemm_rate {
 	double seconds, cpu_seconds; /* wall clock and process CPU time, timed calls */
 	double gflops, cpu_gflops;   /* 2 n^3 iters / seconds, / cpu_seconds, in 1e9 */
 };
 struct bench_gemm_result {
 	int n, iters;
-	struct bench_gemm_rate blas, ordered;
+	struct bench_gemm_rate blas, ordered, bf16;
+	int bf16_measured;
 };
 
 /* Run the sgemm benchmark; n >= 1, iters >= 1, threads >= 1 (sets the

@@ -4,6 +4,7 @@
 #include "experiment.h"
 
 #include "anomaly.h"
+#include "blas.h"
 #include "error.h"
 #include "fsutil.h"
 #include "json.h"
@@ -273,6 +274,14 @@ static const char *const lr_policies[] = { "cfg", "constant", "steps", "poly", N
 static const char *const positives[] = { "anomalous", "normal", NULL };
 static const char *const threshold_names[] = { "fixed", "tuned", "normal_quantile",
 					      "recall_target", NULL };
+static const char *const precisions[] = { "fp32", "bf16", NULL };
+
+/* Only a precision other than the default goes into the unit inputs hash:
+ * the hashes (and so the unit files) of fp32 units stay as they were. */
+static int uses_bf16(const struct experiment *e)
+{
+	return e->training.precision != EXP_PREC_FP32;
+}
 
 static int uses_quantile(const struct experiment *e)
 {
@@ -418,6 +427,14 @@ static const struct setting settings[] = {
 	  .help = "BLAS threads inside one unit. Keep 1 and run units in parallel instead (two "
 		  "single-threaded units use both cores of a 2-core machine better than one unit "
 		  "with two threads)" },
+	{ .path = "training.precision", .type = SET_ENUM, .off = AT(training.precision),
+	  .words = precisions, .def = "\"fp32\"", .hash = EXP_HASH_TRAINING,
+	  .hash_if = uses_bf16,
+	  .help = "the training steps' matrix products (convolutional and connected layers, "
+		  "forward and backward): `bf16` rounds their inputs to bfloat16 and sums in "
+		  "FP32 (`vdpbf16ps`; needs a CPU with AVX512_BF16); weights, updates, batch norm, "
+		  "activations, losses and every inference pass stay FP32. See "
+		  "docs/performance.md, \"Reduced precision (BF16)\"" },
 
 	{ .path = "metrics.positive", .type = SET_ENUM, .off = AT(metrics.positive),
 	  .words = positives, .def = "\"anomalous\"", .hash = EXP_HASH_TRAINING,
@@ -1326,6 +1343,10 @@ int experiment_load(const char *path, struct experiment *out)
 			goto fail;
 		}
 	}
+	struct blas_cpu cpu;
+	blas_cpu_detect(&cpu);
+	if (experiment_check_cpu(&e, &cpu) != 0)
+		goto fail;
 	if (!e.dataset.cache_dir)
 		e.dataset.cache_dir = fs_join(e.results_dir, "cache");
 	if (resolve_dataset(&c, &e) != 0)
@@ -1337,6 +1358,14 @@ fail:
 	json_free(root);
 	experiment_release(&e);
 	return -1;
+}
+
+int experiment_check_cpu(const struct experiment *e, const struct blas_cpu *cpu)
+{
+	if (e->training.precision == EXP_PREC_BF16 && !cpu->avx512_bf16)
+		return error("%s: .training.precision: \"bf16\" needs a CPU with AVX512_BF16",
+			     e->path);
+	return 0;
 }
 
 static void free_list(char **v, int n)

@@ -17,6 +17,8 @@ enum exp_optimizer { EXP_OPT_CFG = 0, EXP_OPT_SGD, EXP_OPT_ADAM };
 enum exp_imbalance { EXP_IMB_NONE = 0, EXP_IMB_OVERSAMPLE, EXP_IMB_WEIGHTED };
 enum exp_threshold { EXP_THR_FIXED = 0, EXP_THR_TUNED, EXP_THR_NORMAL_QUANTILE, EXP_THR_RECALL_TARGET };
 enum exp_positive { EXP_POS_ANOMALOUS = 0, EXP_POS_NORMAL };
+/* The precision of training's matrix products (accel.h, accel_set_precision). */
+enum exp_precision { EXP_PREC_FP32 = 0, EXP_PREC_BF16 };
 /* supervised: a classifier ending in a 2-way [softmax], trained on both
  * classes; one_class: a reconstruction network (output shape = input shape,
  * [cost] last) trained on normal images only, scored by its error map;
@@ -92,6 +94,7 @@ struct experiment {
 		int n_lr_steps;
 		double lr_scale;
 		int threads;        /* BLAS threads inside a unit, default 1 */
+		enum exp_precision precision; /* default fp32 */
 	} training;
 
 	struct {
@@ -110,8 +113,14 @@ struct experiment {
 };
 
 /* Read, validate and fill defaults. On error prints one line and returns -1
- * with *out zeroed. Release with experiment_release(). */
+ * with *out zeroed. Release with experiment_release(). Settings this CPU
+ * cannot run are errors too (experiment_check_cpu). */
 int experiment_load(const char *path, struct experiment *out);
+struct blas_cpu;
+/* 0 if a CPU with the features *cpu describes can run e's settings, else
+ * -1 with an error naming e's file and the setting's JSON path
+ * (training.precision "bf16" needs AVX512_BF16). */
+int experiment_check_cpu(const struct experiment *e, const struct blas_cpu *cpu);
 void experiment_release(struct experiment *e);
 
 /* Index of the model called name, or -1. */

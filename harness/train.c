@@ -3,6 +3,7 @@
  * file itself: checkpoint.h). */
 #include "train.h"
 
+#include "accel.h"
 #include "checkpoint.h"
 #include "prng.h"
 
@@ -386,6 +387,11 @@ static void run_batches(struct run *r, struct epoch_step *es)
 	es->m = epoch_order(r->train, r->n_train, r->labels, o->training->imbalance, &r->p.rng,
 			    &order);
 	es->loss = es->step = 0;
+	/* The training steps' products in the experiment's precision; batch-norm
+	 * recalibration and validation (end_epoch) measure the network as
+	 * inference runs it, in FP32. */
+	enum accel_precision saved = accel_precision();
+	accel_set_precision(o->training->precision == EXP_PREC_BF16 ? ACCEL_BF16 : ACCEL_FP32);
 	for (int s = 0; s < es->m && !stop_signal; s += r->B) {
 		fill_batch(r, order, s, es->m - s < r->B ? es->m - s : r->B);
 		double ls, ts = now_seconds();
@@ -396,6 +402,7 @@ static void run_batches(struct run *r, struct epoch_step *es)
 		es->step += now_seconds() - ts;
 		es->loss += ls;
 	}
+	accel_set_precision(saved);
 	free(order);
 }
 

@@ -346,6 +346,8 @@ static void write_training(struct jw *w, const struct unit_run_state *s)
 	jw_obj_end(w);
 	jw_kbool(w, "early_stopping", e->training.early_stopping);
 	jw_kint(w, "patience", e->training.patience);
+	if (e->training.precision != EXP_PREC_FP32) /* fp32 files keep their old bytes */
+		jw_kstr(w, "precision", "bf16");
 	if (s->have_train) {
 		jw_kint(w, "epochs_run", s->tr.epochs_run);
 		if (s->tr.status == TRAIN_OK)

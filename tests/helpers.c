@@ -99,3 +99,24 @@ char *test_stderr_end(void)
 	capture = NULL;
 	return buf;
 }
+
+float test_frand(uint64_t *state)
+{
+	*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (float)((*state >> 40) * (2.0 / 16777216.0) - 1.0);
+}
+
+float *test_rand_floats(uint64_t *state, size_t n)
+{
+	float *p = xmalloc(sizeof *p * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		p[i] = test_frand(state);
+	return p;
+}
+
+float *test_dup_floats(const float *p, size_t n)
+{
+	float *q = xmalloc(sizeof *q * (n ? n : 1));
+	memcpy(q, p, sizeof *q * n);
+	return q;
+}

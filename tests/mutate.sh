@@ -249,11 +249,10 @@ mut wino-tile-edge harness/accel_winograd.c 'i < m && m * ty + i < oh; i++)' 'i 
   test_winograd "the last output row is left out"
 mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, m * ty - pad + y,' 'padded_row(im, h, w, m * ty + y,' \
   test_winograd "the input patches ignore the vertical padding"
-mut wino-infer-gemm harness/accel_winograd.c '	(void)train;
-' '	if (!train)
-		return ACCEL_CONV_GEMM;
-' \
-  test_winograd "inference ignores the rule and keeps the GEMM"
+mut wino-rule-area harness/accel_winograd.c 'return area >= WINOGRAD4_MIN_AREA ? ACCEL_CONV_WINOGRAD4 : ACCEL_CONV_WINOGRAD;' 'return area > WINOGRAD4_MIN_AREA ? ACCEL_CONV_WINOGRAD4 : ACCEL_CONV_WINOGRAD;' \
+  test_winograd "a 16x16 output gets F(2x2) instead of F(4x4)"
+mut wino4-bf16 harness/accel_winograd.c 'if (a == ACCEL_CONV_WINOGRAD4 && accel_precision() == ACCEL_BF16)' 'if (0)' \
+  test_winograd "F(4x4) runs in BF16, where its error reaches 0.4 S"
 mut wino-kept-thaw harness/accel_gemm.c '	accel_winograd_thaw();
 ' '' \
   test_winograd "accel_thaw keeps the transformed kernels of weights that may change"
@@ -265,6 +264,17 @@ mut wino4-weight-grad harness/accel_winograd.c '(u3 - u4) * (1.0f / 12);' '(u3 -
   test_winograd "an entry of G^T in F(4x4)'s weight gradient is 1/24 instead of 1/12"
 mut wino4-kept-algo harness/accel_winograd.c '&& kept[i].c == c && kept[i].m == m)' '&& kept[i].c == c)' \
   test_accel "frozen weights' kept kernels of F(2x2) serve F(4x4)"
+# ---- BF16 training products (harness/accel_gemm.c, harness/accel.c, harness/train.c, harness/experiment.c) ----
+mut bf16-round harness/accel_gemm.c 'return (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;' 'return x >> 16;' \
+  test_accel_bf16 "the scalar kernel's inputs are truncated to bfloat16 instead of rounded to nearest even"
+mut bf16-odd-k harness/accel_gemm.c 'int steps = j->to_bf16 ? (kc + 1) / 2 : kc;' 'int steps = j->to_bf16 ? kc / 2 : kc;' \
+  test_accel_bf16 "the BF16 GEMM drops the last step of an odd K"
+mut bf16-route harness/accel.c 'if (plain && product_precision == ACCEL_BF16) {' 'if (0) {' \
+  "test_accel_bf16 test_winograd test_train" "precision bf16 leaves training's products in FP32"
+mut bf16-train-switch harness/train.c 'accel_set_precision(o->training->precision == EXP_PREC_BF16 ? ACCEL_BF16 : ACCEL_FP32);' 'accel_set_precision(ACCEL_FP32);' \
+  test_train "training ignores the experiment's precision"
+mut bf16-hash-default harness/experiment.c 'return e->training.precision != EXP_PREC_FP32;' 'return e->training.precision >= EXP_PREC_FP32;' \
+  test_experiment "the default precision enters the inputs hash, so every fp32 unit goes stale"
 # ---- training's memory saving (harness/accel_memory.c, harness/accel.c) ----
 mut memory-zero-late harness/accel_memory.c 'for (int o = s ? s->zero_first[step] : -1;' 'for (int o = s ? s->zero_first[step ? step - 1 : 0] : -1;' \
   test_accel_memory "a shared gradient buffer is zeroed after its first writer instead of before"

@@ -78,6 +78,23 @@ out=$("$D" bench --gemm 96 --iters 2); check "bench --gemm" 0 $?
 contains "bench --gemm names the product" "$out" "sgemm 96x96 times 96x96, 2 timed calls"
 contains "bench --gemm prints the rate" "$out" "GFLOP/s (CPU time)"
 contains "bench --gemm prints the ordered GEMM's rate" "$out" "ordered GEMM (inference, 1 thread): "
+# --precision bf16 where the CPU has AVX512_BF16 (the --gemm line says), else refused.
+case "$out" in
+  *"BF16 GEMM (training with --precision bf16, 1 thread): "*GFLOP/s*)
+    out=$("$D" bench --cfg "$tmp/tiny.cfg" --size 12 --batch 2 --iters 2 --precision bf16 --compare 2>"$tmp/err"); check "bench --precision bf16 --compare" 0 $?
+    for s in "precision bf16" "darkfold bf16: " "stock: " "speed-up: "; do
+      contains "bench --precision bf16 prints $s" "$out" "$s"
+    done;;
+  *"BF16 GEMM: not measured, this CPU lacks AVX512_BF16"*)
+    "$D" bench --cfg "$tmp/tiny.cfg" --size 12 --batch 2 --iters 1 --precision bf16 >/dev/null 2>"$tmp/err"; check "bench --precision bf16 without AVX512_BF16" 1 $?
+    contains "the missing feature is named" "$(cat "$tmp/err")" "AVX512_BF16";;
+  *) echo "FAIL: bench --gemm prints no BF16 line"; printf '%s\n' "$out"; fail=1;;
+esac
+"$D" bench --cfg "$tmp/tiny.cfg" --precision fp16 >/dev/null 2>"$tmp/err"; check "--precision fp16" 2 $?
+contains "--precision fp16 is reported" "$(cat "$tmp/err")" "expected fp32 or bf16, got 'fp16'"
+"$D" bench --gemm 64 --precision bf16 >/dev/null 2>&1; check "--gemm with --precision" 2 $?
+"$D" bench --predict --cfg "$tmp/tiny.cfg" --precision bf16 >/dev/null 2>&1; check "--predict with --precision bf16" 2 $?
+"$D" bench --stock --cfg "$tmp/tiny.cfg" --precision bf16 >/dev/null 2>&1; check "--stock with --precision bf16" 2 $?
 "$D" bench --gemm 0 >/dev/null 2>"$tmp/err"; check "--gemm 0" 2 $?
 contains "--gemm 0 is reported" "$(cat "$tmp/err")" "--gemm"
 "$D" bench --gemm 64 --cfg "$tmp/tiny.cfg" >/dev/null 2>"$tmp/err"; check "--gemm with --cfg" 2 $?

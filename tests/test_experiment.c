@@ -3,9 +3,11 @@
 #include "experiment.h"
 
 #include "anomaly.h"
+#include "blas.h"
 #include "error.h"
 #include "fsutil.h"
 #include "helpers.h"
+#include "json.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -123,6 +125,7 @@ static void experiment_should_fill_defaults_for_a_minimal_file(void **state)
 	assert_int_equal(e.training.n_lr_steps, 0);
 	assert_true(e.training.lr_scale == 0.1);
 	assert_int_equal(e.training.threads, 1);
+	assert_int_equal(e.training.precision, EXP_PREC_FP32);
 	assert_int_equal(e.metrics.positive, EXP_POS_ANOMALOUS);
 	assert_true(e.metrics.beta == 2);
 	assert_int_equal(e.metrics.threshold_policy, EXP_THR_TUNED);
@@ -610,6 +613,81 @@ static void experiment_should_not_discover_without_cfg_folder(void **state)
 	free(err);
 }
 
+/* The training settings' part of the unit inputs hash of e, as JSON text
+ * (caller frees). */
+static char *training_hash_text(const struct experiment *e)
+{
+	struct jw w;
+	jw_init(&w);
+	jw_obj_begin(&w);
+	experiment_hash_write(&w, e, EXP_HASH_TRAINING);
+	jw_obj_end(&w);
+	char *text = xasprintf("%.*s", (int)w.len, w.buf);
+	jw_release(&w);
+	return text;
+}
+
+/* A precision other than "fp32" or "bf16" is refused; "bf16" is read
+ * where the CPU has AVX512_BF16 and refused with one line
+ * naming the file and the JSON path where it has not; the inputs hash
+ * holds the precision only when it is not the default, so fp32 units keep
+ * their hashes. */
+static void experiment_should_read_precision_and_check_the_cpu(void **state)
+{
+	(void)state;
+	static const struct bad_case bad[] = {
+		{ "{\"training\": {\"precision\": \"fp16\"}}",
+		  ".training.precision: expected one of \"fp32\" or \"bf16\", got \"fp16\"" },
+		{ "{\"training\": {\"precision\": 16}}",
+		  ".training.precision: expected one of \"fp32\" or \"bf16\", got 16" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_error(&bad[i]);
+	write_text("bf.json", "{\"models\": {\"a\": \"cfg/a.cfg\"}, \"dataset\": {\"root\": "
+			      "\"real\"}, \"training\": {\"precision\": \"bf16\"}}\n");
+	test_write_file("real/cable/train/good/000.png", "x", 1);
+	struct blas_cpu cpu;
+	blas_cpu_detect(&cpu);
+	struct experiment e;
+	int rc;
+	char *err = load_capture("bf.json", &e, &rc);
+	if (cpu.avx512_bf16) {
+		assert_int_equal(rc, 0);
+		assert_string_equal(err, "");
+		assert_int_equal(e.training.precision, EXP_PREC_BF16);
+		char *text = training_hash_text(&e);
+		assert_non_null(strstr(text, "\"precision\""));
+		assert_non_null(strstr(text, "\"bf16\""));
+		free(text);
+	} else {
+		assert_int_equal(rc, -1);
+		assert_string_equal(err, "error: bf.json: .training.precision: \"bf16\" needs a CPU "
+					 "with AVX512_BF16\n");
+	}
+	free(err);
+	experiment_release(&e);
+
+	/* the check itself, for both kinds of CPU */
+	struct experiment x = { .path = "x.json" };
+	x.training.precision = EXP_PREC_BF16;
+	memset(&cpu, 0, sizeof cpu);
+	test_stderr_begin();
+	assert_int_equal(experiment_check_cpu(&x, &cpu), -1);
+	err = test_stderr_end();
+	assert_string_equal(err, "error: x.json: .training.precision: \"bf16\" needs a CPU with "
+				 "AVX512_BF16\n");
+	free(err);
+	cpu.avx512_bf16 = 1;
+	assert_int_equal(experiment_check_cpu(&x, &cpu), 0);
+	x.training.precision = EXP_PREC_FP32;
+	memset(&cpu, 0, sizeof cpu);
+	assert_int_equal(experiment_check_cpu(&x, &cpu), 0);
+	char *text = training_hash_text(&x);
+	assert_null(strstr(text, "precision"));
+	assert_non_null(strstr(text, "\"threads\":"));
+	free(text);
+}
+
 /* The section of docs/experiments.md a "## " heading opens: "" for "Top
  * level", "cv" for "`cv`"; NULL for a heading without a settings table. */
 static const char *doc_section(const char *line, char *buf, size_t n)
@@ -715,6 +793,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(experiment_should_not_discover_without_cfg_folder, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(experiment_should_read_precision_and_check_the_cpu,
+						setup, teardown),
 		cmocka_unit_test(experiment_settings_should_match_the_docs_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

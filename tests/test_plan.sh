@@ -60,6 +60,12 @@ bad=$(echo "$rows" | tr '()/' '   ' | awk '
   END { for (m in tot) { if (tot[m] != 316) print "cover", m; if (n74[m] != 1 || a30[m] != 1) print "strata count", m } }')
 [ -z "$bad" ] && echo "ok: fold sizes and class counts add up" || { echo "FAIL: fold sizes: $bad"; echo "$out"; fail=1; }
 contains "table shows the state of each unit" "$rows" "pending"
+case "$out" in *precision*) echo "FAIL: an fp32 plan mentions the precision"; fail=1;; *) echo "ok: an fp32 plan says nothing of precision";; esac
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  sed 's/"cv":/"training": { "precision": "bf16" }, "cv":/' experiments/t.json > experiments/tb.json
+  out=$("$D" plan experiments/tb.json); check "plan of a bf16 study" 0 $?
+  contains "a bf16 plan says so" "$out" "precision bf16: training's products in bfloat16"
+fi
 
 # ---- make: a unit is a target whose output is its result file
 "$D" plan experiments/t.json --format make > units.mk; check "plan --format make" 0 $?
@@ -117,6 +123,10 @@ printf '{ "cv": { "k": "five" } }' > experiments/bad.json
 "$D" plan experiments/bad.json >/dev/null 2>err.txt; check "plan of a bad experiment" 1 $?
 equals "bad experiment: one line with the JSON path" "$(cat err.txt)" \
   'error: experiments/bad.json: .cv.k: expected an integer from 2 to 1000, got "five"'
+printf '{ "training": { "precision": "fp16" } }' > experiments/bad.json
+"$D" plan experiments/bad.json >/dev/null 2>err.txt; check "plan of an unknown precision" 1 $?
+equals "unknown precision: one line with the JSON path" "$(cat err.txt)" \
+  'error: experiments/bad.json: .training.precision: expected one of "fp32" or "bf16", got "fp16"'
 mv data/mvtec data/elsewhere
 "$D" plan experiments/t.json >/dev/null 2>err.txt; check "plan with the dataset missing" 1 $?
 contains "names the missing root" "$(cat err.txt)" "data/mvtec"

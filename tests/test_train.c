@@ -2,6 +2,7 @@
  * learning, early stopping, divergence and exact resume from a checkpoint. */
 #include "train.h"
 
+#include "accel.h"
 #include "error.h"
 #include "fsutil.h"
 #include "helpers.h"
@@ -17,28 +18,23 @@
 
 #include <cmocka.h>
 
-/* 4x4x1 input, dense net, no batch norm or dropout: two builds with one
- * seed in one process are identical. */
-static const char DENSE_CFG[] = "[net]\n"
-				"batch=4\n"
-				"subdivisions=1\n"
-				"width=4\n"
-				"height=4\n"
-				"channels=1\n"
-				"learning_rate=%s\n"
-				"momentum=0.9\n"
-				"decay=0.0005\n"
-				"\n"
-				"[connected]\n"
-				"output=8\n"
-				"activation=leaky\n"
-				"\n"
-				"[connected]\n"
-				"output=2\n"
-				"activation=linear\n"
-				"\n"
-				"[softmax]\n"
-				"groups=1\n";
+/* 4x4x1 input, rate %s; a dense layer to 2 outputs and softmax end each
+ * network below. */
+#define NET_4X4 "[net]\nbatch=4\nsubdivisions=1\nwidth=4\nheight=4\nchannels=1\n" \
+		"learning_rate=%s\nmomentum=0.9\ndecay=0.0005\n\n"
+#define TO_2_CLASSES "[connected]\noutput=2\nactivation=linear\n\n[softmax]\ngroups=1\n"
+
+/* A dense net, no batch norm or dropout: two builds with one seed in one
+ * process are identical. */
+static const char DENSE_CFG[] =
+	NET_4X4 "[connected]\noutput=8\nactivation=leaky\n\n" TO_2_CLASSES;
+
+/* The same classification through a convolution (3x3, 8 filters, padding 1) with
+ * batch norm: im2col products forward and backward, and batch-norm
+ * recalibration after each epoch. */
+static const char CONV_CFG[] =
+	NET_4X4 "[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\n"
+		"activation=leaky\n\n" TO_2_CLASSES;
 
 struct fixture {
 	char *dir;
@@ -88,9 +84,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct net *dense(struct fixture *f, const char *lr)
+static struct net *build(struct fixture *f, const char *cfg, const char *lr)
 {
-	char *text = xasprintf(DENSE_CFG, lr);
+	char *text = xasprintf(cfg, lr);
 	char *path = fs_join(f->dir, "dense.cfg");
 	test_write_file(path, text, strlen(text));
 	struct net *n = NULL;
@@ -98,6 +94,11 @@ static struct net *dense(struct fixture *f, const char *lr)
 	free(text);
 	free(path);
 	return n;
+}
+
+static struct net *dense(struct fixture *f, const char *lr)
+{
+	return build(f, DENSE_CFG, lr);
 }
 
 /* Options for epochs epochs on the training settings *t, which start
@@ -224,6 +225,54 @@ static void train_should_learn_a_separable_set(void **state)
 	}
 	train_result_release(&r);
 	net_free(n);
+}
+
+/* 12 epochs of cfg at rate 0.1 in precision p: the curve (caller frees it
+ * with train_result_release). */
+static struct train_result train_in(struct fixture *f, const char *cfg, enum exp_precision p)
+{
+	struct net *n = build(f, cfg, "0.1");
+	struct exp_training t;
+	struct train_options o = options(12, &t);
+	t.precision = p;
+	struct train_result r;
+	assert_int_equal(train_run(n, &f->cc, f->labels, f->train, 22, f->val, 8, &o, &r), 0);
+	assert_int_equal(r.status, TRAIN_OK);
+	assert_int_equal(accel_precision(), ACCEL_FP32); /* restored after training */
+	net_free(n);
+	return r;
+}
+
+/* BF16 products change the bits of training but not what it learns: its
+ * loss falls like the FP32 one (to within 0.1 of the first epoch's loss),
+ * and it separates the validation images. FP32 after a BF16 run gives the
+ * bits of FP32 before it: the switch is off again. Dense layers alone, and
+ * a convolution with batch norm. */
+static void precision_bf16_should_change_the_bits_but_not_the_learning(void **state)
+{
+	struct fixture *f = *state;
+	const char *cfgs[] = { DENSE_CFG, CONV_CFG };
+	for (int c = 0; c < 2; c++) {
+		struct train_result a = train_in(f, cfgs[c], EXP_PREC_FP32);
+		struct train_result b = train_in(f, cfgs[c], EXP_PREC_BF16);
+		struct train_result again = train_in(f, cfgs[c], EXP_PREC_FP32);
+		int differ = 0;
+		for (int e = 0; e < 12; e++) {
+			const struct train_epoch *x = &again.curve[e], *y = &a.curve[e];
+			assert_memory_equal(&x->train_loss, &y->train_loss, sizeof(double));
+			assert_memory_equal(&x->val_loss, &y->val_loss, sizeof(double));
+			differ |= b.curve[e].train_loss != a.curve[e].train_loss;
+		}
+		assert_true(differ);
+		double first = a.curve[0].train_loss;
+		assert_true(b.curve[11].train_loss < 0.5 * b.curve[0].train_loss);
+		assert_true(fabs(b.curve[11].train_loss - a.curve[11].train_loss) <= 0.1 * first);
+		assert_true(fabs(b.curve[0].train_loss - first) <= 0.1 * first);
+		assert_true(b.curve[11].val_accuracy >= 0.99);
+		train_result_release(&a);
+		train_result_release(&b);
+		train_result_release(&again);
+	}
 }
 
 /* With oversampling the 7 minority images of 22 (15 normal) are topped up
@@ -552,6 +601,8 @@ int main(void)
 		cmocka_unit_test(schedule_should_follow_steps_and_poly),
 		cmocka_unit_test(val_figures_should_match_hand_values),
 		cmocka_unit_test_setup_teardown(train_should_learn_a_separable_set, setup, teardown),
+		cmocka_unit_test_setup_teardown(precision_bf16_should_change_the_bits_but_not_the_learning,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(oversampling_should_balance_each_epoch, setup, teardown),
 		cmocka_unit_test_setup_teardown(oversampling_should_repeat_minority_images_and_draw_the_rest,
 						setup, teardown),

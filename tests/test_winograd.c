@@ -3,7 +3,8 @@
  * double precision (forward, input gradient, weight gradient), the same
  * through Darknet's convolutional layer (darkfold's replacement with either
  * algorithm forced, with and without batch normalisation) and against
- * Darknet's original layer, and the rule that picks the algorithm.
+ * Darknet's original layer, the rule that picks the algorithm, and the
+ * layers with their products in BF16 (accel_set_precision).
  * (tests/test_accel.c checks that inference with Winograd layers does not
  * depend on the batch, and that frozen weights' kept kernels give the same
  * bits.)
@@ -36,6 +37,8 @@
  * of S. (A wrong entry of F(4x4)'s G or B^T was checked to fail them.) */
 #include "accel_darknet.h"
 
+#include "helpers.h"
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,6 +59,7 @@ void backward_convolutional_layer(layer l, network net);
 
 #define TOL_EPS 128.0
 #define TOL_EPS4 1024.0
+#define BF16_TOL 16.0
 
 /* The tolerance of algorithm a, in units of eps S (see the top). */
 static double tol_eps(enum accel_conv_algo a)
@@ -71,21 +75,18 @@ static const enum accel_conv_algo algos[] = { ACCEL_CONV_WINOGRAD, ACCEL_CONV_WI
  * direct convolution in double [0] and against Darknet's layer [1]:
  * printed at the end, the figures the comment at the top quotes. */
 static double worst[ACCEL_CONV_NALGOS][2];
+/* The same for the BF16 layers, in units of u S (u = 2^-8). */
+static double worst_bf16[ACCEL_CONV_NALGOS];
 
 static uint64_t rng_state = 99;
 static float frand(void)
 {
-	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (float)((rng_state >> 40) * (2.0 / 16777216.0) - 1.0);
+	return test_frand(&rng_state);
 }
 
 static float *rand_array(size_t n)
 {
-	float *p = malloc(sizeof *p * (n ? n : 1));
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++)
-		p[i] = frand();
-	return p;
+	return test_rand_floats(&rng_state, n);
 }
 
 static double *dzeros(size_t n)
@@ -95,20 +96,33 @@ static double *dzeros(size_t n)
 	return p;
 }
 
+/* |got - want| <= tol scale, element by element, for algorithm a; returns
+ * the largest |got - want| / scale. */
+static double check_within(enum accel_conv_algo a, const float *got, const double *want,
+			   const double *scale, size_t n, double tol, const char *what,
+			   size_t shape)
+{
+	double most = 0;
+	for (size_t i = 0; i < n; i++) {
+		double err = fabs(got[i] - want[i]);
+		if (!(err <= tol * scale[i]))
+			fail_msg("%s, shape %zu: %s: element %zu: %.9g, want %.9g (tolerance %.3g)",
+				 accel_conv_algo_name(a), shape, what, i, got[i], want[i],
+				 tol * scale[i]);
+		if (scale[i] > 0 && err / scale[i] > most)
+			most = err / scale[i];
+	}
+	return most;
+}
+
 /* got (n) against want within tol_eps(a) eps scale per element; the
  * largest error goes to worst[a][darknet]. */
 static void check(enum accel_conv_algo a, int darknet, const float *got, const double *want,
 		  const double *scale, size_t n, const char *what, size_t shape)
 {
-	for (size_t i = 0; i < n; i++) {
-		double unit = ldexp(scale[i], -24), tol = tol_eps(a) * unit;
-		double err = fabs(got[i] - want[i]);
-		if (!(err <= tol))
-			fail_msg("%s, shape %zu: %s: element %zu: %.9g, want %.9g (tolerance %.3g)",
-				 accel_conv_algo_name(a), shape, what, i, got[i], want[i], tol);
-		if (unit > 0 && err / unit > worst[a][darknet])
-			worst[a][darknet] = err / unit;
-	}
+	double most = check_within(a, got, want, scale, n, tol_eps(a) * 0x1p-24, what, shape);
+	if (most * 0x1p24 > worst[a][darknet])
+		worst[a][darknet] = most * 0x1p24;
 }
 
 /* Shapes: batch, channels, height, width, filters, padding. Odd and even
@@ -193,10 +207,7 @@ static void add_start(double *want, double *scale, const float *start, size_t n)
 
 static float *dup_array(const float *p, size_t n)
 {
-	float *q = malloc(sizeof *q * (n ? n : 1));
-	assert_non_null(q);
-	memcpy(q, p, sizeof *q * n);
-	return q;
+	return test_dup_floats(p, n);
 }
 
 /* The three passes of algorithm a on every shape. */
@@ -341,7 +352,7 @@ static void check_against_the_original(enum accel_conv_algo a)
 		struct layer_case t;
 		layer_case_init(&t, &z, 0);
 		layer l = t.l;
-		float *got[3], *dy = dup_array(t.dy, t.ny);
+		float *got[3] = { NULL, NULL, NULL }, *dy = dup_array(t.dy, t.ny);
 		for (int stock = 0; stock < 2; stock++) {
 			assert_int_equal(accel_set_enabled(!stock), 0);
 			accel_conv_force(!stock, a);
@@ -409,39 +420,130 @@ static void rule_should_pick_winograd_only_where_it_can_run(void **state)
 	/* nor below 64 channels or filters */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 63, 4096, 64, 64), ACCEL_CONV_GEMM);
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 4096, 63, 64, 64), ACCEL_CONV_GEMM);
-	/* nor below 16x16 output pixels, with any padding */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 16, 15), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 512, 18, 17), ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 8, 8), ACCEL_CONV_GEMM);
-	/* nor below 2^23 channels x filters x output pixels */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 128, 128, 16, 16), ACCEL_CONV_GEMM);
+	/* nor below 2^23 channels x filters x output pixels (ResNet50's 3x3
+	 * layers at 128x128 and 64x64) */
 	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 64, 32, 32), ACCEL_CONV_GEMM);
-	/* and does from there on: VGG16's 3x3 layers at 64x64 from the
-	 * second layer to the 16x16 stage */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 128, 256, 16, 16), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_WINOGRAD);
-	/* the rule never picks F(4x4, 3x3) (not measured faster) */
-	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 64, 64), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 4, 4), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 64, 16, 16), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 511, 6, 6), ACCEL_CONV_GEMM);
+	/* and does from there on: F(4x4) from 16x16 output pixels, with any
+	 * padding (VGG16's 3x3 layers at 64x64 from the second layer to the
+	 * 16x16 stage) */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 128, 256, 16, 16), ACCEL_CONV_WINOGRAD4);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 256, 256, 18, 18), ACCEL_CONV_WINOGRAD4);
+	assert_int_equal(accel_conv_choose(3, 1, 0, 0, 1, 64, 64, 64, 64), ACCEL_CONV_WINOGRAD4);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 64, 128, 32, 32), ACCEL_CONV_WINOGRAD4);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 2, 512, 512, 14, 14), ACCEL_CONV_WINOGRAD4);
+	/* F(2x2) below (VGG16's 8x8 layers) */
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 512, 512, 16, 15), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 512, 18, 17), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 1, 256, 512, 8, 8), ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_choose(3, 1, 1, 0, 0, 512, 512, 10, 10), ACCEL_CONV_WINOGRAD);
 	/* a layer the rule gives to Winograd runs it in training and in
-	 * inference alike */
+	 * inference alike (accel_conv_algo_of does not know the pass), F(2x2)
+	 * instead of F(4x4) while the precision is BF16 */
 	layer l;
 	memset(&l, 0, sizeof l);
 	l.size = 3, l.stride = 1, l.pad = 1, l.c = 64, l.n = 64, l.h = 64, l.w = 64;
-	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_WINOGRAD);
-	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_WINOGRAD);
-	/* forcing F(4x4, 3x3) reaches the layers where it can run, only */
-	accel_conv_force(1, ACCEL_CONV_WINOGRAD4);
-	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_WINOGRAD4);
-	assert_int_equal(accel_conv_algo_of(&l, 0), ACCEL_CONV_WINOGRAD4);
+	assert_int_equal(accel_conv_algo_of(&l), ACCEL_CONV_WINOGRAD4);
+	accel_set_precision(ACCEL_BF16);
+	assert_int_equal(accel_conv_algo_of(&l), ACCEL_CONV_WINOGRAD);
+	accel_set_precision(ACCEL_FP32);
+	/* forcing F(2x2, 3x3) reaches the layers where it can run, only */
+	accel_conv_force(1, ACCEL_CONV_WINOGRAD);
+	assert_int_equal(accel_conv_algo_of(&l), ACCEL_CONV_WINOGRAD);
 	l.binary = 1;
-	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_algo_of(&l), ACCEL_CONV_GEMM);
 	accel_conv_force(0, ACCEL_CONV_GEMM);
-	assert_int_equal(accel_conv_algo_of(&l, 1), ACCEL_CONV_GEMM);
+	assert_int_equal(accel_conv_algo_of(&l), ACCEL_CONV_GEMM);
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD), "winograd");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_WINOGRAD4), "winograd4");
 	assert_string_equal(accel_conv_algo_name(ACCEL_CONV_GEMM), "gemm");
+}
+
+/* The layer's forward and backward pass on t's data (its gradients
+ * starting from t's values): copies of l.output, net.delta and
+ * l.weight_updates into got. */
+static void layer_passes(struct layer_case *t, float *got[3])
+{
+	layer l = t->l;
+	memcpy(t->net.delta, t->din0, sizeof(float) * t->nx);
+	memcpy(l.weight_updates, t->dw0, sizeof(float) * t->nw);
+	forward_convolutional_layer(l, t->net);
+	got[0] = dup_array(l.output, t->ny);
+	memcpy(l.delta, t->dy, sizeof(float) * t->ny);
+	backward_convolutional_layer(l, t->net);
+	got[1] = dup_array(t->net.delta, t->nx);
+	got[2] = dup_array(l.weight_updates, t->nw);
+}
+
+/* One shape's layer with algorithm a forced, in FP32 then in BF16: each
+ * BF16 result's bits differ from FP32's and stay within BF16_TOL u S of
+ * the direct convolution. */
+static void check_bf16_layer(enum accel_conv_algo a, size_t s)
+{
+	static const char *const what[3] = { "bf16 forward", "bf16 input gradient",
+					     "bf16 weight gradient" };
+	struct shape z = shape_of(s);
+	struct layer_case t;
+	layer_case_init(&t, &z, 0);
+	float *fp32[3], *bf[3];
+	layer_passes(&t, fp32);
+	accel_set_precision(ACCEL_BF16);
+	layer_passes(&t, bf);
+	accel_set_precision(ACCEL_FP32);
+	struct direct d;
+	direct(t.x, t.l.weights, t.dy, &z, &d);
+	add_start(d.din, d.din_s, t.din0, t.nx);
+	add_start(d.dw, d.dw_s, t.dw0, t.nw);
+	for (size_t i = 0; i < t.ny; i++) { /* the bias, LINEAR: out = conv + bias */
+		float bias = t.l.biases[(i / ((size_t)z.OH * z.OW)) % z.N];
+		d.out[i] += bias, d.out_s[i] += fabs(bias);
+	}
+	const double *want[3] = { d.out, d.din, d.dw };
+	const double *scale[3] = { d.out_s, d.din_s, d.dw_s };
+	const size_t n[3] = { t.ny, t.nx, t.nw };
+	for (int k = 0; k < 3; k++) {
+		if (!memcmp(fp32[k], bf[k], sizeof(float) * n[k]))
+			fail_msg("shape %zu, %s: %s has FP32's bits", s, accel_conv_algo_name(a),
+				 what[k]);
+		double most = check_within(a, bf[k], want[k], scale[k], n[k], BF16_TOL * 0x1p-8,
+					   what[k], s);
+		if (most * 0x1p8 > worst_bf16[a])
+			worst_bf16[a] = most * 0x1p8;
+		free(fp32[k]), free(bf[k]);
+	}
+	direct_free(&d);
+	layer_case_free(&t);
+}
+
+/* With the precision set to ACCEL_BF16 a convolutional layer (the im2col
+ * GEMM and both Winograd algorithms, each forced) runs all three passes'
+ * products in BF16. Rounding the inputs moves each term by at most 2u of
+ * its size (u = 2^-8), so the GEMM stays within 2u S (plus FP32
+ * rounding); F(2x2, 3x3) rounds its transformed operands, whose terms the
+ * output transform sums again, so a few times more. F(4x4, 3x3)'s
+ * transforms amplify that rounding about a hundred times (up to 104 u S,
+ * 0.4 S, on these shapes), so in BF16 a layer forced to it runs F(2x2,
+ * 3x3) (accel_conv_algo_of), and stays within the same bound. The largest
+ * errors these shapes show, in u S: GEMM 0.84, F(2x2, 3x3) 4.9; BF16_TOL =
+ * 16 leaves room. (This checks that the products are BF16 and sane; the
+ * FP32 tests above check the convolutions to 128 and 1024 eps S, and
+ * test_accel_bf16.c the BF16 GEMM.) */
+static void layers_should_run_their_products_in_bf16_when_asked(void **state)
+{
+	(void)state;
+	const enum accel_conv_algo all[3] = { ACCEL_CONV_GEMM, ACCEL_CONV_WINOGRAD,
+					      ACCEL_CONV_WINOGRAD4 };
+	for (int a = 0; a < 3; a++) {
+		accel_conv_force(1, all[a]);
+		for (size_t s = 0; s < NSHAPES; s++)
+			check_bf16_layer(all[a], s);
+	}
+	accel_conv_force(0, ACCEL_CONV_GEMM);
+	for (int a = 0; a < 3; a++)
+		print_message("bf16, %s: largest error %.2f u S\n", accel_conv_algo_name(all[a]),
+			      worst_bf16[all[a]]);
 }
 
 /* out (B, N, OH, OW) of the forward pass in inference (the ordered GEMM). */
@@ -506,6 +608,7 @@ int main(void)
 		cmocka_unit_test(darknet_layer_should_agree_with_the_original),
 		cmocka_unit_test(rule_should_pick_winograd_only_where_it_can_run),
 		cmocka_unit_test(frozen_weights_should_keep_their_transformed_kernels),
+		cmocka_unit_test(layers_should_run_their_products_in_bf16_when_asked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 const char cmd_bench_usage[] =
 	"usage: darkfold bench --cfg F [--size N] [--batch B] [--iters I] [--warmup W]\n"
 	"                      [--threads T] [--seed S] [--stock | --compare] [--torch M]\n"
-	"                      [--conv-algo A]\n"
+	"                      [--conv-algo A] [--precision P]\n"
 	"       darkfold bench --conv-algos --cfg F [--size N] [--batch B] [--iters I]\n"
 	"       darkfold bench --predict --cfg F [--size N] [--iters I] [--warmup W]\n"
 	"                      [--threads T] [--seed S] [--stock]\n"
@@ -44,6 +44,9 @@ const char cmd_bench_usage[] =
 	"                winograd or winograd4 (Winograd F(2x2,3x3) or F(4x4,3x3)\n"
 	"                wherever it can run: 3x3, stride 1, one group); for\n"
 	"                comparisons, not for training\n"
+	"  --precision P training's matrix products in fp32 (default) or bf16\n"
+	"                (bfloat16 inputs, FP32 sums; needs AVX512_BF16), as the\n"
+	"                experiment setting training.precision does\n"
 	"  --conv-algos  time each convolutional layer's forward and backward pass\n"
 	"                alone with the GEMM, Winograd F(2x2,3x3) and F(4x4,3x3) (I\n"
 	"                passes each) and print which one the rule picks\n"
@@ -52,7 +55,8 @@ const char cmd_bench_usage[] =
 	"                forward passes at batch 1, 2, 4, ..., 64, and the best batch\n"
 	"  --gemm N      measure OpenBLAS's sgemm on N x N matrices instead (I calls,\n"
 	"                default 5), the peak rate a convolution's GEMMs can reach,\n"
-	"                and the ordered GEMM that inference runs";
+	"                the ordered GEMM that inference runs and the BF16 GEMM\n"
+	"                that training runs with --precision bf16";
 
 static void print_result(const char *label, const struct bench_options *o,
 			 const struct bench_result *r)
@@ -132,6 +136,12 @@ static int run_torch(const char *model, const struct bench_options *o,
 	return 0;
 }
 
+static void print_gemm_rate(const char *label, const struct bench_gemm_rate *r, int iters)
+{
+	printf("%s: %.1f GFLOP/s (wall clock), %.1f GFLOP/s (CPU time), %.1f ms per call\n",
+	       label, r->gflops, r->cpu_gflops, 1e3 * r->seconds / iters);
+}
+
 static int run_gemm(int n, int iters, int threads)
 {
 	struct bench_gemm_result g;
@@ -140,11 +150,13 @@ static int run_gemm(int n, int iters, int threads)
 	fflush(stdout);
 	if (bench_gemm(n, iters, threads, &g))
 		return 1;
-	printf("sgemm: %.1f GFLOP/s (wall clock), %.1f GFLOP/s (CPU time), %.1f ms per call\n",
-	       g.blas.gflops, g.blas.cpu_gflops, 1e3 * g.blas.seconds / g.iters);
-	printf("ordered GEMM (inference, 1 thread): %.1f GFLOP/s (wall clock), %.1f GFLOP/s "
-	       "(CPU time), %.1f ms per call\n",
-	       g.ordered.gflops, g.ordered.cpu_gflops, 1e3 * g.ordered.seconds / g.iters);
+	print_gemm_rate("sgemm", &g.blas, g.iters);
+	print_gemm_rate("ordered GEMM (inference, 1 thread)", &g.ordered, g.iters);
+	if (g.bf16_measured)
+		print_gemm_rate("BF16 GEMM (training with --precision bf16, 1 thread)", &g.bf16,
+				g.iters);
+	else
+		printf("BF16 GEMM: not measured, this CPU lacks AVX512_BF16\n");
 	return 0;
 }
 
@@ -237,7 +249,7 @@ struct bench_args {
 /* What is wrong with the combination of options in a, or NULL. */
 static const char *check_args(const struct bench_args *a)
 {
-	if (a->gemm && (a->o.cfg || a->compare || a->o.stock || a->torch))
+	if (a->gemm && (a->o.cfg || a->compare || a->o.stock || a->torch || a->o.bf16))
 		return "--gemm takes only --iters and --threads";
 	if (a->gemm)
 		return NULL;
@@ -245,8 +257,11 @@ static const char *check_args(const struct bench_args *a)
 		return "--cfg is required";
 	if (a->compare && a->o.stock)
 		return "--stock and --compare exclude each other";
-	if (a->predict && (a->compare || a->torch))
-		return "--predict takes neither --compare nor --torch";
+	if (a->predict && (a->compare || a->torch || a->o.bf16))
+		return "--predict takes none of --compare, --torch, --precision bf16 (inference "
+		       "is FP32)";
+	if (a->o.stock && a->o.bf16)
+		return "--stock and --precision bf16 exclude each other (stock Darknet is FP32)";
 	if (a->conv_algos && (a->predict || a->compare || a->torch || a->o.stock ||
 			      a->o.conv_algo != BENCH_CONV_RULE))
 		return "--conv-algos takes none of --predict, --compare, --torch, --stock, --conv-algo";
@@ -258,6 +273,7 @@ static const char *check_args(const struct bench_args *a)
 static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
 {
 	static const char *const algos[] = { "rule", "gemm", "winograd", "winograd4", NULL };
+	static const char *const precisions[] = { "fp32", "bf16", NULL };
 	const struct cmd_option opts[] = {
 		OPT_STRING("cfg", 0, &a->o.cfg),
 		OPT_INT("size", 0, &a->o.size, 1, INT_MAX),
@@ -273,6 +289,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
 		OPT_FLAG("predict", 0, &a->predict),
 		OPT_CHOICE("conv-algo", 0, &a->o.conv_algo, algos),
 		OPT_FLAG("conv-algos", 0, &a->conv_algos),
+		OPT_CHOICE("precision", 0, &a->o.bf16, precisions),
 		OPT_END(),
 	};
 	int n = cmd_parse_options(argc, argv, opts, cmd_bench_usage, 0);
@@ -300,21 +317,26 @@ static int parse_args(int argc, char **argv, struct bench_args *a, int *status)
  * if given, then stock if compare; print the figures. Returns 0 or 1. */
 static int run_train(struct bench_options *o, const char *torch, int compare)
 {
+	if (o->bf16 && !accel_bf16_native()) {
+		error("bench: --precision bf16 needs a CPU with AVX512_BF16");
+		return 1;
+	}
 	printf("bench: %s, %dx%d, batch %d, %d warm-up + %d timed batches, %d thread%s, "
-	       "OpenBLAS core %s\n",
+	       "OpenBLAS core %s, precision %s\n",
 	       o->cfg, o->size, o->size, o->batch, o->warmup, o->iters, o->threads,
-	       o->threads == 1 ? "" : "s", blas_corename());
+	       o->threads == 1 ? "" : "s", blas_corename(), o->bf16 ? "bf16" : "fp32");
 	fflush(stdout);
 	struct bench_result fast, stock;
 	if (bench_run(o, &fast))
 		return 1;
-	print_result(o->stock ? "stock" : "darkfold", o, &fast);
+	print_result(o->stock ? "stock" : o->bf16 ? "darkfold bf16" : "darkfold", o, &fast);
 	if (torch && run_torch(torch, o, &fast))
 		return 1;
 	if (!compare)
 		return 0;
 	fflush(stdout);
 	o->stock = 1;
+	o->bf16 = 0; /* stock Darknet is FP32 */
 	if (bench_run(o, &stock))
 		return 1;
 	print_result("stock", o, &stock);

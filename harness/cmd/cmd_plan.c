@@ -92,6 +92,9 @@ static void print_header(const struct experiment *e, const struct dataset *d)
 	printf("  units    %d model%s x %d repeat%s x %d folds = %d\n", e->n_models,
 	       e->n_models == 1 ? "" : "s", e->cv.repeats, e->cv.repeats == 1 ? "" : "s", e->cv.k,
 	       e->n_models * e->cv.repeats * e->cv.k);
+	if (e->training.precision == EXP_PREC_BF16) /* fp32 plans print what they always did */
+		printf("  precision bf16: training's products in bfloat16 (the costs below are "
+		       "fp32's)\n");
 	printf("  results  %s/%s/\n\n", e->results_dir, e->name);
 	printf("%-12s %-8s %14s %14s %14s %14s  %s\n", "model", "unit", "train (n/a)",
 	       "inner (n/a)", "val (n/a)", "test (n/a)", "result");
