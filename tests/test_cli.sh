@@ -11,7 +11,7 @@ contains() { # contains DESCRIPTION HAYSTACK NEEDLE
 }
 
 out=$("$D" --version 2>&1); check "--version" 0 $?
-for lib in "darkfold 0.5.0" "darknet 0.0.0+git" "libpng 1.6" "GSL 2." "cJSON 1." "OpenBLAS 0." "core "; do
+for lib in "darkfold 0.6.0" "darknet 0.0.0+git" "libpng 1.6" "GSL 2." "cJSON 1." "OpenBLAS 0." "core "; do
   contains "--version names $lib" "$out" "$lib"
 done
 
