@@ -116,7 +116,8 @@ printf '%s\n' "$out" | awk '
   { echo "FAIL: --predict figures inconsistent"; printf '%s\n' "$out"; fail=1; }
 "$D" bench --predict --compare --cfg "$tmp/tiny.cfg" >/dev/null 2>&1; check "--predict with --compare" 2 $?
 # --conv-algos: each convolutional layer timed with each algorithm, and the
-# rule's choice (64 channels at 64x64 output: Winograd; the RGB layer: GEMM).
+# rule's choice (64 channels at 64x64 output: Winograd F(4x4); the RGB
+# layer: GEMM).
 cat > "$tmp/wino.cfg" <<'CFG'
 [net]
 batch=2
@@ -154,7 +155,7 @@ CFG
 out=$("$D" bench --conv-algos --cfg "$tmp/wino.cfg" --size 64 --batch 2 --iters 1 2>"$tmp/err"); check "bench --conv-algos" 0 $?
 printf '%s\n' "$out" | awk '
   $1 == "0" && $2 == "3" && $NF == "gemm" { a = 1 }
-  $1 == "1" && $2 == "64" && $NF == "winograd" { b = 1 }
+  $1 == "1" && $2 == "64" && $NF == "winograd4" { b = 1 }
   $1 == "2" && $2 == "64" && $NF == "gemm" && $(NF - 2) == "-" { c = 1 }
   END { exit !(a && b && c) }' &&
   echo "ok: --conv-algos names the rule's choice per layer" ||
