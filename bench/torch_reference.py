@@ -15,7 +15,9 @@ The models mirror darkfold's cfg/*.cfg layer for layer:
             max pool, 3-4-6-3 bottlenecks; also available as "resnet50-tv");
   cnn       3 convolutions 16/32/64 with batch norm, ReLU, max-pools, dense
             128 with dropout 0.5, classes (cfg/cnn.cfg);
-  dense     dense 256-64-classes, ReLU (cfg/dense.cfg).
+  dense     dense 256-64-classes, ReLU (cfg/dense.cfg);
+  ae        the convolutional autoencoder of cfg/ae.cfg, trained on its own
+            input with the sum of squared errors (Darknet's sse cost).
 It also prints the convolution and dense layers' multiply-add work as
 GFLOP per training batch (forward, and twice that backward), counted the
 same way as `darkfold bench`, and the GFLOP/s achieved, and the peak
@@ -30,7 +32,7 @@ latency (median and nearest-rank p99 of 100 forward passes after a warm-up
 pass, wall clock) and the images/s of ITERS forward passes at batch 1, 2,
 4, ..., 64, and the best batch.
 
-Usage: python3 bench/torch_reference.py [--models vgg16,resnet50,cnn,dense]
+Usage: python3 bench/torch_reference.py [--models vgg16,resnet50,cnn,dense,ae]
        [--size 64] [--batch 16] [--iters 5] [--threads 1] [--predict]
 """
 import argparse
@@ -85,8 +87,24 @@ def dense(classes, size):
                          nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, classes))
 
 
+def ae(classes, size):
+    """cfg/ae.cfg: 3x3 stride-2 convolutions to 16, 32 and 64 channels, a
+    1x1 to 32, then three nearest-neighbour 2x upsamplings, each followed by
+    a 3x3 convolution (32, 16, 16), and a 3x3 convolution to 3 channels with
+    a logistic output; Darknet's leaky ReLU (slope 0.1) after the others.
+    Convolutions have biases (no batch norm). classes is unused."""
+    def conv(cin, cout, k, stride=1):
+        return [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), nn.LeakyReLU(0.1)]
+
+    def up():
+        return nn.Upsample(scale_factor=2, mode="nearest")
+    return nn.Sequential(*conv(3, 16, 3, 2), *conv(16, 32, 3, 2), *conv(32, 64, 3, 2),
+                         *conv(64, 32, 1), up(), *conv(32, 32, 3), up(), *conv(32, 16, 3),
+                         up(), *conv(16, 16, 3), nn.Conv2d(16, 3, 3, padding=1), nn.Sigmoid())
+
+
 MODELS = {"vgg16": vgg16, "resnet50": resnet50, "resnet50-tv": resnet50_tv, "cnn": cnn,
-          "dense": dense}
+          "dense": dense, "ae": ae}
 
 
 def training_gflop(model, x):
@@ -117,6 +135,8 @@ def measure(name, size, batch, iters, classes=2):
     loss_fn = nn.CrossEntropyLoss()
     x = torch.rand(batch, 3, size, size)
     y = torch.randint(0, classes, (batch,))
+    if name == "ae":  # a reconstruction of its input, Darknet's sse cost
+        loss_fn, y = nn.MSELoss(reduction="sum"), x
 
     def step():
         opt.zero_grad()

@@ -37,7 +37,7 @@ const char cmd_bench_usage[] =
 	"  --stock       run Darknet as shipped: all of darkfold's replacements off\n"
 	"  --compare     run darkfold, then stock, and print the speed-up\n"
 	"  --torch M     also run bench/torch_reference.py's model M (vgg16,\n"
-	"                resnet50, cnn, dense) at the same size, batch, iters and\n"
+	"                resnet50, cnn, dense, ae) at the same size, batch, iters and\n"
 	"                threads, and print both speeds and peak RSS side by side\n"
 	"  --conv-algo A how convolutions are computed: rule (default: darkfold's fixed\n"
 	"                rule per layer shape), gemm (im2col and GEMM everywhere),\n"
