@@ -2,9 +2,11 @@
  * and both gradients, and the rule that picks it (see accel.h). Transformed
  * arrays are element-major: for each of the a x a elements e of a
  * transformed tile (a = m + 2), a (channels, P) matrix whose column p is
- * tile p of the chunk (image j, tile row ty, tile column tx at p = (j*th +
- * ty)*tw + tx), so that each element is one GEMM; the matrices lie
- * plane_stride() floats apart.
+ * tile p of the chunk (a chunk is tile rows g0 .. g0 + rows - 1 of the
+ * batch, tile row g = j*th + ty being row ty of image j; tile column tx of
+ * tile row g at p = (g - g0)*tw + tx), so that each element is one GEMM;
+ * the matrices lie plane_stride() floats apart. The transforms gather a
+ * channel's tiles and run along the P columns, vectorised.
  *
  * One code serves both algorithms: the functions below take the output
  * tile m and differ only in the 1-D transforms (tf_*), which hold each
@@ -19,9 +21,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tile columns per product: images of a chunk are joined until their tiles
- * reach about this many (as the im2col path joins images' columns). */
+/* Tile columns per product. The weight gradient joins whole images until
+ * their tiles reach about WINOGRAD_COLUMNS (as the im2col path joins
+ * images' columns): its products sum over the columns, so the chunks set
+ * its bits. The forward pass and the input gradient (convolve) cut the
+ * batch's tile rows into chunks of about 2 x channels columns (the wider
+ * of input and output), but no fewer than WINOGRAD_CONV_COLUMNS: the
+ * products' columns are independent, so any chunking gives the same bits,
+ * and narrow chunks keep the transformed arrays in cache between the
+ * transforms and the products (VGG16's 64-channel layers at 64x64 went from
+ * 25 to 15 ms forward, docs/performance.md). */
 #define WINOGRAD_COLUMNS 512
+#define WINOGRAD_CONV_COLUMNS 128
 
 /* The largest output tile (F(4x4, 3x3)) and its input tile. */
 #define MAX_M 4
@@ -111,25 +122,32 @@ enum accel_conv_algo accel_conv_algo_of(const layer *l)
 	return a;
 }
 
-/* Images per chunk when an image has `tiles` tiles and the widest
- * transformed array has `channels` rows per element of an a x a tile. */
-static int chunk_images(int a, int channels, int tiles, int batch)
+/* Units (images, or tile rows) per chunk when a unit has `tiles` tiles,
+ * the widest transformed array has `channels` rows per element of an a x a
+ * tile, and there are `units` in all. */
+static int chunk_units(int a, int channels, int tiles, size_t want, int units)
 {
-	return accel_chunk((size_t)a * a * channels, (size_t)tiles, WINOGRAD_COLUMNS, batch);
+	return accel_chunk((size_t)a * a * channels, (size_t)tiles, want, units);
 }
 
-/* row (pw) = row yy of im (h, w) at columns x_lo .. x_hi - 1, zeros
- * around it (and everywhere if yy is outside the image). */
-static void padded_row(const float *im, int h, int w, int yy, int x_lo, int x_hi, int pw,
-		       float *row)
+/* A row split by phase: column x at (x % m) L + x / m, L columns per phase,
+ * so that the columns x = m tx + k of a row's tiles tx are contiguous for
+ * each k, ready to be gathered tile by tile (copy_tiles). row (m, L) = src
+ * (n) at columns x0 .. x0 + n - 1, zero elsewhere. */
+static void phase_row(const float *restrict src, int n, int x0, int m, int L, float *restrict row)
 {
-	if (yy < 0 || yy >= h) {
-		memset(row, 0, sizeof(float) * pw);
-		return;
-	}
-	memset(row, 0, sizeof(float) * x_lo);
-	memcpy(row + x_lo, im + (size_t)yy * w, sizeof(float) * (x_hi - x_lo));
-	memset(row + x_hi, 0, sizeof(float) * (pw - x_hi));
+	memset(row, 0, sizeof(float) * m * L);
+	int x = x0;
+	for (; x < x0 + n && x % m; x++)
+		row[(size_t)(x % m) * L + x / m] = src[x - x0];
+	const int i0 = x / m, groups = (x0 + n - x) / m; /* whole groups of m, vectorised */
+	const float *s = src + (x - x0);
+	for (int i = 0; i < groups; i++)
+		for (int p = 0; p < m; p++)
+			row[(size_t)p * L + i0 + i] = s[m * i + p];
+	x += m * groups;
+	for (; x < x0 + n; x++)
+		row[(size_t)(x % m) * L + x / m] = src[x - x0];
 }
 
 /* Floats from one element's (rows, cols) matrix of a transformed array to
@@ -243,95 +261,148 @@ ALWAYS_INLINE void tf_gt(int m, const float *u, ptrdiff_t s, float *g, ptrdiff_t
 	g[2 * t] = (s34 - s12) * (1.0f / 6) + u5;
 }
 
-/* V (a*a, c, P) = B^T d B for every a x a input patch d of cb images of in
- * (cb, c, h, w); the patch of tile (ty, tx) starts at row m ty - pad, column
- * m tx - pad, zero outside the image. The vertical half of the transform
- * runs along whole padded rows, the horizontal half per tile (vectorised
- * along a row of tiles). */
-ALWAYS_INLINE void input_transform_m(int m, const float *in, int cb, int c, int h, int w,
+/* The image of tile row g (th tile rows per image) and its tile rows ty0
+ * .. ty1 - 1 among g .. end - 1: the transforms walk a chunk's tile rows
+ * image by image (a chunk may start or end inside an image). */
+static int image_span(int g, int end, int th, int *ty0, int *ty1)
+{
+	*ty0 = g % th;
+	*ty1 = *ty0 + (end - g) < th ? *ty0 + (end - g) : th;
+	return g / th;
+}
+
+/* dst[tx] = src[tx] for tx < n (n small: a tile row's tiles). */
+ALWAYS_INLINE void copy_tiles(float *restrict dst, const float *restrict src, int n)
+{
+	for (int tx = 0; tx < n; tx++)
+		dst[tx] = src[tx];
+}
+
+/* V (a*a, c, P) = B^T d B for every a x a input patch d of tile rows g0 ..
+ * g0 + rows - 1 of in (batch, c, h, w), tile row g being row ty = g % th of
+ * image g / th; the patch of tile (ty, tx) starts at row m ty - pad, column
+ * m tx - pad, zero outside the image. A channel at a time: its patches are
+ * gathered into D (a, a, P) (element (y, k) of tile p at D[(y a + k) P +
+ * p], from rows split by phase: phase_row), then both halves of the
+ * transform run along the P tiles, vectorised: vertically (over y) into T,
+ * then horizontally (over k) into V. */
+ALWAYS_INLINE void input_transform_m(int m, const float *in, int g0, int rows, int c, int h, int w,
 				     int pad, int th, int tw, float *V, size_t P)
 {
-	const int a = m + 2;
-	const size_t plane = plane_stride(c, P);
-	const int pw = m * tw + 2; /* padded row: columns -pad .. m tw + 1 - pad */
-	float *d = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)2 * a * pw); /* (a, pw) */
-	float *t = d + (size_t)a * pw;                                    /* (a, pw): B^T d */
-	const int x_lo = pad, x_hi = pad + w < pw ? pad + w : pw; /* image columns in a row */
-	for (int j = 0; j < cb; j++)
-		for (int ci = 0; ci < c; ci++) {
+	const int a = m + 2, L = tw + 1; /* a phase-split padded row: columns -pad .. m L - 1 - pad */
+	const size_t plane = plane_stride(c, P), ap = (size_t)a * P;
+	float *row = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)m * L + 2 * a * ap); /* (m, L) */
+	float *D = row + (size_t)m * L;                                             /* (a, a, P) */
+	float *T = D + a * ap;                                       /* (a, a, P): B^T d */
+	const int cols = w < m * tw + 2 - pad ? w : m * tw + 2 - pad; /* image columns used */
+	for (int ci = 0; ci < c; ci++) {
+		for (int g = g0, ty0, ty1; g < g0 + rows; g += ty1 - ty0) {
+			const int j = image_span(g, g0 + rows, th, &ty0, &ty1);
 			const float *im = in + ((size_t)j * c + ci) * h * w; /* (h, w) */
-			float *v = V + (size_t)ci * P + (size_t)j * th * tw;
-			for (int ty = 0; ty < th; ty++) {
-				for (int y = 0; y < a; y++)
-					padded_row(im, h, w, m * ty - pad + y, x_lo, x_hi, pw,
-						   d + (size_t)y * pw);
-				for (int x = 0; x < pw; x++)
-					tf_bt(m, d + x, pw, t + x, pw);
-				float *vt = v + (size_t)ty * tw;
-				for (int y = 0; y < a; y++)
-					for (int tx = 0; tx < tw; tx++)
-						tf_bt(m, t + (size_t)y * pw + m * tx, 1,
-						      vt + (size_t)a * y * plane + tx, (ptrdiff_t)plane);
-			}
-		}
-}
-
-ACCEL_CLONES
-static void input_transform(int m, const float *in, int cb, int c, int h, int w, int pad, int th,
-			    int tw, float *V, size_t P)
-{
-	WITH_TILE(m, input_transform_m, in, cb, c, h, w, pad, th, tw, V, P);
-}
-
-/* y (m, m, tw) = A^T x A for the tiles x at column tx of X (a*a planes
- * `plane` apart) in one tile row: element (i, jj) of tile tx at y[(m i +
- * jj) tw + tx], so that the loops over tx run along memory. */
-ALWAYS_INLINE void output_tiles(int m, const float *x, size_t plane, int tw, float *y)
-{
-	const int a = m + 2;
-	for (int tx = 0; tx < tw; tx++) {
-		float r[MAX_M][MAX_A]; /* A^T x */
-		for (int col = 0; col < a; col++)
-			tf_at(m, x + (size_t)col * plane + tx, (ptrdiff_t)(a * plane), &r[0][col],
-			      MAX_A);
-		for (int i = 0; i < m; i++)
-			tf_at(m, r[i], 1, y + (size_t)m * i * tw + tx, tw);
-	}
-}
-
-/* out (cb, n, oh, ow) = (or +=, if accumulate) A^T x A for every tile x of
- * X (a*a, n, P), clipped to the output: a row of tiles at a time, then
- * interleaved into its m output rows. */
-ALWAYS_INLINE void output_transform_m(int m, const float *X, size_t P, int cb, int n, int oh,
-				      int ow, int th, int tw, float *out, int accumulate)
-{
-	const size_t plane = plane_stride(n, P);
-	float *y = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)m * m * tw); /* (m, m, tw) */
-	for (int j = 0; j < cb; j++)
-		for (int k = 0; k < n; k++) {
-			float *o = out + ((size_t)j * n + k) * oh * ow; /* (oh, ow) */
-			for (int ty = 0; ty < th; ty++) {
-				output_tiles(m, X + (size_t)k * P + ((size_t)j * th + ty) * tw, plane,
-					     tw, y);
-				for (int i = 0; i < m && m * ty + i < oh; i++) {
-					float *row = o + (size_t)(m * ty + i) * ow;
-					const float *e = y + (size_t)m * i * tw; /* (m, tw) */
-					if (accumulate)
-						for (int xx = 0; xx < ow; xx++)
-							row[xx] += e[(xx % m) * tw + xx / m];
-					else
-						for (int xx = 0; xx < ow; xx++)
-							row[xx] = e[(xx % m) * tw + xx / m];
+			for (int ty = ty0; ty < ty1; ty++) {
+				const size_t p0 = (size_t)(g - g0 + ty - ty0) * tw;
+				for (int y = 0; y < a; y++) {
+					int yy = m * ty - pad + y, in_image = yy >= 0 && yy < h;
+					phase_row(in_image ? im + (size_t)yy * w : im,
+						  in_image ? cols : 0, pad, m, L, row);
+					for (int k = 0; k < a; k++)
+						copy_tiles(D + (y * a + k) * P + p0,
+							   row + (k % m) * L + k / m, tw);
 				}
 			}
 		}
+		for (int k = 0; k < a; k++)
+#pragma GCC ivdep
+			for (size_t p = 0; p < P; p++)
+				tf_bt(m, D + k * P + p, (ptrdiff_t)ap, T + k * P + p, (ptrdiff_t)ap);
+		float *v = V + (size_t)ci * P;
+		for (int y = 0; y < a; y++)
+#pragma GCC ivdep
+			for (size_t p = 0; p < P; p++)
+				tf_bt(m, T + y * ap + p, (ptrdiff_t)P, v + a * y * plane + p,
+				      (ptrdiff_t)plane);
+	}
 }
 
 ACCEL_CLONES
-static void output_transform(int m, const float *X, size_t P, int cb, int n, int oh, int ow,
-			     int th, int tw, float *out, int accumulate)
+static void input_transform(int m, const float *in, int g0, int rows, int c, int h, int w, int pad,
+			    int th, int tw, float *V, size_t P)
 {
-	WITH_TILE(m, output_transform_m, X, P, cb, n, oh, ow, th, tw, out, accumulate);
+	WITH_TILE(m, input_transform_m, in, g0, rows, c, h, w, pad, th, tw, V, P);
+}
+
+/* y (m, m, cols) = A^T x A for the tiles x at columns 0 .. cols - 1 of X
+ * (a*a planes `plane` apart): element (i, jj) of tile p at y[(m i + jj)
+ * cols + p], so that the loops over p run along memory, vectorised. r (m,
+ * a, cols) is scratch for A^T x. */
+ALWAYS_INLINE void output_tiles(int m, const float *x, size_t plane, size_t cols, float *r,
+				float *y)
+{
+	const int a = m + 2;
+	for (int col = 0; col < a; col++) {
+		const float *xc = x + (size_t)col * plane;
+#pragma GCC ivdep
+		for (size_t p = 0; p < cols; p++)
+			tf_at(m, xc + p, (ptrdiff_t)(a * plane), r + col * cols + p,
+			      (ptrdiff_t)(a * cols));
+	}
+	for (int i = 0; i < m; i++) {
+		const float *ri = r + i * a * cols;
+#pragma GCC ivdep
+		for (size_t p = 0; p < cols; p++)
+			tf_at(m, ri + p, (ptrdiff_t)cols, y + m * i * cols + p, (ptrdiff_t)cols);
+	}
+}
+
+/* row (ow) = (or +=, if accumulate) e interleaved: row[m tx + jj] = e[jj es
+ * + tx], the whole tiles as groups of m (vectorised), then the clipped
+ * one's columns. */
+ALWAYS_INLINE void interleave(int m, const float *restrict e, size_t es, int ow,
+			      float *restrict row, int accumulate)
+{
+	const int whole = ow / m;
+	for (int tx = 0; tx < whole; tx++)
+		for (int jj = 0; jj < m; jj++) {
+			float v = e[jj * es + tx];
+			row[m * tx + jj] = accumulate ? row[m * tx + jj] + v : v;
+		}
+	for (int xx = m * whole; xx < ow; xx++) {
+		float v = e[(xx % m) * es + xx / m];
+		row[xx] = accumulate ? row[xx] + v : v;
+	}
+}
+
+/* Tile rows g0 .. g0 + rows - 1 of out (batch, n, oh, ow) = (or +=, if
+ * accumulate) A^T x A for every tile x of X (a*a, n, P), clipped to the
+ * output: an output channel's P tiles at a time, then interleaved into the
+ * m output rows of each of their tile rows. */
+ALWAYS_INLINE void output_transform_m(int m, const float *X, size_t P, int g0, int rows, int n,
+				      int oh, int ow, int th, int tw, float *out, int accumulate)
+{
+	const int a = m + 2;
+	const size_t plane = plane_stride(n, P);
+	float *y = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)(m + a) * m * P); /* (m, m, P) */
+	float *r = y + (size_t)m * m * P;                                      /* (m, a, P) */
+	for (int k = 0; k < n; k++) {
+		output_tiles(m, X + (size_t)k * P, plane, P, r, y);
+		for (int g = g0, ty0, ty1; g < g0 + rows; g += ty1 - ty0) {
+			const int j = image_span(g, g0 + rows, th, &ty0, &ty1);
+			float *o = out + ((size_t)j * n + k) * oh * ow; /* (oh, ow) */
+			for (int ty = ty0; ty < ty1; ty++) {
+				const float *e = y + (size_t)(g - g0 + ty - ty0) * tw;
+				for (int i = 0; i < m && m * ty + i < oh; i++)
+					interleave(m, e + m * i * P, P, ow,
+						   o + (size_t)(m * ty + i) * ow, accumulate);
+			}
+		}
+	}
+}
+
+ACCEL_CLONES
+static void output_transform(int m, const float *X, size_t P, int g0, int rows, int n, int oh,
+			     int ow, int th, int tw, float *out, int accumulate)
+{
+	WITH_TILE(m, output_transform_m, X, P, g0, rows, n, oh, ow, th, tw, out, accumulate);
 }
 
 /* u (a, a) = G g G^T for a 3x3 kernel g read with strides (gs_row, gs_col)
@@ -346,6 +417,24 @@ ALWAYS_INLINE void kernel_transform(int m, const float *g0, int gs_row, int gs_c
 		tf_g(m, t[y], 1, u[y], 1);
 }
 
+/* u (a*a, cols) at plane stride `plane` from the cols 3x3 kernels at k,
+ * k + step, ..., each rotated by 180 degrees if flip: G g G^T kernel by
+ * kernel, vectorised along the kernels. */
+ALWAYS_INLINE void kernel_row(int m, const float *k, size_t step, int flip, int cols,
+			      size_t plane, float *u)
+{
+	const int a = m + 2;
+#pragma GCC ivdep
+	for (int q = 0; q < cols; q++) {
+		float g[9], v[MAX_A][MAX_A];
+		for (int i = 0; i < 9; i++)
+			g[i] = k[q * step + (flip ? 8 - i : i)];
+		kernel_transform(m, g, 3, 1, v);
+		for (int e = 0; e < a * a; e++)
+			u[e * plane + q] = v[e / a][e % a];
+	}
+}
+
 /* U (a*a, rows, cols) from the 3x3 kernels: with flip 0, kernel (r, q) is
  * weights[r][q] of weights (rows, cols, 3, 3); with flip 1 it is
  * weights[q][r] of weights (cols, rows, 3, 3) rotated by 180 degrees (the
@@ -353,18 +442,14 @@ ALWAYS_INLINE void kernel_transform(int m, const float *g0, int gs_row, int gs_c
 ALWAYS_INLINE void transform_kernels_m(int m, const float *weights, int rows, int cols, int flip,
 				       float *U)
 {
-	const int a = m + 2;
 	const size_t plane = plane_stride(rows, cols);
 	for (int r = 0; r < rows; r++)
-		for (int q = 0; q < cols; q++) {
-			float u[MAX_A][MAX_A];
-			if (flip)
-				kernel_transform(m, weights + ((size_t)q * rows + r) * 9 + 8, -3, -1, u);
-			else
-				kernel_transform(m, weights + ((size_t)r * cols + q) * 9, 3, 1, u);
-			for (int e = 0; e < a * a; e++)
-				U[e * plane + (size_t)r * cols + q] = u[e / a][e % a];
-		}
+		if (flip)
+			kernel_row(m, weights + (size_t)r * 9, (size_t)rows * 9, 1, cols, plane,
+				   U + (size_t)r * cols);
+		else
+			kernel_row(m, weights + (size_t)r * cols * 9, 9, 0, cols, plane,
+				   U + (size_t)r * cols);
 }
 
 ACCEL_CLONES
@@ -382,20 +467,23 @@ static void convolve(int m, const float *in, int batch, int cin, int h, int w, i
 	const int a = m + 2, ee = a * a;
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
 	const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
-	const int cb_max = chunk_images(a, cin > cout ? cin : cout, th * tw, batch);
-	for (int b0 = 0; b0 < batch; b0 += cb_max) {
-		int cb = batch - b0 < cb_max ? batch - b0 : cb_max;
-		size_t P = (size_t)cb * th * tw;
+	const int all = batch * th;
+	const int wide = cin > cout ? cin : cout;
+	const size_t want =
+		2 * (size_t)wide > WINOGRAD_CONV_COLUMNS ? 2 * (size_t)wide : WINOGRAD_CONV_COLUMNS;
+	const int rows_max = chunk_units(a, wide, tw, want, all);
+	for (int g0 = 0; g0 < all; g0 += rows_max) {
+		int rows = all - g0 < rows_max ? all - g0 : rows_max;
+		size_t P = (size_t)rows * tw;
 		const size_t us = plane_stride(cout, cin), vs = plane_stride(cin, P),
 			     ms = plane_stride(cout, P);
 		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * vs);     /* (ee, cin, P) */
 		float *M = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * ms); /* (ee, cout, P) */
-		input_transform(m, in + (size_t)b0 * cin * h * w, cb, cin, h, w, pad, th, tw, V, P);
+		input_transform(m, in, g0, rows, cin, h, w, pad, th, tw, V, P);
 		for (int e = 0; e < ee; e++)
-			accel_product(0, 0, cout, (int)P, cin, U + e * us, cin, V + e * vs, (int)P, 0,
-				      M + e * ms, (int)P);
-		output_transform(m, M, P, cb, cout, oh, ow, th, tw, out + (size_t)b0 * cout * oh * ow,
-				 accumulate);
+			accel_product(0, 0, cout, (int)P, cin, U + e * us, cin, V + e * vs, (int)P,
+				      0, M + e * ms, (int)P);
+		output_transform(m, M, P, g0, rows, cout, oh, ow, th, tw, out, accumulate);
 	}
 }
 
@@ -460,44 +548,52 @@ void accel_winograd_backward_data(enum accel_conv_algo algo, const float *delta,
 	convolve(m, delta, batch, n, oh, ow, 2 - pad, U, c, in_delta, 1);
 }
 
-/* Z (a*a, n, P) = A y A^T for every m x m tile y of delta (cb, n, oh, ow),
- * zero beyond the output. Vertically along the m rows of a row of tiles,
- * then per tile. */
-ALWAYS_INLINE void delta_transform_m(int m, const float *delta, int cb, int n, int oh, int ow,
-				     int th, int tw, float *Z, size_t P)
+/* Z (a*a, n, P) = A y A^T for every m x m tile y of tile rows g0 .. g0 +
+ * rows - 1 of delta (batch, n, oh, ow) (as input_transform), zero beyond
+ * the output. A channel at a time, as input_transform: the tiles gathered
+ * into D (m, m, P), then vertically into T (a, m, P) and horizontally into
+ * Z, along the P tiles. */
+ALWAYS_INLINE void delta_transform_m(int m, const float *delta, int g0, int rows, int n, int oh,
+				     int ow, int th, int tw, float *Z, size_t P)
 {
 	const int a = m + 2;
-	const size_t plane = plane_stride(n, P);
-	const int pw = m * tw;
-	float *d = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)(m + a) * pw); /* (m, pw) */
-	float *t = d + (size_t)m * pw;                                      /* (a, pw): A y */
-	for (int j = 0; j < cb; j++)
-		for (int k = 0; k < n; k++) {
+	const size_t plane = plane_stride(n, P), mp = (size_t)m * P;
+	float *row = accel_scratch(ACCEL_SCRATCH_ROWS, (size_t)m * tw + (m + a) * mp); /* (m, tw) */
+	float *D = row + (size_t)m * tw;                                               /* (m, m, P) */
+	float *T = D + m * mp; /* (a, m, P): A y */
+	for (int k = 0; k < n; k++) {
+		for (int g = g0, ty0, ty1; g < g0 + rows; g += ty1 - ty0) {
+			const int j = image_span(g, g0 + rows, th, &ty0, &ty1);
 			const float *dy = delta + ((size_t)j * n + k) * oh * ow; /* (oh, ow) */
-			float *z = Z + (size_t)k * P + (size_t)j * th * tw;
-			for (int ty = 0; ty < th; ty++) {
-				for (int i = 0; i < m; i++) {
-					float *di = d + (size_t)i * pw;
-					memset(di, 0, sizeof(float) * pw);
-					if (m * ty + i < oh)
-						memcpy(di, dy + (size_t)(m * ty + i) * ow, sizeof(float) * ow);
+			for (int ty = ty0; ty < ty1; ty++) {
+				const size_t p0 = (size_t)(g - g0 + ty - ty0) * tw;
+				for (int y = 0; y < m; y++) {
+					int yy = m * ty + y;
+					phase_row(yy < oh ? dy + (size_t)yy * ow : dy,
+						  yy < oh ? ow : 0, 0, m, tw, row);
+					for (int x = 0; x < m; x++)
+						copy_tiles(D + (y * m + x) * P + p0, row + x * tw, tw);
 				}
-				for (int x = 0; x < pw; x++)
-					tf_a(m, d + x, pw, t + x, pw);
-				float *zt = z + (size_t)ty * tw;
-				for (int i = 0; i < a; i++)
-					for (int tx = 0; tx < tw; tx++)
-						tf_a(m, t + (size_t)i * pw + m * tx, 1,
-						     zt + (size_t)a * i * plane + tx, (ptrdiff_t)plane);
 			}
 		}
+		for (int x = 0; x < m; x++)
+#pragma GCC ivdep
+			for (size_t p = 0; p < P; p++)
+				tf_a(m, D + x * P + p, (ptrdiff_t)mp, T + x * P + p, (ptrdiff_t)mp);
+		float *z = Z + (size_t)k * P;
+		for (int i = 0; i < a; i++)
+#pragma GCC ivdep
+			for (size_t p = 0; p < P; p++)
+				tf_a(m, T + i * mp + p, (ptrdiff_t)P, z + a * i * plane + p,
+				     (ptrdiff_t)plane);
+	}
 }
 
 ACCEL_CLONES
-static void delta_transform(int m, const float *delta, int cb, int n, int oh, int ow, int th,
-			    int tw, float *Z, size_t P)
+static void delta_transform(int m, const float *delta, int g0, int rows, int n, int oh, int ow,
+			    int th, int tw, float *Z, size_t P)
 {
-	WITH_TILE(m, delta_transform_m, delta, cb, n, oh, ow, th, tw, Z, P);
+	WITH_TILE(m, delta_transform_m, delta, g0, rows, n, oh, ow, th, tw, Z, P);
 }
 
 /* weight_updates (n, c, 3, 3) += G^T u G for the tile u (a, a) of each
@@ -534,7 +630,7 @@ void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
 	const int m = tile_of(algo), a = m + 2, ee = a * a;
 	const int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
 	const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
-	const int cb_max = chunk_images(a, c > n ? c : n, th * tw, batch);
+	const int cb_max = chunk_units(a, c > n ? c : n, th * tw, WINOGRAD_COLUMNS, batch);
 	const size_t us = plane_stride(n, c);
 	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL_GRAD, ee * us); /* (ee, n, c) */
 	for (int b0 = 0; b0 < batch; b0 += cb_max) {
@@ -543,8 +639,8 @@ void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
 		const size_t vs = plane_stride(c, P), zs = plane_stride(n, P);
 		float *V = accel_scratch(ACCEL_SCRATCH_COL, ee * vs);     /* (ee, c, P) */
 		float *Z = accel_scratch(ACCEL_SCRATCH_PRODUCT, ee * zs); /* (ee, n, P) */
-		input_transform(m, in + (size_t)b0 * c * h * w, cb, c, h, w, pad, th, tw, V, P);
-		delta_transform(m, delta + (size_t)b0 * n * oh * ow, cb, n, oh, ow, th, tw, Z, P);
+		input_transform(m, in, b0 * th, cb * th, c, h, w, pad, th, tw, V, P);
+		delta_transform(m, delta, b0 * th, cb * th, n, oh, ow, th, tw, Z, P);
 		for (int e = 0; e < ee; e++)
 			accel_product(0, 1, n, c, (int)P, Z + e * zs, (int)P, V + e * vs, (int)P,
 				      b0 > 0, dU + e * us, c);

@@ -243,12 +243,16 @@ mut frozen-state harness/net.c '	thaw(n);
 # ---- Winograd convolution (harness/accel_winograd.c) ----
 mut wino-input-transform harness/accel_winograd.c 'v[2 * t] = d2 - d1,' 'v[2 * t] = d1 - d2,' \
   test_winograd "an entry of the input transform B^T has the wrong sign"
-mut wino-accumulate harness/accel_winograd.c 'row[xx] += e[(xx % m) * tw + xx / m];' 'row[xx] = e[(xx % m) * tw + xx / m];' \
+mut wino-accumulate harness/accel_winograd.c 'row[m * tx + jj] = accumulate ? row[m * tx + jj] + v : v;' 'row[m * tx + jj] = v;' \
   test_winograd "the input gradient overwrites net.delta instead of adding to it"
 mut wino-tile-edge harness/accel_winograd.c 'i < m && m * ty + i < oh; i++)' 'i < m && m * ty + i < oh - 1; i++)' \
   test_winograd "the last output row is left out"
-mut wino-padding harness/accel_winograd.c 'padded_row(im, h, w, m * ty - pad + y,' 'padded_row(im, h, w, m * ty + y,' \
+mut wino-padding harness/accel_winograd.c 'int yy = m * ty - pad + y, in_image' 'int yy = m * ty + y, in_image' \
   test_winograd "the input patches ignore the vertical padding"
+mut wino-chunk-offset harness/accel_winograd.c 'const float *e = y + (size_t)(g - g0 + ty - ty0) * tw;' 'const float *e = y + (size_t)(g - g0 + ty) * tw;' \
+  test_winograd "a chunk that starts inside an image takes the wrong tiles' outputs"
+mut wino-phase-row harness/accel_winograd.c 'const float *s = src + (x - x0);' 'const float *s = src + x;' \
+  test_winograd "the whole groups of a padded row are read from the wrong columns"
 mut wino-rule-area harness/accel_winograd.c 'return area >= WINOGRAD4_MIN_AREA ? ACCEL_CONV_WINOGRAD4 : ACCEL_CONV_WINOGRAD;' 'return area > WINOGRAD4_MIN_AREA ? ACCEL_CONV_WINOGRAD4 : ACCEL_CONV_WINOGRAD;' \
   test_winograd "a 16x16 output gets F(2x2) instead of F(4x4)"
 mut wino4-bf16 harness/accel_winograd.c 'if (a == ACCEL_CONV_WINOGRAD4 && accel_precision() == ACCEL_BF16)' 'if (0)' \
