@@ -24,8 +24,8 @@ void accel_call_original(enum accel_fn f, layer l, network net);
 enum accel_scratch {
 	ACCEL_SCRATCH_COL,      /* im2col columns; Winograd's transformed input */
 	ACCEL_SCRATCH_PRODUCT,  /* im2col product; Winograd's transformed output */
-	ACCEL_SCRATCH_KERNEL,   /* Winograd's transformed weights */
-	ACCEL_SCRATCH_KERNEL_GRAD, /* Winograd's transformed weight gradient */
+	ACCEL_SCRATCH_KERNEL,   /* Winograd's transformed weights, or their gradient
+				 * (one pass holds one or the other) */
 	ACCEL_SCRATCH_ROWS,     /* Winograd's rows of one tile row */
 	ACCEL_NSCRATCH
 };

@@ -632,7 +632,7 @@ void accel_winograd_backward_weights(enum accel_conv_algo algo, const float *in,
 	const int th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
 	const int cb_max = chunk_units(a, c > n ? c : n, th * tw, WINOGRAD_COLUMNS, batch);
 	const size_t us = plane_stride(n, c);
-	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL_GRAD, ee * us); /* (ee, n, c) */
+	float *dU = accel_scratch(ACCEL_SCRATCH_KERNEL, ee * us); /* (ee, n, c) */
 	for (int b0 = 0; b0 < batch; b0 += cb_max) {
 		int cb = batch - b0 < cb_max ? batch - b0 : cb_max;
 		size_t P = (size_t)cb * th * tw;
