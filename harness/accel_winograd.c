@@ -271,6 +271,35 @@ static int image_span(int g, int end, int th, int *ty0, int *ty1)
 	return g / th;
 }
 
+/* B^T or (adjoint 1) A applied to a vector: tf_bt or tf_a. */
+ALWAYS_INLINE void tf_in(int m, int adjoint, const float *x, ptrdiff_t s, float *y, ptrdiff_t t)
+{
+	if (adjoint)
+		tf_a(m, x, s, y, t);
+	else
+		tf_bt(m, x, s, y, t);
+}
+
+/* out (a, a, P) at plane stride `plane` = the 2-D transform tf_in of the P
+ * tiles in D (n, n, P) (element (y, x) of tile p at D[(y n + x) P + p], n =
+ * a for B^T, m for A): vertically into T (a, n, P), then horizontally, each
+ * half along the tiles, vectorised. */
+ALWAYS_INLINE void both_halves(int m, int adjoint, int n, const float *D, float *T, size_t P,
+			       float *out, size_t plane)
+{
+	const int a = m + 2;
+	const size_t np = (size_t)n * P;
+	for (int x = 0; x < n; x++)
+#pragma GCC ivdep
+		for (size_t p = 0; p < P; p++)
+			tf_in(m, adjoint, D + x * P + p, (ptrdiff_t)np, T + x * P + p, (ptrdiff_t)np);
+	for (int i = 0; i < a; i++)
+#pragma GCC ivdep
+		for (size_t p = 0; p < P; p++)
+			tf_in(m, adjoint, T + i * np + p, (ptrdiff_t)P, out + a * i * plane + p,
+			      (ptrdiff_t)plane);
+}
+
 /* dst[tx] = src[tx] for tx < n (n small: a tile row's tiles). */
 ALWAYS_INLINE void copy_tiles(float *restrict dst, const float *restrict src, int n)
 {
@@ -311,16 +340,7 @@ ALWAYS_INLINE void input_transform_m(int m, const float *in, int g0, int rows, i
 				}
 			}
 		}
-		for (int k = 0; k < a; k++)
-#pragma GCC ivdep
-			for (size_t p = 0; p < P; p++)
-				tf_bt(m, D + k * P + p, (ptrdiff_t)ap, T + k * P + p, (ptrdiff_t)ap);
-		float *v = V + (size_t)ci * P;
-		for (int y = 0; y < a; y++)
-#pragma GCC ivdep
-			for (size_t p = 0; p < P; p++)
-				tf_bt(m, T + y * ap + p, (ptrdiff_t)P, v + a * y * plane + p,
-				      (ptrdiff_t)plane);
+		both_halves(m, 0, a, D, T, P, V + (size_t)ci * P, plane);
 	}
 }
 
@@ -576,16 +596,7 @@ ALWAYS_INLINE void delta_transform_m(int m, const float *delta, int g0, int rows
 				}
 			}
 		}
-		for (int x = 0; x < m; x++)
-#pragma GCC ivdep
-			for (size_t p = 0; p < P; p++)
-				tf_a(m, D + x * P + p, (ptrdiff_t)mp, T + x * P + p, (ptrdiff_t)mp);
-		float *z = Z + (size_t)k * P;
-		for (int i = 0; i < a; i++)
-#pragma GCC ivdep
-			for (size_t p = 0; p < P; p++)
-				tf_a(m, T + i * mp + p, (ptrdiff_t)P, z + a * i * plane + p,
-				     (ptrdiff_t)plane);
+		both_halves(m, 1, m, D, T, P, Z + (size_t)k * P, plane);
 	}
 }
 

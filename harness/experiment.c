@@ -1343,10 +1343,6 @@ int experiment_load(const char *path, struct experiment *out)
 			goto fail;
 		}
 	}
-	struct blas_cpu cpu;
-	blas_cpu_detect(&cpu);
-	if (experiment_check_cpu(&e, &cpu) != 0)
-		goto fail;
 	if (!e.dataset.cache_dir)
 		e.dataset.cache_dir = fs_join(e.results_dir, "cache");
 	if (resolve_dataset(&c, &e) != 0)

@@ -113,8 +113,9 @@ struct experiment {
 };
 
 /* Read, validate and fill defaults. On error prints one line and returns -1
- * with *out zeroed. Release with experiment_release(). Settings this CPU
- * cannot run are errors too (experiment_check_cpu). */
+ * with *out zeroed. Release with experiment_release(). Whether this CPU can
+ * train with the settings is not checked here (a study is planned, reported
+ * and drawn on any machine), but before units run (preflight_check). */
 int experiment_load(const char *path, struct experiment *out);
 struct blas_cpu;
 /* 0 if a CPU with the features *cpu describes can run e's settings, else

@@ -1,6 +1,7 @@
 /* preflight.c: checks of a whole study before it runs (see preflight.h). */
 #include "preflight.h"
 
+#include "blas.h"
 #include "dataset.h"
 #include "error.h"
 #include "folds.h"
@@ -46,6 +47,10 @@ static long long free_bytes(const char *path)
 
 int preflight_check(const struct experiment *e, int n_pending)
 {
+	struct blas_cpu cpu;
+	blas_cpu_detect(&cpu);
+	if (experiment_check_cpu(e, &cpu) != 0)
+		return -1;
 	long long units = (long long)e->n_models * e->cv.repeats * e->cv.k;
 	if (units > PREFLIGHT_MAX_UNITS)
 		return error("'%s': %d models x %d repeats x %d folds = %lld units, more than the "

@@ -15,7 +15,8 @@
  * weights: the JSON (one prediction costs about 200 bytes) and the log. */
 long long preflight_unit_bytes(int n_test, int epochs);
 
-/* Check the whole study of e before anything runs: the unit count, the folds
+/* Check the whole study of e before anything runs: that this CPU can train
+ * with its settings (experiment_check_cpu), the unit count, the folds
  * (scanning the dataset), and free space for n_pending units' result files
  * under the results folder. Returns 0 or -1 with one error line naming the
  * experiment file. */

@@ -61,10 +61,18 @@ bad=$(echo "$rows" | tr '()/' '   ' | awk '
 [ -z "$bad" ] && echo "ok: fold sizes and class counts add up" || { echo "FAIL: fold sizes: $bad"; echo "$out"; fail=1; }
 contains "table shows the state of each unit" "$rows" "pending"
 case "$out" in *precision*) echo "FAIL: an fp32 plan mentions the precision"; fail=1;; *) echo "ok: an fp32 plan says nothing of precision";; esac
-if grep -qw avx512_bf16 /proc/cpuinfo; then
-  sed 's/"cv":/"training": { "precision": "bf16" }, "cv":/' experiments/t.json > experiments/tb.json
-  out=$("$D" plan experiments/tb.json); check "plan of a bf16 study" 0 $?
-  contains "a bf16 plan says so" "$out" "precision bf16: training's products in bfloat16"
+# A bf16 study is planned on any CPU; only its units need AVX512_BF16.
+sed 's/"cv":/"training": { "precision": "bf16" }, "cv":/' experiments/t.json > experiments/tb.json
+out=$("$D" plan experiments/tb.json); check "plan of a bf16 study" 0 $?
+contains "a bf16 plan says so" "$out" "precision bf16: training's products in bfloat16"
+if ! grep -qw avx512_bf16 /proc/cpuinfo; then
+  before=$(ls -lR --time-style=+%s results 2>/dev/null)
+  "$D" run experiments/tb.json --model small --fold 0 >/dev/null 2>err.txt
+  check "a bf16 unit on a CPU without AVX512_BF16" 1 $?
+  contains "it names the file and the setting" "$(cat err.txt)" \
+    'error: experiments/tb.json: .training.precision: "bf16" needs a CPU with AVX512_BF16'
+  [ "$(ls -lR --time-style=+%s results 2>/dev/null)" = "$before" ] \
+    && echo "ok: and writes nothing" || { echo "FAIL: a refused bf16 unit wrote files"; fail=1; }
 fi
 
 # ---- make: a unit is a target whose output is its result file
