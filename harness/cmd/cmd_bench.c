@@ -127,8 +127,9 @@ static int run_torch(const char *model, const struct bench_options *o,
 	}
 	int status = pclose(p);
 	if (status != 0 || !found)
-		return error("bench: '%s' failed or printed no figures for '%s' (is python3-torch "
-			     "installed?)", script, model);
+		return error("bench: '%s' failed or printed no figures for '%s' (are Debian's "
+			     "python3-torch and, for resnet50, python3-torchvision installed?)",
+			     script, model);
 	printf("against PyTorch: %.2fx in CPU time (darkfold %.2f, PyTorch %.2f images/s), "
 	       "%.2fx in wall-clock time; peak RSS darkfold %.0f MiB, PyTorch %.0f MiB\n",
 	       r->images_per_cpu_s / cpu, r->images_per_cpu_s, cpu, r->images_per_s / wall,
